@@ -1,0 +1,280 @@
+// The balancer: owns the state (settings, servers, clients, ACLs, connection table) and the
+// listener, and wires selection to the transports. No admin code in here: control/, stats/ and
+// admin/ read this state and change it through control/.
+import { EventEmitter } from 'node:events';
+import { existsSync, unlinkSync } from 'node:fs';
+import type { Server as NetServer, Socket } from 'node:net';
+import { emptyAcls, type AclTable } from './acl.ts';
+import { parseListen, plainIp, type ListenSpec } from './address.ts';
+import { ClientTable, clientKey } from './clients.ts';
+import type { Connection } from './connection.ts';
+import { debug } from './diag.ts';
+import { PenError } from './errors.ts';
+import type { RequestLog } from './requestlog.ts';
+import { canTry, chooseInitial, failoverNext, type ClientInfo, type SelectState } from './select.ts';
+import { ABUSE, EMERGENCY, NO_SERVER, nowSeconds, serverAt, type ServerTable } from './servers.ts';
+import { defaultSettings, type Settings } from './settings.ts';
+import { TcpConnection, listenTcp } from './tcp.ts';
+import type { PenEvent } from '../../shared/snapshot.ts';
+
+/** Something that accepts clients: a TCP/TLS server or a UDP socket. */
+export interface Listener {
+  close(): void;
+}
+
+export class Balancer extends EventEmitter implements SelectState {
+  settings: Settings = defaultSettings();
+  servers: ServerTable = { list: [], emergency: null, abuse: null, current: NO_SERVER };
+  clients = new ClientTable(this.settings.clientsMax);
+  acls: AclTable = emptyAcls();
+  rrCursor = 0;
+  conns: (Connection | null)[] = new Array(this.settings.connMax).fill(null);
+  connsLast = 0;
+  connsUsed = 0;
+  accepted = 0;
+  dropped = 0;
+  requestLog: RequestLog | null = null;
+  listener: Listener | null = null;
+  listenSpec: ListenSpec | null = null;
+  readonly startedAt = Date.now();
+  /** clients accepted while the connection table was full wait here, as in pen's backlog */
+  private waiting: { socket: Socket; https: boolean }[] = [];
+
+  now(): number {
+    return nowSeconds();
+  }
+
+  // ---- selection, with the clock filled in ----
+
+  clientInfo(clientIndex: number, socket: { remoteAddress?: string; remotePort?: number }): ClientInfo {
+    return {
+      ip: socket.remoteAddress ? plainIp(socket.remoteAddress) : null,
+      port: socket.remotePort ?? 0,
+      lastServer: this.clients.slots[clientIndex]?.server ?? NO_SERVER,
+    };
+  }
+
+  chooseInitial(client: ClientInfo): number {
+    return chooseInitial(this, client, this.now());
+  }
+
+  canTry(s: number, client: ClientInfo): boolean {
+    return canTry(this, s, client, this.now());
+  }
+
+  failoverNext(failed: number, initial: number, client: ClientInfo): number {
+    return failoverNext(this, failed, initial, client, this.now());
+  }
+
+  /** A connect to s has started: remember it for the client (sticky) and as `current`. */
+  noteChosen(clientIndex: number, s: number): void {
+    const slot = this.clients.slots[clientIndex];
+    if (slot) slot.server = s;
+    this.servers.current = s;
+    const server = serverAt(this.servers, s);
+    if (server && server.maxc > 0 && server.c + 1 >= server.maxc) {
+      this.emitEvent({ type: 'limit', server: s, message: `server ${s} reached its limit of ${server.maxc}` });
+    }
+  }
+
+  /** A refused or timed-out connect blacklists the server (the man page's behaviour, pen HEAD). */
+  connectFailed(s: number, why: string): void {
+    const server = serverAt(this.servers, s);
+    if (!server) return;
+    debug(`blacklisting server ${s} because of ${why}`);
+    server.status = this.now();
+    this.emitEvent({ type: 'blacklisted', server: s, message: `server ${s} blacklisted: ${why}` });
+  }
+
+  noteDropped(): void {
+    this.dropped += 1;
+  }
+
+  emitEvent(e: Omit<PenEvent, 'time'>): void {
+    this.emit('event', { ...e, time: this.now() } as PenEvent);
+  }
+
+  dump(index: number, chunk: Buffer): void {
+    const body = this.settings.ascii
+      ? chunk.toString('latin1').replace(/[^\x20-\x7e\n]/g, '.')
+      : Array.from(chunk, (b) => b.toString(16).padStart(2, '0') + ' ').join('');
+    process.stderr.write(`${index}: ${body}\n`);
+  }
+
+  // ---- the connection table ----
+
+  /** Find a free slot, searching from the last one allocated, as pen does; -1 when full. */
+  private allocSlot(): number {
+    const n = this.conns.length;
+    for (let k = 0; k < n; k++) {
+      const i = (this.connsLast + k) % n;
+      if (this.conns[i] === null) {
+        this.connsLast = i;
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  /** `conn_max N`: the table only grows. */
+  growConnections(n: number): void {
+    while (this.conns.length < n) this.conns.push(null);
+    this.settings.connMax = this.conns.length;
+  }
+
+  /** A new client socket from the listener. */
+  accept(socket: Socket, https: boolean): void {
+    const i = this.allocSlot();
+    if (i < 0) {
+      if (this.waiting.length >= this.settings.listenQueue) socket.destroy();
+      else this.waiting.push({ socket, https });
+      return;
+    }
+    this.accepted += 1;
+    const ip = socket.remoteAddress ? plainIp(socket.remoteAddress) : 'unix';
+    const family = socket.remoteAddress ? 'ip' : 'unix';
+    const clientIndex = this.clients.store(clientKey(family, ip), ip, socket.remotePort ?? 0, this.now(), this.settings.trackingTime);
+    const conn = new TcpConnection(this, socket, clientIndex, https);
+    conn.index = i;
+    this.conns[i] = conn;
+    this.connsUsed += 1;
+    conn.start();
+  }
+
+  /** Install a connection made elsewhere (UDP sessions); returns its slot or -1 when full. */
+  install(conn: Connection): number {
+    const i = this.allocSlot();
+    if (i < 0) return -1;
+    conn.index = i;
+    this.conns[i] = conn;
+    this.connsUsed += 1;
+    this.accepted += 1;
+    return i;
+  }
+
+  /** A connection has closed: fold its bytes into the totals and free its slot. */
+  release(conn: Connection): void {
+    if (conn.index < 0 || this.conns[conn.index] !== conn) return;
+    const b = conn.bytes();
+    const server = serverAt(this.servers, conn.server);
+    if (server) {
+      server.sx += b.sx;
+      server.rx += b.rx;
+      if (conn.counted) server.c = Math.max(0, server.c - 1);
+    }
+    const client = this.clients.slots[conn.clientIndex];
+    if (client) {
+      client.csx += b.csx;
+      client.crx += b.crx;
+    }
+    this.closedBytes.sx += b.sx;
+    this.closedBytes.rx += b.rx;
+    this.conns[conn.index] = null;
+    this.connsUsed -= 1;
+    let next = this.waiting.shift();
+    while (next?.socket.destroyed) next = this.waiting.shift();
+    if (next) this.accept(next.socket, next.https);
+  }
+
+  /** bytes of connections that have closed (live ones are read from their sockets) */
+  closedBytes = { sx: 0, rx: 0 };
+
+  /** Live byte counts per server index (closed connections included). */
+  serverBytes(s: number): { sx: number; rx: number } {
+    const server = serverAt(this.servers, s);
+    let sx = server?.sx ?? 0;
+    let rx = server?.rx ?? 0;
+    for (const c of this.conns) {
+      if (c && c.server === s) {
+        const b = c.bytes();
+        sx += b.sx;
+        rx += b.rx;
+      }
+    }
+    return { sx, rx };
+  }
+
+  clientBytes(index: number): { csx: number; crx: number } {
+    const slot = this.clients.slots[index];
+    let csx = slot?.csx ?? 0;
+    let crx = slot?.crx ?? 0;
+    for (const c of this.conns) {
+      if (c && c.clientIndex === index) {
+        const b = c.bytes();
+        csx += b.csx;
+        crx += b.crx;
+      }
+    }
+    return { csx, crx };
+  }
+
+  /** Close connection slot i, as `close N` does; false when the slot is not in use. */
+  closeConnection(i: number): boolean {
+    const c = this.conns[i];
+    if (!c) return false;
+    c.close();
+    return true;
+  }
+
+  // ---- listening ----
+
+  /** Open (or replace) the listener on `text`; resolves once bound. */
+  async listen(text: string): Promise<void> {
+    const spec = parseListen(text, this.settings.udp ? 'udp' : 'tcp');
+    if (spec.family === 0) {
+      const { resolveHost } = await import('./address.ts');
+      const r = await resolveHost(spec.host);
+      spec.host = r.address;
+      spec.family = r.family;
+    }
+    const old = this.listener;
+    this.listener = null;
+    old?.close();
+    if (spec.family === 'unix' && existsSync(spec.host)) unlinkSync(spec.host);
+    this.listener = await this.openListener(spec);
+    this.listenSpec = spec;
+    this.settings.listen = text;
+  }
+
+  private async openListener(spec: ListenSpec): Promise<Listener> {
+    try {
+      if (this.settings.udp) {
+        const { listenUdp } = await import('./udp.ts');
+        return await listenUdp(this, spec);
+      }
+      const bind = spec.family === 'unix' ? { path: spec.host } : { host: spec.host, port: spec.port };
+      let createServer;
+      if (this.settings.ssl.cert) {
+        const { tlsServerFactory } = await import('./tls.ts');
+        createServer = tlsServerFactory(this);
+      }
+      const server: NetServer = await listenTcp(this, bind, {
+        backlog: this.settings.listenQueue, createServer, https: createServer !== undefined,
+      });
+      return { close: () => server.close() };
+    } catch (err) {
+      if (err instanceof PenError) throw err;
+      throw new PenError('PEN_ERR_IO', `can't bind local address ${spec.text}: ${(err as Error).message}`);
+    }
+  }
+
+  /** The default backend port: the listen port (0 for a Unix listener). */
+  defaultPort(): number {
+    return this.listenSpec?.port ?? 0;
+  }
+
+  /** SIGTERM / `exit`: stop listening and close every connection. */
+  shutdown(): void {
+    this.listener?.close();
+    this.listener = null;
+    for (const w of this.waiting) w.socket.destroy();
+    this.waiting = [];
+    for (const c of this.conns) c?.close();
+    this.requestLog?.close();
+    if (this.listenSpec?.family === 'unix' && existsSync(this.listenSpec.host)) {
+      try { unlinkSync(this.listenSpec.host); } catch { /* already gone */ }
+    }
+  }
+}
+
+export { ABUSE, EMERGENCY, NO_SERVER };

@@ -1,0 +1,194 @@
+// TCP: the listener and the connection pair. Forwarding is full duplex with backpressure both
+// ways (pipe), and half-close propagated unless tcp_fastclose says otherwise.
+import net, { type Server as NetServer, type Socket } from 'node:net';
+import { CS_CLOSED_DOWN, CS_CLOSED_UP, CS_CONNECTED, CS_CONNECTING, socketId, type Connection } from './connection.ts';
+import { insertForwardedHeaders } from './http.ts';
+import { plainIp } from './address.ts';
+import { debug } from './diag.ts';
+import { NO_SERVER, serverAt } from './servers.ts';
+import type { Balancer } from './balancer.ts';
+
+const DUMMY_REPLY = 'HTTP/1.1 200 OK\r\nContent-Length: 15\r\nContent-Type: text/html\r\n\r\nUlric was here.';
+
+export class TcpConnection implements Connection {
+  index = -1;
+  state = CS_CONNECTING;
+  clientIndex: number;
+  clientAddress: string;
+  initial = NO_SERVER;
+  server = NO_SERVER;
+  counted = false;
+  t: number;
+  downId = socketId();
+  upId = -1;
+  private upstream: Socket | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private attempts = 0;
+  private closed = false;
+
+  constructor(private readonly pen: Balancer, readonly client: Socket, clientIndex: number, readonly https: boolean) {
+    this.clientIndex = clientIndex;
+    this.clientAddress = plainIp(client.remoteAddress ?? 'unix');
+    this.t = pen.now();
+    client.on('error', () => this.close());
+    client.on('close', () => this.close());
+  }
+
+  pendingDown(): number {
+    return this.client.writableLength;
+  }
+
+  pendingUp(): number {
+    return this.upstream?.writableLength ?? 0;
+  }
+
+  bytes() {
+    const up = this.upstream;
+    return {
+      sx: up ? up.bytesWritten : 0, rx: up ? up.bytesRead : 0,
+      csx: this.client.bytesWritten, crx: this.client.bytesRead,
+    };
+  }
+
+  /** Pick a server and connect, failing over as pen does. */
+  start(): void {
+    if (this.pen.settings.dummy) return this.serveDummy();
+    const client = this.pen.clientInfo(this.clientIndex, this.client);
+    this.initial = this.pen.chooseInitial(client);
+    const target = this.pen.canTry(this.initial, client) ? this.initial : this.pen.failoverNext(this.initial, this.initial, client);
+    if (target === NO_SERVER) {
+      this.pen.noteDropped();
+      return this.close();
+    }
+    this.connectTo(target);
+  }
+
+  private connectTo(s: number): void {
+    const server = serverAt(this.pen.servers, s)!;
+    this.server = s;
+    this.pen.noteChosen(this.clientIndex, s);
+    this.state = CS_CONNECTING;
+    const opts: net.NetConnectOpts = server.family === 'unix'
+      ? { path: server.address, allowHalfOpen: true }
+      : { host: server.address, port: server.port, allowHalfOpen: true, noDelay: this.pen.settings.tcpNodelay,
+          keepAlive: this.pen.settings.keepalive, localAddress: this.pen.settings.source ?? undefined };
+    const up = net.connect(opts);
+    this.upstream = up;
+    this.upId = socketId();
+    const fail = (why: string) => {
+      if (this.upstream !== up || this.closed) return;
+      this.clearTimer();
+      up.removeAllListeners();
+      up.on('error', () => {});
+      up.destroy();
+      this.upstream = null;
+      this.upId = -1;
+      this.pen.connectFailed(s, why);
+      const next = this.pen.failoverNext(s, this.initial, this.pen.clientInfo(this.clientIndex, this.client));
+      if (next === NO_SERVER || ++this.attempts > this.pen.servers.list.length + 2) {
+        this.pen.noteDropped();
+        return this.close();
+      }
+      this.connectTo(next);
+    };
+    up.once('error', (err) => fail(`connect failure: ${err.message}`));
+    this.timer = setTimeout(() => fail('connect timeout'), this.pen.settings.timeout * 1000);
+    up.once('connect', () => {
+      this.clearTimer();
+      up.removeAllListeners('error');
+      this.connected(up, s);
+    });
+  }
+
+  private connected(up: Socket, s: number): void {
+    const server = serverAt(this.pen.servers, s);
+    if (server) server.c += 1;
+    this.counted = true;
+    this.state = CS_CONNECTED;
+    this.t = this.pen.now();
+    const client = this.client;
+    const pen = this.pen;
+    up.on('error', () => this.close());
+    up.on('close', () => this.close());
+    if (pen.settings.idleTimeout > 0) client.setTimeout(pen.settings.idleTimeout * 1000, () => this.close());
+
+    // server → client: plain pipe (backpressure and half-close handled by the stream)
+    up.pipe(client, { end: false });
+    up.on('end', () => this.ended(CS_CLOSED_UP));
+
+    const rewrite = pen.settings.http;
+    const log = pen.requestLog;
+    if (!rewrite && !log && pen.settings.debug < 3) {
+      client.pipe(up, { end: false });
+    } else {
+      const serverIp = server?.address ?? '';
+      client.on('data', (chunk: Buffer) => {
+        const out = rewrite ? insertForwardedHeaders(chunk, this.clientAddress, this.https) : chunk;
+        pen.requestLog?.write(this.clientAddress, serverIp, out);
+        if (pen.settings.debug >= 3) pen.dump(this.index, out);
+        if (!up.write(out)) client.pause();
+      });
+      up.on('drain', () => client.resume());
+    }
+    client.on('end', () => this.ended(CS_CLOSED_DOWN));
+    client.resume();
+  }
+
+  /** EOF from one side: propagate the half-close, or close both at once per tcp_fastclose. */
+  private ended(side: number): void {
+    this.state |= side;
+    const fast = this.pen.settings.tcpFastclose;
+    const fastClose = fast === 'both' || (side === CS_CLOSED_UP ? fast === 'up' : fast === 'down');
+    const other = side === CS_CLOSED_DOWN ? this.upstream : this.client;
+    // end() flushes what is queued first; when both directions are done the sockets close themselves
+    other?.end();
+    if (fastClose) {
+      (side === CS_CLOSED_DOWN ? this.client : this.upstream)?.end();
+      other?.once('finish', () => this.close());
+    }
+  }
+
+  private serveDummy(): void {
+    this.state = CS_CONNECTED;
+    this.client.on('data', () => {
+      this.client.end(DUMMY_REPLY);
+    });
+    this.client.resume();
+  }
+
+  private clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.clearTimer();
+    this.client.destroy();
+    this.upstream?.destroy();
+    this.pen.release(this);
+  }
+}
+
+export interface TcpListenerOptions {
+  backlog: number;
+  createServer?: (onConnection: (s: Socket) => void) => NetServer;
+  https?: boolean;
+}
+
+/** Open the TCP (or TLS) listener; resolves once bound, rejects with the bind error. */
+export function listenTcp(pen: Balancer, bind: net.ListenOptions, opts: TcpListenerOptions): Promise<NetServer> {
+  const onConnection = (socket: Socket) => pen.accept(socket, opts.https ?? false);
+  const server = opts.createServer
+    ? opts.createServer(onConnection)
+    : net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: pen.settings.tcpNodelay }, onConnection);
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ ...bind, backlog: opts.backlog }, () => {
+      server.removeListener('error', reject);
+      server.on('error', (err) => debug(`listener: ${err.message}`));
+      resolve(server);
+    });
+  });
+}

@@ -1,0 +1,90 @@
+// The live statistics snapshot: what USR1 prints, as data. One schema gives the TypeScript type,
+// the REST validation/OpenAPI document and what the dashboard reads. No Node APIs here.
+import { Type, type Static } from '@sinclair/typebox';
+
+export const ServerStateSchema = Type.Union([
+  Type.Literal('up'), Type.Literal('blacklisted'), Type.Literal('limit'), Type.Literal('unset'),
+]);
+
+export const ServerSnapshotSchema = Type.Object({
+  index: Type.Integer({ description: 'server slot; -1 emergency, -2 abuse' }),
+  address: Type.String(),
+  port: Type.Integer(),
+  state: ServerStateSchema,
+  blacklistLeft: Type.Integer({ description: 'seconds of blacklisting left' }),
+  status: Type.Integer({ description: "pen's raw status value (blacklist start time)" }),
+  connections: Type.Integer(),
+  maxc: Type.Integer(),
+  hard: Type.Integer(),
+  weight: Type.Integer(),
+  prio: Type.Integer(),
+  acl: Type.Integer(),
+  sx: Type.Number({ description: 'bytes sent to the server' }),
+  rx: Type.Number({ description: 'bytes received from the server' }),
+  sxRate: Type.Number({ description: 'bytes/s sent to the server over the last interval' }),
+  rxRate: Type.Number({ description: 'bytes/s received from the server over the last interval' }),
+});
+
+export const ClientSnapshotSchema = Type.Object({
+  index: Type.Integer(),
+  address: Type.String(),
+  age: Type.Integer({ description: 'seconds since the last connection' }),
+  lastServer: Type.Integer(),
+  connects: Type.Integer(),
+  sent: Type.Number(),
+  received: Type.Number(),
+});
+
+export const ConnectionSnapshotSchema = Type.Object({
+  index: Type.Integer(),
+  state: Type.Integer({ description: "pen's state bits: 1 connecting, 2 connected, 4 server EOF, 8 client EOF" }),
+  client: Type.Integer(),
+  clientAddress: Type.String(),
+  server: Type.Integer(),
+  pendingDown: Type.Integer(),
+  pendingUp: Type.Integer(),
+  age: Type.Integer(),
+});
+
+export const SnapshotSchema = Type.Object({
+  time: Type.Integer({ description: 'unix seconds' }),
+  pid: Type.Integer(),
+  uptime: Type.Number(),
+  listen: Type.Union([Type.String(), Type.Null()]),
+  protocol: Type.Union([Type.Literal('tcp'), Type.Literal('udp')]),
+  mode: Type.Object({
+    tracking: Type.Boolean(), roundrobin: Type.Boolean(), hash: Type.Boolean(),
+    weight: Type.Boolean(), prio: Type.Boolean(), stubborn: Type.Boolean(),
+  }),
+  current: Type.Integer(),
+  servers: Type.Array(ServerSnapshotSchema),
+  emergency: Type.Union([ServerSnapshotSchema, Type.Null()]),
+  abuse: Type.Union([ServerSnapshotSchema, Type.Null()]),
+  clients: Type.Array(ClientSnapshotSchema),
+  clientsMax: Type.Integer(),
+  connections: Type.Array(ConnectionSnapshotSchema),
+  connMax: Type.Integer(),
+  totals: Type.Object({
+    connections: Type.Integer({ description: 'open connections now' }),
+    accepted: Type.Number({ description: 'connections accepted since start' }),
+    dropped: Type.Number({ description: 'connections closed because no server could take them (and UDP datagrams dropped)' }),
+    sx: Type.Number(), rx: Type.Number(), sxRate: Type.Number(), rxRate: Type.Number(),
+  }),
+  eventLoopDelayMs: Type.Number({ description: 'event-loop delay, p99 over the last interval' }),
+});
+
+export type ServerSnapshot = Static<typeof ServerSnapshotSchema>;
+export type ClientSnapshot = Static<typeof ClientSnapshotSchema>;
+export type ConnectionSnapshot = Static<typeof ConnectionSnapshotSchema>;
+export type Snapshot = Static<typeof SnapshotSchema>;
+
+export const PenEventSchema = Type.Object({
+  type: Type.Union([
+    Type.Literal('blacklisted'), Type.Literal('back'), Type.Literal('limit'),
+    Type.Literal('config'), Type.Literal('connect-failed'),
+  ]),
+  time: Type.Integer(),
+  server: Type.Optional(Type.Integer()),
+  message: Type.String(),
+});
+export type PenEvent = Static<typeof PenEventSchema>;

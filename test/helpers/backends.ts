@@ -1,0 +1,98 @@
+// Tiny backends the tests start on loopback ephemeral ports, and clients that talk through pen.
+import { once } from 'node:events';
+import http from 'node:http';
+import net from 'node:net';
+
+export interface HttpBackend {
+  port: number;
+  name: string;
+  /** the raw request heads this backend received */
+  requests: string[];
+  close(): Promise<void>;
+}
+
+/** An HTTP server whose every response body is its name; it records the request heads. */
+export async function httpBackend(name: string, host = '127.0.0.1'): Promise<HttpBackend> {
+  const requests: string[] = [];
+  const server = http.createServer((req, res) => {
+    requests.push(`${req.method} ${req.url}\n${Object.entries(req.headers).map(([k, v]) => `${k}: ${v}`).join('\n')}`);
+    res.setHeader('Content-Type', 'text/plain');
+    res.end(name);
+  });
+  server.keepAliveTimeout = 1000;
+  server.listen(0, host);
+  await once(server, 'listening');
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    port, name, requests,
+    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}
+
+/** A TCP server that answers each connection with `name\n`, echoes what it gets, and holds it open. */
+export async function tcpBackend(name: string, host = '127.0.0.1'): Promise<{ port: number; sockets: Set<net.Socket>; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer({ allowHalfOpen: true }, (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    s.on('error', () => {});
+    s.write(`${name}\n`);
+    s.pipe(s);
+  });
+  server.listen(0, host);
+  await once(server, 'listening');
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    sockets,
+    close: () => new Promise<void>((resolve) => { for (const s of sockets) s.destroy(); server.close(() => resolve()); }),
+  };
+}
+
+/** A port that nothing listens on (bound then released). */
+export async function deadPort(): Promise<number> {
+  const s = net.createServer();
+  s.listen(0, '127.0.0.1');
+  await once(s, 'listening');
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/** A free TCP port on loopback, for pen's listener. */
+export const freePort = deadPort;
+
+/** GET / through pen; resolves with the body, or '' when the connection was closed or reset. */
+export function get(port: number, opts: { host?: string; localAddress?: string; path?: string; timeoutMs?: number } = {}): Promise<string> {
+  return new Promise((resolve) => {
+    const req = http.get({
+      host: opts.host ?? '127.0.0.1', port, path: opts.path ?? '/', localAddress: opts.localAddress, agent: false,
+      timeout: opts.timeoutMs ?? 5000,
+    }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve(body));
+      res.on('error', () => resolve(body));
+    });
+    req.on('error', () => resolve(''));
+    req.on('timeout', () => { req.destroy(); resolve(''); });
+  });
+}
+
+/** Open a TCP connection through pen and read the backend's greeting line (held open). */
+export async function hold(port: number, localAddress?: string): Promise<{ socket: net.Socket; greeting: string }> {
+  const socket = net.connect({ host: '127.0.0.1', port, localAddress });
+  socket.on('error', () => {});
+  const greeting = await new Promise<string>((resolve) => {
+    let buf = '';
+    const t = setTimeout(() => resolve(buf), 5000);
+    socket.on('data', (d) => {
+      buf += d.toString();
+      if (buf.includes('\n')) { clearTimeout(t); resolve(buf.trim()); }
+    });
+    socket.on('close', () => { clearTimeout(t); resolve(buf.trim()); });
+  });
+  return { socket, greeting };
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
