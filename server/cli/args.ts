@@ -1,0 +1,141 @@
+// pen's command line: getopt syntax (grouped flags, attached values, repeats, options after
+// positionals) through node:util.parseArgs, validated before anything starts.
+import { parseArgs } from 'node:util';
+import { parseBackend, parseListen } from '../core/address.ts';
+import { PenError } from '../core/errors.ts';
+import type { Settings } from '../core/settings.ts';
+
+const VALUE_OPTIONS = 'BCFOSTbcehijlmopqtuwxEKGAL';
+const FLAG_OPTIONS = 'DHNPQWXUadfhnrsZR';
+
+const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {
+  admin: { type: 'string' },
+  'admin-token-file': { type: 'string' },
+  help: { type: 'boolean' },
+};
+for (const c of VALUE_OPTIONS) options[c] = { type: 'string', short: c, multiple: true };
+for (const c of FLAG_OPTIONS) if (!(c in options)) options[c] = { type: 'boolean', short: c, multiple: true };
+
+/** One step of start-up, in command-line order: a setting, or a penctl command from -o/-O. */
+export type Step =
+  | { kind: 'set'; apply: (s: Settings) => void }
+  | { kind: 'command'; line: string }
+  | { kind: 'message'; text: string };
+
+export interface ParsedArgs {
+  help: boolean;
+  windowsOnly: boolean;
+  steps: Step[];
+  listen: string | null;
+  servers: string[];
+  admin: string | null;
+  adminTokenFile: string | null;
+}
+
+function int(flag: string, value: string): number {
+  if (!/^-?\d+$/.test(value)) throw new PenError('PEN_ERR_ARGUMENT', `pen: -${flag}: '${value}' is not a number`);
+  return Number(value);
+}
+
+const OBSOLETE: Record<string, string> = {
+  D: 'Pen 0.26.0 removed the delayed forward feature,\nmaking the -D option obsolete',
+  Q: 'Since Pen 0.26.0, kqueue is already the default on supported systems,\nmaking the -Q option obsolete',
+  S: 'As of 0.28.1 the server table is expanded dynamically,\nmaking the -S option obsolete',
+  n: 'Pen 0.26.0 and up uses only nonblocking sockets,\nmaking the -n option obsolete',
+};
+
+export function parseCommandLine(argv: string[]): ParsedArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true, tokens: true });
+  } catch (err) {
+    const m = /'([^']+)'/.exec((err as Error).message);
+    const what = m ? m[1] : (err as Error).message;
+    const code = (err as { code?: string }).code;
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+      throw new PenError('PEN_ERR_ARGUMENT', `pen: option ${what} requires an argument (see pen --help)`);
+    }
+    throw new PenError('PEN_ERR_ARGUMENT', `pen: unknown option '${what}' (see pen --help)`);
+  }
+  const out: ParsedArgs = {
+    help: false, windowsOnly: false, steps: [], listen: null, servers: [], admin: null, adminTokenFile: null,
+  };
+  const set = (apply: (s: Settings) => void) => out.steps.push({ kind: 'set', apply });
+  for (const t of parsed.tokens) {
+    if (t.kind !== 'option') continue;
+    const v = t.value ?? '';
+    switch (t.name) {
+      case 'help': out.help = true; break;
+      case 'admin': out.admin = v; break;
+      case 'admin-token-file': out.adminTokenFile = v; break;
+      case 'B': parseBackend(v); set((s) => { s.abuse = v; }); break;
+      case 'C': parseListen(v); set((s) => { s.control = v; }); break;
+      case 'F': set((s) => { s.configFile = v; }); break;
+      case 'O': case 'o': out.steps.push({ kind: 'command', line: v }); break;
+      case 'S': int('S', v); out.steps.push({ kind: 'message', text: OBSOLETE.S }); break;
+      case 'T': { const n = int('T', v); set((s) => { s.trackingTime = Math.max(0, n); }); break; }
+      case 'b': { const n = int('b', v); set((s) => { s.blacklistTime = Math.max(0, n); }); break; }
+      case 'c': { const n = int('c', v); if (n < 1) throw new PenError('PEN_ERR_ARGUMENT', `pen: -c: '${v}' must be at least 1`); set((s) => { s.clientsMax = n; }); break; }
+      case 'e': parseBackend(v); set((s) => { s.emergency = v; }); break;
+      case 'i': out.windowsOnly = true; break;
+      case 'j': set((s) => { s.chroot = v; }); break;
+      case 'l': set((s) => { s.logFile = v; }); break;
+      case 'm': {
+        const n = int('m', v);
+        if (n < 1) out.steps.push({ kind: 'message', text: 'multi_accept bumped to 1' });
+        set((s) => { s.multiAccept = Math.max(1, n); });
+        break;
+      }
+      case 'p': set((s) => { s.pidFile = v; }); break;
+      case 'q': {
+        const n = int('q', v);
+        if (n < 50) out.steps.push({ kind: 'message', text: 'listen_queue bumped to 50' });
+        set((s) => { s.listenQueue = Math.max(50, n); });
+        break;
+      }
+      case 't': {
+        const n = int('t', v);
+        if (n < 1) throw new PenError('PEN_ERR_ARGUMENT', `pen: -t: connect timeout must be at least 1 second, got '${v}'`);
+        set((s) => { s.timeout = n; });
+        break;
+      }
+      case 'u': set((s) => { s.user = v; }); break;
+      case 'w': set((s) => { s.webStats = v; }); break;
+      case 'x': { const n = int('x', v); if (n < 1) throw new PenError('PEN_ERR_ARGUMENT', `pen: -x: '${v}' must be at least 1`); set((s) => { s.connMax = n; }); break; }
+      case 'E': set((s) => { s.ssl.cert = v; }); break;
+      case 'K': set((s) => { s.ssl.key = v; }); break;
+      case 'G': set((s) => { s.ssl.caFile = v; }); break;
+      case 'A': set((s) => { s.ssl.caDir = v; }); break;
+      case 'L': {
+        if (v !== 'ssl23' && v !== 'ssl2' && v !== 'ssl3' && v !== 'tls1') throw new PenError('PEN_ERR_ARGUMENT', `protocol version ${v} not known`);
+        set((s) => { s.ssl.protocol = v; });
+        break;
+      }
+      case 'D': case 'Q': case 'n': out.steps.push({ kind: 'message', text: OBSOLETE[t.name] }); break;
+      case 'N': throw new PenError('PEN_ERR_ARGUMENT', "pen: -N is listed in pen's usage but was never implemented");
+      case 'H': set((s) => { s.http = true; }); break;
+      case 'P': set((s) => { s.eventBackend = 'poll'; }); break;
+      case 'W': set((s) => { s.weight = true; }); break;
+      case 'X': set((s) => { s.exitEnabled = true; }); break;
+      case 'U': set((s) => { s.udp = true; }); break;
+      case 'a': set((s) => { s.ascii = true; }); break;
+      case 'd': set((s) => { s.debug += 1; }); break;
+      case 'f': set((s) => { s.foreground = true; }); break;
+      case 'h': set((s) => { s.hash = true; }); break;
+      case 'r': set((s) => { s.roundrobin = true; }); break;
+      case 's': set((s) => { s.stubborn = true; }); break;
+      case 'Z': set((s) => { s.ssl.compat = true; }); break;
+      case 'R': set((s) => { s.ssl.requireClientCert = true; }); break;
+      default: throw new PenError('PEN_ERR_ARGUMENT', `pen: unknown option '-${t.name}'`);
+    }
+  }
+  const [listen, ...servers] = parsed.positionals;
+  const udp = parsed.values.U !== undefined;
+  if (listen !== undefined) {
+    parseListen(listen, udp ? 'udp' : 'tcp');
+    out.listen = listen;
+  }
+  for (const s of servers) parseBackend(s, udp ? 'udp' : 'tcp');
+  out.servers = servers;
+  return out;
+}

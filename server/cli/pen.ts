@@ -1,0 +1,238 @@
+// The pen command: argv → settings and start-up commands → daemon → listeners → signals.
+import { spawn } from 'node:child_process';
+import { unlinkSync, writeFileSync } from 'node:fs';
+import { parseBackend, parseListen, resolveHost } from '../core/address.ts';
+import { Balancer } from '../core/balancer.ts';
+import { ClientTable } from '../core/clients.ts';
+import { debug, setForeground } from '../core/diag.ts';
+import { PenError } from '../core/errors.ts';
+import { RequestLog } from '../core/requestlog.ts';
+import { defaultSettings, type Settings } from '../core/settings.ts';
+import { emptyServer, ensureServer, type Server } from '../core/servers.ts';
+import { execute, type CommandContext, type Runtime } from '../control/registry.ts';
+import { renderUsr1Text } from '../stats/text.ts';
+import { parseCommandLine, type ParsedArgs } from './args.ts';
+import { USAGE } from './usage.ts';
+import { dropPrivileges, lookupUser } from './user.ts';
+
+const DAEMON_ENV = 'PEN_DAEMON_CHILD';
+const argv = process.argv.slice(2);
+const isDaemonChild = process.env[DAEMON_ENV] === '1';
+
+type Message = { type: 'stdout' | 'stderr'; text: string } | { type: 'ready' } | { type: 'fatal'; message: string };
+let relay = isDaemonChild; // a daemon child relays output to its parent until it is ready
+
+function out(text: string): void {
+  if (text === '') return;
+  if (relay) process.send?.({ type: 'stdout', text } satisfies Message);
+  else if (!isDaemonChild) process.stdout.write(text);
+}
+
+function err(text: string): void {
+  if (relay) process.send?.({ type: 'stderr', text: `${text}\n` } satisfies Message);
+  else if (!isDaemonChild) process.stderr.write(`${text}\n`);
+}
+
+function fatal(message: string): never {
+  if (relay) {
+    process.send?.({ type: 'fatal', message } satisfies Message, () => process.exit(1));
+    setTimeout(() => process.exit(1), 1000);
+    // keep the type checker happy; the process exits once the message is sent
+    return undefined as never;
+  }
+  process.stderr.write(`${message}\n`);
+  process.exit(1);
+}
+
+/** Without -f: run ourselves again detached; exit 0 once the child is listening, else relay its error. */
+function daemonize(): void {
+  const child = spawn(process.execPath, [...process.execArgv, process.argv[1], ...argv], {
+    detached: true,
+    stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+    env: { ...process.env, [DAEMON_ENV]: '1' },
+  });
+  child.on('message', (m: Message) => {
+    if (m.type === 'stdout') process.stdout.write(m.text);
+    else if (m.type === 'stderr') process.stderr.write(m.text);
+    else if (m.type === 'ready') {
+      child.disconnect();
+      child.unref();
+      process.exit(0);
+    } else if (m.type === 'fatal') {
+      process.stderr.write(`${m.message}\n`);
+      process.exit(1);
+    }
+  });
+  child.on('exit', (code) => {
+    process.stderr.write(`pen: the daemon exited (${code}) before it was listening\n`);
+    process.exit(1);
+  });
+}
+
+/** Fill a server slot from a `host[:port[:max[:hard[:weight[:prio]]]]]` spec. */
+async function applySpec(target: Server, text: string, pen: Balancer): Promise<void> {
+  const spec = parseBackend(text, pen.settings.udp ? 'udp' : 'tcp');
+  const addr = await resolveHost(spec.host);
+  Object.assign(target, {
+    family: addr.family, address: addr.address,
+    port: addr.family === 'unix' ? 1 : spec.port ?? pen.defaultPort(),
+    maxc: spec.maxc, hard: spec.hard, weight: spec.weight, prio: spec.prio,
+  });
+}
+
+/** The settings the options alone give, without running any command: for decisions made early. */
+function preview(args: ParsedArgs): Settings {
+  const s = defaultSettings();
+  for (const step of args.steps) if (step.kind === 'set') step.apply(s);
+  return s;
+}
+
+async function run(args: ParsedArgs): Promise<void> {
+  const pen = new Balancer();
+  let shuttingDown = false;
+  const closers: (() => unknown)[] = [];
+  const shutdown = (code: number) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    if (pen.settings.debug >= 1) debug('Quitting');
+    pen.shutdown();
+    for (const close of closers) {
+      try { void close(); } catch { /* closing anyway */ }
+    }
+    if (pen.settings.pidFile) {
+      try { unlinkSync(pen.settings.pidFile); } catch { /* already gone */ }
+    }
+    process.exit(code);
+  };
+  const runtime: Runtime = { exit: () => setImmediate(() => shutdown(0)), argv };
+  const ctx: CommandContext = { pen, runtime, origin: 'cli' };
+  if (args.listen !== null) pen.listenSpec = parseListen(args.listen, preview(args).udp ? 'udp' : 'tcp');
+
+  // 1. options and -o/-O commands, left to right
+  for (const step of args.steps) {
+    if (step.kind === 'set') {
+      step.apply(pen.settings);
+      if (pen.settings.connMax > pen.conns.length) pen.growConnections(pen.settings.connMax);
+    } else if (step.kind === 'message') {
+      err(step.text);
+    } else {
+      out((await execute(ctx, step.line)).reply);
+    }
+  }
+  setForeground(pen.settings.foreground);
+  // -c and -x size the tables exactly at start-up (later they can only grow)
+  if (pen.clients.size !== pen.settings.clientsMax) pen.clients = new ClientTable(pen.settings.clientsMax);
+  if (pen.conns.length !== pen.settings.connMax) pen.conns = new Array(pen.settings.connMax).fill(null);
+
+  // 2. the -F file
+  if (pen.settings.configFile) {
+    const { runConfigFile } = await import('../control/config.ts');
+    out(await runConfigFile(ctx, pen.settings.configFile));
+  }
+
+  // 3. nothing to listen on: usage
+  if (args.listen === null && pen.listener === null) {
+    out(USAGE);
+    process.exit(0);
+  }
+  if (pen.settings.chroot) {
+    throw new PenError('PEN_ERR_UNSUPPORTED', `pen: -j ${pen.settings.chroot}: chroot is not available to Node.js programs; run pen in a container or with systemd's RootDirectory= instead`);
+  }
+  if (pen.settings.user) lookupUser(pen.settings.user); // fail early on an unknown user
+
+  // 4. servers from the command line overwrite the slots of the same index
+  for (const [i, text] of args.servers.entries()) await applySpec(ensureServer(pen.servers, i), text, pen);
+  if (pen.settings.emergency) await applySpec((pen.servers.emergency ??= emptyServer()), pen.settings.emergency, pen);
+  if (pen.settings.abuse) await applySpec((pen.servers.abuse ??= emptyServer()), pen.settings.abuse, pen);
+
+  // 5. control port (refused as root unless -u is given, as pen does), then the listener
+  if (pen.settings.control) {
+    if (process.getuid?.() === 0 && !pen.settings.user) {
+      debug("Won't open control port running as root; use -u to run as different user");
+    } else {
+      const { openControlPort } = await import('../control/port.ts');
+      const port = await openControlPort({ ...ctx, origin: 'port' }, pen.settings.control);
+      closers.push(() => port.close());
+    }
+  }
+  if (pen.listener === null && args.listen !== null) await pen.listen(args.listen);
+  if (args.admin !== null) {
+    const { startAdmin } = await import('../admin/server.ts');
+    const admin = await startAdmin(pen, runtime, { address: args.admin, tokenFile: args.adminTokenFile });
+    closers.push(() => admin.close());
+  }
+
+  // 6. privileges, log, pid file
+  if (pen.settings.user) dropPrivileges(pen.settings.user);
+  if (pen.settings.logFile) pen.requestLog = new RequestLog(pen.settings.logFile);
+  if (pen.settings.pidFile) {
+    try {
+      writeFileSync(pen.settings.pidFile, String(process.pid));
+    } catch {
+      throw new PenError('PEN_ERR_IO', `Can't create pidfile ${pen.settings.pidFile}`);
+    }
+  }
+
+  // 7. signals
+  process.on('SIGTERM', () => shutdown(0));
+  process.on('SIGINT', () => shutdown(0));
+  process.on('SIGPIPE', () => {});
+  process.on('SIGUSR2', () => {});
+  process.on('SIGHUP', () => {
+    void (async () => {
+      try {
+        pen.requestLog?.reopen();
+      } catch (e) {
+        fatal((e as Error).message);
+      }
+      if (pen.settings.configFile) {
+        const { runConfigFile } = await import('../control/config.ts');
+        out(await runConfigFile({ ...ctx, origin: 'file' }, pen.settings.configFile));
+      }
+    })().catch((e) => debug(`SIGHUP: ${(e as Error).message}`));
+  });
+  process.on('SIGUSR1', () => {
+    void (async () => {
+      if (pen.settings.webStats) {
+        const { writeWebStats } = await import('../stats/html.ts');
+        writeWebStats(pen);
+      } else {
+        debug(renderUsr1Text(pen).replace(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d: /, '').replace(/\n$/, ''));
+      }
+    })().catch((e) => debug(`SIGUSR1: ${(e as Error).message}`));
+  });
+
+  if (pen.settings.debug >= 1) debug('pen-ts 0.1.0 starting');
+  if (isDaemonChild) {
+    process.send?.({ type: 'ready' } satisfies Message);
+    relay = false;
+    process.disconnect?.();
+  }
+}
+
+async function main(): Promise<void> {
+  let args: ParsedArgs;
+  try {
+    args = parseCommandLine(argv);
+  } catch (e) {
+    const message = (e as Error).message;
+    return fatal(message.startsWith('pen') ? message : `pen: ${message}`);
+  }
+  if (args.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (args.windowsOnly) {
+    process.stdout.write('Windows only\n');
+    return;
+  }
+  if (!preview(args).foreground && !isDaemonChild) return daemonize();
+  try {
+    await run(args);
+  } catch (e) {
+    const message = (e as Error).message;
+    fatal(message.startsWith('pen') ? message : `pen: ${message}`);
+  }
+}
+
+void main();
