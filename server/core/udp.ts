@@ -1,0 +1,374 @@
+// UDP (-U): one session per client address:port, with the same selection, tracking, limits,
+// blacklisting and failover as TCP. A session owns one upstream socket connect()ed to its
+// server; replies go back through the listener socket, so they come from the address:port the
+// client sent to. Sessions take connection-table slots (so -x bounds them, and `connection N`,
+// `close N` and the status page see them), expire when idle, and when the table is full the
+// least recently active ones are recycled with pen's clock algorithm (issue #46): a flood of
+// spoofed source addresses can never hold more than -x upstream sockets.
+//
+// Counters follow pen (§2.4): a session's first datagram and all replies are not counted in
+// sx/rx/csx; later client datagrams count in the server's sx and the client's crx. The
+// listener's own counters (datagrams and bytes each way, drops, sessions) count everything.
+import dgram from 'node:dgram';
+import type { AddressInfo } from 'node:net';
+import type { Balancer, Listener } from './balancer.ts';
+import { plainIp, type ListenSpec } from './address.ts';
+import { clientKey } from './clients.ts';
+import { CS_CONNECTED, CS_HALFDEAD, socketId, type Connection } from './connection.ts';
+import { debug } from './diag.ts';
+import { PenError } from './errors.ts';
+import { insertForwardedHeaders } from './http.ts';
+import type { ClientInfo } from './select.ts';
+import { NO_SERVER, isBlacklisted, serverAt } from './servers.ts';
+
+/** pen reads at most this much of a datagram; the rest is cut off. */
+export const MAX_DATAGRAM = 32768;
+/** idle lifetime of a session when `idle_timeout` is 0 (pen itself has none: only recycling) */
+export const UDP_IDLE_DEFAULT = 60;
+/** datagrams held for a session whose upstream socket is still connecting */
+const MAX_QUEUED = 64;
+
+export interface UdpCounters {
+  datagramsIn: number;   // from clients
+  bytesIn: number;
+  datagramsOut: number;  // replies to clients
+  bytesOut: number;
+  dropped: number;       // client datagrams no server could take
+  sessions: number;      // sessions created
+  expired: number;       // closed after idle_timeout (or the default) without traffic
+  recycled: number;      // closed to make room for a new session in a full table
+}
+
+export class UdpSession implements Connection {
+  index = -1;
+  state = CS_CONNECTED;
+  clientIndex = -1;
+  readonly clientAddress: string;
+  initial = NO_SERVER;
+  server = NO_SERVER;
+  counted = false;
+  t: number;
+  downId: number;
+  upId = -1;
+  /** pen's counters: later client datagrams only */
+  sx = 0;
+  crx = 0;
+  private upstream: dgram.Socket | null = null;
+  private queue: Buffer[] | null = null;
+  /** the latest client datagram, replayed once per server when a server refuses it */
+  private last: Buffer | null = null;
+  private replays = 0;
+  private closed = false;
+
+  constructor(
+    private readonly pen: Balancer,
+    readonly listener: UdpListener,
+    /** as the listener socket reports it (`::ffff:a.b.c.d` on a dual-stack socket): where replies go */
+    readonly replyAddress: string,
+    readonly clientPort: number,
+  ) {
+    this.clientAddress = plainIp(replyAddress);
+    this.t = pen.now();
+    this.downId = listener.socketId;
+  }
+
+  pendingDown(): number {
+    return 0;
+  }
+
+  pendingUp(): number {
+    return this.queue?.length ?? 0;
+  }
+
+  bytes() {
+    return { sx: this.sx, rx: 0, csx: 0, crx: this.crx };
+  }
+
+  clientInfo(): ClientInfo {
+    return { ip: this.clientAddress, port: this.clientPort, lastServer: this.pen.clients.slots[this.clientIndex]?.server ?? NO_SERVER };
+  }
+
+  /** The first datagram: choose a server as for a new TCP connection. False when none can take it. */
+  open(msg: Buffer): boolean {
+    const pen = this.pen;
+    const now = pen.now();
+    this.clientIndex = pen.clients.store(clientKey('ip', this.clientAddress), this.clientAddress, this.clientPort, now, pen.settings.trackingTime);
+    const client = this.clientInfo();
+    this.initial = pen.chooseInitial(client);
+    const target = pen.canTry(this.initial, client) ? this.initial : pen.failoverNext(this.initial, this.initial, client);
+    if (target === NO_SERVER || !this.connectTo(target)) return false;
+    this.last = msg;
+    this.send(msg);
+    return true;
+  }
+
+  /** A later datagram from the client. */
+  fromClient(msg: Buffer): void {
+    const pen = this.pen;
+    this.t = pen.now();
+    this.state &= ~CS_HALFDEAD;
+    this.replays = 0;
+    let server = serverAt(pen.servers, this.server);
+    // a blacklisted server loses its sessions, as a TCP client's remembered server would
+    if (server === null || isBlacklisted(server, this.t, pen.settings.blacklistTime)) {
+      if (!this.failover()) {
+        this.listener.drop();
+        return;
+      }
+      server = serverAt(pen.servers, this.server);
+    }
+    let out = msg;
+    if (pen.settings.http) out = insertForwardedHeaders(msg, this.clientAddress, false);
+    if (pen.requestLog !== null) pen.requestLog.write(this.clientAddress, server?.address ?? '', out);
+    if (pen.settings.debug >= 3) pen.dump(this.index, out);
+    this.sx += out.length;
+    this.crx += msg.length;
+    this.last = out;
+    this.send(out);
+  }
+
+  private send(msg: Buffer): void {
+    if (this.queue !== null) {
+      if (this.queue.length < MAX_QUEUED) this.queue.push(msg);
+      else this.listener.drop();
+      return;
+    }
+    this.upstream?.send(msg);
+  }
+
+  /** A reply from the server goes back to the client from the listener's address. */
+  private readonly onReply = (msg: Buffer): void => {
+    this.t = this.pen.now();
+    this.state &= ~CS_HALFDEAD;
+    this.listener.reply(msg, this.clientPort, this.replyAddress);
+  };
+
+  private readonly onUpstreamError = (err: NodeJS.ErrnoException): void => {
+    if (this.closed) return;
+    if (err.code !== 'ECONNREFUSED') {
+      debug(`udp session ${this.index}: ${err.message}`);
+      this.close();
+      return;
+    }
+    // an ICMP port unreachable is UDP's "connection refused": blacklist and fail over as TCP
+    // does, and replay the datagram that was lost (at most once per server)
+    const failed = this.server;
+    this.pen.connectFailed(failed, `connect failure: ${err.message}`);
+    if (!this.failover()) return;
+    if (this.last !== null && this.replays++ < this.pen.servers.list.length) this.send(this.last);
+  };
+
+  /** Move the session to the next server that can take it; false (and no change) when none can. */
+  private failover(): boolean {
+    const pen = this.pen;
+    const next = pen.failoverNext(this.server, this.server, this.clientInfo());
+    if (next === NO_SERVER || next === this.server) return false;
+    this.dropUpstream();
+    return this.connectTo(next);
+  }
+
+  private connectTo(s: number): boolean {
+    const pen = this.pen;
+    const server = serverAt(pen.servers, s);
+    if (server === null || (server.family !== 4 && server.family !== 6)) return false;
+    const up = dgram.createSocket(server.family === 6 ? 'udp6' : 'udp4');
+    up.on('error', this.onUpstreamError);
+    up.on('message', this.onReply);
+    const source = pen.settings.source;
+    if (source !== null) up.bind({ address: source, port: 0 });
+    this.queue = [];
+    up.connect(server.port, server.address, () => {
+      if (this.upstream !== up) return;
+      const q = this.queue;
+      this.queue = null;
+      if (q !== null) for (const m of q) up.send(m);
+    });
+    this.upstream = up;
+    this.upId = socketId();
+    this.server = s;
+    pen.noteChosen(this.clientIndex, s);
+    // UDP "connects" at once, so it counts against the server's limits at once
+    server.c += 1;
+    this.counted = true;
+    return true;
+  }
+
+  private dropUpstream(): void {
+    const up = this.upstream;
+    if (up !== null) {
+      up.removeAllListeners();
+      up.on('error', () => {});
+      up.close();
+    }
+    this.upstream = null;
+    this.queue = null;
+    this.upId = -1;
+    if (this.counted) {
+      const server = serverAt(this.pen.servers, this.server);
+      if (server) server.c = Math.max(0, server.c - 1);
+      this.counted = false;
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    const up = this.upstream;
+    if (up !== null) {
+      up.removeAllListeners();
+      up.on('error', () => {});
+      up.close();
+    }
+    this.upstream = null;
+    this.queue = null;
+    this.last = null;
+    this.listener.forget(this);
+    // release() folds sx/crx into the server and client and decrements server.c if counted
+    this.pen.release(this);
+  }
+}
+
+export class UdpListener implements Listener {
+  readonly counters: UdpCounters = {
+    datagramsIn: 0, bytesIn: 0, datagramsOut: 0, bytesOut: 0, dropped: 0, sessions: 0, expired: 0, recycled: 0,
+  };
+  readonly socketId = socketId();
+  /** client address → client port → session; two levels so a lookup builds no key string */
+  private readonly sessions = new Map<string, Map<number, UdpSession>>();
+  private sessionCount = 0;
+  private clock = 0;
+  private sweeper: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  constructor(private readonly pen: Balancer, readonly socket: dgram.Socket) {
+    socket.on('message', this.onMessage);
+    socket.on('error', (err) => debug(`udp listener: ${err.message}`));
+    this.sweeper = setInterval(this.sweep, 1000);
+    this.sweeper.unref();
+  }
+
+  get size(): number {
+    return this.sessionCount;
+  }
+
+  address(): AddressInfo {
+    return this.socket.address();
+  }
+
+  private readonly onMessage = (msg: Buffer, rinfo: dgram.RemoteInfo): void => {
+    const data = msg.length > MAX_DATAGRAM ? msg.subarray(0, MAX_DATAGRAM) : msg;
+    const c = this.counters;
+    c.datagramsIn += 1;
+    c.bytesIn += data.length;
+    const session = this.sessions.get(rinfo.address)?.get(rinfo.port);
+    if (session !== undefined) session.fromClient(data);
+    else this.newSession(data, rinfo.address, rinfo.port);
+  };
+
+  private newSession(msg: Buffer, address: string, port: number): void {
+    const pen = this.pen;
+    const session = new UdpSession(pen, this, address, port);
+    if (pen.install(session) < 0 && !(this.recycle() && pen.install(session) >= 0)) {
+      this.drop();
+      return;
+    }
+    let byPort = this.sessions.get(address);
+    if (byPort === undefined) {
+      byPort = new Map();
+      this.sessions.set(address, byPort);
+    }
+    byPort.set(port, session);
+    this.sessionCount += 1;
+    this.counters.sessions += 1;
+    if (!session.open(msg)) {
+      this.drop();
+      session.close();
+    }
+  }
+
+  /** A client datagram that no server could take. */
+  drop(): void {
+    this.counters.dropped += 1;
+    this.pen.noteDropped();
+  }
+
+  reply(msg: Buffer, port: number, address: string): void {
+    if (this.closed) return;
+    this.counters.datagramsOut += 1;
+    this.counters.bytesOut += msg.length;
+    this.socket.send(msg, port, address);
+  }
+
+  /** Called by a session as it closes. */
+  forget(session: UdpSession): void {
+    const byPort = this.sessions.get(session.replyAddress);
+    if (byPort?.get(session.clientPort) !== session) return;
+    byPort.delete(session.clientPort);
+    if (byPort.size === 0) this.sessions.delete(session.replyAddress);
+    this.sessionCount -= 1;
+  }
+
+  /**
+   * The table is full: pen's clock. Walk the table from a cursor, marking sessions half-dead;
+   * the first one already marked (no traffic since the hand last passed) is closed. Traffic
+   * clears the mark, so busy sessions survive and a flood only displaces idle ones.
+   */
+  private recycle(): boolean {
+    const conns = this.pen.conns;
+    const n = conns.length;
+    for (let k = 0; k < 2 * n; k++) {
+      const i = (this.clock + k) % n;
+      const c = conns[i];
+      if (!(c instanceof UdpSession) || c.listener !== this) continue;
+      if (c.state & CS_HALFDEAD) {
+        this.clock = (i + 1) % n;
+        this.counters.recycled += 1;
+        c.close();
+        return true;
+      }
+      c.state |= CS_HALFDEAD;
+    }
+    return false;
+  }
+
+  /** Close sessions idle for idle_timeout seconds (UDP_IDLE_DEFAULT when that is 0). */
+  private readonly sweep = (): void => {
+    const pen = this.pen;
+    const idle = pen.settings.idleTimeout > 0 ? pen.settings.idleTimeout : UDP_IDLE_DEFAULT;
+    const now = pen.now();
+    for (const c of pen.conns) {
+      if (c instanceof UdpSession && c.listener === this && now - c.t >= idle) {
+        this.counters.expired += 1;
+        c.close();
+      }
+    }
+  };
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = null;
+    for (const byPort of [...this.sessions.values()]) for (const s of [...byPort.values()]) s.close();
+    this.socket.close();
+  }
+}
+
+/** Open the UDP listener; resolves once bound, rejects with the bind error. */
+export function listenUdp(pen: Balancer, spec: ListenSpec): Promise<UdpListener> {
+  if (spec.family === 'unix') {
+    return Promise.reject(new PenError('PEN_ERR_UNSUPPORTED', `UDP on a Unix socket path is not supported: ${spec.text}`));
+  }
+  const socket = dgram.createSocket({ type: spec.family === 6 ? 'udp6' : 'udp4', reuseAddr: true });
+  return new Promise((resolve, reject) => {
+    const fail = (err: Error) => {
+      socket.close();
+      reject(err);
+    };
+    socket.once('error', fail);
+    socket.bind({ address: spec.host, port: spec.port }, () => {
+      socket.removeListener('error', fail);
+      resolve(new UdpListener(pen, socket));
+    });
+  });
+}

@@ -1,0 +1,73 @@
+// A tiny DNS responder on a loopback UDP port. Every A query is answered with the responder's
+// own `answer` address, so a client (dig) can tell which backend served it; other query types
+// get an empty NOERROR answer. It records where each query came from.
+import dgram from 'node:dgram';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+
+export interface DnsBackend {
+  port: number;
+  /** the A record this backend answers with, e.g. 10.0.0.1 */
+  answer: string;
+  /** source address:port of every query received */
+  queries: { address: string; port: number }[];
+  close(): Promise<void>;
+}
+
+/** Build the reply to one DNS query, or null when it is not a query we can parse. */
+export function dnsReply(query: Buffer, answer: string): Buffer | null {
+  if (query.length < 12 || (query[2] & 0x80) !== 0) return null; // too short, or a response
+  if (query.readUInt16BE(4) !== 1) return null;                   // exactly one question
+  let i = 12;
+  while (i < query.length && query[i] !== 0) {
+    if ((query[i] & 0xc0) !== 0) return null;                     // no compression in a question
+    i += query[i] + 1;
+  }
+  if (i + 5 > query.length) return null;
+  const question = query.subarray(12, i + 5);
+  const qtype = query.readUInt16BE(i + 1);
+  const isA = qtype === 1;
+  const head = Buffer.alloc(12);
+  head.writeUInt16BE(query.readUInt16BE(0), 0);         // id
+  head.writeUInt16BE(0x8180 | (query[2] & 0x01) << 8, 2); // QR, RD copied, RA
+  head.writeUInt16BE(1, 4);                              // qdcount
+  head.writeUInt16BE(isA ? 1 : 0, 6);                    // ancount
+  if (!isA) return Buffer.concat([head, question]);
+  const rr = Buffer.alloc(16);
+  rr.writeUInt16BE(0xc00c, 0);                           // name: pointer to the question
+  rr.writeUInt16BE(1, 2);                                // type A
+  rr.writeUInt16BE(1, 4);                                // class IN
+  rr.writeUInt32BE(0, 6);                                // ttl
+  rr.writeUInt16BE(4, 10);                               // rdlength
+  answer.split('.').forEach((b, k) => { rr[12 + k] = Number(b); });
+  return Buffer.concat([head, question, rr]);
+}
+
+/** Start a responder on `host` (an ephemeral port unless `port` is given). */
+export async function dnsBackend(answer: string, host = '127.0.0.1', port = 0): Promise<DnsBackend> {
+  const socket = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+  const queries: { address: string; port: number }[] = [];
+  socket.on('message', (msg, rinfo) => {
+    queries.push({ address: rinfo.address, port: rinfo.port });
+    const reply = dnsReply(msg, answer);
+    if (reply) socket.send(reply, rinfo.port, rinfo.address);
+  });
+  socket.bind(port, host);
+  await once(socket, 'listening');
+  return {
+    port: (socket.address() as AddressInfo).port,
+    answer,
+    queries,
+    close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
+  };
+}
+
+/** A UDP port nothing listens on (bound then released), for pen's -U listener. */
+export async function freeUdpPort(host = '127.0.0.1'): Promise<number> {
+  const s = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+  s.bind(0, host);
+  await once(s, 'listening');
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}
