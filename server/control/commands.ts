@@ -1,25 +1,28 @@
-// Handlers for the commands in shared/commands.ts: each gets the words after the command name
-// and returns pen's exact reply text.
-import { resolveHost } from '../core/address.ts';
-import { blacklistFor, ensureServer } from '../core/servers.ts';
+// THE command table: one handler per spec in shared/commands.ts (a spec without a handler, or a
+// handler without a spec, fails the compile). Small settings are handled here; servers, clients,
+// connections and ACLs in commands-state.ts; files, sockets and TLS in commands-io.ts.
+import type { CommandName } from '../../shared/commands.ts';
 import type { Settings } from '../core/settings.ts';
+import { atoi } from './atoi.ts';
+import { CommandError, refuse } from './errors.ts';
 import type { Handler } from './registry.ts';
+import * as io from './commands-io.ts';
+import * as state from './commands-state.ts';
 
-/** atoi: pen reads numbers leniently (garbage is 0). */
-export function atoi(text: string | undefined): number {
-  const m = /^\s*([+-]?\d+)/.exec(text ?? '');
-  return m ? Number(m[1]) : 0;
-}
+export { atoi };
 
-type NumericSetting = 'blacklistTime' | 'timeout' | 'trackingTime' | 'debug';
+type NumericSetting = { [K in keyof Settings]: Settings[K] extends number ? K : never }[keyof Settings];
 
-/** `NAME [N]`: set when given, reply with the value. */
-function numeric(key: NumericSetting, min = -Infinity): Handler {
+/** `NAME [N]`: set when given (through `fix`, pen's range rule), reply with the value. */
+function numeric(key: NumericSetting, fix: (n: number) => number = (n) => n, format = (n: number) => `${n}\n`): Handler {
   return ({ pen }, args) => {
-    if (args[0] !== undefined) pen.settings[key] = Math.max(min, atoi(args[0]));
-    return `${pen.settings[key]}\n`;
+    if (args[0] !== undefined) pen.settings[key] = fix(atoi(args[0]));
+    return format(pen.settings[key]);
   };
 }
+
+/** pen resets an ACL number outside 0..9 to 0 */
+const aclIndex = (n: number) => (n < 0 || n >= 10 ? 0 : n);
 
 type FlagSetting = { [K in keyof Settings]: Settings[K] extends boolean ? K : never }[keyof Settings];
 
@@ -30,52 +33,116 @@ function flag(key: FlagSetting, value: boolean): Handler {
   };
 }
 
-export const HANDLERS: Record<string, Handler> = {
-  blacklist: numeric('blacklistTime', 0),
-  timeout: numeric('timeout', 1),
-  tracking: numeric('trackingTime', 0),
-  roundrobin: flag('roundrobin', true),
-  'no roundrobin': flag('roundrobin', false),
+function eventBackend(name: Settings['eventBackend']): Handler {
+  return ({ pen }) => {
+    pen.settings.eventBackend = name;
+    return '';
+  };
+}
 
+const dsr: Handler = () => {
+  throw refuse('Direct Server Return (dsr_if, dsr_ip) needs raw packet sockets, which this pen does not have', 'PEN_ERR_UNSUPPORTED');
+};
+
+export const HANDLERS = {
+  abort_on_error: flag('abortOnError', true),
+  'no abort_on_error': flag('abortOnError', false),
+  acl: state.acl,
+  'no acl': state.noAcl,
+  ascii: flag('ascii', true),
+  'no ascii': flag('ascii', false),
+  blacklist: numeric('blacklistTime'),
+  client_acl: numeric('clientAcl', aclIndex),
+  clients_max: state.clientsMax,
+  close: state.close,
+  conn_max: state.connMax,
+  connection: state.connection,
+  control: ({ pen }) => `${pen.settings.control ?? '(null)'}\n`,
+  control_acl: numeric('controlAcl', aclIndex),
+  debug: numeric('debug'),
+  dsr_if: dsr,
+  dsr_ip: dsr,
+  dummy: flag('dummy', true),
+  'no dummy': flag('dummy', false),
+  epoll: eventBackend('epoll'),
+  poll: eventBackend('poll'),
+  select: eventBackend('select'),
+  kqueue: eventBackend('kqueue'),
+  exit: ({ pen, runtime }) => {
+    if (!pen.settings.exitEnabled) {
+      throw new CommandError('exit: not enabled (-X)', { reply: 'Exit is not enabled; restart with -X flag\n', code: 'PEN_ERR_NOT_ENABLED' });
+    }
+    runtime.exit();
+    return '';
+  },
+  hash: flag('hash', true),
+  'no hash': flag('hash', false),
+  http: flag('http', true),
+  'no http': flag('http', false),
+  idle_timeout: numeric('idleTimeout', (n) => Math.max(0, n), (n) => `Idle timeout: ${n} seconds\n`),
+  // no idle connections are kept here, so the current count is always 0
+  idlers: numeric('idlers', (n) => Math.max(0, n), (n) => `Idlers: 0/${n}\n`),
+  include: io.include,
+  keepalive: flag('keepalive', true),
+  'no keepalive': flag('keepalive', false),
+  listen: io.listen,
+  log: io.log,
+  'no log': io.noLog,
   mode: ({ pen }) => {
     const s = pen.settings;
     const f = (on: boolean, name: string) => `${on ? '' : 'no '}${name}`;
     return `${[f(s.hash, 'hash'), f(s.roundrobin, 'roundrobin'), f(s.stubborn, 'stubborn'), f(s.weight, 'weight'), f(s.prio, 'prio')].join(' ')}\n`;
   },
-
-  servers: ({ pen }) => {
-    return pen.servers.list.map((s, i) => {
-      const b = pen.serverBytes(i);
-      const addr = s.family === 0 ? '(unknown address family 0' : s.address;
-      return `${i} addr ${addr} port ${s.port} conn ${s.c} max ${s.maxc} hard ${s.hard} weight ${s.weight} prio ${s.prio} sx ${b.sx} rx ${b.rx}\n`;
-    }).join('');
-  },
-
-  server: async ({ pen }, args) => {
-    const n = atoi(args[0]);
-    if (n < 0) return '';
-    const s = ensureServer(pen.servers, n);
-    for (let i = 1; i + 1 < args.length; i += 2) {
-      const [key, value] = [args[i], args[i + 1]];
-      switch (key) {
-        case 'acl': s.acl = atoi(value); break;
-        case 'address': {
-          const r = await resolveHost(value); // an unresolvable address stops the rest, as in pen
-          s.family = r.family;
-          s.address = r.address;
-          if (r.family === 'unix') s.port = 1;
-          else if (s.port === 0) s.port = pen.defaultPort();
-          break;
-        }
-        case 'port': s.port = atoi(value); break;
-        case 'max': s.maxc = atoi(value); break;
-        case 'hard': s.hard = atoi(value); break;
-        case 'blacklist': blacklistFor(s, atoi(value), pen.now(), pen.settings.blacklistTime); break;
-        case 'weight': s.weight = atoi(value); break;
-        case 'prio': s.prio = atoi(value); break;
-        default: break; // unknown keys are ignored, as in pen
-      }
-    }
+  peek: flag('peek', true),
+  'no peek': flag('peek', false),
+  pending_max: ({ pen }, args) => {
+    if (args[0] !== undefined) pen.settings.pendingMax = Math.max(1, atoi(args[0]));
     return '';
   },
-};
+  pid: () => `${process.pid}\n`,
+  prio: flag('prio', true),
+  'no prio': flag('prio', false),
+  recent: state.recent,
+  roundrobin: flag('roundrobin', true),
+  'no roundrobin': flag('roundrobin', false),
+  server: state.server,
+  servers: state.servers,
+  socket: state.socket,
+  source: io.source,
+  ssl_ciphers: io.sslCiphers,
+  ssl_client_renegotiation_interval: io.sslRenegotiationInterval,
+  ssl_ocsp_response: io.sslOcspResponse,
+  ssl_option: io.sslOption,
+  ssl_sni_path: io.sslSniPath,
+  status: io.status,
+  stubborn: flag('stubborn', true),
+  'no stubborn': flag('stubborn', false),
+  // -1 means none; out of range resets to 0; pen's reply has no newline
+  tarpit_acl: numeric('tarpitAcl', (n) => (n < -1 || n >= 10 ? 0 : n), (n) => `tarpit_acl = ${n}`),
+  tcp_fastclose: ({ pen }, args) => {
+    const mode = args[0];
+    if (mode === undefined) {
+      throw new CommandError('tcp_fastclose: no argument', { reply: 'do_cmd: ignoring tcp_fastclose without argument\n' });
+    }
+    pen.settings.tcpFastclose = mode === 'both' || mode === 'up' || mode === 'down' ? mode : 'off';
+    return '';
+  },
+  tcp_nodelay: flag('tcpNodelay', true),
+  'no tcp_nodelay': flag('tcpNodelay', false),
+  // pen takes 0 too, which makes every pending connect time out at once; 1 is the least that works
+  timeout: numeric('timeout', (n) => Math.max(1, n)),
+  tracking: numeric('trackingTime'),
+  transparent: flag('transparent', true),
+  'no transparent': flag('transparent', false),
+  web_stats: ({ pen }, args) => {
+    if (args[0] !== undefined) pen.settings.webStats = args[0];
+    return pen.settings.webStats ? `${pen.settings.webStats}\n` : '';
+  },
+  'no web_stats': ({ pen }) => {
+    pen.settings.webStats = null;
+    return '';
+  },
+  weight: flag('weight', true),
+  'no weight': flag('weight', false),
+  write: io.write,
+} satisfies Record<CommandName, Handler>;

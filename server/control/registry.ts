@@ -2,7 +2,10 @@
 // reload, REST, dashboard) calls execute(); none of them changes settings any other way.
 import { COMMANDS, commandName, type CommandSpec } from '../../shared/commands.ts';
 import type { Balancer } from '../core/balancer.ts';
+import { debug } from '../core/diag.ts';
+import { PenError, type PenErrorCode } from '../core/errors.ts';
 import { HANDLERS } from './commands.ts';
+import { CommandError } from './errors.ts';
 
 export type Origin = 'cli' | 'file' | 'port' | 'rest';
 
@@ -10,22 +13,29 @@ export type Origin = 'cli' | 'file' | 'port' | 'rest';
 export interface Runtime {
   /** `exit`: leave cleanly (only offered with -X) */
   exit(): void;
-  /** the command line pen was started with, for `write`'s comment line */
+  /** the command line pen was started with */
   argv: readonly string[];
+  /** where `include` sends its replies when the command came from the control port (default: stdout) */
+  stdout?(text: string): void;
 }
 
 export interface CommandContext {
   pen: Balancer;
   runtime: Runtime;
   origin: Origin;
+  /** how many `include`s deep this command runs (guards against a file including itself) */
+  includeDepth?: number;
 }
 
 /** A handler gets the words after the command name and returns pen's exact reply text. */
 export type Handler = (ctx: CommandContext, args: string[]) => string | Promise<string>;
 
 export interface CommandResult {
+  /** exactly what pen would write back (often empty) */
   reply: string;
   spec: CommandSpec | null; // null: unknown, comment or empty line
+  /** set when the command was refused or did nothing; REST maps it to an error status */
+  error?: { code: PenErrorCode; message: string };
 }
 
 /** Split as pen does: single spaces only (tabs are not separators), first line only. */
@@ -44,24 +54,37 @@ export function findSpec(name: string): CommandSpec | undefined {
   return SPECS.get(name);
 }
 
+/** An admin command with an optional argument only reports when called without one. */
+function changes(spec: CommandSpec, args: string[]): boolean {
+  return spec.scope === 'admin' && (args.length > 0 || !spec.grammar.startsWith('['));
+}
+
 /** Run one penctl command line and return pen's reply. Never throws for bad input. */
 export async function execute(ctx: CommandContext, line: string): Promise<CommandResult> {
   const words = tokenize(line);
   if (words.length === 0 || words[0].startsWith('#')) return { reply: '', spec: null };
   const name = commandName(words);
   const spec = SPECS.get(name);
-  const handler = HANDLERS[name];
-  if (!spec || !handler) {
+  if (!spec) {
     // pen: `no` + an unknown word is silently ignored
     if (words[0] === 'no') return { reply: '', spec: null };
-    return { reply: `do_cmd: ignoring command starting with '${words[0]}'\n`, spec: null };
+    const reply = `do_cmd: ignoring command starting with '${words[0]}'\n`;
+    return { reply, spec: null, error: { code: 'PEN_ERR_COMMAND', message: reply.trimEnd() } };
   }
   const args = words.slice(name.split(' ').length);
   try {
-    const reply = await handler(ctx, args);
-    if (spec.scope === 'admin') ctx.pen.emitEvent({ type: 'config', message: words.join(' ') });
+    const reply = await HANDLERS[spec.name as keyof typeof HANDLERS](ctx, args);
+    if (changes(spec, args)) ctx.pen.emitEvent({ type: 'config', message: words.join(' ') });
     return { reply, spec };
   } catch (err) {
-    return { reply: `${(err as Error).message}\n`, spec };
+    if (err instanceof CommandError) {
+      debug(err.message);
+      return { reply: err.reply, spec, error: { code: err.code, message: err.message } };
+    }
+    // anything else (a name that does not resolve, a file that cannot be opened) is answered
+    // with its message on one line; the process carries on
+    const message = (err as Error).message;
+    const code = err instanceof PenError ? err.code : 'PEN_ERR_COMMAND';
+    return { reply: `${message}\n`, spec, error: { code, message } };
   }
 }

@@ -1,0 +1,129 @@
+// Commands that open files or sockets: listen, log, source, status, include, write, and the TLS
+// settings (read by server/core/tls.ts when it builds its context).
+import { readFileSync } from 'node:fs';
+import { resolveHost } from '../core/address.ts';
+import { RequestLog } from '../core/requestlog.ts';
+import { webStatsError } from '../stats/html.ts';
+import { atoi } from './atoi.ts';
+import { runConfigFile, writeConfig } from './config.ts';
+import { CommandError, quiet, refuse } from './errors.ts';
+import type { Handler } from './registry.ts';
+
+/** A file may include others, but not without end (C pen recurses until it crashes). */
+const MAX_INCLUDE_DEPTH = 16;
+
+/** `listen [ADDR]`: a new address replaces the listener; if it cannot be opened the old one stays. */
+export const listen: Handler = async ({ pen }, args) => {
+  const text = args[0];
+  if (text !== undefined && text !== pen.settings.listen) {
+    const previous = pen.listener ? pen.settings.listen : null;
+    try {
+      await pen.listen(text);
+    } catch (err) {
+      if (previous !== null && pen.listener === null) await pen.listen(previous).catch(() => {});
+      throw refuse(`listen: ${(err as Error).message}`, 'PEN_ERR_ADDRESS');
+    }
+  }
+  return `${pen.settings.listen ?? ''}\n`;
+};
+
+export const log: Handler = ({ pen }, args) => {
+  const target = args[0];
+  if (target !== undefined) {
+    let next: RequestLog;
+    try {
+      next = new RequestLog(target);
+    } catch (err) {
+      throw refuse(`log: ${(err as Error).message}`, 'PEN_ERR_IO'); // C pen exits here
+    }
+    pen.requestLog?.close();
+    pen.requestLog = next;
+    pen.settings.logFile = target;
+  }
+  return pen.settings.logFile ? `${pen.settings.logFile}\n` : '';
+};
+
+export const noLog: Handler = ({ pen }) => {
+  pen.requestLog?.close();
+  pen.requestLog = null;
+  pen.settings.logFile = null;
+  return '';
+};
+
+export const source: Handler = async ({ pen }, args) => {
+  const text = args[0];
+  if (text === undefined) throw refuse('source: expected an address');
+  try {
+    const r = await resolveHost(text);
+    if (r.family === 'unix') throw new Error('not an IP address');
+    pen.settings.source = r.address;
+  } catch {
+    pen.settings.source = null;
+    // pen's reply has no newline
+    throw new CommandError(`source: can't resolve '${text}'`, { reply: `unable to set source address to '${text}'`, code: 'PEN_ERR_ADDRESS' });
+  }
+  return '';
+};
+
+export const sslCiphers: Handler = ({ pen }, args) => {
+  pen.settings.ssl.ciphers = args[0] ?? null;
+  return '';
+};
+
+export const sslRenegotiationInterval: Handler = ({ pen }, args) => {
+  if (args[0] === undefined) throw refuse('ssl_client_renegotiation_interval: expected a number of seconds');
+  pen.settings.ssl.renegotiationInterval = atoi(args[0]);
+  return '';
+};
+
+export const sslOcspResponse: Handler = ({ pen }, args) => {
+  if (args[0] === undefined) throw refuse('ssl_ocsp_response: expected a file name');
+  pen.settings.ssl.ocspResponse = args[0];
+  return '';
+};
+
+const SSL_OPTIONS = new Set(['no_sslv2', 'no_sslv3', 'no_tlsv1', 'no_tlsv1.1', 'no_tlsv1.2', 'cipher_server_preference']);
+
+export const sslOption: Handler = ({ pen }, args) => {
+  const opt = args[0];
+  if (opt === undefined) throw quiet('Missing option');
+  // pen ignores options it does not know
+  if (SSL_OPTIONS.has(opt) && !pen.settings.ssl.options.includes(opt)) pen.settings.ssl.options.push(opt);
+  return '';
+};
+
+export const sslSniPath: Handler = ({ pen }, args) => {
+  if (args[0] === undefined) throw quiet('Missing ssl_sni_path');
+  pen.settings.ssl.sniPath = args[0];
+  return '';
+};
+
+/** `status`: (re)write the -w file, then answer with what it holds, as pen does. */
+export const status: Handler = ({ pen }) => {
+  const problem = webStatsError(pen);
+  if (problem !== null) throw new CommandError(problem, { reply: 'Unable to create webstats\n', code: 'PEN_ERR_IO' });
+  try {
+    return readFileSync(pen.settings.webStats!, 'latin1');
+  } catch {
+    throw new CommandError(`Can't read ${pen.settings.webStats}`, { reply: "Can't read webstats\n", code: 'PEN_ERR_IO' });
+  }
+};
+
+/** `include FILE`: replies go to pen's stdout when the command came over the control port, as in pen. */
+export const include: Handler = async (ctx, args) => {
+  const file = args[0];
+  if (file === undefined) throw quiet('Usage: include filename');
+  const depth = (ctx.includeDepth ?? 0) + 1;
+  if (depth > MAX_INCLUDE_DEPTH) throw quiet(`include ${file}: nested more than ${MAX_INCLUDE_DEPTH} deep`);
+  const replies = await runConfigFile({ ...ctx, includeDepth: depth }, file);
+  if (ctx.origin !== 'port') return replies;
+  if (replies !== '') (ctx.runtime.stdout ?? ((t: string) => process.stdout.write(t)))(replies);
+  return '';
+};
+
+export const write: Handler = ({ pen }, args) => {
+  const file = args[0] ?? pen.settings.configFile;
+  if (!file) throw quiet('write: no file');
+  writeConfig(pen, file);
+  return '';
+};

@@ -1,0 +1,157 @@
+// Commands over the balancer's tables: servers, clients, connections and access lists.
+import ipaddr from 'ipaddr.js';
+import { ACL_COUNT, parseAclEntry } from '../core/acl.ts';
+import { resolveHost } from '../core/address.ts';
+import { CS_CONNECTING } from '../core/connection.ts';
+import { debug } from '../core/diag.ts';
+import { blacklistFor, ensureServer } from '../core/servers.ts';
+import { atoi } from './atoi.ts';
+import { quiet, refuse } from './errors.ts';
+import type { Handler } from './registry.ts';
+
+export const servers: Handler = ({ pen }) =>
+  pen.servers.list.map((s, i) => {
+    const b = pen.serverBytes(i);
+    const addr = s.family === 0 ? '(unknown address family 0' : s.address;
+    return `${i} addr ${addr} port ${s.port} conn ${s.c} max ${s.maxc} hard ${s.hard} weight ${s.weight} prio ${s.prio} sx ${b.sx} rx ${b.rx}\n`;
+  }).join('');
+
+/** `server N key value …`: pairs in any order, unknown keys ignored, as pen reads them. */
+export const server: Handler = async ({ pen }, args) => {
+  if (args[0] === undefined) return '';
+  const n = atoi(args[0]);
+  if (n < 0) return '';
+  const s = ensureServer(pen.servers, n);
+  for (let i = 1; i + 1 < args.length; i += 2) {
+    const value = args[i + 1];
+    switch (args[i]) {
+      case 'acl': s.acl = atoi(value); break;
+      case 'address': {
+        debug(`do_cmd: server ${n} address ${value}`);
+        let r;
+        try {
+          r = await resolveHost(value);
+        } catch (err) {
+          throw quiet(`server ${n}: ${(err as Error).message}`); // pen stops at a bad address
+        }
+        s.family = r.family;
+        s.address = r.address;
+        // pen gives a new address port 0 until `port` is set; a Unix socket reports port 1
+        if (r.family === 'unix') s.port = 1;
+        break;
+      }
+      case 'port': s.port = atoi(value); break;
+      case 'max': s.maxc = atoi(value); break;
+      case 'hard': s.hard = atoi(value); break;
+      case 'blacklist': {
+        const t = atoi(value);
+        blacklistFor(s, t, pen.now(), pen.settings.blacklistTime);
+        pen.emitEvent(t > 0
+          ? { type: 'blacklisted', server: n, message: `server ${n} blacklisted for ${t} s by command` }
+          : { type: 'back', server: n, message: `server ${n} taken off the blacklist by command` });
+        break;
+      }
+      case 'weight': s.weight = atoi(value); break;
+      case 'prio': s.prio = atoi(value); break;
+      default: break;
+    }
+  }
+  return '';
+};
+
+/** `recent [SECS]`: clients seen in the last SECS seconds (300 by default), in slot order. */
+export const recent: Handler = ({ pen }, args) => {
+  const since = pen.now() - (args[0] !== undefined ? atoi(args[0]) : 300);
+  let out = '';
+  pen.clients.slots.forEach((c, i) => {
+    if (c.last === 0 || c.last < since) return;
+    const b = pen.clientBytes(i);
+    out += `${c.address} connects ${c.connects} sx ${b.csx} rx ${b.crx}\n`;
+  });
+  return out;
+};
+
+function slotIn(pen: { conns: unknown[] }, args: string[]): { n: number; bad: string | null } {
+  const n = args[0] !== undefined ? atoi(args[0]) : 0;
+  return { n, bad: n < 0 || n >= pen.conns.length ? `Connection ${n} out of range\n` : null };
+}
+
+export const connection: Handler = ({ pen }, args) => {
+  const { n, bad } = slotIn(pen, args);
+  if (bad) return bad;
+  const c = pen.conns[n];
+  if (!c) return `Connection ${n}:\nstate = 0\ndownfd = -1, upfd = -1\nclient = 0, server = 0\npend = 0\n`;
+  const pend = c.state & CS_CONNECTING ? 1 : 0;
+  return `Connection ${n}:\nstate = ${c.state}\ndownfd = ${c.downId}, upfd = ${c.upId}\nclient = ${c.clientIndex}, server = ${c.server}\npend = ${pend}\n`;
+};
+
+/** `close N`: unlike C pen, closing an unused slot changes nothing (pen corrupts its counters). */
+export const close: Handler = ({ pen }, args) => {
+  const { n, bad } = slotIn(pen, args);
+  if (bad) return bad;
+  pen.closeConnection(n);
+  return `Forcibly closing connection ${n}\n`;
+};
+
+export const socket: Handler = ({ pen }, args) => {
+  const fd = args[0] !== undefined ? atoi(args[0]) : 0;
+  const conn = pen.conns.findIndex((c) => c !== null && (c.downId === fd || c.upId === fd));
+  return `Socket ${fd} belongs to connection ${conn}\n`;
+};
+
+export const clientsMax: Handler = ({ pen }, args) => {
+  if (args[0] !== undefined) pen.clients.grow(atoi(args[0]));
+  pen.settings.clientsMax = pen.clients.size;
+  return `${pen.clients.size}\n`;
+};
+
+export const connMax: Handler = ({ pen }, args) => {
+  if (args[0] !== undefined) pen.growConnections(atoi(args[0]));
+  return `${pen.conns.length}\n`;
+};
+
+/** inet_aton's forms (`10.1`, `0x7f.1`) normalised to dotted quad; null when not an address. */
+function dottedQuad(text: string): string | null {
+  return ipaddr.IPv4.isValid(text) ? ipaddr.IPv4.parse(text).toString() : null;
+}
+
+/** `acl N permit|deny …`: pen needs three words and reports every problem through debug() only. */
+export const acl: Handler = ({ pen }, args) => {
+  const [no, action, what, extra] = args;
+  if (what === undefined) return '';
+  const n = atoi(no);
+  if (action !== 'permit' && action !== 'deny') throw quiet('acl: expected permit|deny');
+  let words = [action, what, ...(extra !== undefined ? [extra] : [])];
+  if (what === 'country') {
+    if (extra === undefined) throw quiet('acl: expected country');
+    throw refuse('acl: country ACLs need a GeoIP database, which this pen does not have', 'PEN_ERR_UNSUPPORTED');
+  }
+  if (!what.includes(':')) {
+    const ip = dottedQuad(what);
+    if (ip === null) throw quiet(`acl: bogus address '${what}'`);
+    const mask = dottedQuad(extra ?? '255.255.255.255');
+    if (mask === null) throw quiet(`acl: bogus mask '${extra}'`);
+    words = [action, ip, mask];
+  } else {
+    const [ip, len] = what.split('/');
+    if (!ipaddr.isValid(ip)) throw quiet(`acl: can't convert address ${ip}`);
+    if (!ipaddr.IPv6.isValid(ip)) throw quiet(`acl: ${ip} is not an ipv6 address`);
+    words = [action, len === undefined ? ip : `${ip}/${atoi(len)}`];
+  }
+  let entry;
+  try {
+    entry = parseAclEntry(words);
+  } catch (err) {
+    throw quiet((err as Error).message);
+  }
+  if (n < 0 || n >= ACL_COUNT) throw quiet(`add_acl: ${n} outside (0,${ACL_COUNT})`);
+  pen.acls[n].push(entry);
+  return '';
+};
+
+export const noAcl: Handler = ({ pen }, args) => {
+  if (args[0] === undefined) throw refuse('no acl: expected an ACL number 0-9');
+  const n = atoi(args[0]);
+  if (n >= 0 && n < ACL_COUNT) pen.acls[n] = [];
+  return '';
+};

@@ -1,0 +1,61 @@
+// pen's HTML status page, byte for byte in pen's layout: the `status` reply, the -w file and
+// what SIGUSR1 writes when -w is set. Socket ids stand where pen prints file descriptors.
+import { writeFileSync } from 'node:fs';
+import type { Balancer } from '../core/balancer.ts';
+import { debug, timestamp } from '../core/diag.ts';
+
+const head = (cols: string[]) =>
+  `<table bgcolor="#c0c0c0">\n<tr>\n${cols.map((c) => `<td bgcolor="#80f080">${c}</td>\n`).join('')}</tr>\n`;
+
+const row = (cells: (string | number)[]) => `<tr>\n${cells.map((c) => `<td>${c}</td>\n`).join('')}</tr>\n`;
+
+export function renderStatusHtml(pen: Balancer, now = new Date()): string {
+  const secs = Math.floor(now.getTime() / 1000);
+  const servers = pen.servers.list;
+  let out = '<html>\n<head>\n<title>Pen status page</title>\n</head>\n<body bgcolor="#ffffff"><h1>Pen status page</h1>\n';
+  out += `Time ${timestamp(now)}, ${servers.length} servers, ${pen.servers.current} current<p>\n`;
+  out += head(['server', 'address', 'status', 'port', 'connections', 'max soft', 'max hard', 'sent', 'received', 'weight', 'prio']);
+  servers.forEach((s, i) => {
+    const b = pen.serverBytes(i);
+    const addr = s.family === 0 ? '(unknown address family 0' : s.address;
+    out += row([i, addr, s.status, s.port, s.c, s.maxc, s.hard, b.sx, b.rx, s.weight, s.prio]);
+  });
+  out += '</table>\n';
+
+  out += `<h2>Active clients</h2>Max number of clients: ${pen.clients.size}<p>`;
+  out += head(['client', 'address', 'age(secs)', 'last server', 'connects', 'sent', 'received']);
+  pen.clients.slots.forEach((c, i) => {
+    if (!pen.clients.isActive(c, secs, pen.settings.trackingTime)) return;
+    const b = pen.clientBytes(i);
+    out += row([i, c.address, secs - c.last, c.server, c.connects, b.csx, b.crx]);
+  });
+  out += '</table>\n';
+
+  out += `<h2>Active connections</h2>Number of connections: ${pen.conns.length} max, ${pen.connsUsed} used, ${pen.connsLast} last<p>`;
+  out += head(['connection', 'downfd', 'upfd', 'pending data down', 'pending data up', 'client', 'server']);
+  pen.conns.forEach((c, i) => {
+    if (c === null) return;
+    out += row([i, c.downId, c.upId, c.pendingDown(), c.pendingUp(), c.clientIndex, c.server]);
+  });
+  out += '</table>\n</body>\n</html>\n';
+  return out;
+}
+
+/** Write the -w file; returns why it could not, or null. */
+export function webStatsError(pen: Balancer): string | null {
+  const file = pen.settings.webStats;
+  if (!file) return "Don't know where to write web stats; see -w option";
+  try {
+    writeFileSync(file, renderStatusHtml(pen), 'latin1');
+    return null;
+  } catch {
+    return `Can't write to ${file}`;
+  }
+}
+
+/** SIGUSR1 with -w: write the file; problems go to debug(), as in pen. */
+export function writeWebStats(pen: Balancer): boolean {
+  const problem = webStatsError(pen);
+  if (problem !== null) debug(problem);
+  return problem === null;
+}
