@@ -3,6 +3,7 @@
 // get an empty NOERROR answer. It records where each query came from.
 import dgram from 'node:dgram';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 
 export interface DnsBackend {
@@ -70,4 +71,69 @@ export async function freeUdpPort(host = '127.0.0.1'): Promise<number> {
   const port = (s.address() as AddressInfo).port;
   await new Promise<void>((resolve) => s.close(() => resolve()));
   return port;
+}
+
+let nextId = 1;
+
+/** A DNS query for `name` type A, as dig would send it (without EDNS). */
+export function dnsQuery(name = 'example.com'): Buffer {
+  const head = Buffer.alloc(12);
+  head.writeUInt16BE(nextId++ & 0xffff, 0);
+  head.writeUInt16BE(0x0100, 2); // RD
+  head.writeUInt16BE(1, 4);
+  const labels = name.split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, 'latin1')]));
+  return Buffer.concat([head, ...labels, Buffer.from([0, 0, 1, 0, 1])]);
+}
+
+/** The A address in a reply from dnsReply, or null when there is none. */
+export function answerOf(reply: Buffer): string | null {
+  if (reply.length < 16 || reply.readUInt16BE(6) === 0) return null;
+  return Array.from(reply.subarray(reply.length - 4)).join('.');
+}
+
+/** A client socket that can ask several times from the same source port. */
+export interface DnsClient {
+  port: number;
+  /** send a query to host:port; resolves with the answer and where the reply came from, or null on timeout */
+  ask(port: number, host?: string, timeoutMs?: number): Promise<{ answer: string | null; from: { address: string; port: number } } | null>;
+  close(): void;
+}
+
+export async function dnsClient(localAddress = '127.0.0.1'): Promise<DnsClient> {
+  const s = dgram.createSocket(localAddress.includes(':') ? 'udp6' : 'udp4');
+  s.bind(0, localAddress);
+  await once(s, 'listening');
+  return {
+    port: (s.address() as AddressInfo).port,
+    ask(port, host = localAddress, timeoutMs = 2000) {
+      return new Promise((resolve) => {
+        const q = dnsQuery();
+        const id = q.readUInt16BE(0);
+        const onMsg = (msg: Buffer, rinfo: dgram.RemoteInfo) => {
+          if (msg.length < 2 || msg.readUInt16BE(0) !== id) return;
+          clearTimeout(t);
+          s.removeListener('message', onMsg);
+          resolve({ answer: answerOf(msg), from: { address: rinfo.address, port: rinfo.port } });
+        };
+        const t = setTimeout(() => { s.removeListener('message', onMsg); resolve(null); }, timeoutMs);
+        s.on('message', onMsg);
+        s.send(q, port, host);
+      });
+    },
+    close: () => s.close(),
+  };
+}
+
+/** Whether something is bound to this UDP port (read from /proc, so probing binds nothing). */
+export function udpPortBound(port: number): boolean {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')} `;
+  for (const f of ['/proc/net/udp', '/proc/net/udp6']) {
+    try {
+      const lines = readFileSync(f, 'utf8').split('\n').slice(1);
+      if (lines.some((l) => l.trim().split(/\s+/)[1]?.endsWith(hex.trim()))) return true;
+    } catch {
+      // no such table (IPv6 disabled)
+    }
+  }
+  return false;
 }

@@ -1,0 +1,192 @@
+// UDP sessions inside one process: what a session does with its upstream socket, how it fails
+// over, and how the session table stays bounded. Real sockets on loopback; the balancer is built
+// directly so the tests can read its tables and counters.
+import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import { once } from 'node:events';
+import { afterEach, describe, test } from 'node:test';
+import { Balancer } from '../../server/core/balancer.ts';
+import { emptyServer } from '../../server/core/servers.ts';
+import { UdpListener, UdpSession } from '../../server/core/udp.ts';
+import { deadPort, sleep } from '../helpers/backends.ts';
+import { dnsBackend, dnsClient, dnsQuery, freeUdpPort, type DnsBackend, type DnsClient } from '../helpers/dns.ts';
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+async function backends(n: number): Promise<DnsBackend[]> {
+  const list: DnsBackend[] = [];
+  for (let i = 0; i < n; i++) {
+    const b = await dnsBackend(`10.0.0.${i + 1}`);
+    cleanups.push(() => b.close());
+    list.push(b);
+  }
+  return list;
+}
+
+async function udpPen(ports: number[], configure: (pen: Balancer) => void = () => {}): Promise<{ pen: Balancer; port: number; listener: UdpListener }> {
+  const pen = new Balancer();
+  pen.settings.udp = true;
+  configure(pen);
+  for (const p of ports) pen.servers.list.push({ ...emptyServer(), family: 4, address: '127.0.0.1', port: p });
+  const port = await freeUdpPort();
+  await pen.listen(`127.0.0.1:${port}`);
+  cleanups.push(() => pen.shutdown());
+  return { pen, port, listener: pen.listener as UdpListener };
+}
+
+async function client(): Promise<DnsClient> {
+  const c = await dnsClient();
+  cleanups.push(() => c.close());
+  return c;
+}
+
+describe('UDP sessions', () => {
+  test('a client socket keeps one upstream socket, and replies come from the listen address', async () => {
+    const [a] = await backends(1);
+    const { port } = await udpPen([a.port]);
+    const c = await client();
+    for (let i = 0; i < 3; i++) {
+      const r = await c.ask(port);
+      assert.equal(r?.answer, '10.0.0.1');
+      assert.deepEqual(r?.from, { address: '127.0.0.1', port });
+    }
+    assert.equal(a.queries.length, 3);
+    assert.equal(new Set(a.queries.map((q) => q.port)).size, 1, 'all three queries left pen from one socket');
+  });
+
+  test('a new source port is a new session that goes to the client\'s remembered server', async () => {
+    const [a, b] = await backends(2);
+    const { pen, port } = await udpPen([a.port, b.port]);
+    const first = await (await client()).ask(port);
+    const second = await (await client()).ask(port);
+    assert.equal(first?.answer, '10.0.0.2', 'round robin starts at server 1');
+    assert.equal(second?.answer, '10.0.0.2', 'tracking by IP keeps the client on server 1');
+    assert.equal(pen.connsUsed, 2);
+    assert.equal(pen.servers.list[1].c, 2, 'each session counts as a connection to its server');
+  });
+
+  test('a session moves off its server when that server is blacklisted', async () => {
+    const [a, b] = await backends(2);
+    const { pen, port } = await udpPen([a.port, b.port]);
+    const c = await client();
+    assert.equal((await c.ask(port))?.answer, '10.0.0.2');
+    pen.servers.list[1].status = pen.now(); // blacklisted for blacklist_time
+    assert.equal((await c.ask(port))?.answer, '10.0.0.1');
+    pen.servers.list[1].status = 0;
+    assert.equal((await c.ask(port))?.answer, '10.0.0.1', 'and then stays with the new server');
+    assert.equal(pen.clients.slots[0].server, 0);
+    assert.deepEqual(pen.servers.list.map((s) => s.c), [1, 0]);
+  });
+
+  test('with every server blacklisted, datagrams are dropped and counted', async () => {
+    const [a, b] = await backends(2);
+    const { pen, port, listener } = await udpPen([a.port, b.port]);
+    const c = await client();
+    assert.equal((await c.ask(port))?.answer, '10.0.0.2');
+    for (const s of pen.servers.list) s.status = pen.now();
+    assert.equal(await c.ask(port, '127.0.0.1', 500), null, 'existing session: no reply');
+    assert.equal(await (await client()).ask(port, '127.0.0.1', 500), null, 'new session: no reply');
+    assert.equal(listener.counters.dropped, 2);
+    assert.equal(pen.dropped, 2);
+    assert.equal(pen.connsUsed, 1, 'the refused new session did not keep a slot');
+    for (const s of pen.servers.list) s.status = 0;
+    assert.equal((await c.ask(port))?.answer, '10.0.0.2', 'the session resumes when the blacklist ends');
+  });
+
+  test('a server that answers with ICMP port unreachable is blacklisted and the datagram goes to the next one', async () => {
+    const [b] = await backends(1);
+    const dead = await deadPort();
+    const { pen, port } = await udpPen([b.port, dead], (p) => { p.settings.roundrobin = true; });
+    const c = await client();
+    // round robin picks server 1 (the dead port) first
+    const r = await c.ask(port);
+    assert.equal(r?.answer, '10.0.0.1', 'the refused query was replayed to server 0');
+    assert.ok(pen.servers.list[1].status > 0, 'server 1 is blacklisted');
+    assert.equal((await (await client()).ask(port))?.answer, '10.0.0.1', 'new sessions avoid it');
+  });
+
+  test('datagrams wait while the upstream socket connects and are all delivered in order', async () => {
+    const [a] = await backends(1);
+    const { port } = await udpPen([a.port]);
+    const s = dgram.createSocket('udp4');
+    cleanups.push(() => s.close());
+    s.bind(0, '127.0.0.1');
+    await once(s, 'listening');
+    const ids: number[] = [];
+    s.on('message', (m) => ids.push(m.readUInt16BE(0)));
+    const sent: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const q = dnsQuery();
+      sent.push(q.readUInt16BE(0));
+      s.send(q, port, '127.0.0.1');
+    }
+    for (let i = 0; i < 40 && ids.length < 5; i++) await sleep(25);
+    assert.deepEqual(ids, sent);
+  });
+
+  test('a flood of new source addresses never holds more sessions than the connection table', async () => {
+    const [a] = await backends(1);
+    const { pen, port, listener } = await udpPen([a.port], (p) => { p.conns = new Array(8).fill(null); p.settings.connMax = 8; });
+    // one client that keeps talking: the clock algorithm must not evict it
+    const busy = await client();
+    assert.equal((await busy.ask(port))?.answer, '10.0.0.1');
+    const busySession = pen.conns.find((x) => x instanceof UdpSession && x.clientPort === busy.port);
+    assert.ok(busySession);
+    for (let i = 0; i < 40; i++) {
+      const f = dgram.createSocket('udp4');
+      f.bind(0, '127.0.0.1');
+      await once(f, 'listening');
+      cleanups.push(() => f.close());
+      f.send(dnsQuery(), port, '127.0.0.1');
+      await sleep(2);
+      if (i % 4 === 3) assert.equal((await busy.ask(port))?.answer, '10.0.0.1', 'the busy client is still served');
+      assert.ok(pen.connsUsed <= 8);
+      assert.ok(listener.size <= 8);
+    }
+    assert.equal(pen.connsUsed, 8);
+    assert.equal(listener.size, 8);
+    assert.ok(listener.counters.recycled >= 40 - 7, `recycled ${listener.counters.recycled}`);
+    assert.ok(pen.conns.includes(busySession), 'the busy client\'s session survived the flood');
+  });
+
+  test('idle sessions expire after idle_timeout and give their slot and server count back', async () => {
+    const [a] = await backends(1);
+    const { pen, port, listener } = await udpPen([a.port], (p) => { p.settings.idleTimeout = 1; });
+    const c = await client();
+    assert.equal((await c.ask(port))?.answer, '10.0.0.1');
+    assert.equal(pen.connsUsed, 1);
+    assert.equal(pen.servers.list[0].c, 1);
+    for (let i = 0; i < 40 && pen.connsUsed > 0; i++) await sleep(100);
+    assert.equal(pen.connsUsed, 0);
+    assert.equal(pen.servers.list[0].c, 0);
+    assert.equal(listener.counters.expired, 1);
+    assert.equal((await c.ask(port))?.answer, '10.0.0.1', 'the client simply starts a new session');
+  });
+
+  test('counters follow pen: the first datagram and the replies are not counted, later datagrams are', async () => {
+    const [a] = await backends(1);
+    const { pen, port, listener } = await udpPen([a.port]);
+    const c = await client();
+    await c.ask(port);
+    assert.equal(pen.serverBytes(0).sx, 0);
+    await c.ask(port);
+    await c.ask(port);
+    const q = dnsQuery().length;
+    assert.equal(pen.serverBytes(0).sx, 2 * q);
+    assert.equal(pen.clientBytes(0).crx, 2 * q);
+    assert.equal(pen.serverBytes(0).rx, 0);
+    assert.equal(listener.counters.datagramsIn, 3);
+    assert.equal(listener.counters.datagramsOut, 3);
+    pen.closeConnection(pen.conns.findIndex((x) => x !== null));
+    assert.equal(pen.serverBytes(0).sx, 2 * q, 'closing the session folds its bytes into the server');
+  });
+
+  test('a UDP listener on a Unix socket path is refused', async () => {
+    const pen = new Balancer();
+    pen.settings.udp = true;
+    await assert.rejects(pen.listen('/tmp/pen-udp-test.sock'), /UDP on a Unix socket path is not supported/);
+  });
+});
