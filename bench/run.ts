@@ -1,0 +1,275 @@
+// `npm run bench`: our pen side by side with Debian's pen and HAProxy, and the backend direct,
+// on loopback, in one run. Prints a table of medians with ratios, and writes JSON and Markdown
+// to bench/results/. `--smoke` is the few-second subset the test suite runs.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import { dnsperf, holdIdle, wrk, writeQueryFile, type WrkCase } from './load.ts';
+import { NO_PIN, cpuCount, killAllSync, sleep, stopAll, which, type Pin } from './procs.ts';
+import { markdown, note, record, summaryText, type Results } from './report.ts';
+import { BULK_BYTES, PACKAGES, ROOT, TARGETS, TARGET_LABEL, startDnsmasq, startNginx, startTarget, type Running, type TargetKey } from './targets.ts';
+
+const TCP_CASES: Record<string, WrkCase & { metric: string; p99: string }> = {
+  keepalive: { connections: 64, path: '/', close: false, metric: 'keepalive_rps', p99: 'keepalive_p99' },
+  close: { connections: 32, path: '/', close: true, metric: 'close_rps', p99: 'close_p99' },
+  bulk: { connections: 4, path: '/bulk', close: false, metric: 'bulk_mibps', p99: 'bulk_p99' },
+};
+const ALL_CASES = ['keepalive', 'close', 'bulk', 'udp', 'memory'];
+
+const { values: opt } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    duration: { type: 'string', default: '5' },
+    targets: { type: 'string', default: TARGETS.join(',') },
+    cases: { type: 'string', default: ALL_CASES.join(',') },
+    idle: { type: 'string', default: '2000' },
+    out: { type: 'string', default: `${ROOT}bench/results` },
+    pin: { type: 'boolean', default: cpuCount() >= 2 },
+    'no-pin': { type: 'boolean', default: false },
+    smoke: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+
+if (opt.help) {
+  console.log(`usage: npm run bench -- [--rounds N] [--duration S] [--targets direct,pen,haproxy,ours]
+       [--cases keepalive,close,bulk,udp,memory] [--idle N] [--out DIR] [--no-pin] [--smoke]
+--smoke: 1 round of 1 s, keep-alive only, backend direct and ours (what the test suite runs)`);
+  process.exit(0);
+}
+
+const smoke = opt.smoke;
+const rounds = smoke ? 1 : Math.max(1, Number(opt.rounds));
+const duration = smoke ? 1 : Math.max(1, Number(opt.duration));
+const idleCount = Math.max(1, Number(opt.idle));
+const targets = (smoke && opt.targets === TARGETS.join(',') ? ['direct', 'ours'] : opt.targets.split(','))
+  .filter((t): t is TargetKey => (TARGETS as readonly string[]).includes(t));
+const cases = smoke && opt.cases === ALL_CASES.join(',') ? ['keepalive'] : opt.cases.split(',').filter((c) => ALL_CASES.includes(c));
+const pin: Pin = opt.pin && !opt['no-pin'] && cpuCount() >= 2 && which('taskset') ? { proxy: '0', load: '1' } : NO_PIN;
+const placement = pin.proxy === null
+  ? 'not pinned (all processes share all CPUs)'
+  : `proxy under test on CPU ${pin.proxy}; load generator (wrk/dnsperf) and backend (nginx/dnsmasq) on CPU ${pin.load}`;
+
+// ---- what is needed, and is it installed? ----
+
+function needed(): string[] {
+  const tcp = cases.some((c) => c in TCP_CASES || c === 'memory');
+  const progs = new Set<string>();
+  if (tcp) progs.add('nginx');
+  if (cases.some((c) => c in TCP_CASES)) progs.add('wrk');
+  if (cases.includes('udp')) progs.add('dnsmasq').add('dnsperf');
+  if (targets.includes('pen')) progs.add('pen');
+  if (targets.includes('haproxy') && tcp) progs.add('haproxy');
+  return [...progs];
+}
+
+const missingProgs = needed().filter((p) => !which(p));
+if (missingProgs.length) {
+  const pkgs = missingProgs.map((p) => PACKAGES[p] ?? p);
+  console.error(`bench: missing ${missingProgs.join(', ')}; this script installs nothing itself.`);
+  console.error(`bench: install the Debian package(s): apt-get install ${pkgs.join(' ')}`);
+  process.exit(2);
+}
+
+// ---- cleanup: every process we start is stopped by its pid ----
+
+const tmp = mkdtempSync(`${os.tmpdir()}/pen-bench-`);
+process.on('exit', () => {
+  killAllSync();
+  rmSync(tmp, { recursive: true, force: true });
+});
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => { void stopAll().finally(() => process.exit(130)); });
+}
+
+function machine(): Record<string, string> {
+  const cpu = os.cpus()[0]?.model.trim() ?? 'unknown CPU';
+  const version = (cmd: string, args: string[], re: RegExp) => {
+    const r = spawnSync(cmd, args, { encoding: 'utf8' });
+    return re.exec(`${r.stdout}${r.stderr}`)?.[1] ?? '?';
+  };
+  let distro = 'Linux';
+  try { distro = /PRETTY_NAME="([^"]+)"/.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? distro; } catch { /* not Debian */ }
+  return {
+    cpu: `${cpu} × ${cpuCount()}`,
+    memory: `${Math.round(os.totalmem() / 2 ** 30)} GiB`,
+    os: `${distro}, kernel ${os.release()}`,
+    node: process.version,
+    pen: version('pen', ['-v'], /(\d+\.\d+\.\d+)/),
+    haproxy: version('haproxy', ['-v'], /version (\S+)/),
+    nginx: version('nginx', ['-v'], /nginx\/(\S+)/),
+    dnsmasq: version('dnsmasq', ['--version'], /version (\S+)/),
+    load: `${os.loadavg()[0]!.toFixed(2)} (1-min load average at start)`,
+  };
+}
+
+const results: Results = {
+  started: new Date().toISOString(),
+  finished: '',
+  machine: machine(),
+  settings: { rounds, duration, smoke, idle: idleCount, placement, targets: targets.join(','), cases: cases.join(',') },
+  samples: {},
+  missing: {},
+  warnings: [],
+};
+
+const log = (s: string) => console.error(`bench: ${s}`);
+
+/** Rotate the order each round so no target always runs first (or right after the bulk test). */
+function rotated<T>(xs: T[], k: number): T[] {
+  return xs.map((_, i) => xs[(i + k) % xs.length]!);
+}
+
+async function startAll(backend: number, udp: boolean, want: TargetKey[], metrics: string[]): Promise<Map<TargetKey, Running>> {
+  const up = new Map<TargetKey, Running>();
+  for (const t of want) {
+    if (t === 'haproxy' && udp) {
+      for (const m of metrics) note(results, m, t, 'HAProxy does not proxy UDP');
+      continue;
+    }
+    try {
+      up.set(t, await startTarget(t, backend, udp, tmp, pin.proxy));
+    } catch (err) {
+      const why = `did not start: ${(err as Error).message.split('\n')[0]}`;
+      log(`${TARGET_LABEL[t]} ${udp ? 'UDP' : 'TCP'} ${why}`);
+      for (const m of metrics) note(results, m, t, why);
+    }
+  }
+  return up;
+}
+
+async function tcpPhase(backendPort: number): Promise<void> {
+  const tcpCases = cases.filter((c) => c in TCP_CASES);
+  if (!tcpCases.length) return;
+  const metrics = tcpCases.flatMap((c) => [TCP_CASES[c]!.metric, TCP_CASES[c]!.p99]);
+  const up = await startAll(backendPort, false, targets, metrics);
+  // warm-up (JIT, connection pools): not recorded
+  for (const [t, run] of up) {
+    try {
+      await wrk(run.port, TCP_CASES.keepalive!, smoke ? 1 : 2, pin.load);
+    } catch (err) {
+      log(`warm-up of ${t} failed: ${(err as Error).message}`);
+    }
+  }
+  for (let round = 0; round < rounds; round++) {
+    for (const c of tcpCases) {
+      const spec = TCP_CASES[c]!;
+      for (const t of rotated([...up.keys()], round)) {
+        const run = up.get(t)!;
+        if (run.proc?.exited()) {
+          note(results, spec.metric, t, `process exited: ${run.proc.output().trim().slice(-300)}`);
+          continue;
+        }
+        try {
+          const r = await wrk(run.port, spec, duration, pin.load);
+          const value = c === 'bulk' ? r.bps / 2 ** 20 : r.rps;
+          record(results, spec.metric, t, value);
+          record(results, spec.p99, t, r.p99ms);
+          if (r.errors) results.warnings.push(`${c} / ${t} round ${round + 1}: ${r.errors}`);
+          log(`round ${round + 1} ${c} ${t}: ${value.toFixed(c === 'bulk' ? 1 : 0)}${c === 'bulk' ? ' MiB/s' : ' req/s'}, p99 ${r.p99ms.toFixed(2)} ms${r.errors ? ` (${r.errors})` : ''}`);
+        } catch (err) {
+          note(results, spec.metric, t, (err as Error).message.split('\n')[0]!);
+          log(`round ${round + 1} ${c} ${t}: ${(err as Error).message}`);
+        }
+        await sleep(300);
+      }
+    }
+  }
+  await Promise.all([...up.values()].map((r) => r.proc?.stop()));
+}
+
+async function udpPhase(): Promise<void> {
+  if (!cases.includes('udp')) return;
+  const dns = await startDnsmasq(tmp, pin.load);
+  const queries = `${tmp}/queries.txt`;
+  writeQueryFile(queries);
+  const up = await startAll(dns.port, true, targets, ['udp_qps']);
+  for (const [, run] of up) {
+    try { await dnsperf(run.port, queries, 1, pin.load); } catch { /* reported in the rounds */ }
+  }
+  for (let round = 0; round < rounds; round++) {
+    for (const t of rotated([...up.keys()], round)) {
+      const run = up.get(t)!;
+      if (run.proc?.exited()) {
+        note(results, 'udp_qps', t, `process exited: ${run.proc.output().trim().slice(-300)}`);
+        continue;
+      }
+      try {
+        const r = await dnsperf(run.port, queries, duration, pin.load);
+        if (r.qps > 0) record(results, 'udp_qps', t, r.qps);
+        else note(results, 'udp_qps', t, 'no answers');
+        if (r.lostPct > 1) results.warnings.push(`udp / ${t} round ${round + 1}: ${r.lostPct}% of queries lost`);
+        log(`round ${round + 1} udp ${t}: ${r.qps.toFixed(0)} queries/s, ${r.lostPct}% lost`);
+      } catch (err) {
+        note(results, 'udp_qps', t, (err as Error).message.split('\n')[0]!);
+        log(`round ${round + 1} udp ${t}: ${(err as Error).message}`);
+      }
+      await sleep(300);
+    }
+  }
+  await Promise.all([...up.values()].map((r) => r.proc?.stop()));
+  await dns.proc.stop();
+}
+
+async function memoryPhase(backendPort: number): Promise<void> {
+  if (!cases.includes('memory')) return;
+  const proxies = targets.filter((t) => t !== 'direct');
+  if (targets.includes('direct')) {
+    for (const m of ['idle_rss_mib', 'idle_kib_per_conn']) note(results, m, 'direct', 'no proxy process to measure');
+  }
+  for (let round = 0; round < rounds; round++) {
+    for (const t of rotated(proxies, round)) {
+      // a fresh process each round, so earlier load does not show up as idle memory
+      const up = await startAll(backendPort, false, [t], ['idle_rss_mib', 'idle_kib_per_conn']);
+      const run = up.get(t);
+      if (!run?.proc) continue;
+      try {
+        const r = await holdIdle(run.proc.pid, run.port, backendPort, idleCount);
+        if (r.backendHeld < idleCount * 0.99) {
+          results.warnings.push(`memory / ${t} round ${round + 1}: nginx saw only ${r.backendHeld} of ${idleCount} connections`);
+        }
+        record(results, 'idle_rss_mib', t, r.heldKiB / 1024);
+        record(results, 'idle_kib_per_conn', t, (r.heldKiB - r.baseKiB) / idleCount);
+        log(`round ${round + 1} memory ${t}: ${(r.baseKiB / 1024).toFixed(1)} MiB idle → ${(r.heldKiB / 1024).toFixed(1)} MiB holding ${idleCount} (${r.backendHeld} at nginx)`);
+      } catch (err) {
+        note(results, 'idle_rss_mib', t, (err as Error).message.split('\n')[0]!);
+        log(`round ${round + 1} memory ${t}: ${(err as Error).message}`);
+      } finally {
+        await run.proc.stop();
+      }
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  log(`${rounds} round(s) of ${duration} s; targets ${targets.join(', ')}; cases ${cases.join(', ')}`);
+  log(`CPU placement: ${placement}`);
+  const needNginx = cases.some((c) => c in TCP_CASES || c === 'memory');
+  const nginx = needNginx ? await startNginx(tmp, pin.load, Math.max(idleCount, 1000) + 500) : null;
+  try {
+    if (nginx) await tcpPhase(nginx.port);
+    await udpPhase();
+    if (nginx) await memoryPhase(nginx.port);
+  } finally {
+    await stopAll();
+  }
+  results.finished = new Date().toISOString();
+  mkdirSync(opt.out, { recursive: true });
+  const stamp = results.started.replace(/[:.]/g, '-');
+  const json = JSON.stringify(results, null, 2) + '\n';
+  const md = markdown(results);
+  writeFileSync(`${opt.out}/bench-${stamp}.json`, json);
+  writeFileSync(`${opt.out}/bench-${stamp}.md`, md);
+  writeFileSync(`${opt.out}/latest.json`, json);
+  writeFileSync(`${opt.out}/latest.md`, md);
+  console.log(summaryText(results));
+  console.log(`\nCPU placement: ${placement}`);
+  console.log(`bulk body ${BULK_BYTES / 2 ** 20} MiB; results written to ${opt.out}/latest.{json,md}`);
+}
+
+main().catch(async (err) => {
+  console.error(`bench: ${(err as Error).stack ?? err}`);
+  await stopAll();
+  process.exit(1);
+});
