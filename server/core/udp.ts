@@ -3,8 +3,10 @@
 // server; replies go back through the listener socket, so they come from the address:port the
 // client sent to. Sessions take connection-table slots (so -x bounds them, and `connection N`,
 // `close N` and the status page see them), expire when idle, and when the table is full the
-// least recently active ones are recycled with pen's clock algorithm (issue #46): a flood of
-// spoofed source addresses can never hold more than -x upstream sockets.
+// least recently active session is recycled (pen uses a clock approximation of the same, issue
+// #46): a flood of spoofed source addresses can never hold more than -x upstream sockets, and it
+// displaces idle sessions before busy ones. Recency is an intrusive list (move to front on
+// traffic either way), so a datagram costs a few pointer writes and no allocation.
 //
 // Counters follow pen (§2.4): a session's first datagram and all replies are not counted in
 // sx/rx/csx; later client datagrams count in the server's sx and the client's crx. The
@@ -14,7 +16,7 @@ import type { AddressInfo } from 'node:net';
 import type { Balancer, Listener } from './balancer.ts';
 import { plainIp, type ListenSpec } from './address.ts';
 import { clientKey } from './clients.ts';
-import { CS_CONNECTED, CS_HALFDEAD, socketId, type Connection } from './connection.ts';
+import { CS_CONNECTED, socketId, type Connection } from './connection.ts';
 import { debug } from './diag.ts';
 import { PenError } from './errors.ts';
 import { insertForwardedHeaders } from './http.ts';
@@ -59,6 +61,9 @@ export class UdpSession implements Connection {
   private last: Buffer | null = null;
   private replays = 0;
   private closed = false;
+  /** the listener's recency list: prev is more recent, next is older */
+  prev: UdpSession | null = null;
+  next: UdpSession | null = null;
 
   constructor(
     private readonly pen: Balancer,
@@ -106,7 +111,7 @@ export class UdpSession implements Connection {
   fromClient(msg: Buffer): void {
     const pen = this.pen;
     this.t = pen.now();
-    this.state &= ~CS_HALFDEAD;
+    this.listener.touch(this);
     this.replays = 0;
     let server = serverAt(pen.servers, this.server);
     // a blacklisted server loses its sessions, as a TCP client's remembered server would
@@ -139,7 +144,7 @@ export class UdpSession implements Connection {
   /** A reply from the server goes back to the client from the listener's address. */
   private readonly onReply = (msg: Buffer): void => {
     this.t = this.pen.now();
-    this.state &= ~CS_HALFDEAD;
+    this.listener.touch(this);
     this.listener.reply(msg, this.clientPort, this.replyAddress);
   };
 
@@ -236,7 +241,9 @@ export class UdpListener implements Listener {
   /** client address → client port → session; two levels so a lookup builds no key string */
   private readonly sessions = new Map<string, Map<number, UdpSession>>();
   private sessionCount = 0;
-  private clock = 0;
+  /** most and least recently active sessions */
+  private head: UdpSession | null = null;
+  private tail: UdpSession | null = null;
   private sweeper: NodeJS.Timeout | null = null;
   private closed = false;
 
@@ -278,6 +285,7 @@ export class UdpListener implements Listener {
       this.sessions.set(address, byPort);
     }
     byPort.set(port, session);
+    this.pushFront(session);
     this.sessionCount += 1;
     this.counters.sessions += 1;
     if (!session.open(msg)) {
@@ -305,42 +313,51 @@ export class UdpListener implements Listener {
     if (byPort?.get(session.clientPort) !== session) return;
     byPort.delete(session.clientPort);
     if (byPort.size === 0) this.sessions.delete(session.replyAddress);
+    this.unlink(session);
     this.sessionCount -= 1;
   }
 
-  /**
-   * The table is full: pen's clock. Walk the table from a cursor, marking sessions half-dead;
-   * the first one already marked (no traffic since the hand last passed) is closed. Traffic
-   * clears the mark, so busy sessions survive and a flood only displaces idle ones.
-   */
-  private recycle(): boolean {
-    const conns = this.pen.conns;
-    const n = conns.length;
-    for (let k = 0; k < 2 * n; k++) {
-      const i = (this.clock + k) % n;
-      const c = conns[i];
-      if (!(c instanceof UdpSession) || c.listener !== this) continue;
-      if (c.state & CS_HALFDEAD) {
-        this.clock = (i + 1) % n;
-        this.counters.recycled += 1;
-        c.close();
-        return true;
-      }
-      c.state |= CS_HALFDEAD;
-    }
-    return false;
+  private pushFront(s: UdpSession): void {
+    s.prev = null;
+    s.next = this.head;
+    if (this.head !== null) this.head.prev = s;
+    this.head = s;
+    if (this.tail === null) this.tail = s;
   }
 
-  /** Close sessions idle for idle_timeout seconds (UDP_IDLE_DEFAULT when that is 0). */
+  private unlink(s: UdpSession): void {
+    if (s.prev !== null) s.prev.next = s.next;
+    else this.head = s.next;
+    if (s.next !== null) s.next.prev = s.prev;
+    else this.tail = s.prev;
+    s.prev = null;
+    s.next = null;
+  }
+
+  /** Traffic on a session, either way: it becomes the most recent. */
+  touch(s: UdpSession): void {
+    if (this.head === s) return;
+    this.unlink(s);
+    this.pushFront(s);
+  }
+
+  /** The table is full: close the least recently active session to make room. */
+  private recycle(): boolean {
+    const victim = this.tail;
+    if (victim === null) return false;
+    this.counters.recycled += 1;
+    victim.close();
+    return true;
+  }
+
+  /** Close sessions idle for idle_timeout seconds (UDP_IDLE_DEFAULT when that is 0), oldest first. */
   private readonly sweep = (): void => {
     const pen = this.pen;
     const idle = pen.settings.idleTimeout > 0 ? pen.settings.idleTimeout : UDP_IDLE_DEFAULT;
     const now = pen.now();
-    for (const c of pen.conns) {
-      if (c instanceof UdpSession && c.listener === this && now - c.t >= idle) {
-        this.counters.expired += 1;
-        c.close();
-      }
+    while (this.tail !== null && now - this.tail.t >= idle) {
+      this.counters.expired += 1;
+      this.tail.close();
     }
   };
 
