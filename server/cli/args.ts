@@ -5,7 +5,7 @@ import { parseBackend, parseListen } from '../core/address.ts';
 import { PenError } from '../core/errors.ts';
 import type { Settings } from '../core/settings.ts';
 
-const VALUE_OPTIONS = 'BCFOSTbcehijlmopqtuwxEKGAL';
+const VALUE_OPTIONS = 'BCFOSTbceijlmopqtuwxEKGAL';
 const FLAG_OPTIONS = 'DHNPQWXUadfhnrsZR';
 
 const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {

@@ -58,8 +58,22 @@ export async function deadPort(): Promise<number> {
   return port;
 }
 
-/** A free TCP port on loopback, for pen's listener. */
-export const freePort = deadPort;
+/**
+ * A free TCP port on loopback for a listener that another process opens. Picked at random below
+ * the kernel's ephemeral range, so outgoing connections of parallel tests cannot take it meanwhile.
+ */
+export async function freePort(): Promise<number> {
+  for (let tries = 0; tries < 50; tries++) {
+    const port = 10000 + Math.floor(Math.random() * 22000);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.createServer();
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+    if (ok) return port;
+  }
+  throw new Error('no free port found');
+}
 
 /** GET / through pen; resolves with the body, or '' when the connection was closed or reset. */
 export function get(port: number, opts: { host?: string; localAddress?: string; path?: string; timeoutMs?: number } = {}): Promise<string> {
