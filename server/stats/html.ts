@@ -3,6 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Balancer } from '../core/balancer.ts';
 import { debug, timestamp } from '../core/diag.ts';
+import { NO_SERVER } from '../core/servers.ts';
 
 const head = (cols: string[]) =>
   `<table bgcolor="#c0c0c0">\n<tr>\n${cols.map((c) => `<td bgcolor="#80f080">${c}</td>\n`).join('')}</tr>\n`;
@@ -13,7 +14,9 @@ export function renderStatusHtml(pen: Balancer, now = new Date()): string {
   const secs = Math.floor(now.getTime() / 1000);
   const servers = pen.servers.list;
   let out = '<html>\n<head>\n<title>Pen status page</title>\n</head>\n<body bgcolor="#ffffff"><h1>Pen status page</h1>\n';
-  out += `Time ${timestamp(now)}, ${servers.length} servers, ${pen.servers.current} current<p>\n`;
+  // before the first connection pen's `current` is 0, not "no server"
+  const current = pen.servers.current === NO_SERVER ? 0 : pen.servers.current;
+  out += `Time ${timestamp(now)}, ${servers.length} servers, ${current} current<p>\n`;
   out += head(['server', 'address', 'status', 'port', 'connections', 'max soft', 'max hard', 'sent', 'received', 'weight', 'prio']);
   servers.forEach((s, i) => {
     const b = pen.serverBytes(i);
