@@ -1,0 +1,94 @@
+// A live time-series chart on uPlot. The chart is created once; each tick only swaps its data.
+// Colours come from the CSS variables so light and dark themes both work.
+import { useEffect, useRef } from 'preact/hooks';
+import uPlot from 'uplot';
+import styles from './style.module.css';
+
+export interface SeriesSpec {
+  label: string;
+  /** a CSS custom property name, e.g. --chart-1 */
+  color: string;
+  fill?: boolean;
+}
+
+interface Props {
+  title: string;
+  series: SeriesSpec[];
+  /** [unix seconds, ...one array per series], all the same length */
+  data: () => uPlot.AlignedData;
+  /** changes whenever data() would return something new */
+  version: number;
+  format: (v: number) => string;
+  height?: number;
+  testId?: string;
+}
+
+function cssVar(el: Element, name: string): string {
+  return getComputedStyle(el).getPropertyValue(name).trim() || '#888';
+}
+
+export function LineChart({ title, series, data, version, format, height = 150, testId }: Props) {
+  const box = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    const text = cssVar(el, '--muted');
+    const grid = cssVar(el, '--grid');
+    const axis: uPlot.Axis = {
+      stroke: text,
+      grid: { stroke: grid, width: 1 },
+      ticks: { stroke: grid, width: 1, size: 4 },
+      font: '11px system-ui, sans-serif',
+    };
+    const opts: uPlot.Options = {
+      width: Math.max(200, el.clientWidth),
+      height,
+      legend: { show: true, live: true },
+      cursor: { drag: { x: false, y: false }, points: { size: 6 } },
+      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.15 : 1] } },
+      axes: [
+        { ...axis, space: 60 },
+        { ...axis, size: 64, values: (_u, splits) => splits.map(format) },
+      ],
+      series: [
+        { label: 'time', value: (_u, v) => (v == null ? '–' : new Date(v * 1000).toLocaleTimeString([], { hour12: false })) },
+        ...series.map((s): uPlot.Series => {
+          const color = cssVar(el, s.color);
+          return {
+            label: s.label,
+            stroke: color,
+            width: 1.6,
+            fill: s.fill ? `color-mix(in srgb, ${color} 14%, transparent)` : undefined,
+            points: { show: false },
+            value: (_u, v) => (v == null ? '–' : format(v)),
+          };
+        }),
+      ],
+    };
+    const u = new uPlot(opts, data(), el);
+    plot.current = u;
+    const ro = new ResizeObserver(() => {
+      const w = el.clientWidth;
+      if (w > 0 && Math.abs(w - u.width) > 1) u.setSize({ width: w, height });
+    });
+    ro.observe(el);
+    return () => {
+      ro.disconnect();
+      u.destroy();
+      plot.current = null;
+    };
+  }, []);
+
+  useEffect(() => {
+    plot.current?.setData(data());
+  }, [version]);
+
+  return (
+    <div class={`panel ${styles.chart}`} data-testid={testId}>
+      <div class="panel-head"><h2>{title}</h2></div>
+      <div class={styles.plot} ref={box} />
+    </div>
+  );
+}

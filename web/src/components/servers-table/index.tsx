@@ -1,0 +1,131 @@
+// The server table: one row per slot (plus the emergency and abuse servers when configured),
+// with its state, load against its limits, counters, sparklines and the per-server operations.
+import { useState } from 'preact/hooks';
+import type { ServerSnapshot } from '../../../../shared/snapshot.ts';
+import type { AppState } from '../../state.ts';
+import { bytes, count, endpoint, rate, slotName } from '../../format.ts';
+import { HISTORY_POINTS } from '../../history.ts';
+import { BlacklistDialog } from '../blacklist-dialog/index.tsx';
+import { ServerEditor } from '../server-editor/index.tsx';
+import { Sparkline } from '../sparkline/index.tsx';
+import styles from './style.module.css';
+
+const SPARK_POINTS = 60;
+
+function StateBadge({ srv }: { srv: ServerSnapshot }) {
+  switch (srv.state) {
+    case 'up':
+      return <span class="badge up">up</span>;
+    case 'blacklisted':
+      return <span class="badge bad" title="blacklisted: no new connections until the countdown ends">blacklisted <span class="num">{srv.blacklistLeft}s</span></span>;
+    case 'limit':
+      return <span class="badge warn" title="at its connection limit: new clients go elsewhere">at limit</span>;
+    default:
+      return <span class="badge">unset</span>;
+  }
+}
+
+function Load({ srv }: { srv: ServerSnapshot }) {
+  const pct = srv.maxc > 0 ? Math.min(100, (srv.connections / srv.maxc) * 100) : 0;
+  const tone = srv.maxc > 0 && srv.connections >= srv.maxc ? styles.full : pct >= 80 ? styles.high : '';
+  return (
+    <div class={styles.load} title={`${srv.connections} open; soft max ${srv.maxc || 'unlimited'}; hard max ${srv.hard || 'unlimited'}`}>
+      <div class="num">
+        <b data-testid={`server-conns-${srv.index}`}>{count(srv.connections)}</b>
+        <span class="muted"> / {srv.maxc > 0 ? count(srv.maxc) : '∞'}</span>
+        {srv.hard > 0 && <span class="faint small"> hard {count(srv.hard)}</span>}
+      </div>
+      {srv.maxc > 0 && <div class={styles.bar}><i class={tone} style={{ width: `${pct}%` }} /></div>}
+    </div>
+  );
+}
+
+export function ServersTable({ state }: { state: AppState }) {
+  const s = state.snapshot.value;
+  const [blacklisting, setBlacklisting] = useState<ServerSnapshot | null>(null);
+  const [editing, setEditing] = useState<ServerSnapshot | null>(null);
+  const canChange = state.canChange.value;
+  const busy = state.pending.value;
+  state.historyVersion.value; // redraw sparklines every tick
+  if (!s) return null;
+  const rows: { srv: ServerSnapshot; kind: 'server' | 'emergency' | 'abuse' }[] = [
+    ...s.servers.map((srv) => ({ srv, kind: 'server' as const })),
+    ...(s.emergency ? [{ srv: s.emergency, kind: 'emergency' as const }] : []),
+    ...(s.abuse ? [{ srv: s.abuse, kind: 'abuse' as const }] : []),
+  ];
+  const whitelist = (srv: ServerSnapshot) =>
+    void state.run(`bl-${srv.index}`, `server ${srv.index} taken off the blacklist`, () => state.api.whitelist(srv.index));
+  return (
+    <section class="panel" aria-label="servers" data-testid="servers">
+      <div class="panel-head">
+        <h2>Servers</h2>
+        <span class="badge plain">{s.servers.length}</span>
+        <span class="spacer" />
+        <span class="muted small">last chosen: <b data-testid="current">{slotName(s.current)}</b></span>
+      </div>
+      {rows.length === 0 ? <div class="empty">No servers configured.</div> : (
+        <div class="table-wrap">
+          <table class={`grid ${styles.table}`}>
+            <thead>
+              <tr>
+                <th class="num">#</th>
+                <th>Server</th>
+                <th>State</th>
+                <th>Connections</th>
+                <th class="num" title="weight (used in weight mode)">Wt</th>
+                <th class="num" title="priority (used in prio mode; lower is preferred)">Prio</th>
+                <th class="num" title="bytes sent to the server, and the rate now">Sent</th>
+                <th class="num" title="bytes received from the server, and the rate now">Received</th>
+                <th title={`open connections, last ${SPARK_POINTS}s`}>Conns</th>
+                <th title={`traffic both ways, last ${SPARK_POINTS}s`}>Traffic</th>
+                {canChange && <th class={styles.opsHead}><span class="sr-only">Operations</span></th>}
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map(({ srv, kind }) => {
+                const series = state.history.servers.get(srv.index);
+                const current = s.current === srv.index;
+                return (
+                  <tr key={`${kind}-${srv.index}`} data-testid={`server-row-${srv.index}`} data-state={srv.state} class={srv.state === 'blacklisted' ? styles.down : ''}>
+                    <td class="num" data-label="#">
+                      {kind === 'server' ? srv.index : ''}
+                      {current && <span class={styles.current} title="the last server a connection went to">●</span>}
+                    </td>
+                    <td data-label="Server">
+                      <span class="mono" data-testid={`server-addr-${srv.index}`}>{endpoint(srv.address, srv.port)}</span>
+                      {kind !== 'server' && <span class={`badge ${kind === 'emergency' ? 'emerg' : 'warn'} plain ${styles.kind}`}>{kind}</span>}
+                    </td>
+                    <td data-label="State"><StateBadge srv={srv} /></td>
+                    <td data-label="Connections"><Load srv={srv} /></td>
+                    <td class="num" data-label="Weight">{srv.weight}</td>
+                    <td class="num" data-label="Prio">{srv.prio}</td>
+                    <td class="num" data-label="Sent">{bytes(srv.sx)}<div class="faint small">{rate(srv.sxRate)}</div></td>
+                    <td class="num" data-label="Received">{bytes(srv.rx)}<div class="faint small">{rate(srv.rxRate)}</div></td>
+                    <td data-label="Conns"><Sparkline values={series?.conns ?? []} points={Math.min(SPARK_POINTS, HISTORY_POINTS)} color="var(--chart-1)" label={`server ${srv.index} connections`} /></td>
+                    <td data-label="Traffic"><Sparkline values={series?.traffic ?? []} points={Math.min(SPARK_POINTS, HISTORY_POINTS)} color="var(--chart-2)" label={`server ${srv.index} traffic`} /></td>
+                    {canChange && (
+                      <td class={styles.ops}>
+                        {kind === 'server' && (
+                          <div class="actions">
+                            {srv.state === 'blacklisted' ? (
+                              <button type="button" class="btn small" data-testid={`whitelist-${srv.index}`} disabled={busy.has(`bl-${srv.index}`)} onClick={() => whitelist(srv)}>Whitelist</button>
+                            ) : (
+                              <button type="button" class="btn small danger" data-testid={`blacklist-${srv.index}`} disabled={busy.has(`bl-${srv.index}`)} onClick={() => setBlacklisting(srv)}>Blacklist</button>
+                            )}
+                            <button type="button" class="btn small" data-testid={`edit-${srv.index}`} onClick={() => setEditing(srv)}>Edit</button>
+                          </div>
+                        )}
+                      </td>
+                    )}
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {blacklisting && <BlacklistDialog state={state} server={blacklisting} onClose={() => setBlacklisting(null)} />}
+      {editing && <ServerEditor state={state} server={editing} onClose={() => setEditing(null)} />}
+    </section>
+  );
+}

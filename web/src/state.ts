@@ -1,0 +1,238 @@
+// The dashboard's state: signals created once in createAppState(), no module-level mutable state.
+// Stream frames are applied inside batch() so one snapshot is one render. Operations go through
+// run(), which asks for confirmation when told to, and reports the result or the error both as
+// a toast and in the event log.
+import { batch, computed, signal } from '@preact/signals';
+import type { PenEvent, Snapshot } from '../../shared/snapshot.ts';
+import { ApiError, createApi, type Api, type Scope } from './api.ts';
+import { emptyHistory, record, type History } from './history.ts';
+import { openStream, type LinkStatus, type Stream, type StreamMessage } from './stream.ts';
+
+export type LogKind = PenEvent['type'] | 'op' | 'error' | 'link';
+
+export interface LogEntry {
+  id: number;
+  time: number;
+  kind: LogKind;
+  message: string;
+  server?: number;
+}
+
+export interface Toast {
+  id: number;
+  ok: boolean;
+  text: string;
+}
+
+export interface ConfirmRequest {
+  title: string;
+  body: string;
+  action: string;
+  resolve: (ok: boolean) => void;
+}
+
+export interface RunResult {
+  ok: boolean;
+  error?: ApiError;
+  cancelled?: boolean;
+}
+
+export type AuthState = 'checking' | 'ok' | 'need-token' | 'unreachable';
+
+const LOG_MAX = 300;
+const TOKEN_KEY = 'pen.token';
+
+export interface AppOptions {
+  base?: URL;
+  storage?: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'> | null;
+  connect?: boolean;
+}
+
+function sessionStore(): AppOptions['storage'] {
+  try {
+    return window.sessionStorage;
+  } catch {
+    return null;
+  }
+}
+
+export function createAppState(opts: AppOptions = {}) {
+  const base = opts.base ?? new URL('./', location.href);
+  const storage = opts.storage === undefined ? sessionStore() : opts.storage;
+
+  const token = signal<string | null>(storage?.getItem(TOKEN_KEY) ?? null);
+  const scope = signal<Scope | null>(null);
+  const authRequired = signal(false);
+  const auth = signal<AuthState>('checking');
+  const authError = signal<string | null>(null);
+
+  const snapshot = signal<Snapshot | null>(null);
+  /** when the last snapshot arrived, ms */
+  const receivedAt = signal(0);
+  const link = signal<LinkStatus>('connecting');
+  const linkDetail = signal<string | null>(null);
+  const history: History = emptyHistory();
+  const historyVersion = signal(0);
+  const log = signal<LogEntry[]>([]);
+  const toasts = signal<Toast[]>([]);
+  const confirmRequest = signal<ConfirmRequest | null>(null);
+  const pending = signal<ReadonlySet<string>>(new Set());
+  /** bumped on every configuration change seen, so panels that fetch (ACLs) can refetch */
+  const configVersion = signal(0);
+
+  const canChange = computed(() => scope.value === 'admin');
+
+  const api: Api = createApi({ base, token: () => token.value });
+  let nextId = 1;
+  let stream: Stream | null = null;
+
+  function addLog(kind: LogKind, message: string, time = Math.floor(Date.now() / 1000), server?: number): void {
+    const entry: LogEntry = { id: nextId++, time, kind, message, server };
+    log.value = [entry, ...log.value].slice(0, LOG_MAX);
+    if (kind === 'config' || kind === 'op') configVersion.value += 1;
+  }
+
+  function toast(ok: boolean, text: string): void {
+    const t: Toast = { id: nextId++, ok, text };
+    toasts.value = [...toasts.value, t].slice(-4);
+    setTimeout(() => dismiss(t.id), ok ? 4000 : 9000);
+  }
+
+  function dismiss(id: number): void {
+    toasts.value = toasts.value.filter((t) => t.id !== id);
+  }
+
+  function applyMessage(m: StreamMessage): void {
+    if (m.type === 'snapshot') {
+      batch(() => {
+        record(history, m.snapshot);
+        snapshot.value = m.snapshot;
+        receivedAt.value = Date.now();
+        historyVersion.value += 1;
+      });
+    } else if (m.type === 'event') {
+      addLog(m.event.type, m.event.message, m.event.time, m.event.server);
+    }
+  }
+
+  function setLink(s: LinkStatus, detail?: string): void {
+    const was = link.peek();
+    batch(() => {
+      link.value = s;
+      linkDetail.value = detail ?? null;
+    });
+    if (s === 'disconnected' && was === 'live') addLog('link', `lost the live stream${detail ? `: ${detail}` : ''}`);
+    if (s === 'live' && was !== 'live' && was !== 'connecting') addLog('link', 'live stream back');
+    // a link that drops before it ever delivers may be a token the server turned down
+    if (s === 'disconnected' && was === 'connecting' && auth.peek() === 'ok') void checkAuth(true);
+  }
+
+  function streamUrl(): URL {
+    const u = new URL('stream', base);
+    u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+    if (token.value) u.searchParams.set('token', token.value);
+    return u;
+  }
+
+  function startStream(): void {
+    if (stream) stream.restart();
+    else stream = openStream({ url: streamUrl, onMessage: applyMessage, onStatus: setLink });
+  }
+
+  /** Ask the server who we are; start the stream once it lets us in. */
+  async function checkAuth(quiet = false): Promise<void> {
+    if (!quiet) auth.value = 'checking';
+    try {
+      const who = await api.whoami();
+      batch(() => {
+        scope.value = who.scope;
+        authRequired.value = who.auth;
+        auth.value = 'ok';
+        authError.value = null;
+      });
+      if (!quiet || !stream) startStream();
+    } catch (err) {
+      const e = err as ApiError;
+      if (e.status === 401) {
+        stream?.close();
+        stream = null;
+        batch(() => {
+          auth.value = 'need-token';
+          authRequired.value = true;
+          scope.value = null;
+          authError.value = token.value ? 'That token was not accepted.' : null;
+        });
+      } else if (!quiet) {
+        auth.value = 'unreachable';
+        authError.value = e.message;
+        setTimeout(() => void checkAuth(), 2000);
+      }
+    }
+  }
+
+  function login(t: string): Promise<void> {
+    const clean = t.trim();
+    token.value = clean === '' ? null : clean;
+    if (clean === '') storage?.removeItem(TOKEN_KEY);
+    else storage?.setItem(TOKEN_KEY, clean);
+    return checkAuth();
+  }
+
+  function logout(): void {
+    storage?.removeItem(TOKEN_KEY);
+    token.value = null;
+    stream?.close();
+    stream = null;
+    void checkAuth();
+  }
+
+  function confirm(title: string, body: string, action: string): Promise<boolean> {
+    return new Promise((resolve) => {
+      confirmRequest.value = {
+        title, body, action,
+        resolve: (ok) => {
+          confirmRequest.value = null;
+          resolve(ok);
+        },
+      };
+    });
+  }
+
+  /**
+   * Run one change: optional confirmation, then the call; the outcome becomes a toast and a log
+   * line. `key` marks the control busy while the call is in flight.
+   */
+  async function run(key: string, what: string, fn: () => Promise<unknown>, guard?: { title: string; body: string; action: string }): Promise<RunResult> {
+    if (guard && !(await confirm(guard.title, guard.body, guard.action))) return { ok: false, cancelled: true };
+    pending.value = new Set([...pending.value, key]);
+    try {
+      await fn();
+      toast(true, what);
+      addLog('op', what);
+      return { ok: true };
+    } catch (err) {
+      const e = err instanceof ApiError ? err : new ApiError(0, (err as Error).message);
+      const text = `${what} failed: ${e.message}`;
+      toast(false, text);
+      addLog('error', text);
+      if (e.status === 401) void checkAuth();
+      return { ok: false, error: e };
+    } finally {
+      const next = new Set(pending.value);
+      next.delete(key);
+      pending.value = next;
+    }
+  }
+
+  if (opts.connect !== false) void checkAuth();
+
+  return {
+    api, token, scope, authRequired, auth, authError, canChange,
+    snapshot, receivedAt, link, linkDetail, history, historyVersion,
+    log, toasts, confirmRequest, pending, configVersion,
+    addLog, toast, dismiss, applyMessage, setLink, login, logout, confirm, run, checkAuth,
+    close: () => stream?.close(),
+  };
+}
+
+export type AppState = ReturnType<typeof createAppState>;
