@@ -1,0 +1,169 @@
+// Bearer tokens with two scopes. `read` may GET and watch the stream; `admin` may also change
+// things. Tokens come from --admin-token-file, one per line: `admin <token>` or `read <token>`
+// (blank lines and `#` comments are ignored). Without a token file there is no authentication
+// and everyone is admin, which server.ts only allows on a loopback address.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { PenError } from '../core/errors.ts';
+import { HttpError } from './errors.ts';
+
+export type Scope = 'read' | 'admin';
+/** what a route needs; `public` routes (docs, the OpenAPI document) need nothing */
+export type RouteScope = Scope | 'public';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** default: `read` for GET/HEAD, `admin` for everything else */
+    scope?: RouteScope;
+    /** accept the token as `?token=` too (WebSockets: browsers cannot set headers on them) */
+    queryToken?: boolean;
+  }
+  interface FastifyRequest {
+    /** the caller's scope once authenticated (admin for everyone when auth is off) */
+    callerScope: Scope | null;
+  }
+}
+
+export const MIN_TOKEN_LENGTH = 16;
+
+export interface TokenStore {
+  /** false when no tokens are configured: everyone is admin */
+  readonly enabled: boolean;
+  /** The scope a presented token grants, or null. Compares in constant time against every token. */
+  scopeOf(token: string): Scope | null;
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest();
+
+/** Build a store from token lines; throws PenError naming the line for anything malformed. */
+export function parseTokens(text: string, source = 'token file'): TokenStore {
+  const tokens: { scope: Scope; hash: Buffer }[] = [];
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    const m = /^(admin|read)\s+(\S+)$/.exec(line);
+    if (!m) throw new PenError('PEN_ERR_ARGUMENT', `${source}:${i + 1}: expected "admin <token>" or "read <token>"`);
+    if (m[2].length < MIN_TOKEN_LENGTH) {
+      throw new PenError('PEN_ERR_ARGUMENT', `${source}:${i + 1}: tokens must be at least ${MIN_TOKEN_LENGTH} characters`);
+    }
+    tokens.push({ scope: m[1] as Scope, hash: sha256(m[2]) });
+  });
+  return {
+    enabled: tokens.length > 0,
+    scopeOf(token) {
+      // WHY: hashing first gives equal lengths for timingSafeEqual, and every token is compared
+      // without an early exit, so timing reveals neither which token nor how much of it matched.
+      const presented = sha256(token);
+      let read = false;
+      let admin = false;
+      for (const t of tokens) {
+        const hit = timingSafeEqual(presented, t.hash);
+        if (t.scope === 'admin') admin = admin || hit;
+        else read = read || hit;
+      }
+      return admin ? 'admin' : read ? 'read' : null;
+    },
+  };
+}
+
+export function loadTokenFile(path: string): TokenStore {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new PenError('PEN_ERR_IO', `can't read admin token file ${path}: ${(err as Error).message}`);
+  }
+  const store = parseTokens(text, path);
+  if (!store.enabled) throw new PenError('PEN_ERR_ARGUMENT', `admin token file ${path} has no tokens`);
+  return store;
+}
+
+export const NO_TOKENS: TokenStore = { enabled: false, scopeOf: () => null };
+
+/**
+ * Counts failed authentications per address. After `max` failures within `windowMs` the address
+ * gets 429 until the window ends, even with a right token, so guessing stays slow. The table is
+ * bounded: the oldest address is forgotten first.
+ */
+export function createFailureLimiter(opts: { max?: number; windowMs?: number; maxTracked?: number; now?: () => number } = {}) {
+  const max = opts.max ?? 10;
+  const windowMs = opts.windowMs ?? 60_000;
+  const maxTracked = opts.maxTracked ?? 10_000;
+  const now = opts.now ?? Date.now;
+  const seen = new Map<string, { count: number; resetAt: number }>();
+  return {
+    /** seconds until `ip` may try again, or 0 when it may try now */
+    retryAfter(ip: string): number {
+      const e = seen.get(ip);
+      if (!e) return 0;
+      const t = now();
+      if (t >= e.resetAt) {
+        seen.delete(ip);
+        return 0;
+      }
+      return e.count >= max ? Math.ceil((e.resetAt - t) / 1000) : 0;
+    },
+    fail(ip: string): void {
+      const t = now();
+      const e = seen.get(ip);
+      if (!e || t >= e.resetAt) {
+        seen.delete(ip);
+        if (seen.size >= maxTracked) seen.delete(seen.keys().next().value as string);
+        seen.set(ip, { count: 1, resetAt: t + windowMs });
+      } else {
+        e.count += 1;
+      }
+    },
+  };
+}
+export type FailureLimiter = ReturnType<typeof createFailureLimiter>;
+
+function presentedToken(req: FastifyRequest): string | undefined {
+  const header = req.headers.authorization;
+  if (header) {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    return m ? m[1] : '';
+  }
+  if (req.routeOptions.config.queryToken) {
+    const q = (req.query as Record<string, unknown> | undefined)?.token;
+    if (typeof q === 'string') return q;
+  }
+  return undefined;
+}
+
+/** The onRequest hook: who is calling, and may they do this? */
+export function authHook(tokens: TokenStore, limiter: FailureLimiter) {
+  return async function authenticate(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const need: RouteScope = req.routeOptions.config?.scope ?? (req.method === 'GET' || req.method === 'HEAD' ? 'read' : 'admin');
+    if (!tokens.enabled) {
+      req.callerScope = 'admin';
+      return;
+    }
+    if (need === 'public') return;
+    const wait = limiter.retryAfter(req.ip);
+    if (wait > 0) {
+      reply.header('retry-after', String(wait));
+      throw new HttpError(429, 'too many failed authentication attempts; try again later');
+    }
+    const token = presentedToken(req);
+    if (token === undefined) {
+      reply.header('www-authenticate', 'Bearer');
+      throw new HttpError(401, 'a bearer token is required');
+    }
+    const scope = token === '' ? null : tokens.scopeOf(token);
+    if (scope === null) {
+      limiter.fail(req.ip);
+      req.log.warn({ remote: req.ip, url: req.url.split('?')[0] }, 'admin authentication failed');
+      reply.header('www-authenticate', 'Bearer error="invalid_token"');
+      throw new HttpError(401, 'invalid token');
+    }
+    req.callerScope = scope;
+    if (need === 'admin' && scope !== 'admin') throw new HttpError(403, 'this needs an admin token');
+  };
+}
+
+/** For routes whose scope depends on the body (POST /penctl): may this caller run a change? */
+export function requireAdmin(req: FastifyRequest): void {
+  if (req.callerScope !== 'admin') throw new HttpError(403, 'this needs an admin token');
+}

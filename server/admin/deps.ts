@@ -1,0 +1,52 @@
+// What the admin routes share: the balancer (read only through stats/), the runtime hooks the
+// registry needs, the snapshot sampler, and `run`, the one way a route changes anything.
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import type { FastifyRequest } from 'fastify';
+import type { Balancer } from '../core/balancer.ts';
+import { execute, findSpec, type CommandResult, type Runtime } from '../control/registry.ts';
+import type { Snapshot } from '../../shared/snapshot.ts';
+import { HttpError, statusForCode } from './errors.ts';
+
+export interface AdminDeps {
+  pen: Balancer;
+  runtime: Runtime;
+  sampler: { sample(): Snapshot };
+}
+
+/** Whether the registry has a command (the registry grows; routes adapt at start-up). */
+export function hasCommand(name: string): boolean {
+  return findSpec(name) !== undefined;
+}
+
+/**
+ * Run one penctl line through the registry on behalf of a REST caller, exactly as the control
+ * port would. Changes (admin-scope commands) are logged with the caller's address.
+ */
+export async function run(deps: AdminDeps, req: FastifyRequest, line: string): Promise<CommandResult> {
+  const result = await execute({ pen: deps.pen, runtime: deps.runtime, origin: 'rest' }, line);
+  if (result.spec?.scope === 'admin') {
+    req.log.info({ remote: req.ip, scope: req.callerScope, command: line }, 'admin change');
+  }
+  return result;
+}
+
+/** Turn a command the registry refused into an HTTP error naming `field`. */
+export function failed(result: CommandResult, field?: string): never | void {
+  if (!result.error) return;
+  const message = result.error.message || result.reply.trim() || 'the command was refused';
+  throw new HttpError(statusForCode(result.error.code), message, field, result.error.code);
+}
+
+/**
+ * Check that a server address resolves before `server N address …` runs: the command creates the
+ * slot before it resolves, so a bad name would otherwise leave a change behind.
+ */
+export async function checkResolvable(address: string, field = 'address'): Promise<void> {
+  if (address.includes('/') || isIP(address)) return;
+  try {
+    await lookup(address);
+  } catch {
+    throw new HttpError(400, `can't resolve ${address}`, field);
+  }
+}

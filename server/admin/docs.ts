@@ -1,0 +1,33 @@
+// The OpenAPI document (generated from the route schemas, which are the shared typebox
+// definitions) at GET /openapi.json, and Swagger UI at /docs. Both are public: they describe the
+// API and reveal no state.
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+/** Register before any route, so every route is collected. */
+export async function registerDocs(app: FastifyInstance): Promise<void> {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'pen admin API',
+        description: 'Every penctl command as REST, live statistics and events. Changes need an admin token; reads and the stream a read token.',
+        version: version(),
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { config: { scope: 'public' }, schema: { hide: true } }, async () => app.swagger());
+}

@@ -1,0 +1,74 @@
+// GET /metrics: Prometheus text through prom-client, named in the style of HAProxy's exporter
+// (haproxy_server_current_sessions → pen_server_current_sessions, …). Values are set from one
+// snapshot per scrape; nothing is counted on the data path.
+import client from 'prom-client';
+import type { Snapshot } from '../../shared/snapshot.ts';
+
+const STATES = ['up', 'blacklisted', 'limit', 'unset'] as const;
+
+export function createMetrics() {
+  const register = new client.Registry();
+  client.collectDefaultMetrics({ register, prefix: 'pen_' });
+  const serverLabels = ['server', 'address'] as const;
+  const gauge = (name: string, help: string, labelNames: readonly string[] = []) =>
+    new client.Gauge({ name, help, labelNames, registers: [register] });
+  const counter = (name: string, help: string, labelNames: readonly string[] = []) =>
+    new client.Counter({ name, help, labelNames, registers: [register] });
+
+  const m = {
+    serverStatus: gauge('pen_server_status', 'Current state of the server (1 for the state it is in)', [...serverLabels, 'state']),
+    serverCurrent: gauge('pen_server_current_sessions', 'Current number of connections to the server', serverLabels),
+    serverLimit: gauge('pen_server_limit_sessions', 'Soft connection limit of the server (max; 0 = none)', serverLabels),
+    serverHard: gauge('pen_server_hard_limit_sessions', 'Hard connection limit of the server for returning clients (0 = none)', serverLabels),
+    serverWeight: gauge('pen_server_weight', 'Weight of the server', serverLabels),
+    serverPrio: gauge('pen_server_priority', 'Priority of the server (lower is preferred)', serverLabels),
+    serverBlacklist: gauge('pen_server_blacklist_remaining_seconds', 'Seconds of blacklisting left', serverLabels),
+    serverIn: counter('pen_server_bytes_in_total', 'Bytes sent to the server (request direction)', serverLabels),
+    serverOut: counter('pen_server_bytes_out_total', 'Bytes received from the server (response direction)', serverLabels),
+    feCurrent: gauge('pen_frontend_current_sessions', 'Current number of client connections'),
+    feLimit: gauge('pen_frontend_limit_sessions', 'Size of the connection table (conn_max)'),
+    feTotal: counter('pen_frontend_connections_total', 'Connections accepted since start'),
+    feDropped: counter('pen_frontend_dropped_connections_total', 'Connections closed because no server could take them'),
+    feIn: counter('pen_frontend_bytes_in_total', 'Bytes sent to servers'),
+    feOut: counter('pen_frontend_bytes_out_total', 'Bytes received from servers'),
+    clients: gauge('pen_frontend_tracked_clients', 'Active clients in the client table'),
+    clientsMax: gauge('pen_frontend_tracked_clients_limit', 'Size of the client table (clients_max)'),
+    loopDelay: gauge('pen_process_event_loop_delay_p99_seconds', 'Event-loop delay, p99 over the last interval'),
+    uptime: gauge('pen_process_uptime_seconds', 'Seconds since pen started'),
+  };
+
+  return {
+    contentType: register.contentType,
+    /** The Prometheus text for this snapshot. */
+    async render(snap: Snapshot): Promise<string> {
+      register.resetMetrics();
+      const rows = [...snap.servers];
+      if (snap.emergency) rows.push(snap.emergency);
+      if (snap.abuse) rows.push(snap.abuse);
+      for (const s of rows) {
+        const server = s.index === -1 ? 'emergency' : s.index === -2 ? 'abuse' : String(s.index);
+        const labels = { server, address: s.address ? `${s.address}:${s.port}` : '' };
+        for (const state of STATES) m.serverStatus.set({ ...labels, state }, s.state === state ? 1 : 0);
+        m.serverCurrent.set(labels, s.connections);
+        m.serverLimit.set(labels, s.maxc);
+        m.serverHard.set(labels, s.hard);
+        m.serverWeight.set(labels, s.weight);
+        m.serverPrio.set(labels, s.prio);
+        m.serverBlacklist.set(labels, s.blacklistLeft);
+        m.serverIn.inc(labels, s.sx);
+        m.serverOut.inc(labels, s.rx);
+      }
+      m.feCurrent.set(snap.totals.connections);
+      m.feLimit.set(snap.connMax);
+      m.feTotal.inc(snap.totals.accepted);
+      m.feDropped.inc(snap.totals.dropped);
+      m.feIn.inc(snap.totals.sx);
+      m.feOut.inc(snap.totals.rx);
+      m.clients.set(snap.clients.length);
+      m.clientsMax.set(snap.clientsMax);
+      m.loopDelay.set(snap.eventLoopDelayMs / 1000);
+      m.uptime.set(snap.uptime);
+      return register.metrics();
+    },
+  };
+}

@@ -1,0 +1,96 @@
+// The generic mirror: every command in shared/commands.ts is reachable as POST /commands/<name>
+// (GET too for read-only ones), generated at start-up, so a command added to the registry shows
+// up here and in the OpenAPI document without hand work. Plus POST /penctl (a raw command line,
+// the control port's exact reply) and POST /write.
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
+import { COMMANDS, commandName, type CommandSpec } from '../../../shared/commands.ts';
+import {
+  CommandArgsSchema, CommandInfoSchema, CommandQuerySchema, CommandReplySchema, ErrorSchema,
+  PenctlBodySchema, WriteSchema, commandSlug, type CommandInfo, type CommandReply,
+} from '../../../shared/api.ts';
+import { findSpec, tokenize } from '../../control/registry.ts';
+import { requireAdmin } from '../auth.ts';
+import { failed, run, type AdminDeps } from '../deps.ts';
+
+const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema };
+
+export function commandPath(spec: CommandSpec): string {
+  return `/commands/${commandSlug(spec.name)}`;
+}
+
+export function commandInfo(spec: CommandSpec): CommandInfo {
+  return {
+    name: spec.name, grammar: spec.grammar, scope: spec.scope, summary: spec.summary, support: spec.support,
+    ...(spec.note ? { note: spec.note } : {}),
+    path: commandPath(spec), methods: spec.scope === 'read' ? ['GET', 'POST'] : ['POST'],
+  };
+}
+
+export const commandRoutes: FastifyPluginAsync<{ deps: AdminDeps }> = async (app, { deps }) => {
+  const runWords = async (req: FastifyRequest, spec: CommandSpec, args: readonly string[]): Promise<CommandReply> => {
+    const command = [spec.name, ...args].join(' ');
+    const result = await run(deps, req, command);
+    failed(result, 'args');
+    return { command, reply: result.reply };
+  };
+
+  app.get('/commands', {
+    schema: { tags: ['commands'], summary: 'Every penctl command with its REST mirror', response: { 200: Type.Array(CommandInfoSchema) } },
+  }, async () => COMMANDS.map(commandInfo));
+
+  for (const spec of COMMANDS) {
+    const path = commandPath(spec);
+    const summary = `\`${spec.name}${spec.grammar ? ` ${spec.grammar}` : ''}\`: ${spec.summary}`;
+    app.post<{ Body: Static<typeof CommandArgsSchema> | undefined }>(path, {
+      config: { scope: spec.scope },
+      schema: {
+        tags: ['commands'], summary, operationId: `post_${commandSlug(spec.name)}`,
+        body: CommandArgsSchema, response: { 200: CommandReplySchema, ...errors },
+      },
+    }, async (req) => runWords(req, spec, req.body?.args ?? []));
+    if (spec.scope === 'read') {
+      app.get<{ Querystring: Static<typeof CommandQuerySchema> }>(path, {
+        config: { scope: 'read' },
+        schema: {
+          tags: ['commands'], summary, operationId: `get_${commandSlug(spec.name)}`,
+          querystring: CommandQuerySchema, response: { 200: CommandReplySchema, ...errors },
+        },
+      }, async (req) => {
+        const a = req.query.args;
+        return runWords(req, spec, a === undefined ? [] : typeof a === 'string' ? [a] : a);
+      });
+    }
+  }
+
+  app.post<{ Body: string }>('/penctl', {
+    config: { scope: 'read' },
+    schema: {
+      tags: ['commands'],
+      summary: 'Run one penctl command line; the reply is exactly what the control port would send',
+      description: 'Read tokens may run read-only commands; anything else needs an admin token.',
+      consumes: ['text/plain'], body: PenctlBodySchema, produces: ['text/plain'],
+      response: { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema },
+    },
+  }, async (req, reply) => {
+    const spec = findSpec(commandName(tokenize(req.body)));
+    // unknown commands, comments and empty lines change nothing; anything known but not read-only needs admin
+    if (spec && spec.scope !== 'read') requireAdmin(req);
+    const result = await run(deps, req, req.body);
+    return reply.type('text/plain; charset=utf-8').send(result.reply);
+  });
+
+  {
+    app.post<{ Body: Static<typeof WriteSchema> | undefined }>('/write', {
+      schema: {
+        tags: ['commands'], summary: 'Save the configuration (`write [FILE]`; default the -F file)',
+        body: WriteSchema, response: { 200: CommandReplySchema, ...errors },
+      },
+    }, async (req) => {
+      const command = req.body?.file ? `write ${req.body.file}` : 'write';
+      const result = await run(deps, req, command);
+      failed(result, 'file');
+      return { command, reply: result.reply };
+    });
+  }
+};

@@ -1,0 +1,73 @@
+// /mode and /settings: pen's switches and values, each change one registry command.
+import type { FastifyPluginAsync } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import {
+  ErrorSchema, MODE_FLAGS, ModeSchema, SETTING_COMMANDS, SettingsPatchReplySchema, SettingsSchema,
+  settingLine, settingsPatchSchema, type Mode,
+} from '../../../shared/api.ts';
+import { failed, hasCommand, run, type AdminDeps } from '../deps.ts';
+
+const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema };
+
+export const modeRoutes: FastifyPluginAsync<{ deps: AdminDeps }> = async (app, { deps }) => {
+  const current = async (req: Parameters<typeof run>[1]): Promise<Mode> => {
+    const { mode } = deps.sampler.sample();
+    const flags = { roundrobin: mode.roundrobin, hash: mode.hash, weight: mode.weight, prio: mode.prio, stubborn: mode.stubborn };
+    // the text form is the `mode` command's reply (a read: it changes nothing)
+    const text = hasCommand('mode')
+      ? (await run(deps, req, 'mode')).reply.trim()
+      : MODE_FLAGS.map((f) => (flags[f] ? f : `no ${f}`)).join(' ');
+    return { ...flags, text };
+  };
+
+  // only the switches whose commands the registry has are offered
+  const settable = MODE_FLAGS.filter((f) => hasCommand(f) && hasCommand(`no ${f}`));
+  const ModePatch = Type.Object(
+    Object.fromEntries(settable.map((f) => [f, Type.Optional(Type.Boolean())])),
+    { additionalProperties: false, minProperties: 1 },
+  );
+
+  app.get('/mode', {
+    schema: { tags: ['mode'], summary: 'Selection mode switches (`mode`)', response: { 200: ModeSchema } },
+  }, async (req) => current(req));
+
+  app.patch<{ Body: Record<string, boolean> }>('/mode', {
+    schema: {
+      tags: ['mode'], summary: `Turn switches on or off (${settable.map((f) => `\`[no] ${f}\``).join(', ')})`,
+      body: ModePatch, response: { 200: ModeSchema, ...errors },
+    },
+  }, async (req) => {
+    for (const f of settable) {
+      const on = req.body[f];
+      if (on !== undefined) failed(await run(deps, req, on ? f : `no ${f}`), f);
+    }
+    return current(req);
+  });
+
+  // string settings (files, addresses) are the ones that can fail, so they run first: the first
+  // failure stops the rest and names its field
+  const fields = Object.keys(SETTING_COMMANDS)
+    .filter((k) => hasCommand(SETTING_COMMANDS[k].command))
+    .sort((a, b) => Number(SETTING_COMMANDS[b].kind === 'string') - Number(SETTING_COMMANDS[a].kind === 'string'));
+  app.get('/settings', {
+    schema: { tags: ['settings'], summary: 'Every value setting, under its penctl name', response: { 200: SettingsSchema } },
+  }, async () => deps.sampler.sample().settings);
+
+  app.patch<{ Body: Record<string, unknown> }>('/settings', {
+    schema: {
+      tags: ['settings'],
+      summary: 'Change settings; each field runs its command (`blacklist 30`, `no http`, `web_stats FILE`, …)',
+      description: `Fields: ${fields.join(', ')}. A boolean false or a null runs \`no NAME\`.`,
+      body: settingsPatchSchema(hasCommand), response: { 200: SettingsPatchReplySchema, ...errors },
+    },
+  }, async (req) => {
+    const replies: Record<string, string> = {};
+    for (const field of fields) {
+      if (req.body[field] === undefined) continue;
+      const result = await run(deps, req, settingLine(field, req.body[field]));
+      failed(result, field);
+      replies[field] = result.reply;
+    }
+    return { settings: deps.sampler.sample().settings, replies };
+  });
+};

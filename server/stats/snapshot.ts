@@ -1,0 +1,210 @@
+// Counters → Snapshot: the USR1 statistics as data. Built on demand (a GET, the 1-second stream
+// tick, a /metrics scrape), never per packet: one pass over the connection table collects the
+// live byte counts for every server and client, so a snapshot costs O(servers + clients + conns).
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { formatAclEntry } from '../core/acl.ts';
+import type { Balancer } from '../core/balancer.ts';
+import { ABUSE, EMERGENCY, blacklistLeft, isBlacklisted, type Server } from '../core/servers.ts';
+import type {
+  ClientSnapshot, ConnectionSnapshot, ServerSnapshot, SettingsSnapshot, Snapshot,
+} from '../../shared/snapshot.ts';
+import type { AclEntryView, AclList } from '../../shared/api.ts';
+
+type ServerState = ServerSnapshot['state'];
+
+/**
+ * A server's state as the dashboard shows it: `unset` for a slot without an address,
+ * `blacklisted` while its blacklisting lasts, `limit` when its soft limit is reached, else `up`.
+ */
+export function serverState(s: Server, now: number, blacklistTime: number): ServerState {
+  if (s.family === 0) return 'unset';
+  if (isBlacklisted(s, now, blacklistTime)) return 'blacklisted';
+  if (s.maxc > 0 && s.c >= s.maxc) return 'limit';
+  return 'up';
+}
+
+/** Just the regular servers' states, for cheap transition checks (blacklisted → back). */
+export function serverStates(pen: Balancer): ServerState[] {
+  const now = pen.now();
+  return pen.servers.list.map((s) => serverState(s, now, pen.settings.blacklistTime));
+}
+
+// ---- event-loop delay ----
+
+let histogram: IntervalHistogram | null = null;
+let windowStart = 0;
+let lastP99 = 0;
+
+/**
+ * p99 event-loop delay in ms over the last window of at least a second. The monitor starts on
+ * the first call (so a pen nobody watches pays nothing) and the window rolls over on the first
+ * call after a second has passed.
+ */
+function eventLoopDelayMs(nowMs: number): number {
+  if (!histogram) {
+    histogram = monitorEventLoopDelay({ resolution: 20 });
+    histogram.enable();
+    windowStart = nowMs;
+    return 0;
+  }
+  const p99 = histogram.count > 0 ? histogram.percentile(99) / 1e6 : lastP99;
+  if (nowMs - windowStart >= 1000) {
+    lastP99 = p99;
+    histogram.reset();
+    windowStart = nowMs;
+  }
+  return Math.round(p99 * 1000) / 1000;
+}
+
+/** Stop the event-loop monitor (the admin server calls this when it closes). */
+export function stopEventLoopMonitor(): void {
+  histogram?.disable();
+  histogram = null;
+}
+
+// ---- the snapshot ----
+
+function rate(now: number, before: number | undefined, seconds: number): number {
+  if (before === undefined || seconds <= 0) return 0;
+  return Math.max(0, (now - before) / seconds);
+}
+
+/** The value settings under their penctl names. */
+export function settingsSnapshot(pen: Balancer): SettingsSnapshot {
+  const s = pen.settings;
+  return {
+    blacklist: s.blacklistTime, timeout: s.timeout, tracking: s.trackingTime, debug: s.debug,
+    client_acl: s.clientAcl, control_acl: s.controlAcl, tarpit_acl: s.tarpitAcl,
+    idle_timeout: s.idleTimeout, pending_max: s.pendingMax,
+    clients_max: pen.clients.size, conn_max: pen.conns.length, idlers: s.idlers,
+    tcp_fastclose: s.tcpFastclose,
+    http: s.http, ascii: s.ascii, keepalive: s.keepalive, tcp_nodelay: s.tcpNodelay,
+    transparent: s.transparent, dummy: s.dummy, peek: s.peek, abort_on_error: s.abortOnError,
+    web_stats: s.webStats, log: s.logFile, source: s.source, listen: s.listen, control: s.control,
+  };
+}
+
+/**
+ * Build a snapshot of `pen` now. Rates (bytes/s) are computed against `previous` over the time
+ * between the two; without a previous snapshot (or with one from the same millisecond) they are 0.
+ */
+export function buildSnapshot(pen: Balancer, previous?: Snapshot | null): Snapshot {
+  const timeMs = Date.now();
+  const now = pen.now();
+  const { settings } = pen;
+  const dt = previous ? (timeMs - previous.timeMs) / 1000 : 0;
+
+  // one pass over the live connections: their bytes are not yet folded into the tables
+  const list = pen.servers.list;
+  const liveServer = new Map<number, { sx: number; rx: number }>();
+  const liveClient = new Map<number, { csx: number; crx: number }>();
+  const connections: ConnectionSnapshot[] = [];
+  let liveSx = 0;
+  let liveRx = 0;
+  for (const c of pen.conns) {
+    if (!c) continue;
+    const b = c.bytes();
+    const ls = liveServer.get(c.server) ?? { sx: 0, rx: 0 };
+    ls.sx += b.sx;
+    ls.rx += b.rx;
+    liveServer.set(c.server, ls);
+    const lc = liveClient.get(c.clientIndex) ?? { csx: 0, crx: 0 };
+    lc.csx += b.csx;
+    lc.crx += b.crx;
+    liveClient.set(c.clientIndex, lc);
+    liveSx += b.sx;
+    liveRx += b.rx;
+    connections.push({
+      index: c.index, state: c.state, client: c.clientIndex, clientAddress: c.clientAddress,
+      server: c.server, pendingDown: c.pendingDown(), pendingUp: c.pendingUp(), age: Math.max(0, now - c.t),
+    });
+  }
+
+  const prevServers = new Map<number, ServerSnapshot>();
+  if (previous) {
+    for (const p of previous.servers) prevServers.set(p.index, p);
+    if (previous.emergency) prevServers.set(EMERGENCY, previous.emergency);
+    if (previous.abuse) prevServers.set(ABUSE, previous.abuse);
+  }
+  const serverRow = (s: Server, index: number): ServerSnapshot => {
+    const live = liveServer.get(index);
+    const sx = s.sx + (live?.sx ?? 0);
+    const rx = s.rx + (live?.rx ?? 0);
+    const before = prevServers.get(index);
+    return {
+      index, address: s.family === 0 ? '' : s.address, port: s.port,
+      state: serverState(s, now, settings.blacklistTime),
+      blacklistLeft: s.family === 0 ? 0 : blacklistLeft(s, now, settings.blacklistTime),
+      status: s.status, connections: s.c, maxc: s.maxc, hard: s.hard, weight: s.weight, prio: s.prio,
+      acl: s.acl, sx, rx, sxRate: rate(sx, before?.sx, dt), rxRate: rate(rx, before?.rx, dt),
+    };
+  };
+
+  const clients: ClientSnapshot[] = [];
+  pen.clients.slots.forEach((slot, index) => {
+    if (!pen.clients.isActive(slot, now, settings.trackingTime)) return;
+    const live = liveClient.get(index);
+    clients.push({
+      index, address: slot.address, age: Math.max(0, now - slot.last), lastServer: slot.server,
+      connects: slot.connects, sent: slot.csx + (live?.csx ?? 0), received: slot.crx + (live?.crx ?? 0),
+    });
+  });
+
+  const sx = pen.closedBytes.sx + liveSx;
+  const rx = pen.closedBytes.rx + liveRx;
+  return {
+    time: Math.floor(timeMs / 1000),
+    timeMs,
+    pid: process.pid,
+    uptime: (timeMs - pen.startedAt) / 1000,
+    listen: settings.listen,
+    protocol: settings.udp ? 'udp' : 'tcp',
+    mode: {
+      tracking: !settings.roundrobin, roundrobin: settings.roundrobin, hash: settings.hash,
+      weight: settings.weight, prio: settings.prio, stubborn: settings.stubborn,
+    },
+    current: pen.servers.current,
+    servers: list.map(serverRow),
+    emergency: pen.servers.emergency ? serverRow(pen.servers.emergency, EMERGENCY) : null,
+    abuse: pen.servers.abuse ? serverRow(pen.servers.abuse, ABUSE) : null,
+    clients,
+    clientsMax: pen.clients.size,
+    connections,
+    connMax: pen.conns.length,
+    totals: {
+      connections: pen.connsUsed, accepted: pen.accepted, dropped: pen.dropped,
+      sx, rx, sxRate: rate(sx, previous?.totals.sx, dt), rxRate: rate(rx, previous?.totals.rx, dt),
+    },
+    eventLoopDelayMs: eventLoopDelayMs(timeMs),
+    settings: settingsSnapshot(pen),
+  };
+}
+
+/**
+ * Keeps the snapshot that rates are measured against, so a GET between two stream ticks does not
+ * shrink the next tick's interval to a few milliseconds: the base only moves on once at least
+ * `minIntervalMs` has passed.
+ */
+export function createSampler(pen: Balancer, minIntervalMs = 900): { sample(): Snapshot } {
+  let base: Snapshot | null = null;
+  return {
+    sample() {
+      const snap = buildSnapshot(pen, base);
+      if (!base || snap.timeMs - base.timeMs >= minIntervalMs) base = snap;
+      return snap;
+    },
+  };
+}
+
+/** The ten access lists, entry by entry, with each entry's `write` line. */
+export function aclSnapshot(pen: Balancer): AclList[] {
+  return pen.acls.map((list, index) => ({
+    index,
+    entries: list.map((e): AclEntryView => {
+      const base = { action: e.permit ? 'permit' as const : 'deny' as const, line: formatAclEntry(index, e) };
+      if (e.kind === 'ipv4') return { ...base, kind: 'ipv4', address: e.ip, mask: e.mask };
+      if (e.kind === 'ipv6') return { ...base, kind: 'ipv6', address: e.ip, prefix: e.prefix };
+      return { ...base, kind: 'country', country: e.country };
+    }),
+  }));
+}
