@@ -64,6 +64,7 @@ function daemonize(): void {
     }
   });
   child.on('exit', (code) => {
+    if (code === 0) process.exit(0); // it had nothing to do (usage)
     process.stderr.write(`pen: the daemon exited (${code}) before it was listening\n`);
     process.exit(1);
   });
