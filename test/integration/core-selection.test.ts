@@ -191,3 +191,29 @@ describe('failover and blacklisting', () => {
     }
   });
 });
+
+describe('access lists', () => {
+  test('clients denied by client_acl go to the abuse server, others are served', async () => {
+    const abuse = await httpBackend('Abuse');
+    const port = await freePort();
+    const pen = await startPen(['-B', `127.0.0.1:${abuse.port}`, '-O', 'acl 1 permit 127.0.0.1', '-O', 'client_acl 1', `127.0.0.1:${port}`, `127.0.0.1:${a.port}`], { waitPort: port });
+    try {
+      assert.equal(await get(port), 'A');
+      assert.equal(await get(port, { localAddress: '127.0.0.2' }), 'Abuse');
+    } finally {
+      await pen.stop();
+      await abuse.close();
+    }
+  });
+
+  test('a server whose ACL denies the client: with one server the client is closed', async () => {
+    const port = await freePort();
+    const pen = await startPen(['-O', 'acl 2 permit 127.0.0.1', '-O', 'server 0 acl 2', `127.0.0.1:${port}`, `127.0.0.1:${a.port}`], { waitPort: port });
+    try {
+      assert.equal(await get(port), 'A');
+      assert.equal(await get(port, { localAddress: '127.0.0.2' }), '');
+    } finally {
+      await pen.stop();
+    }
+  });
+});
