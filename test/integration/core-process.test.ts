@@ -252,3 +252,40 @@ time.sleep(30)
     }
   });
 });
+
+describe('privileges and files', () => {
+  test('-u drops privileges after the listener is bound', async () => {
+    const port = await freePort();
+    const pen = await startPen(['-u', 'nobody', `127.0.0.1:${port}`, `127.0.0.1:${a.port}`], { waitPort: port });
+    try {
+      await sleep(200);
+      const status = readFileSync(`/proc/${pen.child.pid}/status`, 'utf8');
+      assert.match(status, /^Uid:\s+65534\s+65534/m);
+      assert.equal(await get(port), 'A');
+    } finally {
+      await pen.stop();
+    }
+  });
+
+  test('-j is refused with a clear error, since Node.js cannot chroot', () => {
+    const r = runPen(['-f', '-j', dir, '8080', 'localhost:80']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /-j .*chroot is not available/);
+  });
+
+  test('SIGUSR1 with -w writes pen\'s HTML status page to the file', async () => {
+    const port = await freePort();
+    const page = join(dir, 'status.html');
+    const pen = await startPen(['-w', page, `127.0.0.1:${port}`, `127.0.0.1:${a.port}`], { waitPort: port });
+    try {
+      await get(port);
+      pen.child.kill('SIGUSR1');
+      assert.ok(await waitFor(() => existsSync(page) && readFileSync(page, 'utf8').includes('</html>')));
+      const html = readFileSync(page, 'utf8');
+      assert.match(html, /<title>Pen status page<\/title>/);
+      assert.match(html, /<td>127\.0\.0\.1<\/td>/);
+    } finally {
+      await pen.stop();
+    }
+  });
+});
