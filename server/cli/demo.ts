@@ -5,8 +5,11 @@
 //   npm run demo [-- --port 8000 --admin 8080 --no-traffic --no-open]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
@@ -132,12 +135,19 @@ async function main(): Promise<void> {
   const [a, b] = await Promise.all([startBackend('a'), startBackend('b')]);
   const listenPort = await pickPort(values.port ? Number(values.port) : 8000);
   const adminPort = await pickPort(values.admin ? Number(values.admin) : 8080);
-  const controlPort = await pickPort(null);
+  // pen refuses a control port when running as root without -u; the REST /penctl route still works
+  const asRoot = process.getuid?.() === 0;
+  const controlPort = asRoot ? null : await pickPort(null);
+
+  // a -F file, so the dashboard's "Write config" has somewhere to write
+  const dir = mkdtempSync(join(tmpdir(), 'pen-demo-'));
+  const configFile = join(dir, 'pen.cfg');
+  writeFileSync(configFile, '# pen demo configuration; "write" replaces this file\n');
 
   const args = [
-    `${ROOT}bin/pen.js`, '-f',
+    `${ROOT}bin/pen.js`, '-f', '-F', configFile,
     '--admin', `${HOST}:${adminPort}`,
-    '-C', `${HOST}:${controlPort}`,
+    ...(controlPort !== null ? ['-C', `${HOST}:${controlPort}`] : []),
     `${HOST}:${listenPort}`, `${HOST}:${a.port}`, `${HOST}:${b.port}`,
   ];
   const pen = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'pipe'] });
@@ -163,6 +173,7 @@ async function main(): Promise<void> {
       backend.server.closeAllConnections();
       backend.server.close();
     }
+    rmSync(dir, { recursive: true, force: true });
     process.exit(code);
   };
   process.on('SIGINT', () => void stop(0));
@@ -189,8 +200,11 @@ async function main(): Promise<void> {
   line('balancer', `http://${HOST}:${listenPort}/      curl -s http://${HOST}:${listenPort}/ | head -1`);
   line('backends', `a ${HOST}:${a.port}   b ${HOST}:${b.port}`);
   line('REST', `curl -s ${dashboard}stats     curl -s -X PUT -H 'Content-Type: application/json' -d '{"seconds":30}' ${dashboard}servers/0/blacklist`);
-  line('penctl', `node bin/penctl.js ${HOST}:${controlPort} servers`);
+  line('penctl', controlPort !== null
+    ? `node bin/penctl.js ${HOST}:${controlPort} servers`
+    : `curl -s --data-binary servers -H 'Content-Type: text/plain' ${dashboard}penctl   (no control port as root)`);
   line('API docs', `${dashboard}docs`);
+  line('config', `${configFile}   (the dashboard's "Write config" saves here)`);
   console.log(`\n${values['no-traffic'] ? 'No background traffic.' : 'A little background traffic is running so the charts move.'} Ctrl-C stops everything.\n`);
   if (!values['no-open'] && process.stdout.isTTY) openBrowser(dashboard);
 }

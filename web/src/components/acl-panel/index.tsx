@@ -87,9 +87,11 @@ export function AclPanel({ state }: { state: AppState }) {
             <option value="permit">permit</option>
             <option value="deny">deny</option>
           </select>
-          <input class="input mono" placeholder="address" aria-label="address" value={address} onInput={(e) => setAddress(e.currentTarget.value)} required />
-          <input class="input mono" placeholder="mask (opt.)" aria-label="mask" value={mask} onInput={(e) => setMask(e.currentTarget.value)} />
-          <button class="btn" type="submit" disabled={address.trim() === '' || state.pending.value.has('acl-add')}>Add</button>
+          <input class="input mono" placeholder="address, e.g. 10.0.0.0" aria-label="address" data-testid="acl-address" value={address} onInput={(e) => setAddress(e.currentTarget.value)} required />
+          <div class={styles.maskRow}>
+            <input class="input mono" placeholder="mask, e.g. 255.255.255.0 (optional)" aria-label="mask" value={mask} onInput={(e) => setMask(e.currentTarget.value)} />
+            <button class="btn" type="submit" data-testid="acl-add" disabled={address.trim() === '' || state.pending.value.has('acl-add')}>Add entry</button>
+          </div>
           {formError && <div class={`field-error ${styles.full}`} role="alert">{formError}</div>}
         </form>
       )}

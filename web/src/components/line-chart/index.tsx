@@ -2,6 +2,7 @@
 // Colours come from the CSS variables so light and dark themes both work.
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
+import { clock } from '../../format.ts';
 import styles from './style.module.css';
 
 export interface SeriesSpec {
@@ -21,6 +22,11 @@ interface Props {
   format: (v: number) => string;
   height?: number;
   testId?: string;
+}
+
+function latest(values: ArrayLike<number | null | undefined> | undefined): number | null {
+  if (!values || values.length === 0) return null;
+  return values[values.length - 1] ?? null;
 }
 
 function cssVar(el: Element, name: string): string {
@@ -49,11 +55,11 @@ export function LineChart({ title, series, data, version, format, height = 150, 
       cursor: { drag: { x: false, y: false }, points: { size: 6 } },
       scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.15 : 1] } },
       axes: [
-        { ...axis, space: 60 },
+        { ...axis, space: 70, values: (_u, splits) => splits.map((v) => clock(v)) },
         { ...axis, size: 64, values: (_u, splits) => splits.map(format) },
       ],
       series: [
-        { label: 'time', value: (_u, v) => (v == null ? '–' : new Date(v * 1000).toLocaleTimeString([], { hour12: false })) },
+        { label: 'time', value: (_u, v) => (v == null ? '–' : clock(v)) },
         ...series.map((s): uPlot.Series => {
           const color = cssVar(el, s.color);
           return {
@@ -62,7 +68,11 @@ export function LineChart({ title, series, data, version, format, height = 150, 
             width: 1.6,
             fill: s.fill ? `color-mix(in srgb, ${color} 14%, transparent)` : undefined,
             points: { show: false },
-            value: (_u, v) => (v == null ? '–' : format(v)),
+            // with the cursor away the legend shows the latest value instead of a dash
+            value: (u, v, si, idx) => {
+              const shown = idx == null ? latest(u.data[si]) : v;
+              return shown == null ? '–' : format(shown);
+            },
           };
         }),
       ],

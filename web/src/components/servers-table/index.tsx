@@ -87,20 +87,20 @@ export function ServersTable({ state }: { state: AppState }) {
                 const current = s.current === srv.index;
                 return (
                   <tr key={`${kind}-${srv.index}`} data-testid={`server-row-${srv.index}`} data-state={srv.state} class={srv.state === 'blacklisted' ? styles.down : ''}>
-                    <td class="num" data-label="#">
+                    <td class={`num ${styles.idx}`}>
                       {kind === 'server' ? srv.index : ''}
                       {current && <span class={styles.current} title="the last server a connection went to">●</span>}
                     </td>
-                    <td data-label="Server">
+                    <td class={styles.addr}>
                       <span class="mono" data-testid={`server-addr-${srv.index}`}>{endpoint(srv.address, srv.port)}</span>
                       {kind !== 'server' && <span class={`badge ${kind === 'emergency' ? 'emerg' : 'warn'} plain ${styles.kind}`}>{kind}</span>}
                     </td>
-                    <td data-label="State"><StateBadge srv={srv} /></td>
-                    <td data-label="Connections"><Load srv={srv} /></td>
+                    <td class={styles.state}><StateBadge srv={srv} /></td>
+                    <td class={styles.wide} data-label="Connections"><Load srv={srv} /></td>
                     <td class="num" data-label="Weight">{srv.weight}</td>
                     <td class="num" data-label="Prio">{srv.prio}</td>
-                    <td class="num" data-label="Sent">{bytes(srv.sx)}<div class="faint small">{rate(srv.sxRate)}</div></td>
-                    <td class="num" data-label="Received">{bytes(srv.rx)}<div class="faint small">{rate(srv.rxRate)}</div></td>
+                    <td class="num" data-label="Sent"><div>{bytes(srv.sx)}<div class="faint small">{rate(srv.sxRate)}</div></div></td>
+                    <td class="num" data-label="Received"><div>{bytes(srv.rx)}<div class="faint small">{rate(srv.rxRate)}</div></div></td>
                     <td data-label="Conns"><Sparkline values={series?.conns ?? []} points={Math.min(SPARK_POINTS, HISTORY_POINTS)} color="var(--chart-1)" label={`server ${srv.index} connections`} /></td>
                     <td data-label="Traffic"><Sparkline values={series?.traffic ?? []} points={Math.min(SPARK_POINTS, HISTORY_POINTS)} color="var(--chart-2)" label={`server ${srv.index} traffic`} /></td>
                     {canChange && (

@@ -21,9 +21,9 @@ export function Totals({ state }: { state: AppState }) {
   return (
     <>
       <section class={`panel ${styles.tiles}`} aria-label="totals">
-        <Tile label="Open connections" testId="total-connections" value={s ? count(s.totals.connections) : '–'} sub={s ? `of ${count(s.connMax)} slots` : undefined} />
+        <Tile label="Connections" testId="total-connections" value={s ? count(s.totals.connections) : '–'} sub={s ? `open, of ${count(s.connMax)} slots` : undefined} />
         <Tile label="Accepted" testId="total-accepted" value={s ? count(s.totals.accepted) : '–'} sub={`${accepts.toFixed(accepts < 10 ? 1 : 0)} /s now`} />
-        <Tile label="Dropped" value={s ? count(s.totals.dropped) : '–'} sub="no server could take them" tone={s && s.totals.dropped > 0 ? 'bad' : undefined} />
+        <Tile label="Dropped" value={s ? count(s.totals.dropped) : '–'} sub="no server free" tone={s && s.totals.dropped > 0 ? 'bad' : undefined} />
         <Tile label="To servers" value={s ? bytes(s.totals.sx) : '–'} sub={s ? rate(s.totals.sxRate) : undefined} />
         <Tile label="From servers" value={s ? bytes(s.totals.rx) : '–'} sub={s ? rate(s.totals.rxRate) : undefined} />
         <Tile label="Clients" value={s ? count(s.clients.length) : '–'} sub={s ? `tracked, of ${count(s.clientsMax)}` : undefined} />
