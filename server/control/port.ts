@@ -28,7 +28,10 @@ function serve(ctx: CommandContext, socket: net.Socket): void {
   const ip = socket.remoteAddress ? plainIp(socket.remoteAddress) : null; // null: Unix socket
   if (!aclPermits(ctx.pen.acls, ctx.pen.settings.controlAcl, ip)) {
     debug('do_ctrl: not from there');
-    socket.destroy();
+    // close without answering; draining what was sent avoids a reset, so penctl sees a clean EOF
+    socket.resume();
+    socket.end();
+    socket.setTimeout(READ_TIMEOUT_MS, () => socket.destroy());
     return;
   }
   let buf = Buffer.alloc(0);

@@ -1,0 +1,372 @@
+// The penctl port of a real pen process, driven with Debian's /usr/bin/penctl and with ours:
+// every command in the registry, and the effect of commands on traffic.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { COMMANDS } from '../../shared/commands.ts';
+import { freePort, get, hold, httpBackend, sleep, tcpBackend, type HttpBackend } from '../helpers/backends.ts';
+import { PENCTL, penctl, startPen, type PenProcess } from '../helpers/pen.ts';
+
+const DEBIAN_PENCTL = '/usr/bin/penctl';
+const CLIENTS: [string, string][] = [['our penctl', PENCTL]];
+if (existsSync(DEBIAN_PENCTL)) CLIENTS.unshift(['Debian penctl', DEBIAN_PENCTL]);
+
+const dir = mkdtempSync(join(tmpdir(), 'pen-control-'));
+let a: HttpBackend;
+let b: HttpBackend;
+let abuse: HttpBackend;
+before(async () => {
+  [a, b, abuse] = [await httpBackend('A'), await httpBackend('B'), await httpBackend('Abuse')];
+});
+after(async () => {
+  await Promise.all([a.close(), b.close(), abuse.close()]);
+});
+
+interface Running { pen: PenProcess; port: number; ctl: string; ctl2: (c: string) => string }
+
+/** Our pen on loopback with a TCP control port; `servers` defaults to A and B. */
+async function ourPen(opts: string[] = [], servers = [`127.0.0.1:${a.port}`, `127.0.0.1:${b.port}`]): Promise<Running> {
+  const [port, cport] = [await freePort(), await freePort()];
+  const ctl = `127.0.0.1:${cport}`;
+  const pen = await startPen(['-u', 'root', '-C', ctl, ...opts, `127.0.0.1:${port}`, ...servers], { waitPort: port });
+  return { pen, port, ctl, ctl2: (c) => ask(ctl, c) };
+}
+
+function ask(target: string, command: string, binary = PENCTL): string {
+  const r = penctl(target, command.split(' '), binary);
+  assert.equal(r.code, 0, `penctl ${command}: ${r.stderr}`);
+  return r.stdout;
+}
+
+const include = join(dir, 'inc.cfg');
+writeFileSync(include, 'blacklist 30\n');
+
+/** One invocation per command, and the reply it must get (a RegExp where it varies). */
+const SAMPLES: Record<string, [string, string | RegExp]> = {
+  abort_on_error: ['abort_on_error', ''],
+  'no abort_on_error': ['no abort_on_error', ''],
+  acl: ['acl 5 permit 10.0.0.0 255.0.0.0', ''],
+  'no acl': ['no acl 5', ''],
+  ascii: ['ascii', ''],
+  'no ascii': ['no ascii', ''],
+  blacklist: ['blacklist 30', '30\n'],
+  client_acl: ['client_acl', '0\n'],
+  clients_max: ['clients_max', '2048\n'],
+  close: ['close 499', 'Forcibly closing connection 499\n'],
+  conn_max: ['conn_max', '500\n'],
+  connection: ['connection 499', 'Connection 499:\nstate = 0\ndownfd = -1, upfd = -1\nclient = 0, server = 0\npend = 0\n'],
+  control: ['control', /^127\.0\.0\.1:\d+\n$/],
+  control_acl: ['control_acl 0', '0\n'],
+  debug: ['debug', '0\n'],
+  dsr_if: ['dsr_if eth0', /^Direct Server Return .*\n$/],
+  dsr_ip: ['dsr_ip 10.0.0.1', /^Direct Server Return .*\n$/],
+  dummy: ['dummy', ''],
+  'no dummy': ['no dummy', ''],
+  epoll: ['epoll', ''],
+  poll: ['poll', ''],
+  select: ['select', ''],
+  kqueue: ['kqueue', ''],
+  exit: ['exit', 'Exit is not enabled; restart with -X flag\n'],
+  hash: ['hash', ''],
+  'no hash': ['no hash', ''],
+  http: ['http', ''],
+  'no http': ['no http', ''],
+  idle_timeout: ['idle_timeout', 'Idle timeout: 0 seconds\n'],
+  idlers: ['idlers', 'Idlers: 0/0\n'],
+  include: [`include ${include}`, ''],
+  keepalive: ['keepalive', ''],
+  'no keepalive': ['no keepalive', ''],
+  listen: ['listen', /^127\.0\.0\.1:\d+\n$/],
+  log: ['log', ''],
+  'no log': ['no log', ''],
+  mode: ['mode', 'no hash no roundrobin no stubborn no weight no prio\n'],
+  peek: ['peek', ''],
+  'no peek': ['no peek', ''],
+  pending_max: ['pending_max 100', ''],
+  pid: ['pid', /^\d+\n$/],
+  prio: ['prio', ''],
+  'no prio': ['no prio', ''],
+  // (the test helper's readiness probe is a client too)
+  recent: ['recent', /^(127\.0\.0\.1 connects 1 sx 0 rx 0\n)?$/],
+  roundrobin: ['roundrobin', ''],
+  'no roundrobin': ['no roundrobin', ''],
+  server: ['server 1 max 0', ''],
+  servers: ['servers', /^0 addr 127\.0\.0\.1 port \d+ conn 0 max 0 hard 0 weight 0 prio 0 sx 0 rx 0\n1 addr 127\.0\.0\.1 port \d+ conn 0 max 0 hard 0 weight 0 prio 0 sx 0 rx 0\n$/],
+  socket: ['socket 1000', 'Socket 1000 belongs to connection -1\n'],
+  source: ['source 1.2.3.4.5', "unable to set source address to '1.2.3.4.5'"],
+  ssl_ciphers: ['ssl_ciphers HIGH', ''],
+  ssl_client_renegotiation_interval: ['ssl_client_renegotiation_interval 3600', ''],
+  ssl_ocsp_response: [`ssl_ocsp_response ${join(dir, 'ocsp.der')}`, ''],
+  ssl_option: ['ssl_option no_sslv3', ''],
+  ssl_sni_path: [`ssl_sni_path ${dir}`, ''],
+  status: ['status', 'Unable to create webstats\n'],
+  stubborn: ['stubborn', ''],
+  'no stubborn': ['no stubborn', ''],
+  tarpit_acl: ['tarpit_acl', 'tarpit_acl = -1'],
+  tcp_fastclose: ['tcp_fastclose off', ''],
+  tcp_nodelay: ['tcp_nodelay', ''],
+  'no tcp_nodelay': ['no tcp_nodelay', ''],
+  timeout: ['timeout', '3\n'],
+  tracking: ['tracking', '0\n'],
+  transparent: ['transparent', ''],
+  'no transparent': ['no transparent', ''],
+  web_stats: ['web_stats', ''],
+  'no web_stats': ['no web_stats', ''],
+  weight: ['weight', ''],
+  'no weight': ['no weight', ''],
+  write: [`write ${join(dir, 'sample.cfg')}`, ''],
+};
+
+test('every command in the registry answers both penctls the same, with the expected reply', { timeout: 120_000 }, async () => {
+  assert.deepEqual(Object.keys(SAMPLES).sort(), COMMANDS.map((c) => c.name).sort(), 'one sample per command');
+  const p = await ourPen();
+  try {
+    for (const c of COMMANDS) {
+      const [line, expected] = SAMPLES[c.name];
+      const replies = CLIENTS.map(([, bin]) => ask(p.ctl, line, bin));
+      for (const r of replies) {
+        if (typeof expected === 'string') assert.equal(r, expected, line);
+        else assert.match(r, expected, line);
+      }
+      assert.equal(new Set(replies).size, 1, `${line}: both penctls get the same bytes`);
+    }
+    assert.ok(existsSync(join(dir, 'sample.cfg')), 'write wrote its file');
+    assert.equal(await get(p.port), 'B', 'traffic still flows after every command');
+  } finally {
+    await p.pen.stop();
+  }
+});
+
+for (const [who, bin] of CLIENTS) {
+  describe(`through ${who}`, () => {
+    test('server 1 blacklist 30 sends the next connection elsewhere; blacklist 0 brings it back', async () => {
+      const p = await ourPen(['-r']);
+      try {
+        assert.deepEqual([await get(p.port), await get(p.port)].sort(), ['A', 'B']);
+        assert.equal(ask(p.ctl, 'server 1 blacklist 30', bin), '');
+        assert.deepEqual([await get(p.port), await get(p.port), await get(p.port)], ['A', 'A', 'A']);
+        assert.match(ask(p.ctl, 'status', bin), /^Unable/);
+        assert.equal(ask(p.ctl, 'server 1 blacklist 0', bin), '');
+        const again = [await get(p.port), await get(p.port)];
+        assert.deepEqual(again.sort(), ['A', 'B']);
+      } finally {
+        await p.pen.stop();
+      }
+    });
+
+    test('acl, client_acl and server acl send denied clients to the abuse server or nowhere', async () => {
+      const p = await ourPen(['-B', `127.0.0.1:${abuse.port}`], [`127.0.0.1:${a.port}`]);
+      try {
+        ask(p.ctl, 'acl 1 permit 127.0.0.1', bin);
+        assert.equal(ask(p.ctl, 'client_acl 1', bin), '1\n');
+        assert.equal(await get(p.port), 'A');
+        assert.equal(await get(p.port, { localAddress: '127.0.0.2' }), 'Abuse', 'no match: the opposite of the last entry');
+        assert.equal(ask(p.ctl, 'client_acl 0', bin), '0\n');
+        assert.equal(await get(p.port, { localAddress: '127.0.0.2' }), 'A');
+        ask(p.ctl, 'server 0 acl 1', bin);
+        assert.equal(await get(p.port), 'A');
+        assert.equal(await get(p.port, { localAddress: '127.0.0.2' }), '', 'the only server refuses it and there is no emergency server');
+        ask(p.ctl, 'no acl 1', bin);
+        assert.equal(await get(p.port, { localAddress: '127.0.0.2' }), 'A', 'an empty list permits');
+      } finally {
+        await p.pen.stop();
+      }
+    });
+
+    test('selection commands change where traffic goes', async () => {
+      const p = await ourPen();
+      try {
+        const first = await get(p.port);
+        assert.equal(await get(p.port), first, 'tracking keeps the client on its server');
+        ask(p.ctl, 'roundrobin', bin);
+        assert.notEqual(await get(p.port), await get(p.port));
+        ask(p.ctl, 'no roundrobin', bin);
+        ask(p.ctl, 'prio', bin);
+        ask(p.ctl, 'server 0 prio 5', bin);
+        ask(p.ctl, 'server 1 prio 1', bin);
+        assert.equal(await get(p.port, { localAddress: '127.0.0.3' }), 'B', 'a new client gets the lowest prio');
+        ask(p.ctl, 'no prio', bin);
+        ask(p.ctl, 'weight', bin);
+        ask(p.ctl, 'server 0 weight 1', bin);
+        assert.equal(await get(p.port, { localAddress: '127.0.0.4' }), 'A', 'weight 0 servers are never chosen');
+        assert.equal(ask(p.ctl, 'mode', bin), 'no hash no roundrobin no stubborn weight no prio\n');
+        ask(p.ctl, 'dummy', bin);
+        assert.equal(await get(p.port), 'Ulric was here.');
+        ask(p.ctl, 'no dummy', bin);
+        assert.match(ask(p.ctl, 'recent', bin), /^127\.0\.0\.1 connects \d+ sx \d+ rx \d+\n/);
+      } finally {
+        await p.pen.stop();
+      }
+    });
+  });
+}
+
+test('connection, socket and close act on a live connection', async () => {
+  const echo = await tcpBackend('E');
+  const p = await ourPen([], [`127.0.0.1:${echo.port}`]);
+  try {
+    const h = await hold(p.port);
+    assert.equal(h.greeting, 'E');
+    // the test helper's readiness probe may have used a slot first
+    const slot = [0, 1, 2].find((i) => p.ctl2(`connection ${i}`).includes('state = 2\n'));
+    assert.notEqual(slot, undefined);
+    const conn = p.ctl2(`connection ${slot}`);
+    const m = new RegExp(`^Connection ${slot}:\nstate = 2\ndownfd = (\\d+), upfd = (\\d+)\nclient = 0, server = 0\npend = 0\n$`).exec(conn);
+    assert.ok(m, conn);
+    assert.equal(p.ctl2(`socket ${m[2]}`), `Socket ${m[2]} belongs to connection ${slot}\n`);
+    const closed = new Promise((resolve) => h.socket.on('close', resolve));
+    assert.equal(p.ctl2(`close ${slot}`), `Forcibly closing connection ${slot}\n`);
+    await closed;
+    assert.match(p.ctl2(`connection ${slot}`), /state = 0\n/);
+  } finally {
+    await p.pen.stop();
+    await echo.close();
+  }
+});
+
+test('idle_timeout closes a silent connection', async () => {
+  const echo = await tcpBackend('E');
+  const p = await ourPen([], [`127.0.0.1:${echo.port}`]);
+  try {
+    assert.equal(p.ctl2('idle_timeout 1'), 'Idle timeout: 1 seconds\n');
+    const h = await hold(p.port);
+    const t0 = Date.now();
+    await new Promise((resolve, reject) => {
+      h.socket.on('close', resolve);
+      setTimeout(() => reject(new Error('not closed')), 5000);
+    });
+    assert.ok(Date.now() - t0 >= 900);
+  } finally {
+    await p.pen.stop();
+    await echo.close();
+  }
+});
+
+test('listen moves the listener; log and web_stats write their files', async () => {
+  const p = await ourPen();
+  try {
+    const next = await freePort();
+    assert.equal(p.ctl2(`listen 127.0.0.1:${next}`), `127.0.0.1:${next}\n`);
+    assert.equal(await get(next), 'B');
+    assert.equal(await get(p.port, { timeoutMs: 1000 }), '', 'the old address is closed');
+    assert.match(p.ctl2('listen 127.0.0.1:99999'), /^listen: .*\n$/);
+    assert.equal(p.ctl2('listen'), `127.0.0.1:${next}\n`, 'a bad address keeps the listener');
+    assert.equal(await get(next), 'B');
+    const log = join(dir, 'traffic.log');
+    assert.equal(p.ctl2(`log ${log}`), `${log}\n`);
+    await get(next, { path: '/logged' });
+    const { readFileSync } = await import('node:fs');
+    assert.match(readFileSync(log, 'latin1'), /^127\.0\.0\.1 \d+ 127\.0\.0\.1 GET \/logged HTTP\/1\.1\n/);
+    const html = join(dir, 'live.html');
+    p.ctl2(`web_stats ${html}`);
+    const page = p.ctl2('status');
+    assert.match(page, /<td>127\.0\.0\.1<\/td>/);
+    assert.equal(readFileSync(html, 'latin1'), page);
+  } finally {
+    await p.pen.stop();
+  }
+});
+
+test('control_acl refuses other addresses without a reply', async () => {
+  const p = await ourPen();
+  try {
+    p.ctl2('acl 3 permit 127.0.0.2');
+    assert.equal(p.ctl2('control_acl 3'), '3\n');
+    for (const [, bin] of CLIENTS) assert.equal(ask(p.ctl, 'servers', bin), '', 'closed without reading');
+    // from the permitted address it still works
+    const [host, port] = [p.ctl.split(':')[0], Number(p.ctl.split(':')[1])];
+    const reply = await new Promise<string>((resolve) => {
+      const s = net.connect({ host, port, localAddress: '127.0.0.2' }, () => s.write('control_acl 0\n'));
+      let out = '';
+      s.on('data', (d) => { out += d; });
+      s.on('close', () => resolve(out));
+    });
+    assert.equal(reply, '0\n');
+    assert.match(p.ctl2('servers'), /^0 addr/);
+  } finally {
+    await p.pen.stop();
+  }
+});
+
+test('a silent control client neither blocks traffic nor other commands', async () => {
+  const p = await ourPen();
+  try {
+    const [host, port] = [p.ctl.split(':')[0], Number(p.ctl.split(':')[1])];
+    const silent = net.connect({ host, port });
+    silent.on('error', () => {});
+    await new Promise((r) => silent.on('connect', r));
+    const t0 = Date.now();
+    assert.equal(await get(p.port), 'B');
+    assert.equal(p.ctl2('blacklist'), '30\n');
+    assert.ok(Date.now() - t0 < 2000);
+    // and it is dropped after the read timeout
+    await new Promise((resolve, reject) => {
+      silent.on('close', resolve);
+      setTimeout(() => reject(new Error('silent client never dropped')), 8000);
+    });
+  } finally {
+    await p.pen.stop();
+  }
+});
+
+test('a command without newline, or split over writes, still runs; the reply ends the connection', async () => {
+  const p = await ourPen();
+  try {
+    const [host, port] = [p.ctl.split(':')[0], Number(p.ctl.split(':')[1])];
+    const talk = (chunks: string[]) => new Promise<string>((resolve) => {
+      const s = net.connect({ host, port }, async () => {
+        for (const c of chunks) { s.write(c); await sleep(20); }
+      });
+      let out = '';
+      s.on('data', (d) => { out += d; });
+      s.on('close', () => resolve(out));
+    });
+    assert.equal(await talk(['timeout']), '3\n');
+    assert.equal(await talk(['time', 'out 4\n']), '4\n');
+    assert.equal(await talk(['timeout\nblacklist 1\n']), '4\n', 'one command per connection');
+    assert.equal(p.ctl2('blacklist'), '30\n');
+  } finally {
+    await p.pen.stop();
+  }
+});
+
+test('exit works only with -X, stops pen and removes the pid file', async () => {
+  const pidFile = join(dir, 'pen.pid');
+  const p = await ourPen(['-X', '-p', pidFile]);
+  assert.ok(existsSync(pidFile));
+  assert.equal(p.ctl2('exit'), '');
+  const code = await Promise.race([new Promise((r) => p.pen.child.on('exit', r)), sleep(5000).then(() => 'still running')]);
+  assert.equal(code, 0);
+  assert.ok(!existsSync(pidFile));
+});
+
+test('the control port can be a Unix socket', async () => {
+  const path = join(dir, 'ctl.sock');
+  const port = await freePort();
+  const pen = await startPen(['-u', 'root', '-C', path, `127.0.0.1:${port}`, `127.0.0.1:${a.port}`], { waitPort: port });
+  try {
+    for (const [, bin] of CLIENTS) {
+      assert.equal(ask(path, 'control', bin), `${path}\n`);
+      assert.match(ask(path, 'servers', bin), /^0 addr 127\.0\.0\.1 /);
+    }
+  } finally {
+    await pen.stop();
+  }
+});
+
+test('as root without -u pen runs without a control port, as pen does', { skip: process.getuid?.() !== 0 ? 'not root' : false }, async () => {
+  const [port, cport] = [await freePort(), await freePort()];
+  const pen = await startPen(['-C', `127.0.0.1:${cport}`, `127.0.0.1:${port}`, `127.0.0.1:${a.port}`], { waitPort: port });
+  try {
+    assert.equal(await get(port), 'A');
+    const r = penctl(`127.0.0.1:${cport}`, ['servers']);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, 'error connecting to server\n');
+    assert.match(pen.stderr(), /Won't open control port running as root; use -u to run as different user/);
+  } finally {
+    await pen.stop();
+  }
+});
