@@ -23,6 +23,7 @@ export const ErrorSchema = Type.Object({
   message: Type.String(),
   field: Type.Optional(Type.String({ description: 'the parameter or body field that was rejected' })),
   code: Type.Optional(Type.String({ description: "the registry's error code (PEN_ERR_…) when a command failed" })),
+  reply: Type.Optional(Type.String({ description: 'what the penctl port answered to the same command (often nothing)' })),
 });
 export type ApiError = Static<typeof ErrorSchema>;
 

@@ -20,11 +20,13 @@ export function hasCommand(name: string): boolean {
 }
 
 /**
- * Run one penctl line through the registry on behalf of a REST caller, exactly as the control
- * port would. Changes (admin-scope commands) are logged with the caller's address.
+ * Run one penctl line through the registry on behalf of a REST caller. Changes (admin-scope
+ * commands) are logged with the caller's address. `origin: 'port'` is for POST /penctl, whose
+ * contract is the control port's exact reply (`include` then prints its replies on pen's stdout,
+ * as over the port, instead of returning them).
  */
-export async function run(deps: AdminDeps, req: FastifyRequest, line: string): Promise<CommandResult> {
-  const result = await execute({ pen: deps.pen, runtime: deps.runtime, origin: 'rest' }, line);
+export async function run(deps: AdminDeps, req: FastifyRequest, line: string, origin: 'rest' | 'port' = 'rest'): Promise<CommandResult> {
+  const result = await execute({ pen: deps.pen, runtime: deps.runtime, origin }, line);
   if (result.spec?.scope === 'admin') {
     req.log.info({ remote: req.ip, scope: req.callerScope, command: line }, 'admin change');
   }
@@ -35,7 +37,7 @@ export async function run(deps: AdminDeps, req: FastifyRequest, line: string): P
 export function failed(result: CommandResult, field?: string): never | void {
   if (!result.error) return;
   const message = result.error.message || result.reply.trim() || 'the command was refused';
-  throw new HttpError(statusForCode(result.error.code), message, field, result.error.code);
+  throw new HttpError(statusForCode(result.error.code), message, field, result.error.code, result.reply);
 }
 
 /**

@@ -7,16 +7,24 @@ import type { ApiError } from '../../shared/api.ts';
 
 /** An error a route raises deliberately: its status and message go to the caller as they are. */
 export class HttpError extends Error {
-  constructor(readonly statusCode: number, message: string, readonly field?: string, readonly code?: string) {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+    readonly field?: string,
+    readonly code?: string,
+    /** the penctl port's reply to the failed command */
+    readonly reply?: string,
+  ) {
     super(message);
     this.name = 'HttpError';
   }
 }
 
-export function errorBody(statusCode: number, message: string, field?: string, code?: string): ApiError {
+export function errorBody(statusCode: number, message: string, field?: string, code?: string, reply?: string): ApiError {
   const body: ApiError = { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message };
   if (field !== undefined) body.field = field;
   if (code !== undefined) body.code = code;
+  if (reply !== undefined) body.reply = reply;
   return body;
 }
 
@@ -40,7 +48,7 @@ function fieldOf(err: FastifyError): string | undefined {
 export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
     if (err instanceof HttpError) {
-      return reply.code(err.statusCode).send(errorBody(err.statusCode, err.message, err.field, err.code));
+      return reply.code(err.statusCode).send(errorBody(err.statusCode, err.message, err.field, err.code, err.reply));
     }
     if (err.validation) {
       return reply.code(400).send(errorBody(400, err.message, fieldOf(err)));

@@ -76,7 +76,7 @@ export const commandRoutes: FastifyPluginAsync<{ deps: AdminDeps }> = async (app
     const spec = findSpec(commandName(tokenize(req.body)));
     // unknown commands, comments and empty lines change nothing; anything known but not read-only needs admin
     if (spec && spec.scope !== 'read') requireAdmin(req);
-    const result = await run(deps, req, req.body);
+    const result = await run(deps, req, req.body, 'port');
     return reply.type('text/plain; charset=utf-8').send(result.reply);
   });
 
