@@ -21,7 +21,13 @@ export async function registerDocs(app: FastifyInstance): Promise<void> {
       openapi: '3.0.3',
       info: {
         title: 'pen admin API',
-        description: 'Every penctl command as REST, live statistics and events. Changes need an admin token; reads and the stream a read token.',
+        description: [
+          'Every penctl command as REST, live statistics and events. Changes need an admin token; reads and the stream a read token.',
+          '',
+          'Live stream: a WebSocket at GET /stream (token as a Bearer header or ?token=) sends',
+          '{"type":"snapshot","snapshot":Snapshot} at once and every second, and {"type":"event","event":PenEvent}',
+          'the moment a server is blacklisted, comes back, reaches its limit, or a setting changes.',
+        ].join('\n'),
         version: version(),
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
