@@ -12,6 +12,13 @@ export function haveChromium(): boolean {
   return existsSync(CHROMIUM);
 }
 
+/** `npm test` builds the dashboard first (pretest); a test run on its own builds it here if needed. */
+export async function ensureDashboardBuilt(): Promise<void> {
+  if (existsSync(`${ROOT}web/dist/index.html`)) return;
+  const { build } = await import('vite');
+  await build({ configFile: `${ROOT}vite.config.ts`, logLevel: 'warn' });
+}
+
 export async function launch(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,

@@ -8,7 +8,7 @@ import { ApiError, createApi, type Api, type Scope } from './api.ts';
 import { emptyHistory, record, type History } from './history.ts';
 import { openStream, type LinkStatus, type Stream, type StreamMessage } from './stream.ts';
 
-export type LogKind = PenEvent['type'] | 'op' | 'error' | 'link';
+export type LogKind = PenEvent['type'] | 'error' | 'link';
 
 export interface LogEntry {
   id: number;
@@ -89,7 +89,7 @@ export function createAppState(opts: AppOptions = {}) {
   function addLog(kind: LogKind, message: string, time = Math.floor(Date.now() / 1000), server?: number): void {
     const entry: LogEntry = { id: nextId++, time, kind, message, server };
     log.value = [entry, ...log.value].slice(0, LOG_MAX);
-    if (kind === 'config' || kind === 'op') configVersion.value += 1;
+    if (kind === 'config') configVersion.value += 1;
   }
 
   function toast(ok: boolean, text: string): void {
@@ -199,20 +199,22 @@ export function createAppState(opts: AppOptions = {}) {
   }
 
   /**
-   * Run one change: optional confirmation, then the call; the outcome becomes a toast and a log
-   * line. `key` marks the control busy while the call is in flight.
+   * Run one change, described in the imperative ("blacklist server 0 for 30s"): optional
+   * confirmation, then the call; the outcome becomes a toast and a log line. `key` marks the
+   * control busy while the call is in flight.
    */
   async function run(key: string, what: string, fn: () => Promise<unknown>, guard?: { title: string; body: string; action: string }): Promise<RunResult> {
     if (guard && !(await confirm(guard.title, guard.body, guard.action))) return { ok: false, cancelled: true };
     pending.value = new Set([...pending.value, key]);
     try {
       await fn();
+      // no log line: the server reports the change to every dashboard as a config event
       toast(true, what);
-      addLog('op', what);
+      configVersion.value += 1;
       return { ok: true };
     } catch (err) {
       const e = err instanceof ApiError ? err : new ApiError(0, (err as Error).message);
-      const text = `${what} failed: ${e.message}`;
+      const text = `Could not ${what}: ${e.message}`;
       toast(false, text);
       addLog('error', text);
       if (e.status === 401) void checkAuth();

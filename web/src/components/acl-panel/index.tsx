@@ -31,13 +31,13 @@ export function AclPanel({ state }: { state: AppState }) {
     setFormError(null);
     const entry: AclAdd = { action, address: address.trim() };
     if (mask.trim() !== '') entry.mask = /^\d+$/.test(mask.trim()) ? Number(mask.trim()) : mask.trim();
-    const r = await state.run('acl-add', `acl ${n} ${action} ${entry.address}${entry.mask !== undefined ? ` ${entry.mask}` : ''}`, () => state.api.addAcl(Number(n), entry));
+    const r = await state.run('acl-add', `add “acl ${n} ${action} ${entry.address}${entry.mask !== undefined ? ` ${entry.mask}` : ''}”`, () => state.api.addAcl(Number(n), entry));
     if (r.ok) { setAddress(''); setMask(''); }
     else if (r.error) setFormError(r.error.message);
   };
 
   const clear = (i: number) => void state.run(
-    `acl-clear-${i}`, `acl ${i} emptied`, () => state.api.clearAcl(i),
+    `acl-clear-${i}`, `empty acl ${i}`, () => state.api.clearAcl(i),
     { title: `Empty access list ${i}?`, body: `Every entry of list ${i} is removed; an empty list permits everyone.`, action: 'Empty it' },
   );
 

@@ -19,7 +19,7 @@ export function BlacklistDialog({ state, server, onClose }: Props) {
   const busy = state.pending.value.has(`bl-${server.index}`);
   const submit = async () => {
     if (!valid) return;
-    const r = await state.run(`bl-${server.index}`, `server ${server.index} blacklisted for ${n}s`, () => state.api.blacklist(server.index, n));
+    const r = await state.run(`bl-${server.index}`, `blacklist server ${server.index} for ${n}s`, () => state.api.blacklist(server.index, n));
     if (r.ok) onClose();
     else setError(r.error?.message ?? 'failed');
   };

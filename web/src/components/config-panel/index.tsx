@@ -21,7 +21,7 @@ function Timing({ state }: { state: AppState }) {
     const raw = edits[key];
     if (raw === undefined) return;
     const v = Number(raw);
-    const r = await state.run(`set-${key}`, `${key} set to ${raw}`, () => state.api.patchSettings({ [key]: v }));
+    const r = await state.run(`set-${key}`, `set ${key} to ${raw}`, () => state.api.patchSettings({ [key]: v }));
     if (r.ok) setEdits((e) => ({ ...e, [key]: undefined }));
   };
   return (
@@ -55,7 +55,7 @@ export function ConfigPanel({ state }: { state: AppState }) {
   const can = state.canChange.value;
 
   const write = () => void state.run(
-    'write', `configuration written${file.trim() ? ` to ${file.trim()}` : ''}`,
+    'write', `write the configuration${file.trim() ? ` to ${file.trim()}` : ''}`,
     () => state.api.write(file.trim() || undefined),
     {
       title: 'Write the configuration?',
@@ -71,8 +71,7 @@ export function ConfigPanel({ state }: { state: AppState }) {
     try {
       const reply = await state.api.penctl(cmd);
       setOutput({ line: cmd, reply: typeof reply === 'string' ? reply : JSON.stringify(reply, null, 2), ok: true });
-      const name = cmd.split(/\s+/)[0] === 'no' ? cmd.split(/\s+/).slice(0, 2).join(' ') : cmd.split(/\s+/)[0];
-      if (COMMANDS.find((c) => c.name === name)?.scope === 'admin') state.addLog('op', `penctl: ${cmd}`);
+      state.configVersion.value += 1;
     } catch (err) {
       setOutput({ line: cmd, reply: (err as Error).message, ok: false });
     }

@@ -11,7 +11,7 @@ export function ConnectionsTable({ state }: { state: AppState }) {
   const busy = state.pending.value;
   const rows = s.connections.slice(0, SHOWN);
   const close = (index: number, who: string) => void state.run(
-    `conn-${index}`, `connection ${index} closed`, () => state.api.closeConnection(index),
+    `conn-${index}`, `close connection ${index}`, () => state.api.closeConnection(index),
     { title: `Close connection ${index}?`, body: `The client ${who} is disconnected at once, mid-transfer if need be.`, action: 'Close it' },
   );
   return (

@@ -5,10 +5,10 @@ import { clock } from '../../format.ts';
 import styles from './style.module.css';
 
 const TONE: Record<LogKind, string> = {
-  blacklisted: 'bad', 'connect-failed': 'bad', error: 'bad', limit: 'warn', back: 'up', config: 'info', op: 'info', link: '',
+  blacklisted: 'bad', 'connect-failed': 'bad', error: 'bad', limit: 'warn', back: 'up', config: 'info', link: '',
 };
 const LABEL: Record<LogKind, string> = {
-  blacklisted: 'blacklist', 'connect-failed': 'failed', error: 'error', limit: 'limit', back: 'back', config: 'config', op: 'you', link: 'link',
+  blacklisted: 'blacklist', 'connect-failed': 'failed', error: 'error', limit: 'limit', back: 'back', config: 'config', link: 'link',
 };
 
 export function EventLog({ state }: { state: AppState }) {

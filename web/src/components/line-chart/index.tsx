@@ -20,6 +20,8 @@ interface Props {
   /** changes whenever data() would return something new */
   version: number;
   format: (v: number) => string;
+  /** the y axis reaches at least this high, so an idle chart is not all rounding noise */
+  minMax?: number;
   height?: number;
   testId?: string;
 }
@@ -33,7 +35,7 @@ function cssVar(el: Element, name: string): string {
   return getComputedStyle(el).getPropertyValue(name).trim() || '#888';
 }
 
-export function LineChart({ title, series, data, version, format, height = 150, testId }: Props) {
+export function LineChart({ title, series, data, version, format, minMax = 1, height = 150, testId }: Props) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
 
@@ -51,9 +53,10 @@ export function LineChart({ title, series, data, version, format, height = 150, 
     const opts: uPlot.Options = {
       width: Math.max(200, el.clientWidth),
       height,
+      padding: [10, 30, 0, 0],
       legend: { show: true, live: true },
       cursor: { drag: { x: false, y: false }, points: { size: 6 } },
-      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.15 : 1] } },
+      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(minMax, max * 1.15)] } },
       axes: [
         { ...axis, space: 70, values: (_u, splits) => splits.map((v) => clock(v)) },
         { ...axis, size: 64, values: (_u, splits) => splits.map(format) },

@@ -27,13 +27,13 @@ export function ModePanel({ state }: { state: AppState }) {
             type="button" role="radio" aria-checked={!m.roundrobin} data-testid="mode-tracking"
             class={!m.roundrobin ? styles.on : ''} disabled={!can || busy}
             title="send a returning client to the server it used last"
-            onClick={() => m.roundrobin && set({ roundrobin: false }, 'mode: client tracking')}
+            onClick={() => m.roundrobin && set({ roundrobin: false }, 'switch to client tracking')}
           >Tracking</button>
           <button
             type="button" role="radio" aria-checked={m.roundrobin} data-testid="mode-roundrobin"
             class={m.roundrobin ? styles.on : ''} disabled={!can || busy}
             title="ignore client history: every connection goes to the next server (-r)"
-            onClick={() => !m.roundrobin && set({ roundrobin: true }, 'mode: round robin')}
+            onClick={() => !m.roundrobin && set({ roundrobin: true }, 'switch to round robin')}
           >Round robin</button>
         </div>
         <div class={styles.flags}>
@@ -41,7 +41,7 @@ export function ModePanel({ state }: { state: AppState }) {
             <label key={f.key} class={`${styles.flag} ${m[f.key] ? styles.flagOn : ''}`} title={f.help}>
               <input
                 type="checkbox" checked={m[f.key]} disabled={!can || busy} data-testid={`mode-${f.key}`}
-                onChange={(e) => set({ [f.key]: e.currentTarget.checked }, `mode: ${f.key} ${e.currentTarget.checked ? 'on' : 'off'}`)}
+                onChange={(e) => set({ [f.key]: e.currentTarget.checked }, `turn ${f.key} ${e.currentTarget.checked ? 'on' : 'off'}`)}
               />
               {f.label}
             </label>

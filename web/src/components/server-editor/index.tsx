@@ -68,7 +68,7 @@ export function ServerEditor({ state, server, onClose }: Props) {
     const changes = Object.entries(patch).map(([k, v]) => `${k} ${v}`).join(', ');
     const r = await state.run(
       `edit-${server.index}`,
-      `server ${server.index}: ${changes}`,
+      `change server ${server.index}: ${changes}`,
       () => state.api.patchServer(server.index, patch),
       moved ? {
         title: `Move server ${server.index}?`,

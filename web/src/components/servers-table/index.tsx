@@ -54,7 +54,7 @@ export function ServersTable({ state }: { state: AppState }) {
     ...(s.abuse ? [{ srv: s.abuse, kind: 'abuse' as const }] : []),
   ];
   const whitelist = (srv: ServerSnapshot) =>
-    void state.run(`bl-${srv.index}`, `server ${srv.index} taken off the blacklist`, () => state.api.whitelist(srv.index));
+    void state.run(`bl-${srv.index}`, `whitelist server ${srv.index}`, () => state.api.whitelist(srv.index));
   return (
     <section class="panel" aria-label="servers" data-testid="servers">
       <div class="panel-head">
@@ -101,8 +101,8 @@ export function ServersTable({ state }: { state: AppState }) {
                     <td class="num" data-label="Prio">{srv.prio}</td>
                     <td class="num" data-label="Sent"><div>{bytes(srv.sx)}<div class="faint small">{rate(srv.sxRate)}</div></div></td>
                     <td class="num" data-label="Received"><div>{bytes(srv.rx)}<div class="faint small">{rate(srv.rxRate)}</div></div></td>
-                    <td data-label="Conns"><Sparkline values={series?.conns ?? []} points={Math.min(SPARK_POINTS, HISTORY_POINTS)} color="var(--chart-1)" label={`server ${srv.index} connections`} /></td>
-                    <td data-label="Traffic"><Sparkline values={series?.traffic ?? []} points={Math.min(SPARK_POINTS, HISTORY_POINTS)} color="var(--chart-2)" label={`server ${srv.index} traffic`} /></td>
+                    <td data-label="Conns"><Sparkline values={series?.conns ?? []} points={Math.min(SPARK_POINTS, HISTORY_POINTS)} color="var(--chart-1)" width={72} label={`server ${srv.index} connections`} /></td>
+                    <td data-label="Traffic"><Sparkline values={series?.traffic ?? []} points={Math.min(SPARK_POINTS, HISTORY_POINTS)} color="var(--chart-2)" width={72} label={`server ${srv.index} traffic`} /></td>
                     {canChange && (
                       <td class={styles.ops}>
                         {kind === 'server' && (

@@ -37,6 +37,7 @@ export function Totals({ state }: { state: AppState }) {
           data={() => [h.time, h.conns, h.accepts]}
           series={[{ label: 'open', color: '--chart-1', fill: true }, { label: 'new /s', color: '--chart-3' }]}
           format={(v) => (Number.isInteger(v) ? count(v) : v.toFixed(1))}
+          minMax={4}
         />
         <LineChart
           title="Throughput"
@@ -45,6 +46,7 @@ export function Totals({ state }: { state: AppState }) {
           data={() => [h.time, h.sxRate, h.rxRate]}
           series={[{ label: 'to servers', color: '--chart-1', fill: true }, { label: 'from servers', color: '--chart-2', fill: true }]}
           format={rate}
+          minMax={1024}
         />
       </div>
     </>

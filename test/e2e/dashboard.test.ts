@@ -1,0 +1,239 @@
+// The dashboard in a real browser (Debian chromium via playwright-core) against a real pen process
+// with real HTTP backends: it loads without console errors, shows every server, follows live
+// traffic, and its controls change what the balancer does.
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { freePort, get, httpBackend, sleep, type HttpBackend } from '../helpers/backends.ts';
+import { startPen, type PenProcess } from '../helpers/pen.ts';
+import { ensureDashboardBuilt, launch, openPage, screenshot, haveChromium, type WatchedPage } from './browser.ts';
+
+const skip = haveChromium() ? false : 'no chromium at /usr/bin/chromium (.ci/run installs it)';
+
+interface Fixture {
+  a: HttpBackend;
+  b: HttpBackend;
+  listen: number;
+  admin: number;
+  pen: PenProcess;
+}
+
+async function startFixture(): Promise<Fixture> {
+  const [a, b] = await Promise.all([httpBackend('a'), httpBackend('b')]);
+  const listen = await freePort();
+  const admin = await freePort();
+  const pen = await startPen(
+    ['--admin', `127.0.0.1:${admin}`, `127.0.0.1:${listen}`, `127.0.0.1:${a.port}`, `127.0.0.1:${b.port}`],
+    { waitPort: admin },
+  );
+  return { a, b, listen, admin, pen };
+}
+
+async function restJson<T>(port: number, method: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return (await res.json()) as T;
+}
+
+/** n sequential GETs through pen; the backend names that answered */
+async function through(port: number, n: number): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) out.push(await get(port));
+  return out;
+}
+
+describe('dashboard against a running balancer', { skip, timeout: 120_000 }, () => {
+  let fx: Fixture;
+  let browser: Browser;
+  let w: WatchedPage;
+
+  before(async () => {
+    await ensureDashboardBuilt();
+    fx = await startFixture();
+    browser = await launch();
+    w = await openPage(browser, { width: 1440, height: 900 });
+    await w.page.goto(`http://127.0.0.1:${fx.admin}/`);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await fx?.pen.stop();
+    await fx?.a.close();
+    await fx?.b.close();
+  });
+
+  it('loads live and shows every server with its address', async () => {
+    const { page } = w;
+    await page.locator('[data-testid=link]', { hasText: 'live' }).waitFor();
+    for (const [i, backend] of [fx.a, fx.b].entries()) {
+      const addr = page.getByTestId(`server-addr-${i}`);
+      await addr.waitFor();
+      assert.equal(await addr.textContent(), `127.0.0.1:${backend.port}`);
+      assert.equal(await page.getByTestId(`server-row-${i}`).getAttribute('data-state'), 'up');
+    }
+    assert.equal(await page.getByTestId('listen').textContent(), `127.0.0.1:${fx.listen}`);
+    assert.equal(await page.getByTestId('mode-name').textContent(), 'tracking');
+    assert.deepEqual(w.errors, []);
+  });
+
+  it('reflects live traffic: accepted connections and an open connection on its server', async () => {
+    const { page } = w;
+    const accepted = async () => Number((await page.getByTestId('total-accepted').locator('div').nth(1).textContent())!.replace(/,/g, ''));
+    const before = await accepted();
+    const answers = await through(fx.listen, 6);
+    assert.equal(answers.filter((x) => x === 'a' || x === 'b').length, 6);
+    await page.waitForFunction(
+      (min) => Number(document.querySelector('[data-testid=total-accepted] div:nth-child(2)')?.textContent?.replace(/,/g, '')) >= min,
+      before + 6, { timeout: 5000 },
+    );
+
+    // a connection held open shows up in the connections table and on its server's count
+    const held = net.connect({ host: '127.0.0.1', port: fx.listen });
+    held.on('error', () => {});
+    try {
+      await page.locator('[data-testid^=conn-row-]').first().waitFor({ timeout: 5000 });
+      await page.waitForFunction(() => {
+        const n = ['server-conns-0', 'server-conns-1'].map((id) => Number(document.querySelector(`[data-testid=${id}]`)?.textContent));
+        return n[0] + n[1] >= 1;
+      }, undefined, { timeout: 5000 });
+      assert.match((await page.getByTestId('connections').textContent())!, /127\.0\.0\.1/);
+    } finally {
+      held.destroy();
+    }
+    await page.locator('[data-testid^=conn-row-]').first().waitFor({ state: 'detached', timeout: 5000 });
+    assert.deepEqual(w.errors, []);
+  });
+
+  it('blacklisting a server from the dashboard moves new connections to the other server', async () => {
+    const { page } = w;
+    // tracking mode: this client sticks to one server
+    const first = await through(fx.listen, 4);
+    assert.equal(new Set(first).size, 1, `tracking should keep one server, got ${first}`);
+    const sticky = first[0] === 'a' ? 0 : 1;
+    const other = 1 - sticky;
+    const otherName = other === 0 ? 'a' : 'b';
+
+    await page.getByTestId(`blacklist-${sticky}`).click();
+    const dialog = page.getByTestId('blacklist-dialog');
+    await dialog.waitFor();
+    await page.getByTestId('blacklist-seconds').fill('60');
+    await page.getByTestId('blacklist-confirm').click();
+    await dialog.waitFor({ state: 'detached' });
+    await page.getByTestId('toast-ok').filter({ hasText: `blacklist server ${sticky} for 60s` }).waitFor();
+    await page.locator(`[data-testid=server-row-${sticky}][data-state=blacklisted]`).waitFor({ timeout: 5000 });
+    assert.match((await page.getByTestId(`server-row-${sticky}`).textContent())!, /blacklisted\s*\d+s/);
+
+    // the balancer agrees, and real requests now go to the other server
+    const bl = await restJson<{ seconds: number }>(fx.admin, 'GET', `/servers/${sticky}/blacklist`);
+    assert.ok(bl.seconds > 50 && bl.seconds <= 60, `blacklist seconds ${bl.seconds}`);
+    const after = await through(fx.listen, 8);
+    assert.deepEqual(after, Array(8).fill(otherName));
+    await page.waitForTimeout(1200); // one more snapshot, so the screenshot shows the traffic
+    await screenshot(page, 'dashboard-blacklisted');
+    assert.deepEqual(w.errors, []);
+  });
+
+  it('whitelisting from the dashboard clears the blacklist', async () => {
+    const { page } = w;
+    const row = page.locator('[data-state=blacklisted]');
+    const index = Number((await row.getAttribute('data-testid'))!.replace('server-row-', ''));
+    await page.getByTestId(`whitelist-${index}`).click();
+    await page.locator(`[data-testid=server-row-${index}][data-state=up]`).waitFor({ timeout: 5000 });
+    const bl = await restJson<{ seconds: number }>(fx.admin, 'GET', `/servers/${index}/blacklist`);
+    assert.equal(bl.seconds, 0);
+    assert.deepEqual(w.errors, []);
+  });
+
+  it('switches to round robin and back, as the API reports', async () => {
+    const { page } = w;
+    await page.getByTestId('mode-roundrobin').click();
+    await page.locator('[data-testid=mode-name]', { hasText: 'round robin' }).waitFor({ timeout: 5000 });
+    assert.equal((await restJson<{ roundrobin: boolean }>(fx.admin, 'GET', '/mode')).roundrobin, true);
+    const spread = new Set(await through(fx.listen, 4));
+    assert.deepEqual([...spread].sort(), ['a', 'b']);
+    await page.getByTestId('mode-tracking').click();
+    await page.locator('[data-testid=mode-name]', { hasText: /^tracking$/ }).waitFor({ timeout: 5000 });
+    assert.equal((await restJson<{ roundrobin: boolean }>(fx.admin, 'GET', '/mode')).roundrobin, false);
+    assert.deepEqual(w.errors, []);
+  });
+
+  it('edits a server, and shows the error when write has no file to write to', async () => {
+    const { page } = w;
+    await page.getByTestId('edit-1').click();
+    await page.getByTestId('server-editor').waitFor();
+    await page.getByTestId('edit-weight').fill('7');
+    await page.getByTestId('edit-prio').fill('2');
+    await page.getByTestId('edit-save').click();
+    await page.getByTestId('server-editor').waitFor({ state: 'detached' });
+    const srv = await restJson<{ weight: number; prio: number }>(fx.admin, 'GET', '/servers/1');
+    assert.equal(srv.weight, 7);
+    assert.equal(srv.prio, 2);
+
+    // `write` without a -F file is refused by pen: the error is shown, after the confirmation
+    await page.getByTestId('write').click();
+    await page.getByTestId('confirm-dialog').waitFor();
+    await page.getByTestId('confirm-ok').click();
+    const toast = page.getByTestId('toast-error').filter({ hasText: 'write' });
+    await toast.waitFor();
+    assert.match((await toast.textContent())!, /Could not write the configuration: write: no file/);
+    // the browser logs the refused request itself; that one line is all there is
+    assert.deepEqual(w.errors, ['console: Failed to load resource: the server responded with a status of 400 (Bad Request)']);
+    w.errors.length = 0;
+  });
+
+  it('asks before closing a connection, then closes it', async () => {
+    const { page } = w;
+    const held = net.connect({ host: '127.0.0.1', port: fx.listen });
+    held.on('error', () => {});
+    const closed = new Promise<void>((resolve) => held.on('close', () => resolve()));
+    try {
+      const row = page.locator('[data-testid^=conn-row-]').first();
+      await row.waitFor({ timeout: 5000 });
+      await row.getByRole('button', { name: 'Close' }).click();
+      await page.getByTestId('confirm-dialog').waitFor();
+      await page.getByTestId('confirm-ok').click();
+      await Promise.race([closed, sleep(5000).then(() => { throw new Error('the connection was not closed'); })]);
+    } finally {
+      held.destroy();
+    }
+    assert.deepEqual(w.errors, []);
+  });
+
+  it('fits a 390px-wide screen', async () => {
+    const narrow = await openPage(browser, { width: 390, height: 844 });
+    try {
+      await narrow.page.goto(`http://127.0.0.1:${fx.admin}/`);
+      await narrow.page.locator('[data-testid=link]', { hasText: 'live' }).waitFor();
+      await narrow.page.getByTestId('server-row-1').waitFor();
+      await narrow.page.waitForTimeout(2500);
+      const width = await narrow.page.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(width <= 390, `page is ${width}px wide`);
+      assert.ok(await narrow.page.getByTestId('blacklist-0').isVisible());
+      await screenshot(narrow.page, 'dashboard-narrow');
+      assert.deepEqual(narrow.errors, []);
+    } finally {
+      await narrow.context.close();
+    }
+  });
+
+  it('shows "disconnected" when the balancer goes away and comes back live when it returns', async () => {
+    const { page } = w;
+    await fx.pen.stop();
+    await page.getByTestId('disconnected').waitFor({ timeout: 8000 });
+    assert.equal(await page.getByTestId('link').textContent(), 'disconnected');
+    await screenshot(page, 'dashboard-disconnected', false);
+    fx.pen = await startPen(
+      ['--admin', `127.0.0.1:${fx.admin}`, `127.0.0.1:${fx.listen}`, `127.0.0.1:${fx.a.port}`, `127.0.0.1:${fx.b.port}`],
+      { waitPort: fx.admin },
+    );
+    await page.locator('[data-testid=link]', { hasText: 'live' }).waitFor({ timeout: 15_000 });
+    await page.getByTestId('disconnected').waitFor({ state: 'detached' });
+    // while the server was gone the browser itself logs the refused connections; nothing else
+    const ours = w.errors.filter((e) => !/ERR_CONNECTION_REFUSED|WebSocket connection to .* failed/.test(e));
+    assert.deepEqual(ours, []);
+  });
+});
