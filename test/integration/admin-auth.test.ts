@@ -74,6 +74,23 @@ test('the OpenAPI document and the docs page need no token', async () => {
   assert.equal((await f.app.inject({ method: 'GET', url: '/docs/' })).statusCode, 200);
 });
 
+test('the dashboard\'s files are served at / without a token; unknown paths are JSON 404s', async () => {
+  const web = mkdtempSync(join(tmpdir(), 'pen-web-'));
+  writeFileSync(join(web, 'index.html'), '<!doctype html><title>pen</title>');
+  const g = await adminFixture({ tokens: true, webRoot: web });
+  try {
+    const index = await g.app.inject({ method: 'GET', url: '/' });
+    assert.equal(index.statusCode, 200);
+    assert.match(index.body, /<title>pen<\/title>/);
+    assert.equal((await g.app.inject({ method: 'GET', url: '/servers' })).statusCode, 401, 'the API still needs a token');
+    const missing = await g.app.inject({ method: 'GET', url: '/no/such/thing' });
+    assert.equal(missing.statusCode, 404);
+    assert.equal(body(missing).error, 'Not Found');
+  } finally {
+    await g.close();
+  }
+});
+
 test('repeated failures from one address are answered 429, even with a right token, while others pass', async () => {
   const g = await adminFixture({ tokens: true, authFailures: { max: 3, windowMs: 60_000 } });
   try {

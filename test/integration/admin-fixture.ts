@@ -25,7 +25,7 @@ export interface Fixture {
   close(): Promise<void>;
 }
 
-export async function adminFixture(opts: { backends?: number; tokens?: boolean; authFailures?: { max?: number; windowMs?: number } } = {}): Promise<Fixture> {
+export async function adminFixture(opts: { backends?: number; tokens?: boolean; authFailures?: { max?: number; windowMs?: number }; webRoot?: string } = {}): Promise<Fixture> {
   const pen = new Balancer();
   const runtime = { exits: 0, out: [] as string[], argv: ['pen'], exit() { runtime.exits += 1; }, stdout(t: string) { runtime.out.push(t); } };
   const backends = await Promise.all(Array.from({ length: opts.backends ?? 2 }, (_, i) => tcpBackend(`b${i}`)));
@@ -34,7 +34,7 @@ export async function adminFixture(opts: { backends?: number; tokens?: boolean; 
   const logs: Record<string, unknown>[] = [];
   const logger = pino({ level: 'info' }, { write: (s: string) => { logs.push(JSON.parse(s) as Record<string, unknown>); } });
   const app = await buildAdmin({
-    pen, runtime, logger, webRoot: null,
+    pen, runtime, logger, webRoot: opts.webRoot ?? null,
     tokens: opts.tokens ? parseTokens(TOKEN_FILE) : undefined,
     authFailures: opts.authFailures,
   });
