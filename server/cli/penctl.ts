@@ -3,8 +3,8 @@
 import net from 'node:net';
 import { servicePort } from '../core/address.ts';
 
-/** pen's penctl builds the line in a 1024-byte buffer */
-const MAX_LINE = 1023;
+/** pen's penctl builds the line, newline included, in a 1024-byte buffer and needs n < 1023 */
+const MAX_LINE = 1022;
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);
@@ -18,9 +18,12 @@ function target(arg: string): net.NetConnectOpts {
   if (i < 0) fail('no port given');
   const host = arg.slice(0, i);
   const portText = arg.slice(i + 1);
+  if (host === '') fail('getaddrinfo: Name or service not known');
   const port = /^\d+$/.test(portText) ? Number(portText) : servicePort(portText, 'tcp');
-  if (port === null || port > 65535) fail('getaddrinfo: Servname not supported for ai_socktype');
-  return { host: host === '' ? undefined : host, port };
+  if (port === null) fail('getaddrinfo: Servname not supported for ai_socktype');
+  // getaddrinfo takes any number; the connect then fails
+  if (port > 65535) fail('error connecting to server');
+  return { host, port };
 }
 
 function main(argv: string[]): void {
@@ -28,13 +31,14 @@ function main(argv: string[]): void {
     process.stdout.write('usage: penctl host:port command\n');
     process.exit(0);
   }
-  const line = `${argv.slice(1).join(' ')}\n`;
-  if (Buffer.byteLength(line) > MAX_LINE) fail('Overlong argument list');
+  const line = Buffer.from(`${argv.slice(1).join(' ')}\n`);
   const socket = net.connect(target(argv[0]));
   let connected = false;
   socket.on('connect', () => {
     connected = true;
-    socket.write(line, 'latin1');
+    // like the C penctl, the length is checked once connected
+    if (line.length > MAX_LINE) fail('Overlong argument list');
+    socket.write(line);
   });
   socket.on('data', (d) => process.stdout.write(d));
   socket.on('end', () => socket.end());
