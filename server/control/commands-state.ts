@@ -61,10 +61,12 @@ export const server: Handler = async ({ pen }, args) => {
 
 /** `recent [SECS]`: clients seen in the last SECS seconds (300 by default), in slot order. */
 export const recent: Handler = ({ pen }, args) => {
-  const since = pen.now() - (args[0] !== undefined ? atoi(args[0]) : 300);
+  const now = pen.now();
+  const since = now - (args[0] !== undefined ? atoi(args[0]) : 300);
   let out = '';
   pen.clients.slots.forEach((c, i) => {
-    if (c.last === 0 || c.last < since) return;
+    // expired clients are hidden, as pen hides the slots its lookups have emptied
+    if (!pen.clients.isActive(c, now, pen.settings.trackingTime) || c.last < since) return;
     const b = pen.clientBytes(i);
     out += `${c.address} connects ${c.connects} sx ${b.csx} rx ${b.crx}\n`;
   });

@@ -104,3 +104,21 @@ test('write, then a fresh pen started from the file has the same servers, modes 
     await second.stop();
   }
 });
+
+test('SIGUSR1 with -w writes the status page to the file', async () => {
+  const html = join(dir, 'usr1.html');
+  const port = await freePort();
+  const pen = await startPen(['-w', html, `127.0.0.1:${port}`, `127.0.0.1:${a.port}`], { waitPort: port });
+  try {
+    assert.equal(await get(port), 'A');
+    assert.ok(!existsSync(html), 'written only on request');
+    pen.child.kill('SIGUSR1');
+    for (let i = 0; i < 40 && !existsSync(html); i++) await sleep(50);
+    const page = readFileSync(html, 'latin1');
+    assert.match(page, /^<html>\n<head>\n<title>Pen status page<\/title>\n/);
+    assert.match(page, new RegExp(`<td>127\\.0\\.0\\.1</td>\n<td>0</td>\n<td>${a.port}</td>`));
+    assert.match(page, /<\/body>\n<\/html>\n$/);
+  } finally {
+    await pen.stop();
+  }
+});
