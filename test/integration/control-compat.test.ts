@@ -107,3 +107,24 @@ test('the status page matches Debian pen\'s apart from the time and socket numbe
   const ours = await page(undefined);
   assert.equal(ours, theirs);
 });
+
+test('-O commands and an -F file print the same replies on stdout as Debian pen', { skip, timeout: 60_000 }, async () => {
+  const [listen, control] = [await freePort(), await freePort()];
+  const cfg = join(dir, 'startup.cfg');
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(cfg, [
+    '# comment', 'blacklist 9', 'timeout', 'mode', 'hash', 'mode', 'servers', `server 0 address 127.0.0.1 port ${a.port}`, 'servers',
+    'acl 1 permit 127.0.0.1', 'client_acl 1', 'idle_timeout 3', 'idlers', 'tarpit_acl', 'tcp_fastclose', 'bogus command', '',
+    'tracking 30', 'clients_max 4000', 'conn_max 700', 'web_stats', 'log', 'control', 'no hash',
+  ].join('\n'));
+  const stdout = async (binary: string | undefined) => {
+    const pen = await startPen(['-O', 'blacklist 7', '-o', 'servers', '-O', 'mode', '-O', 'tarpit_acl 3', '-u', 'root', '-C', `127.0.0.1:${control}`,
+      '-F', cfg, `127.0.0.1:${listen}`, `127.0.0.1:${b.port}`], { waitPort: listen, binary });
+    const reply = penctl(`127.0.0.1:${control}`, ['servers'], DEBIAN_PENCTL).stdout;
+    await pen.stop();
+    return `${pen.stdout()}\n---\n${reply}`;
+  };
+  const theirs = await stdout(DEBIAN_PEN);
+  const ours = await stdout(undefined);
+  assert.equal(ours, theirs);
+});
