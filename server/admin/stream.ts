@@ -16,6 +16,9 @@ const SKIP_SNAPSHOTS_ABOVE = 1 << 20;
 /** … and one this far behind is dropped */
 const DROP_ABOVE = 8 << 20;
 
+/** at most one 'limit' event per server this often */
+const LIMIT_EVENT_INTERVAL_MS = 1000;
+
 export interface StreamHub {
   add(socket: WebSocket): void;
   readonly size: number;
@@ -57,9 +60,22 @@ export function createStreamHub(deps: AdminDeps, intervalMs = 1000): StreamHub {
     states = [...now];
   };
 
+  /** when each server last had a 'limit' event pushed */
+  const lastLimit = new Map<number, number>();
+
   const onEvent = (e: PenEvent): void => {
-    // the core announced this blacklisting itself; remember it so the next look doesn't repeat it
-    if (e.type === 'blacklisted' && e.server !== undefined && e.server >= 0) states[e.server] = 'blacklisted';
+    // WHY: the core may report these once per connection; subscribers get state changes, so a
+    // busy pen does no per-connection work for them
+    if (e.type === 'blacklisted' && e.server !== undefined && e.server >= 0) {
+      if (states[e.server] === 'blacklisted') return;
+      // remembered, so the next look does not announce it again
+      states[e.server] = 'blacklisted';
+    }
+    if (e.type === 'limit' && e.server !== undefined) {
+      const now = Date.now();
+      if (now - (lastLimit.get(e.server) ?? -Infinity) < LIMIT_EVENT_INTERVAL_MS) return;
+      lastLimit.set(e.server, now);
+    }
     broadcast({ type: 'event', event: e });
     if (e.type === 'config') transitions(serverStates(pen));
   };

@@ -212,6 +212,17 @@ test('POST /penctl answers exactly what the control port answers', async () => {
   }
 });
 
+test('POST /penctl takes one text line of at most 4095 bytes', async () => {
+  const long = await f.app.inject({ method: 'POST', url: '/penctl', payload: `servers ${'x'.repeat(5000)}`, headers: { 'content-type': 'text/plain' } });
+  assert.equal(long.statusCode, 400);
+  assert.equal(json(long).field, 'body');
+  const asJson = await f.app.inject({ method: 'POST', url: '/penctl', payload: { line: 'servers' } });
+  assert.equal(asJson.statusCode, 400);
+  const twoLines = await f.app.inject({ method: 'POST', url: '/penctl', payload: 'blacklist\nblacklist 99', headers: { 'content-type': 'text/plain' } });
+  assert.equal(twoLines.body, '30\n', 'only the first line runs, as on the port');
+  assert.equal(await f.cmd('blacklist'), '30\n');
+});
+
 test('GET /status is pen\'s HTML page and GET /metrics is Prometheus text', async () => {
   const status = await f.app.inject({ method: 'GET', url: '/status' });
   assert.equal(status.statusCode, 200);

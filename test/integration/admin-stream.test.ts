@@ -64,6 +64,8 @@ test('a subscriber gets a snapshot at once and another every second', async () =
 });
 
 test('a blacklisting made through REST reaches subscribers within 100 ms, and its end as a back event', async () => {
+  // the first request to a route compiles its schemas; that is start-up cost, not event latency
+  await f.app.inject({ method: 'PUT', url: '/servers/1/blacklist', payload: { seconds: 0 } });
   const s = await subscribe(`${base}/stream`);
   try {
     await s.next((m) => m.type === 'snapshot', 1000);
@@ -79,6 +81,7 @@ test('a blacklisting made through REST reaches subscribers within 100 ms, and it
     assert.ok(back.at - t1 < 100);
   } finally {
     s.ws.close();
+    await f.cmd('server 1 blacklist 0');
   }
 });
 
@@ -121,16 +124,39 @@ test('a failed connect is pushed as the core reports it, once', async () => {
   }
 });
 
+test('a burst of limit and blacklisted reports reaches subscribers as one event each', async () => {
+  await f.cmd('server 1 blacklist 0');
+  const s = await subscribe(`${base}/stream`);
+  try {
+    await s.next((m) => m.type === 'snapshot', 1000);
+    for (let i = 0; i < 50; i++) {
+      f.pen.emitEvent({ type: 'limit', server: 0, message: 'server 0 reached its limit' });
+      f.pen.connectFailed(1, 'test');
+    }
+    // a config change after the burst: once it has arrived, everything before it has too
+    await f.cmd('server 1 weight 0');
+    await s.next(isEvent('config'), 1000);
+    assert.equal(s.messages.filter((m) => isEvent('limit', 0)(m.msg)).length, 1);
+    assert.equal(s.messages.filter((m) => isEvent('blacklisted', 1)(m.msg)).length, 1);
+  } finally {
+    s.ws.close();
+    await f.cmd('server 1 blacklist 0');
+  }
+});
+
 test('the stream stops listening to the balancer when the last subscriber leaves', async () => {
-  const before = f.pen.listenerCount('event');
+  const settled = async (n: number) => {
+    const deadline = Date.now() + 2000;
+    while (f.pen.listenerCount('event') !== n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    return f.pen.listenerCount('event');
+  };
+  assert.equal(await settled(0), 0, 'earlier subscribers have left');
   const a = await subscribe(`${base}/stream`);
   const b = await subscribe(`${base}/stream`);
-  assert.equal(f.pen.listenerCount('event'), before + 1, 'one listener for all subscribers');
+  assert.equal(f.pen.listenerCount('event'), 1, 'one listener for all subscribers');
   a.ws.close();
   b.ws.close();
-  const deadline = Date.now() + 2000;
-  while (f.pen.listenerCount('event') !== before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  assert.equal(f.pen.listenerCount('event'), before);
+  assert.equal(await settled(0), 0);
 });
 
 test('with tokens, the stream needs one, and accepts it as ?token= or a header', async () => {
