@@ -19,7 +19,7 @@
 //   Node's own guard is used: more than one renegotiation within S seconds of the previous
 //   handshake fails the socket (tls.CLIENT_RENEG_LIMIT = 1, CLIENT_RENEG_WINDOW = S), which closes
 //   the client as pen does. These are process-wide in Node, which is fine: pen has one listener.
-import { X509Certificate, constants as cryptoConstants } from 'node:crypto';
+import { X509Certificate, constants as cryptoConstants, createPrivateKey } from 'node:crypto';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Server as NetServer, Socket } from 'node:net';
@@ -61,6 +61,18 @@ function readCaDir(dir: string): Buffer[] {
   return out;
 }
 
+/**
+ * OpenSSL quietly drops a key that does not belong to the certificate (the failure would only
+ * show at the first handshake), so check the pair here. Returns the reason, or null when they match.
+ */
+export function keyMismatch(cert: Buffer, key: Buffer): string | null {
+  try {
+    return new X509Certificate(cert).checkPrivateKey(createPrivateKey(key)) ? null : 'the key does not match the certificate';
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
 /** The options every context shares: protocol floor, cipher list, OpenSSL option bits. */
 export function protocolOptions(ssl: SslSettings): tls.SecureContextOptions {
   const opts: tls.SecureContextOptions = {};
@@ -83,6 +95,10 @@ export function defaultContextOptions(ssl: SslSettings): tls.SecureContextOption
   const key = ssl.key ? readPem(ssl.key, 'key') : cert; // -K defaults to the certificate file
   if (!key.includes('PRIVATE KEY-----')) {
     throw new PenError('PEN_ERR_IO', `SSL: no private key in '${ssl.key ?? ssl.cert}'${ssl.key ? '' : ' (give the key with -K keyfile)'}`);
+  }
+  const mismatch = keyMismatch(cert, key);
+  if (mismatch !== null) {
+    throw new PenError('PEN_ERR_IO', `SSL: Unable to create default context from certificate '${ssl.cert}' and key '${ssl.key ?? ssl.cert}': ${mismatch}`);
   }
   const opts: tls.SecureContextOptions = { ...protocolOptions(ssl), cert, key };
   const ca: Buffer[] = [];
@@ -136,6 +152,11 @@ export class SniStore {
       privateKey = readFileSync(join(dir, `${key}.key`));
     } catch {
       return null; // no files for this name (not cached: they may appear later)
+    }
+    const mismatch = keyMismatch(cert, privateKey);
+    if (mismatch !== null) {
+      debug(`SSL: SNI certificate for ${key}: ${mismatch}`);
+      return null;
     }
     const opts: tls.SecureContextOptions = { ...protocolOptions(this.ssl), cert, key: privateKey };
     try {
