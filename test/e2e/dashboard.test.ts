@@ -203,6 +203,46 @@ describe('dashboard against a running balancer', { skip, timeout: 120_000 }, () 
     assert.deepEqual(w.errors, []);
   });
 
+  it('a server at its soft limit shows "at limit"', async () => {
+    const { page } = w;
+    const held = net.connect({ host: '127.0.0.1', port: fx.listen });
+    held.on('error', () => {});
+    try {
+      await page.waitForFunction(() => ['0', '1'].some((i) => document.querySelector(`[data-testid=server-conns-${i}]`)?.textContent === '1'), undefined, { timeout: 5000 });
+      const busy = (await page.getByTestId('server-conns-0').textContent()) === '1' ? 0 : 1;
+      await page.getByTestId(`edit-${busy}`).click();
+      await page.getByTestId('edit-max').fill('1');
+      await page.getByTestId('edit-save').click();
+      await page.getByTestId('server-editor').waitFor({ state: 'detached' });
+      await page.locator(`[data-testid=server-row-${busy}][data-state=limit]`).waitFor({ timeout: 5000 });
+      assert.match((await page.getByTestId(`server-row-${busy}`).textContent())!, /at limit/);
+      await restJson(fx.admin, 'PATCH', `/servers/${busy}`, { max: 0 });
+    } finally {
+      held.destroy();
+    }
+    assert.deepEqual(w.errors, []);
+  });
+
+  it('adds an access list entry and empties the list again', async () => {
+    const { page } = w;
+    const form = page.getByTestId('acl-form');
+    await form.getByLabel('list').selectOption('2');
+    await form.getByLabel('action').selectOption('deny');
+    await page.getByTestId('acl-address').fill('10.0.0.0');
+    await form.getByLabel('mask').fill('255.0.0.0');
+    await page.getByTestId('acl-add').click();
+    await page.getByTestId('acl-clear-2').waitFor({ timeout: 5000 });
+    assert.match((await page.getByTestId('acls').textContent())!, /ACL 2.*deny 10\.0\.0\.0 255\.0\.0\.0/);
+    const lists = await restJson<{ index: number; entries: { line: string }[] }[]>(fx.admin, 'GET', '/acls');
+    assert.deepEqual(lists[2].entries.map((e) => e.line), ['acl 2 deny 10.0.0.0 255.0.0.0']);
+
+    await page.getByTestId('acl-clear-2').click();
+    await page.getByTestId('confirm-ok').click();
+    await page.getByTestId('acl-clear-2').waitFor({ state: 'detached', timeout: 5000 });
+    assert.equal((await restJson<{ entries: unknown[] }[]>(fx.admin, 'GET', '/acls'))[2].entries.length, 0);
+    assert.deepEqual(w.errors, []);
+  });
+
   it('fits a 390px-wide screen', async () => {
     const narrow = await openPage(browser, { width: 390, height: 844 });
     try {

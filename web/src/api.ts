@@ -22,11 +22,14 @@ export interface ApiOptions {
   /** where the admin API lives; the page's own directory by default */
   base: URL;
   token: () => string | null;
+  /** injectable for tests */
+  fetch?: typeof fetch;
 }
 
 export type Api = ReturnType<typeof createApi>;
 
 export function createApi(opts: ApiOptions) {
+  const doFetch = opts.fetch ?? ((input: URL, init?: RequestInit) => fetch(input, init));
   async function request<T>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
     const headers: Record<string, string> = { Accept: 'application/json, text/plain' };
     const token = opts.token();
@@ -38,7 +41,7 @@ export function createApi(opts: ApiOptions) {
     }
     let res: Response;
     try {
-      res = await fetch(new URL(path, opts.base), { method, headers, body: payload, cache: 'no-store' });
+      res = await doFetch(new URL(path, opts.base), { method, headers, body: payload, cache: 'no-store' });
     } catch {
       throw new ApiError(0, 'the admin server cannot be reached');
     }

@@ -30,7 +30,7 @@ function Load({ srv }: { srv: ServerSnapshot }) {
   const tone = srv.maxc > 0 && srv.connections >= srv.maxc ? styles.full : pct >= 80 ? styles.high : '';
   return (
     <div class={styles.load} title={`${srv.connections} open; soft max ${srv.maxc || 'unlimited'}; hard max ${srv.hard || 'unlimited'}`}>
-      <div class="num">
+      <div class={styles.loadNums}>
         <b data-testid={`server-conns-${srv.index}`}>{count(srv.connections)}</b>
         <span class="muted"> / {srv.maxc > 0 ? count(srv.maxc) : '∞'}</span>
         {srv.hard > 0 && <span class="faint small"> hard {count(srv.hard)}</span>}
