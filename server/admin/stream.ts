@@ -16,6 +16,9 @@ const SKIP_SNAPSHOTS_ABOVE = 1 << 20;
 /** … and one this far behind is dropped */
 const DROP_ABOVE = 8 << 20;
 
+/** ping every this many ticks; a subscriber that has not answered the last ping is dropped */
+const PING_EVERY_TICKS = 30;
+
 /** at most one 'limit' event per server this often */
 const LIMIT_EVENT_INTERVAL_MS = 1000;
 
@@ -28,6 +31,9 @@ export interface StreamHub {
 export function createStreamHub(deps: AdminDeps, intervalMs = 1000): StreamHub {
   const { pen } = deps;
   const sockets = new Set<WebSocket>();
+  /** subscribers that have not answered the last ping */
+  const silent = new WeakSet<WebSocket>();
+  let ticks = 0;
   let timer: NodeJS.Timeout | null = null;
   let states: ServerState[] = [];
 
@@ -80,7 +86,21 @@ export function createStreamHub(deps: AdminDeps, intervalMs = 1000): StreamHub {
     if (e.type === 'config') transitions(serverStates(pen));
   };
 
+  /** a dead peer would otherwise only be noticed once its send buffer filled up */
+  const heartbeat = (): void => {
+    for (const ws of sockets) {
+      if (silent.has(ws)) {
+        ws.terminate();
+        continue;
+      }
+      silent.add(ws);
+      ws.ping();
+    }
+  };
+
   const tick = (): void => {
+    ticks += 1;
+    if (ticks % PING_EVERY_TICKS === 0) heartbeat();
     const snapshot = deps.sampler.sample();
     transitions(snapshot.servers.map((s) => s.state));
     broadcast({ type: 'snapshot', snapshot });
@@ -110,6 +130,7 @@ export function createStreamHub(deps: AdminDeps, intervalMs = 1000): StreamHub {
       };
       ws.on('close', leave);
       ws.on('error', leave);
+      ws.on('pong', () => silent.delete(ws));
       ws.send(JSON.stringify({ type: 'snapshot', snapshot: deps.sampler.sample() } satisfies StreamMessage));
     },
     close() {

@@ -181,3 +181,30 @@ test('with tokens, the stream needs one, and accepts it as ?token= or a header',
     await g.close();
   }
 });
+
+test('a subscriber that stops answering pings is dropped; one that answers stays', async () => {
+  const { WebSocketServer } = await import('ws');
+  const { createStreamHub } = await import('../../server/admin/stream.ts');
+  const { createSampler } = await import('../../server/stats/snapshot.ts');
+  const hub = createStreamHub({ pen: f.pen, runtime: f.runtime, sampler: createSampler(f.pen) }, 5);
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  wss.on('connection', (ws) => hub.add(ws));
+  await new Promise((r) => wss.once('listening', r));
+  const url = `ws://127.0.0.1:${(wss.address() as { port: number }).port}`;
+  try {
+    const mute = new WebSocket(url, { autoPong: false });
+    const alive = new WebSocket(url);
+    const muteClosed = new Promise((r) => mute.on('close', r));
+    await Promise.all([mute, alive].map((ws) => new Promise((r) => ws.once('open', r))));
+    // 30 ticks of 5 ms to the first ping, 30 more to the check
+    await Promise.race([muteClosed, new Promise((_, reject) => setTimeout(() => reject(new Error('not dropped')), 5000))]);
+    assert.equal(alive.readyState, WebSocket.OPEN);
+    const deadline = Date.now() + 2000;
+    while (hub.size !== 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(hub.size, 1);
+    alive.close();
+  } finally {
+    hub.close();
+    await new Promise((r) => wss.close(r));
+  }
+});
