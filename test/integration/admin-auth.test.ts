@@ -1,7 +1,7 @@
 // Bearer-token auth: two scopes, 401/403, rate-limited failures, the token file, and the
 // refusal to serve a non-loopback address without tokens.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -11,8 +11,12 @@ import { isLoopback, parseAdminAddress, startAdmin } from '../../server/admin/se
 import { ADMIN_TOKEN, READ_TOKEN, TOKEN_FILE, adminFixture, bearer, type Fixture } from './admin-fixture.ts';
 
 let f: Fixture;
+const scratch = mkdtempSync(join(tmpdir(), 'pen-admin-auth-'));
 before(async () => { f = await adminFixture({ tokens: true }); });
-after(async () => { await f.close(); });
+after(async () => {
+  await f.close();
+  rmSync(scratch, { recursive: true, force: true });
+});
 
 const body = (r: { body: string }) => JSON.parse(r.body) as { statusCode: number; error: string; message: string };
 
@@ -75,7 +79,7 @@ test('the OpenAPI document and the docs page need no token', async () => {
 });
 
 test('the dashboard\'s files are served at / without a token; unknown paths are JSON 404s', async () => {
-  const web = mkdtempSync(join(tmpdir(), 'pen-web-'));
+  const web = mkdtempSync(join(scratch, 'web-'));
   writeFileSync(join(web, 'index.html'), '<!doctype html><title>pen</title>');
   const g = await adminFixture({ tokens: true, webRoot: web });
   try {
@@ -134,7 +138,7 @@ test('a malformed token file is refused with the line that is wrong', () => {
   assert.throws(() => parseTokens('admin\n', 'f'), (e: unknown) => e instanceof PenError && /^f:1: /.test(e.message));
   assert.throws(() => parseTokens('# ok\nwrite abcdefghijklmnopqrstuvwxyz\n', 'f'), /f:2: expected/);
   assert.throws(() => parseTokens('admin short\n', 'f'), /at least 16/);
-  const dir = mkdtempSync(join(tmpdir(), 'pen-tokens-'));
+  const dir = mkdtempSync(join(scratch, 'tokens-'));
   assert.throws(() => loadTokenFile(join(dir, 'missing')), (e: unknown) => e instanceof PenError && e.code === 'PEN_ERR_IO');
   writeFileSync(join(dir, 'empty'), '# nothing\n');
   assert.throws(() => loadTokenFile(join(dir, 'empty')), /has no tokens/);
@@ -151,7 +155,7 @@ test('admin addresses parse as pen addresses do, and only loopback is loopback',
 });
 
 test('with a token file, a non-loopback address is allowed and requests need tokens', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'pen-tokens-'));
+  const dir = mkdtempSync(join(scratch, 'tokens-'));
   const file = join(dir, 'tokens');
   writeFileSync(file, TOKEN_FILE);
   const admin = await startAdmin(f.pen, f.runtime, { address: '0.0.0.0:0', tokenFile: file, logger: f.app.log });

@@ -3,7 +3,7 @@
 // Two identical balancers take the same commands, one over its control port, one over REST,
 // and their state is compared after every step.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -88,6 +88,7 @@ after(async () => {
     w.pen.shutdown();
   }
   await Promise.all(backends.map((b) => b.close()));
+  rmSync(dir, { recursive: true, force: true });
 });
 
 test('every registry command has a REST route and an OpenAPI operation, GET only for read-only ones', async () => {
