@@ -87,7 +87,7 @@ export const SnapshotSchema = Type.Object({
   listen: Type.Union([Type.String(), Type.Null()]),
   protocol: Type.Union([Type.Literal('tcp'), Type.Literal('udp')]),
   mode: Type.Object({
-    tracking: Type.Boolean(), roundrobin: Type.Boolean(), hash: Type.Boolean(),
+    tracking: Type.Boolean({ description: 'client tracking in use, i.e. not roundrobin' }), roundrobin: Type.Boolean(), hash: Type.Boolean(),
     weight: Type.Boolean(), prio: Type.Boolean(), stubborn: Type.Boolean(),
   }),
   current: Type.Integer(),
