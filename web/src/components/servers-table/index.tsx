@@ -76,8 +76,7 @@ export function ServersTable({ state }: { state: AppState }) {
                 <th class="num" title="priority (used in prio mode; lower is preferred)">Prio</th>
                 <th class="num" title="bytes sent to the server, and the rate now">Sent</th>
                 <th class="num" title="bytes received from the server, and the rate now">Received</th>
-                <th title={`open connections, last ${SPARK_POINTS}s`}>Conns</th>
-                <th title={`traffic both ways, last ${SPARK_POINTS}s`}>Traffic</th>
+                <th title={`open connections (blue) and traffic both ways (green), last ${SPARK_POINTS}s`}>Trend</th>
                 {canChange && <th class={styles.opsHead}><span class="sr-only">Operations</span></th>}
               </tr>
             </thead>
@@ -93,16 +92,24 @@ export function ServersTable({ state }: { state: AppState }) {
                     </td>
                     <td class={styles.addr}>
                       <span class="mono" data-testid={`server-addr-${srv.index}`}>{endpoint(srv.address, srv.port)}</span>
-                      {kind !== 'server' && <span class={`badge ${kind === 'emergency' ? 'emerg' : 'warn'} plain ${styles.kind}`}>{kind}</span>}
                     </td>
-                    <td class={styles.state}><StateBadge srv={srv} /></td>
+                    <td class={styles.state}>
+                      <div class={styles.badges}>
+                        {kind !== 'server' && <span class={`badge ${kind === 'emergency' ? 'emerg' : 'warn'} plain`} title={kind === 'emergency' ? 'used only when no other server can take a client (-e)' : 'where clients denied by the client ACL go (-B)'}>{kind}</span>}
+                        <StateBadge srv={srv} />
+                      </div>
+                    </td>
                     <td class={styles.wide} data-label="Connections"><Load srv={srv} /></td>
                     <td class="num" data-label="Weight">{srv.weight}</td>
                     <td class="num" data-label="Prio">{srv.prio}</td>
                     <td class="num" data-label="Sent"><div>{bytes(srv.sx)}<div class="faint small">{rate(srv.sxRate)}</div></div></td>
                     <td class="num" data-label="Received"><div>{bytes(srv.rx)}<div class="faint small">{rate(srv.rxRate)}</div></div></td>
-                    <td data-label="Conns"><Sparkline values={series?.conns ?? []} points={Math.min(SPARK_POINTS, HISTORY_POINTS)} color="var(--chart-1)" width={72} label={`server ${srv.index} connections`} /></td>
-                    <td data-label="Traffic"><Sparkline values={series?.traffic ?? []} points={Math.min(SPARK_POINTS, HISTORY_POINTS)} color="var(--chart-2)" width={72} label={`server ${srv.index} traffic`} /></td>
+                    <td data-label="Trend">
+                      <div class={styles.trend}>
+                        <Sparkline values={series?.conns ?? []} points={Math.min(SPARK_POINTS, HISTORY_POINTS)} color="var(--chart-1)" width={84} height={15} label={`server ${srv.index} connections, last ${SPARK_POINTS}s`} />
+                        <Sparkline values={series?.traffic ?? []} points={Math.min(SPARK_POINTS, HISTORY_POINTS)} color="var(--chart-2)" width={84} height={15} label={`server ${srv.index} traffic, last ${SPARK_POINTS}s`} />
+                      </div>
+                    </td>
                     {canChange && (
                       <td class={styles.ops}>
                         {kind === 'server' && (
