@@ -100,8 +100,12 @@ export class UdpSession implements Connection {
     this.clientIndex = pen.clients.store(clientKey('ip', this.clientAddress), this.clientAddress, this.clientPort, now, pen.settings.trackingTime);
     const client = this.clientInfo();
     this.initial = pen.chooseInitial(client);
-    const target = pen.canTry(this.initial, client) ? this.initial : pen.failoverNext(this.initial, this.initial, client);
-    if (target === NO_SERVER || !this.connectTo(target)) return false;
+    let target = pen.canTry(this.initial, client) ? this.initial : pen.failoverNext(this.initial, this.initial, client);
+    // a server UDP cannot reach (a Unix socket path) is skipped like a refused one
+    for (let tries = 0; target !== NO_SERVER && !this.connectTo(target); tries++) {
+      target = tries > pen.servers.list.length ? NO_SERVER : pen.failoverNext(target, this.initial, client);
+    }
+    if (target === NO_SERVER) return false;
     this.last = msg;
     this.send(msg);
     return true;

@@ -184,6 +184,15 @@ describe('UDP sessions', () => {
     assert.equal(pen.serverBytes(0).sx, 2 * q, 'closing the session folds its bytes into the server');
   });
 
+  test('a Unix socket path server cannot take UDP and is skipped like a refused one', async () => {
+    const [a] = await backends(1);
+    const { pen, port } = await udpPen([a.port], (p) => { p.settings.roundrobin = true; });
+    pen.servers.list.push({ ...emptyServer(), family: 'unix', address: '/tmp/pen-no-such.sock', port: 1 });
+    // round robin picks server 1 (the path) first
+    assert.equal((await (await client()).ask(port))?.answer, '10.0.0.1');
+    assert.equal((await (await client()).ask(port))?.answer, '10.0.0.1');
+  });
+
   test('a UDP listener on a Unix socket path is refused', async () => {
     const pen = new Balancer();
     pen.settings.udp = true;
