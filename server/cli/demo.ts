@@ -180,6 +180,11 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop(0));
   pen.on('exit', (code, signal) => {
     if (stopping) return;
+    // Ctrl-C in a terminal signals the whole process group, pen included
+    if (signal === 'SIGINT' || signal === 'SIGTERM' || code === 0) {
+      void stop(0);
+      return;
+    }
     console.error(`\npen stopped unexpectedly (${signal ?? `exit code ${code}`})`);
     void stop(1);
   });

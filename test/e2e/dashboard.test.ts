@@ -88,23 +88,23 @@ describe('dashboard against a running balancer', { skip, timeout: 120_000 }, () 
     assert.equal(answers.filter((x) => x === 'a' || x === 'b').length, 6);
     await page.waitForFunction(
       (min) => Number(document.querySelector('[data-testid=total-accepted] div:nth-child(2)')?.textContent?.replace(/,/g, '')) >= min,
-      before + 6, { timeout: 5000 },
+      before + 6, { timeout: 10_000 },
     );
 
     // a connection held open shows up in the connections table and on its server's count
     const held = net.connect({ host: '127.0.0.1', port: fx.listen });
     held.on('error', () => {});
     try {
-      await page.locator('[data-testid^=conn-row-]').first().waitFor({ timeout: 5000 });
+      await page.locator('[data-testid^=conn-row-]').first().waitFor({ timeout: 10_000 });
       await page.waitForFunction(() => {
         const n = ['server-conns-0', 'server-conns-1'].map((id) => Number(document.querySelector(`[data-testid=${id}]`)?.textContent));
         return n[0] + n[1] >= 1;
-      }, undefined, { timeout: 5000 });
+      }, undefined, { timeout: 10_000 });
       assert.match((await page.getByTestId('connections').textContent())!, /127\.0\.0\.1/);
     } finally {
       held.destroy();
     }
-    await page.locator('[data-testid^=conn-row-]').first().waitFor({ state: 'detached', timeout: 5000 });
+    await page.locator('[data-testid^=conn-row-]').first().waitFor({ state: 'detached', timeout: 10_000 });
     assert.deepEqual(w.errors, []);
   });
 
@@ -124,7 +124,7 @@ describe('dashboard against a running balancer', { skip, timeout: 120_000 }, () 
     await page.getByTestId('blacklist-confirm').click();
     await dialog.waitFor({ state: 'detached' });
     await page.getByTestId('toast-ok').filter({ hasText: `blacklist server ${sticky} for 60s` }).waitFor();
-    await page.locator(`[data-testid=server-row-${sticky}][data-state=blacklisted]`).waitFor({ timeout: 5000 });
+    await page.locator(`[data-testid=server-row-${sticky}][data-state=blacklisted]`).waitFor({ timeout: 10_000 });
     assert.match((await page.getByTestId(`server-row-${sticky}`).textContent())!, /blacklisted\s*\d+s/);
 
     // the balancer agrees, and real requests now go to the other server
@@ -142,7 +142,7 @@ describe('dashboard against a running balancer', { skip, timeout: 120_000 }, () 
     const row = page.locator('[data-state=blacklisted]');
     const index = Number((await row.getAttribute('data-testid'))!.replace('server-row-', ''));
     await page.getByTestId(`whitelist-${index}`).click();
-    await page.locator(`[data-testid=server-row-${index}][data-state=up]`).waitFor({ timeout: 5000 });
+    await page.locator(`[data-testid=server-row-${index}][data-state=up]`).waitFor({ timeout: 10_000 });
     const bl = await restJson<{ seconds: number }>(fx.admin, 'GET', `/servers/${index}/blacklist`);
     assert.equal(bl.seconds, 0);
     assert.deepEqual(w.errors, []);
@@ -151,12 +151,12 @@ describe('dashboard against a running balancer', { skip, timeout: 120_000 }, () 
   it('switches to round robin and back, as the API reports', async () => {
     const { page } = w;
     await page.getByTestId('mode-roundrobin').click();
-    await page.locator('[data-testid=mode-name]', { hasText: 'round robin' }).waitFor({ timeout: 5000 });
+    await page.locator('[data-testid=mode-name]', { hasText: 'round robin' }).waitFor({ timeout: 10_000 });
     assert.equal((await restJson<{ roundrobin: boolean }>(fx.admin, 'GET', '/mode')).roundrobin, true);
     const spread = new Set(await through(fx.listen, 4));
     assert.deepEqual([...spread].sort(), ['a', 'b']);
     await page.getByTestId('mode-tracking').click();
-    await page.locator('[data-testid=mode-name]', { hasText: /^tracking$/ }).waitFor({ timeout: 5000 });
+    await page.locator('[data-testid=mode-name]', { hasText: /^tracking$/ }).waitFor({ timeout: 10_000 });
     assert.equal((await restJson<{ roundrobin: boolean }>(fx.admin, 'GET', '/mode')).roundrobin, false);
     assert.deepEqual(w.errors, []);
   });
@@ -192,7 +192,7 @@ describe('dashboard against a running balancer', { skip, timeout: 120_000 }, () 
     const closed = new Promise<void>((resolve) => held.on('close', () => resolve()));
     try {
       const row = page.locator('[data-testid^=conn-row-]').first();
-      await row.waitFor({ timeout: 5000 });
+      await row.waitFor({ timeout: 10_000 });
       await row.getByRole('button', { name: 'Close' }).click();
       await page.getByTestId('confirm-dialog').waitFor();
       await page.getByTestId('confirm-ok').click();
@@ -208,13 +208,13 @@ describe('dashboard against a running balancer', { skip, timeout: 120_000 }, () 
     const held = net.connect({ host: '127.0.0.1', port: fx.listen });
     held.on('error', () => {});
     try {
-      await page.waitForFunction(() => ['0', '1'].some((i) => document.querySelector(`[data-testid=server-conns-${i}]`)?.textContent === '1'), undefined, { timeout: 5000 });
+      await page.waitForFunction(() => ['0', '1'].some((i) => document.querySelector(`[data-testid=server-conns-${i}]`)?.textContent === '1'), undefined, { timeout: 10_000 });
       const busy = (await page.getByTestId('server-conns-0').textContent()) === '1' ? 0 : 1;
       await page.getByTestId(`edit-${busy}`).click();
       await page.getByTestId('edit-max').fill('1');
       await page.getByTestId('edit-save').click();
       await page.getByTestId('server-editor').waitFor({ state: 'detached' });
-      await page.locator(`[data-testid=server-row-${busy}][data-state=limit]`).waitFor({ timeout: 5000 });
+      await page.locator(`[data-testid=server-row-${busy}][data-state=limit]`).waitFor({ timeout: 10_000 });
       assert.match((await page.getByTestId(`server-row-${busy}`).textContent())!, /at limit/);
       await restJson(fx.admin, 'PATCH', `/servers/${busy}`, { max: 0 });
     } finally {
@@ -231,14 +231,14 @@ describe('dashboard against a running balancer', { skip, timeout: 120_000 }, () 
     await page.getByTestId('acl-address').fill('10.0.0.0');
     await form.getByLabel('mask').fill('255.0.0.0');
     await page.getByTestId('acl-add').click();
-    await page.getByTestId('acl-clear-2').waitFor({ timeout: 5000 });
+    await page.getByTestId('acl-clear-2').waitFor({ timeout: 10_000 });
     assert.match((await page.getByTestId('acls').textContent())!, /ACL 2.*deny 10\.0\.0\.0 255\.0\.0\.0/);
     const lists = await restJson<{ index: number; entries: { line: string }[] }[]>(fx.admin, 'GET', '/acls');
     assert.deepEqual(lists[2].entries.map((e) => e.line), ['acl 2 deny 10.0.0.0 255.0.0.0']);
 
     await page.getByTestId('acl-clear-2').click();
     await page.getByTestId('confirm-ok').click();
-    await page.getByTestId('acl-clear-2').waitFor({ state: 'detached', timeout: 5000 });
+    await page.getByTestId('acl-clear-2').waitFor({ state: 'detached', timeout: 10_000 });
     assert.equal((await restJson<{ entries: unknown[] }[]>(fx.admin, 'GET', '/acls'))[2].entries.length, 0);
     assert.deepEqual(w.errors, []);
   });
@@ -263,7 +263,7 @@ describe('dashboard against a running balancer', { skip, timeout: 120_000 }, () 
   it('shows "disconnected" when the balancer goes away and comes back live when it returns', async () => {
     const { page } = w;
     await fx.pen.stop();
-    await page.getByTestId('disconnected').waitFor({ timeout: 8000 });
+    await page.getByTestId('disconnected').waitFor({ timeout: 15_000 });
     assert.equal(await page.getByTestId('link').textContent(), 'disconnected');
     await screenshot(page, 'dashboard-disconnected', false);
     fx.pen = await startPen(
