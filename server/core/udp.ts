@@ -82,7 +82,9 @@ export class UdpSession implements Connection {
   }
 
   pendingUp(): number {
-    return this.queue?.length ?? 0;
+    let n = 0;
+    if (this.queue !== null) for (const m of this.queue) n += m.length;
+    return n;
   }
 
   bytes() {
