@@ -27,6 +27,8 @@ import { NO_SERVER, isBlacklisted, serverAt } from './servers.ts';
 export const MAX_DATAGRAM = 32768;
 /** idle lifetime of a session when `idle_timeout` is 0 (pen itself has none: only recycling) */
 export const UDP_IDLE_DEFAULT = 60;
+/** receive buffer asked for on the listener socket */
+const LISTEN_RCVBUF = 4 * 1024 * 1024;
 /** datagrams held for a session whose upstream socket is still connecting */
 const MAX_QUEUED = 64;
 
@@ -391,6 +393,12 @@ export function listenUdp(pen: Balancer, spec: ListenSpec): Promise<UdpListener>
     socket.once('error', fail);
     socket.bind({ address: spec.host, port: spec.port }, () => {
       socket.removeListener('error', fail);
+      try {
+        // room for bursts of new clients while sessions are set up (the kernel caps it at rmem_max)
+        if (socket.getRecvBufferSize() < LISTEN_RCVBUF) socket.setRecvBufferSize(LISTEN_RCVBUF);
+      } catch {
+        // the default buffer still works
+      }
       resolve(new UdpListener(pen, socket));
     });
   });
