@@ -216,11 +216,14 @@ export class UdpSession implements Connection {
     this.upstream = null;
     this.queue = null;
     this.upId = -1;
-    if (this.counted) {
-      const server = serverAt(this.pen.servers, this.server);
-      if (server) server.c = Math.max(0, server.c - 1);
-      this.counted = false;
+    // what was sent so far belongs to the server being left
+    const server = serverAt(this.pen.servers, this.server);
+    if (server) {
+      server.sx += this.sx;
+      if (this.counted) server.c = Math.max(0, server.c - 1);
     }
+    this.sx = 0;
+    this.counted = false;
   }
 
   close(): void {

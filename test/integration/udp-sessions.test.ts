@@ -73,12 +73,15 @@ describe('UDP sessions', () => {
     const { pen, port } = await udpPen([a.port, b.port]);
     const c = await client();
     assert.equal((await c.ask(port))?.answer, '10.0.0.2');
+    assert.equal((await c.ask(port))?.answer, '10.0.0.2');
     pen.servers.list[1].status = pen.now(); // blacklisted for blacklist_time
     assert.equal((await c.ask(port))?.answer, '10.0.0.1');
     pen.servers.list[1].status = 0;
     assert.equal((await c.ask(port))?.answer, '10.0.0.1', 'and then stays with the new server');
     assert.equal(pen.clients.slots[0].server, 0);
     assert.deepEqual(pen.servers.list.map((s) => s.c), [1, 0]);
+    const q = dnsQuery().length;
+    assert.deepEqual([pen.serverBytes(0).sx, pen.serverBytes(1).sx], [2 * q, q], 'bytes are credited to the server that got them');
   });
 
   test('with every server blacklisted, datagrams are dropped and counted', async () => {
