@@ -105,7 +105,7 @@ export function defaultContextOptions(ssl: SslSettings): tls.SecureContextOption
   if (ssl.caFile) ca.push(readPem(ssl.caFile, 'CA certificate'));
   if (ssl.caDir) ca.push(...readCaDir(ssl.caDir));
   if (ca.length > 0) opts.ca = ca;
-  else if (ssl.requireClientCert) debug('SSL: No verify locations, trying default');
+  else debug('SSL: No verify locations, trying default'); // pen prints this whenever -G/-A are absent
   try {
     tls.createSecureContext(opts); // fail now, with the reason, rather than on the first client
   } catch (err) {
