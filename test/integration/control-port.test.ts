@@ -32,7 +32,8 @@ async function ourPen(opts: string[] = [], servers = [`127.0.0.1:${a.port}`, `12
   const [port, cport] = [await freePort(), await freePort()];
   const ctl = `127.0.0.1:${cport}`;
   const pen = await startPen(['-u', 'root', '-C', ctl, ...opts, `127.0.0.1:${port}`, ...servers], { waitPort: port });
-  return { pen, port, ctl, ctl2: (c) => ask(ctl, c) };
+  // ctl2: the quickest client to start (C); the tests that name a client use both
+  return { pen, port, ctl, ctl2: (c) => ask(ctl, c, CLIENTS[0][1]) };
 }
 
 function ask(target: string, command: string, binary = PENCTL): string {
@@ -94,7 +95,8 @@ const SAMPLES: Record<string, [string, string | RegExp]> = {
   roundrobin: ['roundrobin', ''],
   'no roundrobin': ['no roundrobin', ''],
   server: ['server 1 max 0', ''],
-  servers: ['servers', /^0 addr 127\.0\.0\.1 port \d+ conn 0 max 0 hard 0 weight 0 prio 0 sx 0 rx 0\n1 addr 127\.0\.0\.1 port \d+ conn 0 max 0 hard 0 weight 0 prio 0 sx 0 rx 0\n$/],
+  // (conn: the readiness probe's connection lingers while spawnSync keeps this process's backends busy)
+  servers: ['servers', /^0 addr 127\.0\.0\.1 port \d+ conn [01] max 0 hard 0 weight 0 prio 0 sx 0 rx 0\n1 addr 127\.0\.0\.1 port \d+ conn [01] max 0 hard 0 weight 0 prio 0 sx 0 rx 0\n$/],
   socket: ['socket 1000', 'Socket 1000 belongs to connection -1\n'],
   source: ['source 1.2.3.4.5', "unable to set source address to '1.2.3.4.5'"],
   ssl_ciphers: ['ssl_ciphers HIGH', ''],
@@ -336,6 +338,7 @@ test('a command without newline, or split over writes, still runs; the reply end
 test('exit works only with -X, stops pen and removes the pid file', async () => {
   const pidFile = join(dir, 'pen.pid');
   const p = await ourPen(['-X', '-p', pidFile]);
+  for (let i = 0; i < 40 && !existsSync(pidFile); i++) await sleep(50); // written just after the listener opens
   assert.ok(existsSync(pidFile));
   assert.equal(p.ctl2('exit'), '');
   const code = await Promise.race([new Promise((r) => p.pen.child.on('exit', r)), sleep(5000).then(() => 'still running')]);
@@ -368,5 +371,42 @@ test('as root without -u pen runs without a control port, as pen does', { skip: 
     assert.match(pen.stderr(), /Won't open control port running as root; use -u to run as different user/);
   } finally {
     await pen.stop();
+  }
+});
+
+test('http, hash, stubborn and source change what clients and backends see', async () => {
+  const p = await ourPen();
+  const echo = await tcpBackend('E');
+  try {
+    p.ctl2('http');
+    const before = a.requests.length + b.requests.length;
+    await get(p.port, { path: '/xff' });
+    const head = [...a.requests, ...b.requests].find((r) => r.startsWith('GET /xff'));
+    assert.ok(head && /x-forwarded-for: 127\.0\.0\.1/.test(head) && /x-forwarded-proto: http/.test(head), head);
+    assert.equal(a.requests.length + b.requests.length, before + 1);
+    p.ctl2('no http');
+    // -h: 127.0.0.x read little-endian is odd, so every such new client hashes to server 1
+    p.ctl2('hash');
+    assert.deepEqual([await get(p.port, { localAddress: '127.0.0.5' }), await get(p.port, { localAddress: '127.0.0.6' })], ['B', 'B']);
+    p.ctl2('no hash');
+    // stubborn: a client whose server is blacklisted is closed rather than moved
+    p.ctl2('stubborn');
+    const mine = await get(p.port, { localAddress: '127.0.0.7' });
+    p.ctl2(`server ${mine === 'A' ? 0 : 1} blacklist 30`);
+    assert.equal(await get(p.port, { localAddress: '127.0.0.7' }), '');
+    p.ctl2('no stubborn');
+    assert.notEqual(await get(p.port, { localAddress: '127.0.0.7' }), '');
+    // source: backend connections come from the given address
+    p.ctl2(`server 2 address 127.0.0.1 port ${echo.port}`);
+    p.ctl2('server 0 blacklist 30');
+    p.ctl2('server 1 blacklist 30');
+    assert.equal(p.ctl2('source 127.0.0.9'), '');
+    const h = await hold(p.port, '127.0.0.8');
+    assert.equal(h.greeting, 'E');
+    assert.deepEqual([...echo.sockets].map((s) => s.remoteAddress), ['127.0.0.9']);
+    h.socket.destroy();
+  } finally {
+    await p.pen.stop();
+    await echo.close();
   }
 });
