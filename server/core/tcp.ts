@@ -10,6 +10,9 @@ import type { Balancer } from './balancer.ts';
 
 const DUMMY_REPLY = 'HTTP/1.1 200 OK\r\nContent-Length: 15\r\nContent-Type: text/html\r\n\r\nUlric was here.';
 
+/** How much one read from a server may take (Node's own default read size). */
+const READ_SIZE = 64 * 1024;
+
 export class TcpConnection implements Connection {
   index = -1;
   state = CS_CONNECTING;
@@ -25,6 +28,9 @@ export class TcpConnection implements Connection {
   private timer: NodeJS.Timeout | null = null;
   private attempts = 0;
   private closed = false;
+  /** the server socket reads into this, not into a fresh buffer per chunk (see fromServer) */
+  private upBuffer: Buffer | null = null;
+  private upWaiting = false;
 
   constructor(private readonly pen: Balancer, readonly client: Socket, clientIndex: number, readonly https: boolean) {
     this.clientIndex = clientIndex;
@@ -68,10 +74,11 @@ export class TcpConnection implements Connection {
     this.server = s;
     this.pen.noteChosen(this.clientIndex, s);
     this.state = CS_CONNECTING;
+    const onread = { buffer: this.readBuffer, callback: this.fromServer };
     const opts: net.NetConnectOpts = server.family === 'unix'
-      ? { path: server.address, allowHalfOpen: true }
+      ? { path: server.address, allowHalfOpen: true, onread }
       : { host: server.address, port: server.port, allowHalfOpen: true, noDelay: this.pen.settings.tcpNodelay,
-          keepAlive: this.pen.settings.keepalive, localAddress: this.pen.settings.source ?? undefined };
+          keepAlive: this.pen.settings.keepalive, localAddress: this.pen.settings.source ?? undefined, onread };
     const up = net.connect(opts);
     this.upstream = up;
     this.upId = socketId();
@@ -112,8 +119,7 @@ export class TcpConnection implements Connection {
     up.on('close', () => this.close());
     if (pen.settings.idleTimeout > 0) client.setTimeout(pen.settings.idleTimeout * 1000, () => this.close());
 
-    // server → client: plain pipe (backpressure and half-close handled by the stream)
-    up.pipe(client, { end: false });
+    // server → client goes through fromServer (the socket's onread); EOF still ends the stream
     up.on('end', () => this.ended(CS_CLOSED_UP));
 
     const rewrite = pen.settings.http;
@@ -133,6 +139,28 @@ export class TcpConnection implements Connection {
     client.on('end', () => this.ended(CS_CLOSED_DOWN));
     client.resume();
   }
+
+  private readonly readBuffer = (): Buffer => (this.upBuffer ??= Buffer.allocUnsafeSlow(READ_SIZE));
+
+  /**
+   * Server → client, pen's way: read into one buffer per connection and write it on. While that
+   * write is queued it still points into the buffer, so the server is not read again until the
+   * write is done (as pen stops reading until its remainder drains). Saves allocating and
+   * collecting a 64 KiB buffer per chunk, which profiles showed dominating bulk transfers.
+   */
+  private readonly fromServer = (n: number, buf: Buffer): boolean => {
+    const client = this.client;
+    client.write(buf.subarray(0, n), this.clientWritten);
+    if (client.writableLength === 0) return true;
+    this.upWaiting = true;
+    return false;
+  };
+
+  private readonly clientWritten = (): void => {
+    if (!this.upWaiting) return;
+    this.upWaiting = false;
+    if (!this.closed) this.upstream?.resume();
+  };
 
   /** EOF from one side: propagate the half-close, or close both at once per tcp_fastclose. */
   private ended(side: number): void {
