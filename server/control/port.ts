@@ -42,10 +42,14 @@ function serve(ctx: CommandContext, socket: net.Socket): void {
     done = true;
     socket.setTimeout(0);
     if (grace) clearTimeout(grace);
-    socket.pause();
     const line = buf.subarray(0, MAX_COMMAND).toString('latin1');
     execute({ ...ctx, origin: 'port' }, line).then(
-      (r) => socket.end(Buffer.from(r.reply, 'latin1')),
+      (r) => {
+        socket.end(Buffer.from(r.reply, 'latin1'));
+        // the socket stays readable (anything more is ignored) so the client's close frees it;
+        // a client that never closes is dropped
+        socket.setTimeout(READ_TIMEOUT_MS, () => socket.destroy());
+      },
       (err) => { debug(`do_ctrl: ${(err as Error).message}`); socket.destroy(); },
     );
   };

@@ -410,3 +410,19 @@ test('http, hash, stubborn and source change what clients and backends see', asy
     await echo.close();
   }
 });
+
+test('control connections are fully closed after the reply (no descriptor leak)', { skip: existsSync('/proc/self/fd') ? false : 'needs /proc' }, async () => {
+  const p = await ourPen();
+  try {
+    const { readdirSync } = await import('node:fs');
+    const fds = () => readdirSync(`/proc/${p.pen.child.pid}/fd`).length;
+    p.ctl2('mode');
+    await sleep(200);
+    const before = fds();
+    for (let i = 0; i < 30; i++) p.ctl2('mode');
+    await sleep(500);
+    assert.ok(fds() < before + 5, `${before} descriptors before, ${fds()} after 30 commands`);
+  } finally {
+    await p.pen.stop();
+  }
+});
