@@ -101,7 +101,7 @@ export const sslSniPath: Handler = ({ pen }, args) => {
 /** `status`: (re)write the -w file, then answer with what it holds, as pen does. */
 export const status: Handler = ({ pen }) => {
   const problem = webStatsError(pen);
-  if (problem !== null) throw new CommandError(problem, { reply: 'Unable to create webstats\n', code: 'PEN_ERR_IO' });
+  if (problem !== null) throw new CommandError(problem, { reply: 'Unable to create webstats\n', code: 'PEN_ERR_IO', log: true });
   try {
     return readFileSync(pen.settings.webStats!, 'latin1');
   } catch {

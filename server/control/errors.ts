@@ -4,9 +4,12 @@ import { PenError, type PenErrorCode } from '../core/errors.ts';
 
 export class CommandError extends PenError {
   readonly reply: string;
-  constructor(message: string, opts: { reply?: string; code?: PenErrorCode } = {}) {
+  /** whether `message` goes to debug(): by default only when the client gets no reply */
+  readonly log: boolean;
+  constructor(message: string, opts: { reply?: string; code?: PenErrorCode; log?: boolean } = {}) {
     super(opts.code ?? 'PEN_ERR_COMMAND', message);
     this.reply = opts.reply ?? '';
+    this.log = opts.log ?? this.reply === '';
   }
 }
 

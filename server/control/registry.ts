@@ -78,7 +78,7 @@ export async function execute(ctx: CommandContext, line: string): Promise<Comman
     return { reply, spec };
   } catch (err) {
     if (err instanceof CommandError) {
-      debug(err.message);
+      if (err.log) debug(err.message);
       return { reply: err.reply, spec, error: { code: err.code, message: err.message } };
     }
     // anything else (a name that does not resolve, a file that cannot be opened) is answered
