@@ -5,7 +5,6 @@ import { resolveHost } from '../core/address.ts';
 import { RequestLog } from '../core/requestlog.ts';
 import { webStatsError } from '../stats/html.ts';
 import { atoi } from './atoi.ts';
-import { runConfigFile, writeConfig } from './config.ts';
 import { CommandError, quiet, refuse } from './errors.ts';
 import type { Handler } from './registry.ts';
 
@@ -115,15 +114,18 @@ export const include: Handler = async (ctx, args) => {
   if (file === undefined) throw quiet('Usage: include filename');
   const depth = (ctx.includeDepth ?? 0) + 1;
   if (depth > MAX_INCLUDE_DEPTH) throw quiet(`include ${file}: nested more than ${MAX_INCLUDE_DEPTH} deep`);
+  // imported here: config.ts runs commands through the registry, which holds this module
+  const { runConfigFile } = await import('./config.ts');
   const replies = await runConfigFile({ ...ctx, includeDepth: depth }, file);
   if (ctx.origin !== 'port') return replies;
   if (replies !== '') (ctx.runtime.stdout ?? ((t: string) => process.stdout.write(t)))(replies);
   return '';
 };
 
-export const write: Handler = ({ pen }, args) => {
+export const write: Handler = async ({ pen }, args) => {
   const file = args[0] ?? pen.settings.configFile;
   if (!file) throw quiet('write: no file');
+  const { writeConfig } = await import('./config.ts');
   writeConfig(pen, file);
   return '';
 };
