@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { HOST, rssKiB, run, sleep } from './procs.ts';
 
 export interface WrkResult {
+  requests: number;
   rps: number;
   /** bytes per second, as wrk reports Transfer/sec */
   bps: number;
@@ -18,9 +19,10 @@ const UNIT_BYTES: Record<string, number> = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 
 
 export function parseWrk(out: string): WrkResult {
   const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
+  const requests = /(\d+) requests in/.exec(out);
   const tps = /Transfer\/sec:\s+([\d.]+)([KMGT]?B)/.exec(out);
   const p99 = /^\s+99%\s+([\d.]+)(us|ms|s|m)\s*$/m.exec(out);
-  if (!rps || !tps || !p99) throw new Error(`cannot parse wrk output:\n${out}`);
+  if (!rps || !tps || !p99 || !requests) throw new Error(`cannot parse wrk output:\n${out}`);
   const problems: string[] = [];
   const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   // read errors are how wrk counts the server closing a `Connection: close` socket: not a problem
@@ -28,6 +30,7 @@ export function parseWrk(out: string): WrkResult {
   const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out);
   if (non2xx) problems.push(non2xx[0]);
   return {
+    requests: Number(requests[1]),
     rps: Number(rps[1]),
     bps: Number(tps[1]) * UNIT_BYTES[tps[2]!]!,
     p99ms: Number(p99[1]) * UNIT_MS[p99[2]!]!,
@@ -51,15 +54,17 @@ export async function wrk(port: number, c: WrkCase, seconds: number, cpu: string
 }
 
 export interface DnsperfResult {
+  completed: number;
   qps: number;
   lostPct: number;
 }
 
 export function parseDnsperf(out: string): DnsperfResult {
   const qps = /Queries per second:\s+([\d.]+)/.exec(out);
+  const completed = /Queries completed:\s+(\d+)/.exec(out);
   const lost = /Queries lost:\s+\d+ \(([\d.]+)%\)/.exec(out);
   if (!qps) throw new Error(`cannot parse dnsperf output:\n${out}`);
-  return { qps: Number(qps[1]), lostPct: lost ? Number(lost[1]) : 0 };
+  return { completed: Number(completed?.[1] ?? 0), qps: Number(qps[1]), lostPct: lost ? Number(lost[1]) : 0 };
 }
 
 export function writeQueryFile(path: string): void {

@@ -14,11 +14,15 @@ export interface Metric {
 export const METRICS: Metric[] = [
   { key: 'keepalive_rps', label: 'keep-alive req/s (64 conns)', better: 'higher', digits: 0, goal: { min: 1.0 } },
   { key: 'keepalive_p99', label: 'keep-alive p99 ms', better: 'lower', digits: 2 },
+  { key: 'keepalive_cpu', label: 'keep-alive proxy CPU µs/request', better: 'lower', digits: 1 },
   { key: 'close_rps', label: 'Connection: close req/s (32 conns)', better: 'higher', digits: 0, goal: { min: 0.8 } },
   { key: 'close_p99', label: 'Connection: close p99 ms', better: 'lower', digits: 2 },
+  { key: 'close_cpu', label: 'Connection: close proxy CPU µs/request', better: 'lower', digits: 1 },
   { key: 'bulk_mibps', label: 'bulk MiB/s (8 MiB bodies, 4 conns)', better: 'higher', digits: 0, goal: { min: 1.0 } },
   { key: 'bulk_p99', label: 'bulk p99 ms', better: 'lower', digits: 1 },
+  { key: 'bulk_cpu', label: 'bulk proxy CPU ms per 8 MiB', better: 'lower', digits: 2 },
   { key: 'udp_qps', label: 'UDP DNS queries/s', better: 'higher', digits: 0, goal: { min: 1.0 } },
+  { key: 'udp_cpu', label: 'UDP proxy CPU µs/query', better: 'lower', digits: 1 },
   { key: 'idle_rss_mib', label: 'RSS holding 2000 idle conns, MiB', better: 'lower', digits: 1 },
   { key: 'idle_kib_per_conn', label: 'memory per held conn, KiB', better: 'lower', digits: 2, goal: { max: 2.0 } },
 ];

@@ -6,14 +6,14 @@ import os from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { dnsperf, holdIdle, wrk, writeQueryFile, type WrkCase } from './load.ts';
-import { NO_PIN, cpuCount, killAllSync, sleep, stopAll, which, type Pin } from './procs.ts';
+import { NO_PIN, cpuCount, cpuMicros, killAllSync, sleep, stopAll, which, type Pin } from './procs.ts';
 import { markdown, note, record, summaryText, type Results } from './report.ts';
-import { BULK_BYTES, PACKAGES, ROOT, TARGETS, TARGET_LABEL, startDnsmasq, startNginx, startTarget, type Running, type TargetKey } from './targets.ts';
+import { BULK_BYTES, OUR_PEN, PACKAGES, ROOT, TARGETS, TARGET_LABEL, startDnsmasq, startNginx, startTarget, type Running, type TargetKey } from './targets.ts';
 
-const TCP_CASES: Record<string, WrkCase & { metric: string; p99: string }> = {
-  keepalive: { connections: 64, path: '/', close: false, metric: 'keepalive_rps', p99: 'keepalive_p99' },
-  close: { connections: 32, path: '/', close: true, metric: 'close_rps', p99: 'close_p99' },
-  bulk: { connections: 4, path: '/bulk', close: false, metric: 'bulk_mibps', p99: 'bulk_p99' },
+const TCP_CASES: Record<string, WrkCase & { metric: string; p99: string; cpu: string }> = {
+  keepalive: { connections: 64, path: '/', close: false, metric: 'keepalive_rps', p99: 'keepalive_p99', cpu: 'keepalive_cpu' },
+  close: { connections: 32, path: '/', close: true, metric: 'close_rps', p99: 'close_p99', cpu: 'close_cpu' },
+  bulk: { connections: 4, path: '/bulk', close: false, metric: 'bulk_mibps', p99: 'bulk_p99', cpu: 'bulk_cpu' },
 };
 const ALL_CASES = ['keepalive', 'close', 'bulk', 'udp', 'memory'];
 
@@ -25,6 +25,7 @@ const { values: opt } = parseArgs({
     cases: { type: 'string', default: ALL_CASES.join(',') },
     idle: { type: 'string', default: '2000' },
     out: { type: 'string', default: `${ROOT}bench/results` },
+    ours: { type: 'string', default: OUR_PEN },
     pin: { type: 'boolean', default: cpuCount() >= 2 },
     'no-pin': { type: 'boolean', default: false },
     smoke: { type: 'boolean', default: false },
@@ -35,6 +36,7 @@ const { values: opt } = parseArgs({
 if (opt.help) {
   console.log(`usage: npm run bench -- [--rounds N] [--duration S] [--targets direct,pen,haproxy,ours]
        [--cases keepalive,close,bulk,udp,memory] [--idle N] [--out DIR] [--no-pin] [--smoke]
+       [--ours PATH/bin/pen.js]   (another checkout of ours, e.g. to compare before/after a change)
 --smoke: 1 round of 1 s, keep-alive only, backend direct and ours (what the test suite runs)`);
   process.exit(0);
 }
@@ -108,7 +110,7 @@ const results: Results = {
   started: new Date().toISOString(),
   finished: '',
   machine: machine(),
-  settings: { rounds, duration, smoke, idle: idleCount, placement, targets: targets.join(','), cases: cases.join(',') },
+  settings: { rounds, duration, smoke, idle: idleCount, placement, targets: targets.join(','), cases: cases.join(','), ours: opt.ours },
   samples: {},
   missing: {},
   warnings: [],
@@ -129,7 +131,7 @@ async function startAll(backend: number, udp: boolean, want: TargetKey[], metric
       continue;
     }
     try {
-      up.set(t, await startTarget(t, backend, udp, tmp, pin.proxy));
+      up.set(t, await startTarget(t, backend, udp, tmp, pin.proxy, opt.ours));
     } catch (err) {
       const why = `did not start: ${(err as Error).message.split('\n')[0]}`;
       log(`${TARGET_LABEL[t]} ${udp ? 'UDP' : 'TCP'} ${why}`);
@@ -142,7 +144,7 @@ async function startAll(backend: number, udp: boolean, want: TargetKey[], metric
 async function tcpPhase(backendPort: number): Promise<void> {
   const tcpCases = cases.filter((c) => c in TCP_CASES);
   if (!tcpCases.length) return;
-  const metrics = tcpCases.flatMap((c) => [TCP_CASES[c]!.metric, TCP_CASES[c]!.p99]);
+  const metrics = tcpCases.flatMap((c) => [TCP_CASES[c]!.metric, TCP_CASES[c]!.p99, TCP_CASES[c]!.cpu]);
   const up = await startAll(backendPort, false, targets, metrics);
   // warm-up (JIT, connection pools): not recorded
   for (const [t, run] of up) {
@@ -162,10 +164,18 @@ async function tcpPhase(backendPort: number): Promise<void> {
           continue;
         }
         try {
+          const cpu0 = run.proc ? cpuMicros(run.proc.pid) : null;
           const r = await wrk(run.port, spec, duration, pin.load);
+          const cpu1 = run.proc ? cpuMicros(run.proc.pid) : null;
           const value = c === 'bulk' ? r.bps / 2 ** 20 : r.rps;
           record(results, spec.metric, t, value);
           record(results, spec.p99, t, r.p99ms);
+          if (cpu0 !== null && cpu1 !== null && r.requests > 0) {
+            // bulk in ms per 8 MiB response, the others in µs per request
+            record(results, spec.cpu, t, (cpu1 - cpu0) / r.requests / (c === 'bulk' ? 1000 : 1));
+          } else if (!run.proc) {
+            note(results, spec.cpu, t, 'no proxy process');
+          }
           if (r.errors) results.warnings.push(`${c} / ${t} round ${round + 1}: ${r.errors}`);
           log(`round ${round + 1} ${c} ${t}: ${value.toFixed(c === 'bulk' ? 1 : 0)}${c === 'bulk' ? ' MiB/s' : ' req/s'}, p99 ${r.p99ms.toFixed(2)} ms${r.errors ? ` (${r.errors})` : ''}`);
         } catch (err) {
@@ -184,7 +194,8 @@ async function udpPhase(): Promise<void> {
   const dns = await startDnsmasq(tmp, pin.load);
   const queries = `${tmp}/queries.txt`;
   writeQueryFile(queries);
-  const up = await startAll(dns.port, true, targets, ['udp_qps']);
+  const up = await startAll(dns.port, true, targets, ['udp_qps', 'udp_cpu']);
+  if (up.has('direct')) note(results, 'udp_cpu', 'direct', 'no proxy process');
   for (const [, run] of up) {
     try { await dnsperf(run.port, queries, 1, pin.load); } catch { /* reported in the rounds */ }
   }
@@ -196,7 +207,10 @@ async function udpPhase(): Promise<void> {
         continue;
       }
       try {
+        const cpu0 = run.proc ? cpuMicros(run.proc.pid) : null;
         const r = await dnsperf(run.port, queries, duration, pin.load);
+        const cpu1 = run.proc ? cpuMicros(run.proc.pid) : null;
+        if (cpu0 !== null && cpu1 !== null && r.completed > 0) record(results, 'udp_cpu', t, (cpu1 - cpu0) / r.completed);
         if (r.qps > 0) record(results, 'udp_qps', t, r.qps);
         else note(results, 'udp_qps', t, 'no answers');
         if (r.lostPct > 1) results.warnings.push(`udp / ${t} round ${round + 1}: ${r.lostPct}% of queries lost`);
