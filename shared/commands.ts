@@ -40,7 +40,7 @@ const LIST = [
   spec('clients_max', '[N]', 'admin', 'report or grow the client table'),
   spec('close', '[N]', 'admin', 'forcibly close connection N'),
   spec('conn_max', '[N]', 'admin', 'report or grow the connection table'),
-  spec('connection', '[N]', 'read', 'show connection slot N', 'yes', 'downfd/upfd are socket ids, not file descriptors; a freed slot shows client 0, server 0 (pen shows its last occupant)'),
+  spec('connection', '[N]', 'read', 'show connection slot N', 'yes', 'downfd/upfd are socket ids, not file descriptors'),
   spec('control', '', 'read', 'report the control port address'),
   spec('control_acl', '[N]', 'admin', 'report or set the access list checked for the control port'),
   spec('debug', '[N]', 'admin', 'report or set the debug level'),

@@ -82,7 +82,10 @@ export const connection: Handler = ({ pen }, args) => {
   const { n, bad } = slotIn(pen, args);
   if (bad) return bad;
   const c = pen.conns[n];
-  if (!c) return `Connection ${n}:\nstate = 0\ndownfd = -1, upfd = -1\nclient = 0, server = 0\npend = 0\n`;
+  if (!c) {
+    const last = pen.lastOccupant[n] ?? { client: 0, server: 0 };
+    return `Connection ${n}:\nstate = 0\ndownfd = -1, upfd = -1\nclient = ${last.client}, server = ${last.server}\npend = 0\n`;
+  }
   const pend = c.state & CS_CONNECTING ? 1 : 0;
   return `Connection ${n}:\nstate = ${c.state}\ndownfd = ${c.downId}, upfd = ${c.upId}\nclient = ${c.clientIndex}, server = ${c.server}\npend = ${pend}\n`;
 };

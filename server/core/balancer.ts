@@ -169,12 +169,16 @@ export class Balancer extends EventEmitter implements SelectState {
     }
     this.closedBytes.sx += b.sx;
     this.closedBytes.rx += b.rx;
+    this.lastOccupant[conn.index] = { client: conn.clientIndex, server: conn.server };
     this.conns[conn.index] = null;
     this.connsUsed -= 1;
     let next = this.waiting.shift();
     while (next?.socket.destroyed) next = this.waiting.shift();
     if (next) this.accept(next.socket, next.https);
   }
+
+  /** a freed slot's last client and server, which pen's `connection N` still shows */
+  lastOccupant: { client: number; server: number }[] = [];
 
   /** bytes of connections that have closed (live ones are read from their sockets) */
   closedBytes = { sx: 0, rx: 0 };

@@ -36,9 +36,8 @@ function script(extra: number): (string | { get: number })[] {
     'no weight', 'no prio', 'mode', 'control', 'listen', 'idle_timeout', 'idle_timeout -3', 'idle_timeout 5', 'idlers',
     'foo bar', 'no such', '# comment', 'block', 'exit', 'tcp_fastclose', 'tcp_fastclose up', 'tcp_fastclose off',
     'pending_max 5', 'keepalive', 'no keepalive', 'tcp_nodelay', 'no tcp_nodelay', 'ascii', 'no ascii', 'http', 'no http',
-    // (a freed slot shows client 0, server 0 here; pen shows its last occupant's numbers)
     'connection', 'connection 600', 'connection -1', 'close 600', 'socket 9999',
-    'servers', { get: 2 }, 'servers', 'recent',
+    'servers', { get: 2 }, 'servers', 'connection 0', 'recent',
     `server 2 address 127.0.0.1 port ${extra}`, 'server 4', 'server -1 address 127.0.0.1', 'server 5 address 127.0.0.1 max 3 hard 4',
     'servers', 'server 0 blacklist 30', 'server 0 acl 2 max 9', 'servers',
     'acl 1 permit 127.0.0.1', 'acl 1 deny ::1/64', 'acl 1 permit 10.0.0.0 255.0.0.0', 'acl 2 permit 1.2.3', 'acl 11 permit 1.2.3.4',
