@@ -102,7 +102,7 @@ export const status: Handler = ({ pen }) => {
   const problem = webStatsError(pen);
   if (problem !== null) throw new CommandError(problem, { reply: 'Unable to create webstats\n', code: 'PEN_ERR_IO', log: true });
   try {
-    return readFileSync(pen.settings.webStats!, 'latin1');
+    return readFileSync(pen.settings.webStats!, 'utf8');
   } catch {
     throw new CommandError(`Can't read ${pen.settings.webStats}`, { reply: "Can't read webstats\n", code: 'PEN_ERR_IO' });
   }

@@ -13,7 +13,7 @@ import { execute, type CommandContext } from './registry.ts';
 export async function runConfigFile(ctx: CommandContext, path: string): Promise<string> {
   let text: string;
   try {
-    text = await readFile(path, 'latin1');
+    text = await readFile(path, 'utf8');
   } catch {
     debug(`Can't read config file '${path}'`);
     return '';
@@ -117,7 +117,7 @@ export function formatConfig(pen: Balancer, file: string, now = new Date()): str
 /** `write FILE`: failures are reported through debug(), as pen does. */
 export function writeConfig(pen: Balancer, file: string): void {
   try {
-    writeFileSync(file, formatConfig(pen, file), 'latin1');
+    writeFileSync(file, formatConfig(pen, file));
   } catch {
     throw quiet(`Can't open file '${file}'`);
   }

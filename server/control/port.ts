@@ -42,10 +42,10 @@ function serve(ctx: CommandContext, socket: net.Socket): void {
     done = true;
     socket.setTimeout(0);
     if (grace) clearTimeout(grace);
-    const line = buf.subarray(0, MAX_COMMAND).toString('latin1');
+    const line = buf.subarray(0, MAX_COMMAND).toString('utf8');
     execute({ ...ctx, origin: 'port' }, line).then(
       (r) => {
-        socket.end(Buffer.from(r.reply, 'latin1'));
+        socket.end(Buffer.from(r.reply, 'utf8'));
         // the socket stays readable (anything more is ignored) so the client's close frees it;
         // a client that never closes is dropped
         socket.setTimeout(READ_TIMEOUT_MS, () => socket.destroy());

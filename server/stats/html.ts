@@ -49,7 +49,7 @@ export function webStatsError(pen: Balancer): string | null {
   const file = pen.settings.webStats;
   if (!file) return "Don't know where to write web stats; see -w option";
   try {
-    writeFileSync(file, renderStatusHtml(pen), 'latin1');
+    writeFileSync(file, renderStatusHtml(pen));
     return null;
   } catch {
     return `Can't write to ${file}`;

@@ -91,10 +91,10 @@ test('the status page matches Debian pen\'s apart from the time and socket numbe
   const page = async (binary: string | undefined) => {
     const html = join(dir, `s-${binary ? 'c' : 'ts'}.html`);
     const pen = await startPen(['-u', 'root', '-w', html, '-C', `127.0.0.1:${control}`, `127.0.0.1:${listen}`, `127.0.0.1:${a.port}`, `127.0.0.1:${b.port}`],
-      { waitPort: control, binary });
+      { waitPort: listen, binary });
     try {
-      await get(listen);
-      await get(listen);
+      assert.equal(await get(listen), 'B');
+      assert.equal(await get(listen), 'B');
       const reply = penctl(`127.0.0.1:${control}`, ['status'], DEBIAN_PENCTL).stdout;
       assert.equal(readFileSync(html, 'latin1'), reply, 'status returns the -w file');
       // the client's age may differ by a second between the runs, and we number sockets, not fds
