@@ -426,3 +426,16 @@ test('control connections are fully closed after the reply (no descriptor leak)'
     await p.pen.stop();
   }
 });
+
+test('dummy with no servers at all answers instead of crashing (C pen segfaults)', async () => {
+  const p = await ourPen([], []);
+  try {
+    assert.equal(p.ctl2('servers'), '');
+    assert.equal(p.ctl2('dummy'), '');
+    assert.equal(await get(p.port), 'Ulric was here.');
+    assert.equal(p.ctl2('idlers 2'), 'Idlers: 0/2\n', 'C pen crashes here too');
+    assert.equal(await get(p.port), 'Ulric was here.');
+  } finally {
+    await p.pen.stop();
+  }
+});
