@@ -272,6 +272,7 @@ describe('dashboard against a running balancer', { skip, timeout: 120_000 }, () 
     );
     await page.locator('[data-testid=link]', { hasText: 'live' }).waitFor({ timeout: 15_000 });
     await page.getByTestId('disconnected').waitFor({ state: 'detached' });
+    await page.getByTestId('events').getByText('live stream back').waitFor();
     // while the server was gone the browser itself logs the refused connections; nothing else
     const ours = w.errors.filter((e) => !/ERR_CONNECTION_REFUSED|WebSocket connection to .* failed/.test(e));
     assert.deepEqual(ours, []);

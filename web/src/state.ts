@@ -46,6 +46,11 @@ export interface AppOptions {
   base?: URL;
   storage?: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'> | null;
   connect?: boolean;
+  /** injectable for tests */
+  fetch?: typeof fetch;
+  WebSocketImpl?: typeof WebSocket;
+  /** how long success and error toasts stay, ms */
+  toastMs?: { ok: number; error: number };
 }
 
 function sessionStore(): AppOptions['storage'] {
@@ -82,7 +87,7 @@ export function createAppState(opts: AppOptions = {}) {
 
   const canChange = computed(() => scope.value === 'admin');
 
-  const api: Api = createApi({ base, token: () => token.value });
+  const api: Api = createApi({ base, token: () => token.value, fetch: opts.fetch });
   let nextId = 1;
   let stream: Stream | null = null;
 
@@ -95,7 +100,8 @@ export function createAppState(opts: AppOptions = {}) {
   function toast(ok: boolean, text: string): void {
     const t: Toast = { id: nextId++, ok, text };
     toasts.value = [...toasts.value, t].slice(-4);
-    setTimeout(() => dismiss(t.id), ok ? 4000 : 9000);
+    const ms = opts.toastMs ?? { ok: 4000, error: 9000 };
+    setTimeout(() => dismiss(t.id), ok ? ms.ok : ms.error);
   }
 
   function dismiss(id: number): void {
@@ -115,14 +121,22 @@ export function createAppState(opts: AppOptions = {}) {
     }
   }
 
+  let lost = false;
+
   function setLink(s: LinkStatus, detail?: string): void {
     const was = link.peek();
     batch(() => {
       link.value = s;
       linkDetail.value = detail ?? null;
     });
-    if (s === 'disconnected' && was === 'live') addLog('link', `lost the live stream${detail ? `: ${detail}` : ''}`);
-    if (s === 'live' && was !== 'live' && was !== 'connecting') addLog('link', 'live stream back');
+    if (s === 'disconnected' && was === 'live') {
+      lost = true;
+      addLog('link', `lost the live stream${detail ? `: ${detail}` : ''}`);
+    }
+    if (s === 'live' && lost) {
+      lost = false;
+      addLog('link', 'live stream back');
+    }
     // a link that drops before it ever delivers may be a token the server turned down
     if (s === 'disconnected' && was === 'connecting' && auth.peek() === 'ok') void checkAuth(true);
   }
@@ -136,12 +150,12 @@ export function createAppState(opts: AppOptions = {}) {
 
   function startStream(): void {
     if (stream) stream.restart();
-    else stream = openStream({ url: streamUrl, onMessage: applyMessage, onStatus: setLink });
+    else stream = openStream({ url: streamUrl, onMessage: applyMessage, onStatus: setLink, WebSocketImpl: opts.WebSocketImpl });
   }
 
   /** Ask the server who we are; start the stream once it lets us in. */
   async function checkAuth(quiet = false): Promise<void> {
-    if (!quiet) auth.value = 'checking';
+    if (!quiet && auth.peek() !== 'unreachable') auth.value = 'checking';
     try {
       const who = await api.whoami();
       batch(() => {
@@ -178,12 +192,12 @@ export function createAppState(opts: AppOptions = {}) {
     return checkAuth();
   }
 
-  function logout(): void {
+  function logout(): Promise<void> {
     storage?.removeItem(TOKEN_KEY);
     token.value = null;
     stream?.close();
     stream = null;
-    void checkAuth();
+    return checkAuth();
   }
 
   function confirm(title: string, body: string, action: string): Promise<boolean> {

@@ -30,7 +30,7 @@ export function TopBar({ state }: { state: AppState }) {
             <span class={`badge plain ${state.scope.value === 'admin' ? 'info' : ''}`} data-testid="scope">
               {state.scope.value === 'admin' ? 'admin' : 'read only'}
             </span>
-            <button type="button" class="btn ghost small" onClick={() => state.logout()}>sign out</button>
+            <button type="button" class="btn ghost small" onClick={() => void state.logout()}>sign out</button>
           </span>
         )}
       </div>
