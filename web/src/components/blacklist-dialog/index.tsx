@@ -12,7 +12,8 @@ interface Props {
 }
 
 export function BlacklistDialog({ state, server, onClose }: Props) {
-  const [seconds, setSeconds] = useState('30');
+  // pen's own blacklist time (-b) is the natural default
+  const [seconds, setSeconds] = useState(() => String(state.snapshot.peek()?.settings?.blacklist || 30));
   const [error, setError] = useState<string | null>(null);
   const n = Number(seconds);
   const valid = seconds.trim() !== '' && Number.isInteger(n) && n > 0;
