@@ -20,6 +20,8 @@ export default defineConfig({
     emptyOutDir: true,
     target: 'es2022',
     chunkSizeWarningLimit: 150,
+    // one chunk, so the modulepreload polyfill would be dead weight
+    modulePreload: { polyfill: false },
   },
   server: { proxy },
 });

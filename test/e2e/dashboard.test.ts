@@ -249,7 +249,10 @@ describe('dashboard against a running balancer', { skip, timeout: 120_000 }, () 
       await narrow.page.goto(`http://127.0.0.1:${fx.admin}/`);
       await narrow.page.locator('[data-testid=link]', { hasText: 'live' }).waitFor();
       await narrow.page.getByTestId('server-row-1').waitFor();
-      await narrow.page.waitForTimeout(2500);
+      for (let i = 0; i < 3; i++) { // a little traffic, so the screenshot shows some
+        await through(fx.listen, 3);
+        await narrow.page.waitForTimeout(1000);
+      }
       const width = await narrow.page.evaluate(() => document.documentElement.scrollWidth);
       assert.ok(width <= 390, `page is ${width}px wide`);
       assert.ok(await narrow.page.getByTestId('blacklist-0').isVisible());
