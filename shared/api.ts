@@ -229,7 +229,7 @@ export const WriteSchema = Type.Object({
 }, { additionalProperties: false });
 
 export const WhoAmISchema = Type.Object({
-  scope: Type.Union([Type.Literal('read'), Type.Literal('admin')]),
+  scope: Type.Union([Type.Literal('read'), Type.Literal('admin'), Type.Null()], { description: 'null: a token is needed and none was sent' }),
   auth: Type.Boolean({ description: 'false when no tokens are configured (loopback only): everyone is admin' }),
 });
 export type WhoAmI = Static<typeof WhoAmISchema>;

@@ -9,8 +9,12 @@ import { PenError } from '../core/errors.ts';
 import { HttpError } from './errors.ts';
 
 export type Scope = 'read' | 'admin';
-/** what a route needs; `public` routes (docs, the OpenAPI document) need nothing */
-export type RouteScope = Scope | 'public';
+/**
+ * what a route needs; `public` routes (docs, the OpenAPI document) need nothing; `optional`
+ * routes check a token when one is sent and otherwise run with no scope (GET /whoami, so a
+ * first visit learns that it needs a token without an error response)
+ */
+export type RouteScope = Scope | 'public' | 'optional';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -147,6 +151,10 @@ export function authHook(tokens: TokenStore, limiter: FailureLimiter) {
       throw new HttpError(429, 'too many failed authentication attempts; try again later');
     }
     const token = presentedToken(req);
+    if (token === undefined && need === 'optional') {
+      req.callerScope = null;
+      return;
+    }
     if (token === undefined) {
       reply.header('www-authenticate', 'Bearer');
       throw new HttpError(401, 'a bearer token is required');
@@ -159,6 +167,7 @@ export function authHook(tokens: TokenStore, limiter: FailureLimiter) {
       throw new HttpError(401, 'invalid token');
     }
     req.callerScope = scope;
+    if (need === 'optional') return;
     if (need === 'admin' && scope !== 'admin') throw new HttpError(403, 'this needs an admin token');
   };
 }

@@ -21,13 +21,21 @@ after(async () => {
 const body = (r: { body: string }) => JSON.parse(r.body) as { statusCode: number; error: string; message: string };
 
 test('a request without a token gets 401 with a JSON error and a Bearer challenge', async () => {
-  for (const [method, url] of [['GET', '/servers'], ['GET', '/stats'], ['PATCH', '/servers/0'], ['GET', '/whoami']] as const) {
+  for (const [method, url] of [['GET', '/servers'], ['GET', '/stats'], ['PATCH', '/servers/0']] as const) {
     const r = await f.app.inject({ method, url, payload: method === 'PATCH' ? { max: 1 } : undefined });
     assert.equal(r.statusCode, 401, `${method} ${url}`);
     assert.equal(r.headers['www-authenticate'], 'Bearer');
     assert.deepEqual(Object.keys(body(r)).sort(), ['error', 'message', 'statusCode']);
   }
   assert.equal(f.pen.servers.list[0].maxc, 0);
+});
+
+test('GET /whoami without a token says a token is needed, without an error status', async () => {
+  const r = await f.app.inject({ method: 'GET', url: '/whoami' });
+  assert.equal(r.statusCode, 200);
+  assert.deepEqual(JSON.parse(r.body), { scope: null, auth: true });
+  const wrong = await f.app.inject({ method: 'GET', url: '/whoami', headers: bearer('x'.repeat(20)), remoteAddress: '127.0.0.51' });
+  assert.equal(wrong.statusCode, 401, 'a wrong token is still refused (and counted)');
 });
 
 test('a wrong token gets 401 and changes nothing', async () => {

@@ -158,6 +158,18 @@ export function createAppState(opts: AppOptions = {}) {
     if (!quiet && auth.peek() !== 'unreachable') auth.value = 'checking';
     try {
       const who = await api.whoami();
+      if (who.scope === null) {
+        // tokens are configured and we sent none: ask for one
+        stream?.close();
+        stream = null;
+        batch(() => {
+          auth.value = 'need-token';
+          authRequired.value = true;
+          scope.value = null;
+          authError.value = null;
+        });
+        return;
+      }
       batch(() => {
         scope.value = who.scope;
         authRequired.value = who.auth;

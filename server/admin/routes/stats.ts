@@ -32,6 +32,7 @@ export const statsRoutes: FastifyPluginAsync<{ deps: AdminDeps; tokens: TokenSto
   });
 
   app.get('/whoami', {
-    schema: { tags: ['auth'], summary: "The caller's scope", response: { 200: WhoAmISchema } },
-  }, async (req): Promise<WhoAmI> => ({ scope: req.callerScope ?? 'read', auth: tokens.enabled }));
+    config: { scope: 'optional' },
+    schema: { tags: ['auth'], summary: "The caller's scope (null: tokens are configured and none was sent)", response: { 200: WhoAmISchema } },
+  }, async (req): Promise<WhoAmI> => ({ scope: req.callerScope, auth: tokens.enabled }));
 };
