@@ -105,7 +105,7 @@ async function run(args: ParsedArgs): Promise<void> {
     }
     process.exit(code);
   };
-  const runtime: Runtime = { exit: () => setImmediate(() => shutdown(0)), argv };
+  const runtime: Runtime = { exit: () => setImmediate(() => shutdown(0)), argv, stdout: out };
   const ctx: CommandContext = { pen, runtime, origin: 'cli' };
   if (args.listen !== null) pen.listenSpec = parseListen(args.listen, preview(args).udp ? 'udp' : 'tcp');
 
