@@ -153,23 +153,24 @@ export function createAppState(opts: AppOptions = {}) {
     else stream = openStream({ url: streamUrl, onMessage: applyMessage, onStatus: setLink, WebSocketImpl: opts.WebSocketImpl });
   }
 
+  function askForToken(error: string | null): void {
+    stream?.close();
+    stream = null;
+    batch(() => {
+      auth.value = 'need-token';
+      authRequired.value = true;
+      scope.value = null;
+      authError.value = error;
+    });
+  }
+
   /** Ask the server who we are; start the stream once it lets us in. */
   async function checkAuth(quiet = false): Promise<void> {
     if (!quiet && auth.peek() !== 'unreachable') auth.value = 'checking';
     try {
       const who = await api.whoami();
-      if (who.scope === null) {
-        // tokens are configured and we sent none: ask for one
-        stream?.close();
-        stream = null;
-        batch(() => {
-          auth.value = 'need-token';
-          authRequired.value = true;
-          scope.value = null;
-          authError.value = null;
-        });
-        return;
-      }
+      // tokens are configured and we sent none: ask for one
+      if (who.scope === null) return askForToken(null);
       batch(() => {
         scope.value = who.scope;
         authRequired.value = who.auth;
@@ -180,14 +181,7 @@ export function createAppState(opts: AppOptions = {}) {
     } catch (err) {
       const e = err as ApiError;
       if (e.status === 401) {
-        stream?.close();
-        stream = null;
-        batch(() => {
-          auth.value = 'need-token';
-          authRequired.value = true;
-          scope.value = null;
-          authError.value = token.value ? 'That token was not accepted.' : null;
-        });
+        askForToken(token.value ? 'That token was not accepted.' : null);
       } else if (!quiet) {
         auth.value = 'unreachable';
         authError.value = e.message;
