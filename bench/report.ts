@@ -59,11 +59,16 @@ export function medianOf(r: Results, metric: string, target: TargetKey): number 
   return median(r.samples[metric]?.[target] ?? []);
 }
 
+/** ours / another target; Infinity when the other's figure rounds to nothing (pen's idle memory) */
 export function ratio(r: Results, metric: string, of: TargetKey): number {
-  return medianOf(r, metric, 'ours') / medianOf(r, metric, of);
+  const theirs = medianOf(r, metric, of);
+  const ours = medianOf(r, metric, 'ours');
+  if (Number.isFinite(theirs) && Number.isFinite(ours) && Math.abs(theirs) < 0.01 && ours > 0.01) return Infinity;
+  return ours / theirs;
 }
 
 function fmt(x: number, digits: number): string {
+  if (x === Infinity) return '∞';
   if (!Number.isFinite(x)) return 'n/a';
   return x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
@@ -74,7 +79,7 @@ function goalText(m: Metric): string {
 }
 
 function goalMet(m: Metric, x: number): string {
-  if (!m.goal || !Number.isFinite(x)) return '';
+  if (!m.goal || Number.isNaN(x)) return '';
   const ok = m.goal.min !== undefined ? x >= m.goal.min : x <= m.goal.max!;
   return ok ? 'met' : 'NOT met';
 }
@@ -118,6 +123,7 @@ export function markdown(r: Results): string {
     `Medians of ${r.settings.rounds} rounds of ${r.settings.duration} s each, run ${r.started} – ${r.finished}.`,
     `Machine: ${Object.entries(r.machine).map(([k, v]) => `${k} ${v}`).join('; ')}.`,
     `CPU placement: ${r.settings.placement}.`,
+    'CPU and memory figures are those of the proxy process (user + system time of all its threads; VmRSS), so the backend direct has none.',
   ];
   const miss = missingLines(r);
   if (miss.length) out.push('', 'No figure:', ...miss.map((m) => `- ${m}`));
