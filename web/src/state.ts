@@ -123,11 +123,16 @@ export function createAppState(opts: AppOptions = {}) {
 
   let lost = false;
 
+  let rawLink: LinkStatus = 'connecting';
+
   function setLink(s: LinkStatus, detail?: string): void {
-    const was = link.peek();
+    const was = rawLink;
+    rawLink = s;
+    // a reconnect attempt after a loss is still "disconnected" to the operator, until data flows
+    const shown = s === 'connecting' && link.peek() === 'disconnected' ? 'disconnected' : s;
     batch(() => {
-      link.value = s;
-      linkDetail.value = detail ?? null;
+      link.value = shown;
+      if (shown === s) linkDetail.value = detail ?? null;
     });
     if (s === 'disconnected' && was === 'live') {
       lost = true;
