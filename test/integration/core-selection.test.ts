@@ -15,6 +15,12 @@ after(async () => {
   await b.close();
 });
 
+/** Wait until pen's start-up probe has come and gone at the backends, so it cannot skew counts. */
+async function settled(...servers: { sockets: Set<unknown> }[]): Promise<void> {
+  await sleep(100);
+  for (let i = 0; i < 60 && servers.some((s) => s.sockets.size > 0); i++) await sleep(50);
+}
+
 const backends = () => [`127.0.0.1:${a.port}`, `127.0.0.1:${b.port}`];
 
 async function withPen(args: string[], fn: (port: number) => Promise<void>): Promise<void> {
@@ -65,6 +71,7 @@ describe('selection', () => {
     const pen = await startPen(['-r', '-W', `127.0.0.1:${port}`, `127.0.0.1:${x.port}:0:0:1`, `127.0.0.1:${y.port}:0:0:3`], { waitPort: port });
     const held = [];
     try {
+      await settled(x, y);
       for (let i = 0; i < 8; i++) held.push(await hold(port));
       assert.deepEqual(held.map((h) => h.greeting), ['X', 'Y', 'Y', 'Y', 'X', 'Y', 'Y', 'Y']);
     } finally {
@@ -83,6 +90,7 @@ describe('selection', () => {
     const pen = await startPen([`127.0.0.1:${port}`, `127.0.0.1:${x.port}:2:3`, `127.0.0.1:${y.port}:2:0`], { waitPort: port });
     const held = [];
     try {
+      await settled(x, y);
       for (let i = 0; i < 7; i++) held.push(await hold(port));
       assert.deepEqual(held.map((h) => h.greeting), ['Y', 'Y', 'X', 'X', 'X', '', '']);
       assert.equal(x.sockets.size, 3);
@@ -100,6 +108,7 @@ describe('selection', () => {
     const port = await freePort();
     const pen = await startPen(['-x', '2', `127.0.0.1:${port}`, `127.0.0.1:${x.port}`], { waitPort: port });
     try {
+      await settled(x);
       const h1 = await hold(port);
       const h2 = await hold(port);
       assert.equal(h2.greeting, 'X');
