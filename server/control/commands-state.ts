@@ -129,9 +129,10 @@ export const acl: Handler = ({ pen }, args) => {
   let words = [action, what, ...(extra !== undefined ? [extra] : [])];
   if (what === 'country') {
     if (extra === undefined) throw quiet('acl: expected country');
-    throw refuse('acl: country ACLs need a GeoIP database, which this pen does not have', 'PEN_ERR_UNSUPPORTED');
-  }
-  if (!what.includes(':')) {
+    if (pen.country === undefined) {
+      throw refuse('acl: country ACLs need a GeoIP database; load one with `geoip FILE`', 'PEN_ERR_UNSUPPORTED');
+    }
+  } else if (!what.includes(':')) {
     const ip = dottedQuad(what);
     if (ip === null) throw quiet(`acl: bogus address '${what}'`);
     const mask = dottedQuad(extra ?? '255.255.255.255');

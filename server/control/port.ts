@@ -26,7 +26,7 @@ export const CONTROL_REFUSED_MESSAGE = "Won't open control port running as root;
 function serve(ctx: CommandContext, socket: net.Socket): void {
   socket.on('error', () => {});
   const ip = socket.remoteAddress ? plainIp(socket.remoteAddress) : null; // null: Unix socket
-  if (!aclPermits(ctx.pen.acls, ctx.pen.settings.controlAcl, ip)) {
+  if (!aclPermits(ctx.pen.acls, ctx.pen.settings.controlAcl, ip, ctx.pen.country)) {
     debug('do_ctrl: not from there');
     // close without answering; draining what was sent avoids a reset, so penctl sees a clean EOF
     socket.resume();

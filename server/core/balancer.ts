@@ -4,12 +4,13 @@
 import { EventEmitter } from 'node:events';
 import { existsSync, unlinkSync } from 'node:fs';
 import type { Server as NetServer, Socket } from 'node:net';
-import { emptyAcls, type AclTable } from './acl.ts';
+import { emptyAcls, type AclTable, type CountryLookup } from './acl.ts';
 import { parseListen, plainIp, type ListenSpec } from './address.ts';
 import { ClientTable, clientKey } from './clients.ts';
 import type { Connection } from './connection.ts';
 import { debug } from './diag.ts';
 import { PenError } from './errors.ts';
+import { openDefaultGeoip } from './geoip.ts';
 import type { RequestLog } from './requestlog.ts';
 import { canTry, chooseInitial, failoverNext, type ClientInfo, type SelectState } from './select.ts';
 import { ABUSE, EMERGENCY, NO_SERVER, nowSeconds, serverAt, type ServerTable } from './servers.ts';
@@ -39,6 +40,24 @@ export class Balancer extends EventEmitter implements SelectState {
   readonly startedAt = Date.now();
   /** clients accepted while the connection table was full wait here, as in pen's backlog */
   private waiting: { socket: Socket; https: boolean }[] = [];
+
+  /** the database `geoip FILE` opened (settings.geoip names it) */
+  private geoipLookup: CountryLookup | null = null;
+  /** the default database, looked for on first use; undefined until then */
+  private defaultGeoip: CountryLookup | null | undefined;
+
+  /** The country lookup for ACLs: the configured database, else the default file if it exists. */
+  get country(): CountryLookup | undefined {
+    if (this.settings.geoip !== null) return this.geoipLookup ?? undefined;
+    if (this.defaultGeoip === undefined) this.defaultGeoip = openDefaultGeoip();
+    return this.defaultGeoip ?? undefined;
+  }
+
+  /** `geoip FILE` / `no geoip`: file and lookup change together (null, null: back to the default). */
+  setGeoip(file: string | null, lookup: CountryLookup | null): void {
+    this.settings.geoip = file;
+    this.geoipLookup = lookup;
+  }
 
   now(): number {
     return nowSeconds();

@@ -1,6 +1,6 @@
 // Server selection as pen does it: pure functions over plain state, no sockets.
 // The TCP and UDP paths both call chooseInitial, canTry and failoverNext.
-import { aclPermits, type AclTable } from './acl.ts';
+import { aclPermits, type AclTable, type CountryLookup } from './acl.ts';
 import { ABUSE, EMERGENCY, NO_SERVER, isBlacklisted, serverAt, type Server, type ServerTable } from './servers.ts';
 import type { Settings } from './settings.ts';
 
@@ -9,6 +9,7 @@ export interface SelectState {
   settings: Settings;
   acls: AclTable;
   rrCursor: number; // global round-robin cursor, advanced before use
+  country?: CountryLookup; // for `country` ACL entries; absent without a GeoIP database
 }
 
 export interface ClientInfo {
@@ -86,7 +87,7 @@ export function byPrio(st: SelectState, now: number): number {
 
 /** pen's initial choice: abuse for denied clients, then sticky, then prio > weight > hash > rr. */
 export function chooseInitial(st: SelectState, client: ClientInfo, now: number): number {
-  if (!aclPermits(st.acls, st.settings.clientAcl, client.ip)) return st.servers.abuse ? ABUSE : NO_SERVER;
+  if (!aclPermits(st.acls, st.settings.clientAcl, client.ip, st.country)) return st.servers.abuse ? ABUSE : NO_SERVER;
   if (!st.settings.roundrobin && client.lastServer >= 0 && client.lastServer < st.servers.list.length) {
     return client.lastServer;
   }
@@ -103,7 +104,7 @@ export function canTry(st: SelectState, index: number, client: ClientInfo, now: 
   if (s.port === 0) return false;
   if (isBlacklisted(s, now, st.settings.blacklistTime)) return false;
   if (s.maxc !== 0 && s.c >= s.maxc && (client.lastServer !== index || s.c >= s.hard)) return false;
-  return aclPermits(st.acls, s.acl, client.ip);
+  return aclPermits(st.acls, s.acl, client.ip, st.country);
 }
 
 /**

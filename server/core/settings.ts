@@ -48,6 +48,7 @@ export interface Settings {
   dsrIf: string | null;
   dsrIp: string | null;
   idlers: number;
+  geoip: string | null;    // `geoip FILE` (our extension; pen's database is compiled in)
   ssl: SslSettings;
 }
 
@@ -76,7 +77,7 @@ export function defaultSettings(): Settings {
     dummy: false, peek: false, abortOnError: false, exitEnabled: false, udp: false, foreground: false,
     logFile: null, webStats: null, configFile: null, control: null, listen: null, pidFile: null,
     user: null, chroot: null, emergency: null, abuse: null, eventBackend: 'epoll',
-    dsrIf: null, dsrIp: null, idlers: 0,
+    dsrIf: null, dsrIp: null, idlers: 0, geoip: null,
     ssl: {
       cert: null, key: null, caFile: null, caDir: null, compat: false, requireClientCert: false,
       protocol: 'ssl23', ciphers: null, options: [], sniPath: null, ocspResponse: null,
