@@ -1,7 +1,8 @@
-// Commands that open files or sockets: listen, log, source, status, include, write, and the TLS
+// Commands that open files or sockets: listen, log, source, status, include, write, geoip, and the TLS
 // settings (read by server/core/tls.ts when it builds its context).
 import { readFileSync } from 'node:fs';
 import { resolveHost } from '../core/address.ts';
+import { openGeoip } from '../core/geoip.ts';
 import { RequestLog } from '../core/requestlog.ts';
 import { webStatsError } from '../stats/html.ts';
 import { atoi } from './atoi.ts';
@@ -127,5 +128,26 @@ export const write: Handler = async ({ pen }, args) => {
   if (!file) throw quiet('write: no file');
   const { writeConfig } = await import('./config.ts');
   writeConfig(pen, file);
+  return '';
+};
+
+/** `geoip [FILE]` (ours): open a MaxMind DB for country ACLs; a file that does not open changes nothing. */
+export const geoip: Handler = ({ pen }, args) => {
+  const file = args[0];
+  if (file !== undefined) {
+    let lookup;
+    try {
+      lookup = openGeoip(file);
+    } catch (err) {
+      throw refuse((err as Error).message, 'PEN_ERR_IO');
+    }
+    pen.setGeoip(file, lookup);
+  }
+  return pen.settings.geoip ? `${pen.settings.geoip}\n` : '';
+};
+
+/** `no geoip`: forget the file; the default database is used again if it exists. */
+export const noGeoip: Handler = ({ pen }) => {
+  pen.setGeoip(null, null);
   return '';
 };

@@ -75,6 +75,8 @@ export const HANDLERS = {
     runtime.exit();
     return '';
   },
+  geoip: io.geoip,
+  'no geoip': io.noGeoip,
   hash: flag('hash', true),
   'no hash': flag('hash', false),
   http: flag('http', true),

@@ -52,6 +52,8 @@ const SAMPLES: Record<string, [string, string | RegExp]> = {
   acl: ['acl 5 permit 10.0.0.0 255.0.0.0', ''],
   'no acl': ['no acl 5', ''],
   ascii: ['ascii', ''],
+  geoip: ['geoip', ''],
+  'no geoip': ['no geoip', ''],
   'no ascii': ['no ascii', ''],
   blacklist: ['blacklist 30', '30\n'],
   client_acl: ['client_acl', '0\n'],
