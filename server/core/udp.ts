@@ -206,7 +206,8 @@ export class UdpSession implements Connection {
     return true;
   }
 
-  private dropUpstream(): void {
+  /** Close the upstream socket, if any, ignoring its late errors. */
+  private closeUpstreamSocket(): void {
     const up = this.upstream;
     if (up !== null) {
       up.removeAllListeners();
@@ -215,6 +216,10 @@ export class UdpSession implements Connection {
     }
     this.upstream = null;
     this.queue = null;
+  }
+
+  private dropUpstream(): void {
+    this.closeUpstreamSocket();
     this.upId = -1;
     // what was sent so far belongs to the server being left
     const server = serverAt(this.pen.servers, this.server);
@@ -229,14 +234,7 @@ export class UdpSession implements Connection {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    const up = this.upstream;
-    if (up !== null) {
-      up.removeAllListeners();
-      up.on('error', () => {});
-      up.close();
-    }
-    this.upstream = null;
-    this.queue = null;
+    this.closeUpstreamSocket();
     this.last = null;
     this.listener.forget(this);
     // release() folds sx/crx into the server and client and decrements server.c if counted
