@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events';
 import { existsSync, unlinkSync } from 'node:fs';
 import type { Server as NetServer, Socket } from 'node:net';
 import { emptyAcls, type AclTable, type CountryLookup } from './acl.ts';
-import { parseListen, plainIp, type ListenSpec } from './address.ts';
+import { parseListen, plainIp, resolveHost, type ListenSpec } from './address.ts';
 import { ClientTable, clientKey } from './clients.ts';
 import type { Connection } from './connection.ts';
 import { debug } from './diag.ts';
@@ -245,7 +245,6 @@ export class Balancer extends EventEmitter implements SelectState {
   async listen(text: string): Promise<void> {
     const spec = parseListen(text, this.settings.udp ? 'udp' : 'tcp');
     if (spec.family === 0) {
-      const { resolveHost } = await import('./address.ts');
       const r = await resolveHost(spec.host);
       spec.host = r.address;
       spec.family = r.family;

@@ -1,5 +1,6 @@
 // TCP: the listener and the connection pair. Forwarding is full duplex with backpressure both
-// ways (pipe), and half-close propagated unless tcp_fastclose says otherwise.
+// ways (client → server by pipe, server → client through onread into a reused buffer), and
+// half-close propagated unless tcp_fastclose says otherwise.
 import net, { type Server as NetServer, type Socket } from 'node:net';
 import { CS_CLOSED_DOWN, CS_CLOSED_UP, CS_CONNECTED, CS_CONNECTING, socketId, type Connection } from './connection.ts';
 import { insertForwardedHeaders } from './http.ts';
