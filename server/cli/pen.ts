@@ -44,6 +44,12 @@ function fatal(message: string): never {
   process.exit(1);
 }
 
+/** A start-up error as one line, prefixed `pen:` unless it already names pen. */
+function fatalError(e: unknown): never {
+  const message = (e as Error).message;
+  return fatal(message.startsWith('pen') ? message : `pen: ${message}`);
+}
+
 /** Without -f: run ourselves again detached; exit 0 once the child is listening, else relay its error. */
 function daemonize(): void {
   const child = spawn(process.execPath, [...process.execArgv, process.argv[1], ...argv], {
@@ -216,8 +222,7 @@ async function main(): Promise<void> {
   try {
     args = parseCommandLine(argv);
   } catch (e) {
-    const message = (e as Error).message;
-    return fatal(message.startsWith('pen') ? message : `pen: ${message}`);
+    return fatalError(e);
   }
   if (args.help) {
     process.stdout.write(USAGE);
@@ -231,8 +236,7 @@ async function main(): Promise<void> {
   try {
     await run(args);
   } catch (e) {
-    const message = (e as Error).message;
-    fatal(message.startsWith('pen') ? message : `pen: ${message}`);
+    fatalError(e);
   }
 }
 
