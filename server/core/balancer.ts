@@ -3,7 +3,7 @@
 // admin/ read this state and change it through control/.
 import { EventEmitter } from 'node:events';
 import { existsSync, unlinkSync } from 'node:fs';
-import type { Server as NetServer, Socket } from 'node:net';
+import type { Server as NetServer } from 'node:net';
 import { emptyAcls, type AclTable, type CountryLookup } from './acl.ts';
 import { parseListen, plainIp, resolveHost, type ListenSpec } from './address.ts';
 import { ClientTable, clientKey } from './clients.ts';
@@ -15,7 +15,7 @@ import type { RequestLog } from './requestlog.ts';
 import { canTry, chooseInitial, failoverNext, type ClientInfo, type SelectState } from './select.ts';
 import { ABUSE, EMERGENCY, NO_SERVER, nowSeconds, serverAt, type ServerTable } from './servers.ts';
 import { defaultSettings, type Settings } from './settings.ts';
-import { TcpConnection, listenTcp } from './tcp.ts';
+import { TcpConnection, closeIdle, listenTcp, type ClientEnd } from './tcp.ts';
 import type { PenEvent } from '../../shared/snapshot.ts';
 
 /** Something that accepts clients: a TCP/TLS server or a UDP socket. */
@@ -39,7 +39,9 @@ export class Balancer extends EventEmitter implements SelectState {
   listenSpec: ListenSpec | null = null;
   readonly startedAt = Date.now();
   /** clients accepted while the connection table was full wait here, as in pen's backlog */
-  private waiting: { socket: Socket; https: boolean }[] = [];
+  private waiting: { client: ClientEnd; https: boolean }[] = [];
+  /** idle_timeout's check, running while a listener is open */
+  private idleSweep: NodeJS.Timeout | null = null;
 
   /** the database `geoip FILE` opened (settings.geoip names it) */
   private geoipLookup: CountryLookup | null = null;
@@ -141,19 +143,19 @@ export class Balancer extends EventEmitter implements SelectState {
     this.settings.connMax = this.conns.length;
   }
 
-  /** A new client socket from the listener. */
-  accept(socket: Socket, https: boolean): void {
+  /** A new client from the listener. */
+  accept(client: ClientEnd, https: boolean): void {
     const i = this.allocSlot();
     if (i < 0) {
-      if (this.waiting.length >= this.settings.listenQueue) socket.destroy();
-      else this.waiting.push({ socket, https });
+      if (this.waiting.length >= this.settings.listenQueue) client.close();
+      else this.waiting.push({ client, https });
       return;
     }
     this.accepted += 1;
-    const ip = socket.remoteAddress ? plainIp(socket.remoteAddress) : 'unix';
-    const family = socket.remoteAddress ? 'ip' : 'unix';
-    const clientIndex = this.clients.store(clientKey(family, ip), ip, socket.remotePort ?? 0, this.now(), this.settings.trackingTime);
-    const conn = new TcpConnection(this, socket, clientIndex, https);
+    const ip = client.remoteAddress ? plainIp(client.remoteAddress) : 'unix';
+    const family = client.remoteAddress ? 'ip' : 'unix';
+    const clientIndex = this.clients.store(clientKey(family, ip), ip, client.remotePort, this.now(), this.settings.trackingTime);
+    const conn = new TcpConnection(this, client, clientIndex, https);
     conn.index = i;
     this.conns[i] = conn;
     this.connsUsed += 1;
@@ -192,8 +194,8 @@ export class Balancer extends EventEmitter implements SelectState {
     this.conns[conn.index] = null;
     this.connsUsed -= 1;
     let next = this.waiting.shift();
-    while (next?.socket.destroyed) next = this.waiting.shift();
-    if (next) this.accept(next.socket, next.https);
+    while (next?.client.closed) next = this.waiting.shift();
+    if (next) this.accept(next.client, next.https);
   }
 
   /** a freed slot's last client and server, which pen's `connection N` still shows */
@@ -255,6 +257,10 @@ export class Balancer extends EventEmitter implements SelectState {
     if (spec.family === 'unix' && existsSync(spec.host)) unlinkSync(spec.host);
     this.listener = await this.openListener(spec);
     this.listenSpec = spec;
+    if (this.idleSweep === null) {
+      this.idleSweep = setInterval(() => closeIdle(this), 1000);
+      this.idleSweep.unref();
+    }
     this.settings.listen = text;
   }
 
@@ -289,7 +295,9 @@ export class Balancer extends EventEmitter implements SelectState {
   shutdown(): void {
     this.listener?.close();
     this.listener = null;
-    for (const w of this.waiting) w.socket.destroy();
+    if (this.idleSweep !== null) clearInterval(this.idleSweep);
+    this.idleSweep = null;
+    for (const w of this.waiting) w.client.close();
     this.waiting = [];
     for (const c of this.conns) c?.close();
     this.requestLog?.close();

@@ -1,27 +1,28 @@
-// TCP: the listener and the connection pair. Forwarding is full duplex with backpressure both
-// ways (client → server by pipe, server → client through onread into a reused buffer), and
-// half-close propagated unless tcp_fastclose says otherwise.
+// TCP: the listener and the connection pair. Both ends of a plain TCP (or Unix socket) pair are
+// libuv stream handles driven directly (see uv.ts for why); a TLS client end is the TLSSocket
+// that node:tls hands over. Forwarding is full duplex with backpressure both ways: an end whose
+// write is still queued stops the other end reading until it drains, as pen does. Half-close is
+// propagated unless tcp_fastclose says otherwise.
 import net, { type Server as NetServer, type Socket } from 'node:net';
 import { CS_CLOSED_DOWN, CS_CLOSED_UP, CS_CONNECTED, CS_CONNECTING, socketId, type Connection } from './connection.ts';
 import { insertForwardedHeaders } from './http.ts';
 import { plainIp } from './address.ts';
 import { debug } from './diag.ts';
 import { NO_SERVER, serverAt } from './servers.ts';
+import { HandleEnd, handleClient, socketClient, type ClientEnd, type End, type EndHandle, type Pair } from './ends.ts';
+import { PIPE_SOCKET, Pipe, PipeConnectWrap, TCP, TCPConnectWrap, TCP_SOCKET, uvMessage, type ConnectReq, type StreamHandle } from './uv.ts';
 import type { Balancer } from './balancer.ts';
 
-const DUMMY_REPLY = 'HTTP/1.1 200 OK\r\nContent-Length: 15\r\nContent-Type: text/html\r\n\r\nUlric was here.';
+const DUMMY_REPLY = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 15\r\nContent-Type: text/html\r\n\r\nUlric was here.');
 
-/** How much one read from a server may take (Node's own default read size). */
-const READ_SIZE = 64 * 1024;
-/**
- * Server sockets read into this shared buffer, and what they read is copied out at once, until
- * one read fills it: only then does the connection get a buffer of its own. So idle and
- * short-lived connections hold none (a 64 KiB buffer per connection made V8 collect garbage
- * every ~130 ms under `Connection: close` load, for the external memory alone).
- */
-const SHARED_READ = Buffer.allocUnsafeSlow(READ_SIZE);
+interface PairConnectReq extends ConnectReq {
+  conn: TcpConnection;
+  handle: StreamHandle;
+}
 
-export class TcpConnection implements Connection {
+export type { ClientEnd };
+
+export class TcpConnection implements Connection, Pair {
   index = -1;
   state = CS_CONNECTING;
   clientIndex: number;
@@ -30,48 +31,39 @@ export class TcpConnection implements Connection {
   server = NO_SERVER;
   counted = false;
   t: number;
+  /** Date.now() of the last data either way, for idle_timeout */
+  active = 0;
   downId = socketId();
   upId = -1;
-  private upstream: Socket | null = null;
+  private upstream: HandleEnd | null = null;
+  private connectReq: PairConnectReq | null = null;
   private timer: NodeJS.Timeout | null = null;
   private attempts = 0;
   private closed = false;
-  /** the server socket reads into this, not into a fresh buffer per chunk (see fromServer) */
-  private upBuffer: Buffer | null = null;
-  private upWaiting = false;
-  // Per-connection callbacks are assigned here rather than declared as arrow-function fields or
-  // named consts: tsx (esbuild keepNames) wraps those in __name(), which redefines each closure's
-  // `name` and costs ~300 B of heap and ~300 ns per closure per connection.
-  private readonly closeNow: () => void;
-  private readonly readBuffer: () => Buffer;
-  private readonly fromServer: (n: number, buf: Buffer) => boolean;
-  private readonly clientWritten: () => void;
+  /** both directions have seen EOF: close once the shutdowns in flight are done */
+  private shutdowns = 0;
+  private closeAfterShutdown = false;
 
-  constructor(private readonly pen: Balancer, readonly client: Socket, clientIndex: number, readonly https: boolean) {
+  constructor(private readonly pen: Balancer, readonly client: ClientEnd, clientIndex: number, readonly https: boolean) {
     this.clientIndex = clientIndex;
     this.clientAddress = plainIp(client.remoteAddress ?? 'unix');
     this.t = pen.now();
-    this.closeNow = () => this.close();
-    this.readBuffer = () => this.upBuffer ?? SHARED_READ;
-    this.fromServer = (n, buf) => this.writeToClient(n, buf);
-    this.clientWritten = () => this.resumeServer();
-    client.on('error', this.closeNow);
-    client.on('close', this.closeNow);
+    client.attach(this);
   }
 
   pendingDown(): number {
-    return this.client.writableLength;
+    return this.client.pending();
   }
 
   pendingUp(): number {
-    return this.upstream?.writableLength ?? 0;
+    return this.upstream?.pending() ?? 0;
   }
 
   bytes() {
     const up = this.upstream;
     return {
-      sx: up ? up.bytesWritten : 0, rx: up ? up.bytesRead : 0,
-      csx: this.client.bytesWritten, crx: this.client.bytesRead,
+      sx: up ? up.bytesWritten() : 0, rx: up ? up.bytesRead() : 0,
+      csx: this.client.bytesWritten(), crx: this.client.bytesRead(),
     };
   }
 
@@ -89,35 +81,52 @@ export class TcpConnection implements Connection {
   }
 
   private connectTo(s: number): void {
-    const server = serverAt(this.pen.servers, s)!;
+    const pen = this.pen;
+    const server = serverAt(pen.servers, s)!;
     this.server = s;
-    this.pen.noteChosen(this.clientIndex, s);
+    pen.noteChosen(this.clientIndex, s);
     this.state = CS_CONNECTING;
-    const onread = { buffer: this.readBuffer, callback: this.fromServer };
-    const opts: net.NetConnectOpts = server.family === 'unix'
-      ? { path: server.address, allowHalfOpen: true, onread }
-      : { host: server.address, port: server.port, allowHalfOpen: true, noDelay: this.pen.settings.tcpNodelay,
-          keepAlive: this.pen.settings.keepalive, localAddress: this.pen.settings.source ?? undefined, onread };
-    const up = net.connect(opts);
-    this.upstream = up;
+    const unix = server.family === 'unix';
+    const handle = unix ? new Pipe(PIPE_SOCKET) : new TCP(TCP_SOCKET);
+    const req = (unix ? new PipeConnectWrap() : new TCPConnectWrap()) as PairConnectReq;
+    req.oncomplete = onConnectDone;
+    req.conn = this;
+    req.handle = handle;
+    this.connectReq = req;
     this.upId = socketId();
-    up.once('error', (err) => this.connectFailure(up, s, `connect failure: ${err.message}`));
-    this.timer = setTimeout(() => this.connectFailure(up, s, 'connect timeout'), this.pen.settings.timeout * 1000);
-    up.once('connect', () => {
-      this.clearTimer();
-      up.removeAllListeners('error');
-      this.connected(up, s);
-    });
+    let err = 0;
+    const source = pen.settings.source;
+    if (!unix && source !== null) {
+      err = server.family === 6 ? handle.bind6!(source, 0, 0) : handle.bind!(source, 0);
+      if (err !== 0) return this.connectFailure(handle, s, `connect failure: ${uvMessage('bind', err, source)}`);
+    }
+    if (unix) err = handle.connect(req, server.address);
+    else if (server.family === 6) err = handle.connect6!(req, server.address, server.port);
+    else err = handle.connect(req, server.address, server.port);
+    if (err !== 0) return this.connectFailure(handle, s, `connect failure: ${uvMessage('connect', err, unix ? server.address : `${server.address}:${server.port}`)}`);
+    this.timer = setTimeout(() => this.connectFailure(handle, s, 'connect timeout'), pen.settings.timeout * 1000);
+  }
+
+  /** The connect on handle completed (status 0) or failed. */
+  connectDone(req: PairConnectReq, status: number): void {
+    if (this.connectReq !== req || this.closed) return;
+    const s = this.server;
+    if (status !== 0) {
+      const server = serverAt(this.pen.servers, s);
+      const where = server?.family === 'unix' ? server.address : `${server?.address}:${server?.port}`;
+      return this.connectFailure(req.handle, s, `connect failure: ${uvMessage('connect', status, where)}`);
+    }
+    this.connectReq = null;
+    this.clearTimer();
+    this.connected(req.handle, s);
   }
 
   /** The connect to s failed or timed out: blacklist it and fail over, as pen does. */
-  private connectFailure(up: Socket, s: number, why: string): void {
-    if (this.upstream !== up || this.closed) return;
+  private connectFailure(handle: StreamHandle, s: number, why: string): void {
+    if (this.closed) return;
     this.clearTimer();
-    up.removeAllListeners();
-    up.on('error', () => {});
-    up.destroy();
-    this.upstream = null;
+    this.connectReq = null;
+    handle.close();
     this.upId = -1;
     this.pen.connectFailed(s, why);
     const next = this.pen.failoverNext(s, this.initial, this.pen.clientInfo(this.clientIndex, this.client));
@@ -128,86 +137,92 @@ export class TcpConnection implements Connection {
     this.connectTo(next);
   }
 
-  private connected(up: Socket, s: number): void {
-    const server = serverAt(this.pen.servers, s);
+  private connected(handle: StreamHandle, s: number): void {
+    const pen = this.pen;
+    const server = serverAt(pen.servers, s);
     if (server) server.c += 1;
     this.counted = true;
     this.state = CS_CONNECTED;
-    this.t = this.pen.now();
-    const client = this.client;
+    this.t = pen.now();
+    this.active = Date.now();
+    if (pen.settings.tcpNodelay) handle.setNoDelay?.(true);
+    if (pen.settings.keepalive) handle.setKeepAlive?.(true, 0);
+    const up = new HandleEnd(handle as EndHandle);
+    up.attach(this);
+    this.upstream = up;
+    up.startReading();
+    this.client.startReading();
+  }
+
+  /** Data read from one end goes to the other; while it is queued there, the reading end waits. */
+  data(from: End, chunk: Buffer): void {
+    if (this.closed) return;
+    this.active = Date.now();
     const pen = this.pen;
-    up.on('error', this.closeNow);
-    up.on('close', this.closeNow);
-    if (pen.settings.idleTimeout > 0) client.setTimeout(pen.settings.idleTimeout * 1000, this.closeNow);
-
-    // server → client goes through fromServer (the socket's onread); EOF still ends the stream
-    up.on('end', () => this.ended(CS_CLOSED_UP));
-
-    const rewrite = pen.settings.http;
-    const log = pen.requestLog;
-    if (!rewrite && !log && pen.settings.debug < 3) {
-      client.pipe(up, { end: false });
+    if (this.dummy) return this.replyDummy();
+    let to: End | null;
+    if (from === this.client) {
+      to = this.upstream;
+      if (pen.settings.http) chunk = insertForwardedHeaders(chunk, this.clientAddress, this.https);
+      if (pen.requestLog !== null) pen.requestLog.write(this.clientAddress, serverAt(pen.servers, this.server)?.address ?? '', chunk);
+      if (pen.settings.debug >= 3) pen.dump(this.index, chunk);
     } else {
-      const serverIp = server?.address ?? '';
-      client.on('data', (chunk: Buffer) => {
-        const out = rewrite ? insertForwardedHeaders(chunk, this.clientAddress, this.https) : chunk;
-        pen.requestLog?.write(this.clientAddress, serverIp, out);
-        if (pen.settings.debug >= 3) pen.dump(this.index, out);
-        if (!up.write(out)) client.pause();
-      });
-      up.on('drain', () => client.resume());
+      to = this.client;
     }
-    client.on('end', () => this.ended(CS_CLOSED_DOWN));
-    client.resume();
+    if (to !== null && !to.write(chunk)) from.pause();
   }
 
-  /**
-   * Server → client, pen's way: read into one buffer per connection and write it on. While that
-   * write is queued it still points into the buffer, so the server is not read again until the
-   * write is done (as pen stops reading until its remainder drains). Saves allocating and
-   * collecting a 64 KiB buffer per chunk, up to half the proxy's CPU time in bulk transfers.
-   */
-  private writeToClient(n: number, buf: Buffer): boolean {
-    const client = this.client;
-    if (buf === SHARED_READ) {
-      // a copy: nothing may keep pointing into the shared buffer; wait only for backpressure
-      if (n === READ_SIZE) this.upBuffer = Buffer.allocUnsafeSlow(READ_SIZE);
-      if (client.write(Buffer.from(buf.subarray(0, n)), this.clientWritten)) return true;
-    } else {
-      client.write(buf.subarray(0, n), this.clientWritten);
-      if (client.writableLength === 0) return true;
-    }
-    this.upWaiting = true;
-    return false;
+  /** What `to` had queued is written: the other end may read again. */
+  drained(to: End): void {
+    if (this.closed) return;
+    (to === this.client ? this.upstream : this.client)?.resume();
   }
 
-  private resumeServer(): void {
-    if (!this.upWaiting) return;
-    this.upWaiting = false;
-    if (!this.closed) this.upstream?.resume();
-  }
-
-  /** EOF from one side: propagate the half-close, or close both at once per tcp_fastclose. */
-  private ended(side: number): void {
+  /** EOF from one end: propagate the half-close, or close both at once per tcp_fastclose. */
+  eof(from: End): void {
+    if (this.closed) return;
+    const side = from === this.client ? CS_CLOSED_DOWN : CS_CLOSED_UP;
     this.state |= side;
     const fast = this.pen.settings.tcpFastclose;
     const fastClose = fast === 'both' || (side === CS_CLOSED_UP ? fast === 'up' : fast === 'down');
     const other = side === CS_CLOSED_DOWN ? this.upstream : this.client;
-    // end() flushes what is queued first; when both directions are done the sockets close themselves
-    other?.end();
-    if (fastClose) {
-      (side === CS_CLOSED_DOWN ? this.client : this.upstream)?.end();
-      other?.once('finish', this.closeNow);
+    if (fastClose || (this.state & (CS_CLOSED_UP | CS_CLOSED_DOWN)) === (CS_CLOSED_UP | CS_CLOSED_DOWN)) {
+      this.closeAfterShutdown = true;
     }
+    if (other === null) return this.close();
+    this.shutdowns += 1;
+    other.shutdown();
   }
 
+  /** A shutdown has flushed; the pair closes when both directions are done (or fastclose said so). */
+  shutDown(_end: End): void {
+    this.shutdowns -= 1;
+    if (this.closeAfterShutdown && this.shutdowns <= 0) this.close();
+  }
+
+  /** A read or write failed: the pair is done. */
+  failed(_end: End, why: string): void {
+    if (this.pen.settings.debug >= 2) debug(`connection ${this.index}: ${why}`);
+    this.close();
+  }
+
+  /** -D / `dummy`: answer the first request with pen's fixed page, no server involved. */
   private serveDummy(): void {
     this.state = CS_CONNECTED;
-    this.client.on('data', () => {
-      this.client.end(DUMMY_REPLY);
-    });
-    this.client.resume();
+    this.dummy = true;
+    this.client.startReading();
   }
+
+  private replyDummy(): void {
+    if (this.dummyAnswered) return;
+    this.dummyAnswered = true;
+    this.client.write(DUMMY_REPLY);
+    this.shutdowns += 1;
+    this.client.shutdown();
+  }
+
+  private dummy = false;
+  private dummyAnswered = false;
 
   private clearTimer(): void {
     if (this.timer) clearTimeout(this.timer);
@@ -218,9 +233,27 @@ export class TcpConnection implements Connection {
     if (this.closed) return;
     this.closed = true;
     this.clearTimer();
-    this.client.destroy();
-    this.upstream?.destroy();
+    const req = this.connectReq;
+    this.connectReq = null;
+    req?.handle.close();
+    this.client.close();
+    this.upstream?.close();
     this.pen.release(this);
+  }
+}
+
+function onConnectDone(this: ConnectReq, status: number): void {
+  const req = this as PairConnectReq;
+  req.conn.connectDone(req, status);
+}
+
+/** idle_timeout: close connections with no data either way for that long (checked every second). */
+export function closeIdle(pen: Balancer): void {
+  const limit = pen.settings.idleTimeout * 1000;
+  if (limit <= 0) return;
+  const now = Date.now();
+  for (const c of pen.conns) {
+    if (c instanceof TcpConnection && c.state & CS_CONNECTED && now - c.active >= limit) c.close();
   }
 }
 
@@ -230,18 +263,31 @@ export interface TcpListenerOptions {
   https?: boolean;
 }
 
+interface ListeningHandle {
+  onconnection: (err: number, client?: StreamHandle) => void;
+}
+
 /** Open the TCP (or TLS) listener; resolves once bound, rejects with the bind error. */
 export function listenTcp(pen: Balancer, bind: net.ListenOptions, opts: TcpListenerOptions): Promise<NetServer> {
-  const onConnection = (socket: Socket) => pen.accept(socket, opts.https ?? false);
+  const https = opts.https ?? false;
   const server = opts.createServer
-    ? opts.createServer(onConnection)
-    : net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: pen.settings.tcpNodelay }, onConnection);
+    ? opts.createServer((socket) => pen.accept(socketClient(socket), https))
+    : net.createServer({ allowHalfOpen: true, pauseOnConnect: true });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen({ ...bind, backlog: opts.backlog }, () => {
       server.removeListener('error', reject);
       server.on('error', (err) => debug(`listener: ${err.message}`));
+      // plain TCP: take the accepted handles before net wraps them in Sockets
+      if (!opts.createServer) (server as unknown as { _handle: ListeningHandle })._handle.onconnection = (err, handle) => {
+        if (err !== 0 || handle === undefined) {
+          debug(`listener: ${uvMessage('accept', err)}`);
+          return;
+        }
+        pen.accept(handleClient(handle, pen.settings.tcpNodelay), false);
+      };
       resolve(server);
     });
   });
 }
+

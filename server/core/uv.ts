@@ -1,0 +1,114 @@
+// Node's own libuv handles, the layer under net.Socket and dgram.Socket. The data path uses them
+// directly: a net.Socket pair (two Duplex streams with their state, events and nextTicks) cost
+// ~3x pen's whole CPU time per connection, and dgram's send() looks up every reply address
+// through dns.lookup and a nextTick. These bindings are the ones net.js and dgram.js are built
+// on (process.binding allows them on Node 20 without a warning); the types below describe just
+// what we call. Behaviour they rely on, checked against Node 20's lib/ and src/:
+//  - a stream handle reads into the buffer given by useUserBuffer(); onread(this = handle) gets
+//    the byte count (or a negative libuv error, UV_EOF at end) in streamBaseState[kReadBytesOrError];
+//  - writeBuffer() tries the write at once: when it all went out, streamBaseState[kLastWriteWasAsync]
+//    is 0 and the request object was not used, so it can be passed again; otherwise the request
+//    is in flight, still points into the buffer, and calls req.oncomplete(status) when done;
+//  - requests without an oncomplete property complete silently.
+import { getSystemErrorName } from 'node:util';
+
+/** The parts of a libuv stream handle (TCPWrap, PipeWrap) that the data path calls. */
+export interface StreamHandle {
+  onread: ((this: StreamHandle, arrayBuffer?: ArrayBuffer) => Buffer | undefined) | null;
+  readStart(): number;
+  readStop(): number;
+  useUserBuffer(buf: Buffer): void;
+  writeBuffer(req: WriteReq, buf: Buffer): number;
+  shutdown(req: ShutdownReq): number;
+  close(cb?: () => void): void;
+  readonly bytesRead: number;
+  readonly bytesWritten: number;
+  readonly writeQueueSize: number;
+  setNoDelay?(on: boolean): number;
+  setKeepAlive?(on: boolean, delaySeconds: number): number;
+  getpeername?(out: { address?: string; port?: number; family?: string }): number;
+  bind?(address: string, port: number): number;
+  bind6?(address: string, port: number, flags: number): number;
+  connect(req: ConnectReq, address: string, port?: number): number;
+  connect6?(req: ConnectReq, address: string, port: number): number;
+}
+
+export interface WriteReq {
+  oncomplete?: (this: WriteReq, status: number) => void;
+  handle?: StreamHandle;
+  buffer?: Buffer | null;
+}
+
+export interface ShutdownReq {
+  oncomplete?: (this: ShutdownReq, status: number) => void;
+  handle?: StreamHandle;
+}
+
+export interface ConnectReq {
+  oncomplete: (this: ConnectReq, status: number, handle: StreamHandle) => void;
+}
+
+/** A libuv UDP handle (UDPWrap). send() returns bytes + 1 when it completed at once. */
+export interface UdpHandle {
+  onmessage: ((nread: number, handle: UdpHandle, buf: Buffer, rinfo: { address: string; port: number; family: string }) => void) | null;
+  onerror?: (nread: number, handle: UdpHandle, error: Error) => void;
+  bind(address: string, port: number, flags: number): number;
+  bind6(address: string, port: number, flags: number): number;
+  connect(address: string, port: number): number;
+  connect6(address: string, port: number): number;
+  send(req: SendReq, list: Buffer[], count: number, port: number, address: string, hasCallback: boolean): number;
+  send(req: SendReq, list: Buffer[], count: number, hasCallback: boolean): number;
+  send6(req: SendReq, list: Buffer[], count: number, port: number, address: string, hasCallback: boolean): number;
+  recvStart(): number;
+  recvStop(): number;
+  getsockname(out: { address?: string; port?: number; family?: string }): number;
+  bufferSize(size: number, recv: boolean, ctx: object): number | undefined;
+  close(cb?: () => void): void;
+  fd: number;
+}
+
+export interface SendReq {
+  oncomplete?: (this: SendReq, status: number, sent: number) => void;
+  list?: Buffer[];
+}
+
+type Ctor<T> = new (type?: number) => T;
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const binding = (process as any).binding as (name: string) => any;
+const tcpWrap = binding('tcp_wrap');
+const pipeWrap = binding('pipe_wrap');
+const streamWrap = binding('stream_wrap');
+const udpWrap = binding('udp_wrap');
+
+export const TCP: Ctor<StreamHandle> = tcpWrap.TCP;
+export const TCP_SOCKET: number = tcpWrap.constants.SOCKET;
+export const TCPConnectWrap: new () => ConnectReq = tcpWrap.TCPConnectWrap;
+export const Pipe: Ctor<StreamHandle> = pipeWrap.Pipe;
+export const PIPE_SOCKET: number = pipeWrap.constants.SOCKET;
+export const PipeConnectWrap: new () => ConnectReq = pipeWrap.PipeConnectWrap;
+export const WriteWrap: new () => WriteReq = streamWrap.WriteWrap;
+export const ShutdownWrap: new () => ShutdownReq = streamWrap.ShutdownWrap;
+export const UDP: new () => UdpHandle = udpWrap.UDP;
+export const SendWrap: new () => SendReq = udpWrap.SendWrap;
+
+/** Shared with C++: the result of the latest read or write on any stream handle. */
+export const streamBaseState: Int32Array = streamWrap.streamBaseState;
+export const kReadBytesOrError: number = streamWrap.kReadBytesOrError;
+export const kLastWriteWasAsync: number = streamWrap.kLastWriteWasAsync;
+
+export const UV_EOF: number = binding('uv').UV_EOF;
+
+/** `ECONNREFUSED` for a libuv error number. */
+export function errorName(status: number): string {
+  try {
+    return getSystemErrorName(status);
+  } catch {
+    return `error ${status}`;
+  }
+}
+
+/** A libuv error as Node words it in its exceptions: `connect ECONNREFUSED 127.0.0.1:80`. */
+export function uvMessage(syscall: string, status: number, where = ''): string {
+  return `${syscall} ${errorName(status)}${where ? ` ${where}` : ''}`;
+}
