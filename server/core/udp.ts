@@ -11,8 +11,14 @@
 // Counters follow pen (§2.4): a session's first datagram and all replies are not counted in
 // sx/rx/csx; later client datagrams count in the server's sx and the client's crx. The
 // listener's own counters (datagrams and bytes each way, drops, sessions) count everything.
-import dgram from 'node:dgram';
+//
+// The sockets are Node's raw libuv UDP handles (server/core/uv.ts), not dgram.Socket: dgram's
+// send() runs every reply address through dns.lookup and a nextTick, allocates a request, a list
+// and closures per datagram, and delivers each datagram through an EventEmitter, which cost about
+// as much CPU as all of pen per query. Upstream handles are connect()ed, which is synchronous on a
+// handle, so a session's first datagram goes out at once.
 import type { AddressInfo } from 'node:net';
+import { constants as osConstants } from 'node:os';
 import type { Balancer, Listener } from './balancer.ts';
 import { plainIp, type ListenSpec } from './address.ts';
 import { clientKey } from './clients.ts';
@@ -22,6 +28,7 @@ import { PenError } from './errors.ts';
 import { insertForwardedHeaders } from './http.ts';
 import type { ClientInfo } from './select.ts';
 import { NO_SERVER, isBlacklisted, serverAt } from './servers.ts';
+import { SendWrap, UDP, errorName, uvMessage, type SendReq, type UdpHandle } from './uv.ts';
 
 /** pen reads at most this much of a datagram; the rest is cut off. */
 export const MAX_DATAGRAM = 32768;
@@ -29,8 +36,57 @@ export const MAX_DATAGRAM = 32768;
 export const UDP_IDLE_DEFAULT = 60;
 /** receive buffer asked for on the listener socket */
 const LISTEN_RCVBUF = 4 * 1024 * 1024;
-/** datagrams held for a session whose upstream socket is still connecting */
-const MAX_QUEUED = 64;
+/** bind flag that lets a restarted pen take the port at once, as dgram's reuseAddr */
+const UV_UDP_REUSEADDR: number = osConstants.UV_UDP_REUSEADDR;
+
+// One request and one 1-element list serve every send that completes at once (send() returns
+// bytes + 1): Node's UDPWrap only wraps the request object when the datagram has to wait in
+// libuv's queue, and then keeps it, and through req.list the buffer, until it is sent. So after
+// an asynchronous send (return 0) the next send takes a fresh pair. Negative returns are libuv
+// errors; as with dgram's send() without a callback, the datagram is lost and nothing is thrown.
+let sendReq: SendReq = new SendWrap();
+let sendList: Buffer[] = [];
+sendReq.list = sendList;
+
+function sendDone(result: number): number {
+  if (result === 0) {
+    sendReq = new SendWrap();
+    sendList = [];
+    sendReq.list = sendList;
+  }
+  return result;
+}
+
+/** Send on a connect()ed handle; a negative libuv error when the datagram was not sent. */
+function sendConnected(handle: UdpHandle, msg: Buffer): number {
+  sendList[0] = msg;
+  return sendDone(handle.send(sendReq, sendList, 1, false));
+}
+
+/** Send to address:port on an unconnected handle of family 4 or 6. */
+function sendTo(handle: UdpHandle, v6: boolean, msg: Buffer, port: number, address: string): number {
+  sendList[0] = msg;
+  return sendDone(v6 ? handle.send6(sendReq, sendList, 1, port, address, false) : handle.send(sendReq, sendList, 1, port, address, false));
+}
+
+/** A session's upstream handle knows its session, so all of them share one onmessage function. */
+interface UpstreamHandle extends UdpHandle {
+  session: UdpSession;
+}
+
+function onUpstreamMessage(nread: number, handle: UdpHandle, buf: Buffer): void {
+  (handle as UpstreamHandle).session.fromUpstream(nread, handle, buf);
+}
+
+function onHandleError(_nread: number, _handle: UdpHandle, err: Error): void {
+  debug(`udp: ${err.message}`);
+}
+
+/** Stop and close a raw handle; nothing calls into it afterwards. */
+function closeHandle(handle: UdpHandle): void {
+  handle.recvStop();
+  handle.close();
+}
 
 export interface UdpCounters {
   datagramsIn: number;   // from clients
@@ -57,8 +113,7 @@ export class UdpSession implements Connection {
   /** pen's counters: later client datagrams only */
   sx = 0;
   crx = 0;
-  private upstream: dgram.Socket | null = null;
-  private queue: Buffer[] | null = null;
+  private upstream: UdpHandle | null = null;
   /** the latest client datagram, replayed once per server when a server refuses it */
   private last: Buffer | null = null;
   private replays = 0;
@@ -83,10 +138,9 @@ export class UdpSession implements Connection {
     return 0;
   }
 
+  /** sends complete at once or wait in the kernel's or libuv's queue, never in ours */
   pendingUp(): number {
-    let n = 0;
-    if (this.queue !== null) for (const m of this.queue) n += m.length;
-    return n;
+    return 0;
   }
 
   bytes() {
@@ -141,35 +195,35 @@ export class UdpSession implements Connection {
   }
 
   private send(msg: Buffer): void {
-    if (this.queue !== null) {
-      if (this.queue.length < MAX_QUEUED) this.queue.push(msg);
-      else this.listener.drop();
-      return;
-    }
-    this.upstream?.send(msg);
+    // a send error (the kernel's queue full, or a refusal that the next read would report) loses
+    // the datagram, as UDP may
+    if (this.upstream !== null) sendConnected(this.upstream, msg);
   }
 
-  /** A reply from the server goes back to the client from the listener's address. */
-  private readonly onReply = (msg: Buffer): void => {
-    this.t = this.pen.now();
-    this.listener.touch(this);
-    this.listener.reply(msg, this.clientPort, this.replyAddress);
-  };
-
-  private readonly onUpstreamError = (err: NodeJS.ErrnoException): void => {
-    if (this.closed) return;
-    if (err.code !== 'ECONNREFUSED') {
-      debug(`udp session ${this.index}: ${err.message}`);
+  /** A datagram or a receive error (nread < 0) on the upstream handle. */
+  fromUpstream(nread: number, handle: UdpHandle, buf: Buffer): void {
+    // a handle left behind by failover or close is closed and stopped, but be sure
+    if (handle !== this.upstream) return;
+    if (nread >= 0) {
+      // a reply from the server goes back to the client from the listener's address
+      this.t = this.pen.now();
+      this.listener.touch(this);
+      this.listener.reply(buf, this.clientPort, this.replyAddress);
+      return;
+    }
+    const message = uvMessage('recvmsg', nread);
+    if (errorName(nread) !== 'ECONNREFUSED') {
+      debug(`udp session ${this.index}: ${message}`);
       this.close();
       return;
     }
     // an ICMP port unreachable is UDP's "connection refused": blacklist and fail over as TCP
     // does, and replay the datagram that was lost (at most once per server)
     const failed = this.server;
-    this.pen.connectFailed(failed, `connect failure: ${err.message}`);
+    this.pen.connectFailed(failed, `connect failure: ${message}`);
     if (!this.failover()) return;
     if (this.last !== null && this.replays++ < this.pen.servers.list.length) this.send(this.last);
-  };
+  }
 
   /** Move the session to the next server that can take it; false (and no change) when none can. */
   private failover(): boolean {
@@ -184,18 +238,29 @@ export class UdpSession implements Connection {
     const pen = this.pen;
     const server = serverAt(pen.servers, s);
     if (server === null || (server.family !== 4 && server.family !== 6)) return false;
-    const up = dgram.createSocket(server.family === 6 ? 'udp6' : 'udp4');
-    up.on('error', this.onUpstreamError);
-    up.on('message', this.onReply);
+    const v6 = server.family === 6;
+    const up = new UDP() as UpstreamHandle;
     const source = pen.settings.source;
-    if (source !== null) up.bind({ address: source, port: 0 });
-    this.queue = [];
-    up.connect(server.port, server.address, () => {
-      if (this.upstream !== up) return;
-      const q = this.queue;
-      this.queue = null;
-      if (q !== null) for (const m of q) up.send(m);
-    });
+    let err = 0;
+    let syscall = 'bind';
+    if (source !== null) err = v6 ? up.bind6(source, 0, 0) : up.bind(source, 0, 0);
+    if (err === 0) {
+      syscall = 'connect';
+      err = v6 ? up.connect6(server.address, server.port) : up.connect(server.address, server.port);
+    }
+    if (err === 0) {
+      syscall = 'recvStart';
+      up.session = this;
+      up.onmessage = onUpstreamMessage;
+      up.onerror = onHandleError;
+      err = up.recvStart();
+    }
+    if (err !== 0) {
+      // e.g. a source address of the other family, or no route: skipped like a refused server
+      debug(`udp session ${this.index}: ${uvMessage(syscall, err, syscall === 'bind' ? source ?? '' : `${server.address}:${server.port}`)}`);
+      closeHandle(up);
+      return false;
+    }
     this.upstream = up;
     this.upId = socketId();
     this.server = s;
@@ -206,16 +271,11 @@ export class UdpSession implements Connection {
     return true;
   }
 
-  /** Close the upstream socket, if any, ignoring its late errors. */
+  /** Close the upstream handle, if any. */
   private closeUpstreamSocket(): void {
     const up = this.upstream;
-    if (up !== null) {
-      up.removeAllListeners();
-      up.on('error', () => {});
-      up.close();
-    }
     this.upstream = null;
-    this.queue = null;
+    if (up !== null) closeHandle(up);
   }
 
   private dropUpstream(): void {
@@ -256,9 +316,10 @@ export class UdpListener implements Listener {
   private sweeper: NodeJS.Timeout | null = null;
   private closed = false;
 
-  constructor(private readonly pen: Balancer, readonly socket: dgram.Socket) {
-    socket.on('message', this.onMessage);
-    socket.on('error', (err) => debug(`udp listener: ${err.message}`));
+  constructor(private readonly pen: Balancer, private readonly handle: UdpHandle, private readonly v6: boolean) {
+    handle.onmessage = this.onMessage;
+    handle.onerror = onHandleError;
+    handle.recvStart();
     this.sweeper = setInterval(this.sweep, 1000);
     this.sweeper.unref();
   }
@@ -268,10 +329,16 @@ export class UdpListener implements Listener {
   }
 
   address(): AddressInfo {
-    return this.socket.address();
+    const out: Partial<AddressInfo> = {};
+    this.handle.getsockname(out);
+    return out as AddressInfo;
   }
 
-  private readonly onMessage = (msg: Buffer, rinfo: dgram.RemoteInfo): void => {
+  private readonly onMessage = (nread: number, _handle: UdpHandle, msg: Buffer, rinfo: { address: string; port: number }): void => {
+    if (nread < 0) {
+      debug(`udp listener: ${uvMessage('recvmsg', nread)}`);
+      return;
+    }
     const data = msg.length > MAX_DATAGRAM ? msg.subarray(0, MAX_DATAGRAM) : msg;
     const c = this.counters;
     c.datagramsIn += 1;
@@ -313,7 +380,7 @@ export class UdpListener implements Listener {
     if (this.closed) return;
     this.counters.datagramsOut += 1;
     this.counters.bytesOut += msg.length;
-    this.socket.send(msg, port, address);
+    sendTo(this.handle, this.v6, msg, port, address);
   }
 
   /** Called by a session as it closes. */
@@ -376,7 +443,7 @@ export class UdpListener implements Listener {
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = null;
     for (const byPort of [...this.sessions.values()]) for (const s of [...byPort.values()]) s.close();
-    this.socket.close();
+    closeHandle(this.handle);
   }
 }
 
@@ -385,22 +452,24 @@ export function listenUdp(pen: Balancer, spec: ListenSpec): Promise<UdpListener>
   if (spec.family === 'unix') {
     return Promise.reject(new PenError('PEN_ERR_UNSUPPORTED', `UDP on a Unix socket path is not supported: ${spec.text}`));
   }
-  const socket = dgram.createSocket({ type: spec.family === 6 ? 'udp6' : 'udp4', reuseAddr: true });
-  return new Promise((resolve, reject) => {
-    const fail = (err: Error) => {
-      socket.close();
-      reject(err);
-    };
-    socket.once('error', fail);
-    socket.bind({ address: spec.host, port: spec.port }, () => {
-      socket.removeListener('error', fail);
-      try {
-        // room for bursts of new clients while sessions are set up (the kernel caps it at rmem_max)
-        if (socket.getRecvBufferSize() < LISTEN_RCVBUF) socket.setRecvBufferSize(LISTEN_RCVBUF);
-      } catch {
-        // the default buffer still works
-      }
-      resolve(new UdpListener(pen, socket));
-    });
-  });
+  // spec.host is an IP address here (the balancer resolves names); no IPV6ONLY flag, so `::` is
+  // dual-stack where the system allows it, as with dgram
+  const v6 = spec.family === 6;
+  const handle = new UDP();
+  const err = v6 ? handle.bind6(spec.host, spec.port, UV_UDP_REUSEADDR) : handle.bind(spec.host, spec.port, UV_UDP_REUSEADDR);
+  if (err !== 0) {
+    handle.close();
+    // worded as dgram's bind error: `bind EADDRINUSE 127.0.0.1:53`
+    const e = new Error(uvMessage('bind', err, spec.port > 0 ? `${spec.host}:${spec.port}` : spec.host)) as NodeJS.ErrnoException;
+    e.code = errorName(err);
+    e.errno = err;
+    e.syscall = 'bind';
+    return Promise.reject(e);
+  }
+  // room for bursts of new clients while sessions are set up (the kernel caps it at rmem_max);
+  // bufferSize() returns undefined on failure, and the default buffer still works
+  const ctx = {};
+  const size = handle.bufferSize(0, true, ctx);
+  if (size !== undefined && size < LISTEN_RCVBUF) handle.bufferSize(LISTEN_RCVBUF, true, ctx);
+  return Promise.resolve(new UdpListener(pen, handle, v6));
 }
