@@ -15,7 +15,7 @@ import type { RequestLog } from './requestlog.ts';
 import { canTry, chooseInitial, failoverNext, type ClientInfo, type SelectState } from './select.ts';
 import { ABUSE, EMERGENCY, NO_SERVER, nowSeconds, serverAt, type ServerTable } from './servers.ts';
 import { defaultSettings, type Settings } from './settings.ts';
-import { TcpConnection, closeIdle, listenTcp, type ClientEnd } from './tcp.ts';
+import { SWEEP_MS, TcpConnection, listenTcp, sweep, type ClientEnd } from './tcp.ts';
 import type { PenEvent } from '../../shared/snapshot.ts';
 
 /** Something that accepts clients: a TCP/TLS server or a UDP socket. */
@@ -40,7 +40,7 @@ export class Balancer extends EventEmitter implements SelectState {
   readonly startedAt = Date.now();
   /** clients accepted while the connection table was full wait here, as in pen's backlog */
   private waiting: { client: ClientEnd; https: boolean }[] = [];
-  /** idle_timeout's check, running while a listener is open */
+  /** connect and idle timeouts' check, running while a listener is open */
   private idleSweep: NodeJS.Timeout | null = null;
 
   /** the database `geoip FILE` opened (settings.geoip names it) */
@@ -258,7 +258,7 @@ export class Balancer extends EventEmitter implements SelectState {
     this.listener = await this.openListener(spec);
     this.listenSpec = spec;
     if (this.idleSweep === null) {
-      this.idleSweep = setInterval(() => closeIdle(this), 1000);
+      this.idleSweep = setInterval(() => sweep(this), SWEEP_MS);
       this.idleSweep.unref();
     }
     this.settings.listen = text;

@@ -58,7 +58,7 @@ export interface EndHandle extends StreamHandle {
 }
 
 interface EndWriteReq extends WriteReq {
-  end: HandleEnd;
+  end?: HandleEnd;
 }
 
 interface EndShutdownReq extends ShutdownReq {
@@ -73,8 +73,6 @@ export class HandleEnd implements ClientEnd {
   remotePort = 0;
   /** this end's own read buffer, once its reads are bulk */
   private own: Buffer | null = null;
-  /** reused while writes complete at once; a write still in flight keeps its own */
-  private req: EndWriteReq | null = null;
   private writing = 0;
   private reading = false;
   private eof = false;
@@ -122,13 +120,7 @@ export class HandleEnd implements ClientEnd {
 
   write(chunk: Buffer): boolean {
     if (this.closed) return true;
-    let req = this.req;
-    if (req === null) {
-      req = new WriteWrap() as EndWriteReq;
-      req.oncomplete = onWriteDone;
-      req.end = this;
-      this.req = req;
-    }
+    const req = spareWrite;
     const err = this.handle.writeBuffer(req, chunk);
     if (err !== 0) {
       this.conn!.failed(this, uvMessage('write', err));
@@ -136,8 +128,9 @@ export class HandleEnd implements ClientEnd {
     }
     if (streamBaseState[kLastWriteWasAsync] === 0) return true;
     // in flight: the request points into chunk until it completes
+    req.end = this;
     req.buffer = chunk;
-    this.req = null;
+    spareWrite = newWriteReq();
     this.writing += 1;
     return false;
   }
@@ -193,6 +186,18 @@ export class HandleEnd implements ClientEnd {
   }
 }
 
+/**
+ * The write request every end passes: a write that completes at once leaves it untouched, so one
+ * serves them all; only a write left in flight keeps it, and the next write gets a fresh one.
+ */
+let spareWrite = newWriteReq();
+
+function newWriteReq(): EndWriteReq {
+  const req = new WriteWrap() as EndWriteReq;
+  req.oncomplete = onWriteDone;
+  return req;
+}
+
 // One function each for all handles (this = the handle or request): no closures per connection.
 function onHandleRead(this: StreamHandle): Buffer | undefined {
   return (this as EndHandle).end.read(streamBaseState[kReadBytesOrError]!);
@@ -201,7 +206,7 @@ function onHandleRead(this: StreamHandle): Buffer | undefined {
 function onWriteDone(this: WriteReq, status: number): void {
   const req = this as EndWriteReq;
   req.buffer = null;
-  req.end.written(status);
+  req.end!.written(status);
 }
 
 function onShutdownDone(this: ShutdownReq): void {

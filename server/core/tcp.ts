@@ -15,6 +15,8 @@ import type { Balancer } from './balancer.ts';
 
 const DUMMY_REPLY = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 15\r\nContent-Type: text/html\r\n\r\nUlric was here.');
 
+const CS_BOTH_CLOSED = CS_CLOSED_UP | CS_CLOSED_DOWN;
+
 interface PairConnectReq extends ConnectReq {
   conn: TcpConnection;
   handle: StreamHandle;
@@ -37,7 +39,8 @@ export class TcpConnection implements Connection, Pair {
   upId = -1;
   private upstream: HandleEnd | null = null;
   private connectReq: PairConnectReq | null = null;
-  private timer: NodeJS.Timeout | null = null;
+  /** Date.now() when the connect in progress started (sweep() times it out) */
+  connectStarted = 0;
   private attempts = 0;
   private closed = false;
   /** both directions have seen EOF: close once the shutdowns in flight are done */
@@ -104,7 +107,13 @@ export class TcpConnection implements Connection, Pair {
     else if (server.family === 6) err = handle.connect6!(req, server.address, server.port);
     else err = handle.connect(req, server.address, server.port);
     if (err !== 0) return this.connectFailure(handle, s, `connect failure: ${uvMessage('connect', err, unix ? server.address : `${server.address}:${server.port}`)}`);
-    this.timer = setTimeout(() => this.connectFailure(handle, s, 'connect timeout'), pen.settings.timeout * 1000);
+    this.connectStarted = Date.now();
+  }
+
+  /** sweep(): the connect in progress has taken longer than -t allows. */
+  connectTimedOut(): void {
+    const req = this.connectReq;
+    if (req !== null) this.connectFailure(req.handle, this.server, 'connect timeout');
   }
 
   /** The connect on handle completed (status 0) or failed. */
@@ -117,14 +126,12 @@ export class TcpConnection implements Connection, Pair {
       return this.connectFailure(req.handle, s, `connect failure: ${uvMessage('connect', status, where)}`);
     }
     this.connectReq = null;
-    this.clearTimer();
     this.connected(req.handle, s);
   }
 
   /** The connect to s failed or timed out: blacklist it and fail over, as pen does. */
   private connectFailure(handle: StreamHandle, s: number, why: string): void {
     if (this.closed) return;
-    this.clearTimer();
     this.connectReq = null;
     handle.close();
     this.upId = -1;
@@ -186,10 +193,14 @@ export class TcpConnection implements Connection, Pair {
     const fast = this.pen.settings.tcpFastclose;
     const fastClose = fast === 'both' || (side === CS_CLOSED_UP ? fast === 'up' : fast === 'down');
     const other = side === CS_CLOSED_DOWN ? this.upstream : this.client;
-    if (fastClose || (this.state & (CS_CLOSED_UP | CS_CLOSED_DOWN)) === (CS_CLOSED_UP | CS_CLOSED_DOWN)) {
+    if (other === null) return this.close();
+    if ((this.state & CS_BOTH_CLOSED) === CS_BOTH_CLOSED) {
+      // nothing left to flush either way: close now (close sends the FIN a shutdown would)
+      if (this.client.pending() === 0 && other.pending() === 0) return this.close();
+      this.closeAfterShutdown = true;
+    } else if (fastClose) {
       this.closeAfterShutdown = true;
     }
-    if (other === null) return this.close();
     this.shutdowns += 1;
     other.shutdown();
   }
@@ -224,15 +235,9 @@ export class TcpConnection implements Connection, Pair {
   private dummy = false;
   private dummyAnswered = false;
 
-  private clearTimer(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-  }
-
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.clearTimer();
     const req = this.connectReq;
     this.connectReq = null;
     req?.handle.close();
@@ -247,13 +252,24 @@ function onConnectDone(this: ConnectReq, status: number): void {
   req.conn.connectDone(req, status);
 }
 
-/** idle_timeout: close connections with no data either way for that long (checked every second). */
-export function closeIdle(pen: Balancer): void {
-  const limit = pen.settings.idleTimeout * 1000;
-  if (limit <= 0) return;
+/** How often sweep() runs: pen checks its timeouts once per trip round its event loop, about as often. */
+export const SWEEP_MS = 250;
+
+/**
+ * Connect timeouts (-t) and idle_timeout, checked for the whole table every SWEEP_MS rather than
+ * with a timer per connection (a timer set and cleared per connection was measurable).
+ */
+export function sweep(pen: Balancer): void {
+  const connectLimit = pen.settings.timeout * 1000;
+  const idleLimit = pen.settings.idleTimeout * 1000;
   const now = Date.now();
   for (const c of pen.conns) {
-    if (c instanceof TcpConnection && c.state & CS_CONNECTED && now - c.active >= limit) c.close();
+    if (!(c instanceof TcpConnection)) continue;
+    if (c.state === CS_CONNECTING) {
+      if (c.connectStarted > 0 && now - c.connectStarted >= connectLimit) c.connectTimedOut();
+    } else if (idleLimit > 0 && c.state & CS_CONNECTED && now - c.active >= idleLimit) {
+      c.close();
+    }
   }
 }
 
