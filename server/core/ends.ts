@@ -12,7 +12,7 @@ export interface Pair {
   data(from: End, chunk: Buffer): void;
   eof(from: End): void;
   drained(to: End): void;
-  shutDown(end: End): void;
+  flushed(end: End): void;
   failed(end: End, why: string): void;
   close(): void;
 }
@@ -38,8 +38,10 @@ export interface End {
   write(chunk: Buffer): boolean;
   pause(): void;
   resume(): void;
-  /** Half-close once queued data is out; conn.shutDown(this) follows. */
+  /** Half-close once queued data is out. */
   shutdown(): void;
+  /** Shut down (if not yet), and call conn.flushed(this) once that is done; false, and no call, when nothing is queued. */
+  finish(): boolean;
   close(): void;
   pending(): number;
   bytesRead(): number;
@@ -74,6 +76,7 @@ export class HandleEnd implements ClientEnd {
   /** this end's own read buffer, once its reads are bulk */
   private own: Buffer | null = null;
   private writing = 0;
+  private shutdownReq: EndShutdownReq | null = null;
   private reading = false;
   private eof = false;
   private finalRead = 0;
@@ -156,12 +159,22 @@ export class HandleEnd implements ClientEnd {
   }
 
   shutdown(): void {
-    if (this.closed) return;
+    if (this.closed || this.shutdownReq !== null) return;
+    // no oncomplete: the pair only needs to hear of it in finish()'s case, which adds one
     const req = new ShutdownWrap() as EndShutdownReq;
-    req.oncomplete = onShutdownDone;
     req.end = this;
-    // libuv shuts down after the queued writes; a socket that is already gone counts as done
-    if (this.handle.shutdown(req) !== 0) this.conn!.shutDown(this);
+    // libuv shuts down after the queued writes; a socket that is already gone needs none
+    if (this.handle.shutdown(req) === 0) this.shutdownReq = req;
+  }
+
+  finish(): boolean {
+    if (this.closed || this.handle.writeQueueSize === 0) return false;
+    this.shutdown();
+    const req = this.shutdownReq;
+    if (req === null) return false;
+    // still in flight, since it waits for the queue: C++ looks oncomplete up when it completes
+    req.oncomplete = onShutdownDone;
+    return true;
   }
 
   pending(): number {
@@ -211,7 +224,7 @@ function onWriteDone(this: WriteReq, status: number): void {
 
 function onShutdownDone(this: ShutdownReq): void {
   const end = (this as EndShutdownReq).end;
-  if (!end.closed) end.conn!.shutDown(end);
+  if (!end.closed) end.conn!.flushed(end);
 }
 
 /** The client end of a TLS connection: the cleartext side of a TLSSocket. */
@@ -270,9 +283,15 @@ class SocketEnd implements ClientEnd {
   }
 
   shutdown(): void {
-    this.socket.end(() => {
-      if (!this.socket.destroyed) this.conn!.shutDown(this);
-    });
+    this.socket.end();
+  }
+
+  finish(): boolean {
+    // TLS always waits for its close_notify to be written
+    if (this.socket.writableFinished || this.socket.destroyed) return false;
+    this.socket.once('finish', () => this.conn!.flushed(this));
+    this.socket.end();
+    return true;
   }
 
   pending(): number {

@@ -43,9 +43,8 @@ export class TcpConnection implements Connection, Pair {
   connectStarted = 0;
   private attempts = 0;
   private closed = false;
-  /** both directions have seen EOF: close once the shutdowns in flight are done */
-  private shutdowns = 0;
-  private closeAfterShutdown = false;
+  /** ends still writing out what they had queued before the pair can close (see eof) */
+  private flushing = 0;
 
   constructor(private readonly pen: Balancer, readonly client: ClientEnd, clientIndex: number, readonly https: boolean) {
     this.clientIndex = clientIndex;
@@ -185,30 +184,34 @@ export class TcpConnection implements Connection, Pair {
     (to === this.client ? this.upstream : this.client)?.resume();
   }
 
-  /** EOF from one end: propagate the half-close, or close both at once per tcp_fastclose. */
+  /**
+   * EOF from one end: propagate the half-close. When both directions are done (or tcp_fastclose
+   * says one is enough), the pair closes as soon as what is still queued is written: at once in
+   * the usual case, since close sends the FIN a shutdown would.
+   */
   eof(from: End): void {
     if (this.closed) return;
     const side = from === this.client ? CS_CLOSED_DOWN : CS_CLOSED_UP;
     this.state |= side;
-    const fast = this.pen.settings.tcpFastclose;
-    const fastClose = fast === 'both' || (side === CS_CLOSED_UP ? fast === 'up' : fast === 'down');
     const other = side === CS_CLOSED_DOWN ? this.upstream : this.client;
     if (other === null) return this.close();
     if ((this.state & CS_BOTH_CLOSED) === CS_BOTH_CLOSED) {
-      // nothing left to flush either way: close now (close sends the FIN a shutdown would)
-      if (this.client.pending() === 0 && other.pending() === 0) return this.close();
-      this.closeAfterShutdown = true;
-    } else if (fastClose) {
-      this.closeAfterShutdown = true;
+      this.flushing = (other.finish() ? 1 : 0) + (from.finish() ? 1 : 0);
+      if (this.flushing === 0) this.close();
+      return;
     }
-    this.shutdowns += 1;
+    const fast = this.pen.settings.tcpFastclose;
+    if (fast === 'both' || (side === CS_CLOSED_UP ? fast === 'up' : fast === 'down')) {
+      this.flushing = 1;
+      if (!other.finish()) this.close();
+      return;
+    }
     other.shutdown();
   }
 
-  /** A shutdown has flushed; the pair closes when both directions are done (or fastclose said so). */
-  shutDown(_end: End): void {
-    this.shutdowns -= 1;
-    if (this.closeAfterShutdown && this.shutdowns <= 0) this.close();
+  /** An end that eof() waits for has written all it had queued. */
+  flushed(_end: End): void {
+    if (--this.flushing <= 0) this.close();
   }
 
   /** A read or write failed: the pair is done. */
@@ -228,7 +231,6 @@ export class TcpConnection implements Connection, Pair {
     if (this.dummyAnswered) return;
     this.dummyAnswered = true;
     this.client.write(DUMMY_REPLY);
-    this.shutdowns += 1;
     this.client.shutdown();
   }
 
