@@ -24,7 +24,9 @@ export const METRICS: Metric[] = [
   { key: 'udp_qps', label: 'UDP DNS queries/s', better: 'higher', digits: 0, goal: { min: 1.0 } },
   { key: 'udp_cpu', label: 'UDP proxy CPU µs/query', better: 'lower', digits: 1 },
   { key: 'idle_rss_mib', label: 'RSS holding 2000 idle conns, MiB', better: 'lower', digits: 1 },
-  { key: 'idle_kib_per_conn', label: 'memory per held conn, KiB', better: 'lower', digits: 2, goal: { max: 2.0 } },
+  { key: 'idle_kib_per_conn', label: 'memory per held conn, KiB', better: 'lower', digits: 2 },
+  { key: 'slot_kib', label: 'memory per table slot (-x/-c), KiB', better: 'lower', digits: 2 },
+  { key: 'conn_kib', label: 'memory per conn, held + slot, KiB', better: 'lower', digits: 2, goal: { max: 2.0 } },
 ];
 
 export interface Results {

@@ -6,7 +6,7 @@ import os from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { dnsperf, holdIdle, wrk, writeQueryFile, type WrkCase } from './load.ts';
-import { NO_PIN, cpuCount, cpuMicros, killAllSync, sleep, stopAll, which, type Pin } from './procs.ts';
+import { NO_PIN, cpuCount, cpuMicros, killAllSync, rssKiB, sleep, stopAll, which, type Pin } from './procs.ts';
 import { markdown, note, record, summaryText, type Results } from './report.ts';
 import { BULK_BYTES, OUR_PEN, PACKAGES, ROOT, TARGETS, TARGET_LABEL, startDnsmasq, startNginx, startTarget, type Running, type TargetKey } from './targets.ts';
 
@@ -223,28 +223,66 @@ async function udpPhase(): Promise<void> {
   await dns.proc.stop();
 }
 
+/** Slots for the table-cost measurement: enough that a few MiB of start-up noise is small per slot. */
+const SLOT_SPAN = 40000;
+
+/**
+ * Memory set aside per connection slot: RSS of a fresh proxy with -x/-c SLOT_SPAN less one with
+ * -x/-c 1, per slot. pen allocates (and touches) its whole connection and client tables at start,
+ * so holding connections then costs it nothing more that RSS can see; this is where it pays.
+ */
+async function slotKiB(t: TargetKey, backendPort: number): Promise<number> {
+  const rss: number[] = [];
+  for (const slots of [1, SLOT_SPAN]) {
+    const run = await startTarget(t, backendPort, false, tmp, pin.proxy, opt.ours, slots);
+    try {
+      await sleep(1000);
+      rss.push(rssKiB(run.proc!.pid) ?? NaN);
+    } finally {
+      await run.proc!.stop();
+    }
+  }
+  return (rss[1]! - rss[0]!) / (SLOT_SPAN - 1);
+}
+
 async function memoryPhase(backendPort: number): Promise<void> {
   if (!cases.includes('memory')) return;
   const proxies = targets.filter((t) => t !== 'direct');
   for (let round = 0; round < rounds; round++) {
     for (const t of rotated(proxies, round)) {
       // a fresh process each round, so earlier load does not show up as idle memory
-      const up = await startAll(backendPort, false, [t], ['idle_rss_mib', 'idle_kib_per_conn']);
+      const up = await startAll(backendPort, false, [t], ['idle_rss_mib', 'idle_kib_per_conn', 'slot_kib', 'conn_kib']);
       const run = up.get(t);
       if (!run?.proc) continue;
+      let held = NaN;
       try {
         const r = await holdIdle(run.proc.pid, run.port, backendPort, idleCount);
         if (r.backendHeld < idleCount * 0.99) {
           results.warnings.push(`memory / ${t} round ${round + 1}: nginx saw only ${r.backendHeld} of ${idleCount} connections`);
         }
+        held = (r.heldKiB - r.baseKiB) / idleCount;
         record(results, 'idle_rss_mib', t, r.heldKiB / 1024);
-        record(results, 'idle_kib_per_conn', t, (r.heldKiB - r.baseKiB) / idleCount);
+        record(results, 'idle_kib_per_conn', t, held);
         log(`round ${round + 1} memory ${t}: ${(r.baseKiB / 1024).toFixed(1)} MiB idle → ${(r.heldKiB / 1024).toFixed(1)} MiB holding ${idleCount} (${r.backendHeld} at nginx)`);
       } catch (err) {
         note(results, 'idle_rss_mib', t, (err as Error).message.split('\n')[0]!);
         log(`round ${round + 1} memory ${t}: ${(err as Error).message}`);
       } finally {
         await run.proc.stop();
+      }
+      if (t === 'haproxy') {
+        // HAProxy sizes its buffers per connection as it goes; maxconn reserves nothing up front
+        note(results, 'slot_kib', t, 'no -x/-c table');
+        if (Number.isFinite(held)) record(results, 'conn_kib', t, held);
+        continue;
+      }
+      try {
+        const slot = await slotKiB(t, backendPort);
+        record(results, 'slot_kib', t, slot);
+        if (Number.isFinite(held)) record(results, 'conn_kib', t, held + slot);
+        log(`round ${round + 1} memory ${t}: ${slot.toFixed(3)} KiB per table slot`);
+      } catch (err) {
+        note(results, 'slot_kib', t, (err as Error).message.split('\n')[0]!);
       }
     }
   }

@@ -90,16 +90,16 @@ export async function startDnsmasq(dir: string, cpu: string | null): Promise<{ p
 // ---- proxies ----
 
 /** Start a proxy `key` in front of backend port `backend`; TCP unless `udp`. */
-export async function startTarget(key: TargetKey, backend: number, udp: boolean, dir: string, cpu: string | null, ourPen = OUR_PEN): Promise<Running> {
+export async function startTarget(key: TargetKey, backend: number, udp: boolean, dir: string, cpu: string | null, ourPen = OUR_PEN, slots = 4000): Promise<Running> {
   if (key === 'direct') return { port: backend, proc: null };
   const port = await freePort();
   const listen = `${HOST}:${port}`;
   const server = `${HOST}:${backend}`;
   let proc: Proc;
   if (key === 'pen') {
-    proc = start('pen', which('pen') ?? 'pen', [...(udp ? ['-U'] : []), '-f', '-x', '4000', '-c', '4000', listen, server], cpu);
+    proc = start('pen', which('pen') ?? 'pen', [...(udp ? ['-U'] : []), '-f', '-x', `${slots}`, '-c', `${slots}`, listen, server], cpu);
   } else if (key === 'ours') {
-    proc = start('pen-ts', process.execPath, [ourPen, ...(udp ? ['-U'] : []), '-f', '-x', '4000', '-c', '4000', listen, server], cpu);
+    proc = start('pen-ts', process.execPath, [ourPen, ...(udp ? ['-U'] : []), '-f', '-x', `${slots}`, '-c', `${slots}`, listen, server], cpu);
   } else {
     if (udp) throw new Error('HAProxy has no UDP proxying');
     const conf = `${dir}/haproxy-${port}.cfg`;
