@@ -37,14 +37,17 @@ export class TcpConnection implements Connection, Pair {
   active = 0;
   downId = socketId();
   upId = -1;
-  private upstream: HandleEnd | null = null;
-  private connectReq: PairConnectReq | null = null;
   /** Date.now() when the connect in progress started (sweep() times it out) */
   connectStarted = 0;
+  private upstream: HandleEnd | null = null;
+  private connectReq: PairConnectReq | null = null;
   private attempts = 0;
   private closed = false;
   /** ends still writing out what they had queued before the pair can close (see eof) */
   private flushing = 0;
+  /** -D: no server; the first request gets pen's fixed page */
+  private dummy = false;
+  private dummyAnswered = false;
 
   constructor(private readonly pen: Balancer, readonly client: ClientEnd, clientIndex: number, readonly https: boolean) {
     this.clientIndex = clientIndex;
@@ -233,9 +236,6 @@ export class TcpConnection implements Connection, Pair {
     this.client.write(DUMMY_REPLY);
     this.client.shutdown();
   }
-
-  private dummy = false;
-  private dummyAnswered = false;
 
   close(): void {
     if (this.closed) return;
