@@ -41,7 +41,7 @@ export class Balancer extends EventEmitter implements SelectState {
   /** clients accepted while the connection table was full wait here, as in pen's backlog */
   private waiting: { client: ClientEnd; https: boolean }[] = [];
   /** connect and idle timeouts' check, running while a listener is open */
-  private idleSweep: NodeJS.Timeout | null = null;
+  private timeoutSweep: NodeJS.Timeout | null = null;
 
   /** the database `geoip FILE` opened (settings.geoip names it) */
   private geoipLookup: CountryLookup | null = null;
@@ -155,7 +155,7 @@ export class Balancer extends EventEmitter implements SelectState {
     const ip = client.remoteAddress ? plainIp(client.remoteAddress) : 'unix';
     const family = client.remoteAddress ? 'ip' : 'unix';
     const clientIndex = this.clients.store(clientKey(family, ip), ip, client.remotePort, this.now(), this.settings.trackingTime);
-    const conn = new TcpConnection(this, client, clientIndex, https);
+    const conn = new TcpConnection(this, client, ip, clientIndex, https);
     conn.index = i;
     this.conns[i] = conn;
     this.connsUsed += 1;
@@ -257,9 +257,9 @@ export class Balancer extends EventEmitter implements SelectState {
     if (spec.family === 'unix' && existsSync(spec.host)) unlinkSync(spec.host);
     this.listener = await this.openListener(spec);
     this.listenSpec = spec;
-    if (this.idleSweep === null) {
-      this.idleSweep = setInterval(() => sweep(this), SWEEP_MS);
-      this.idleSweep.unref();
+    if (this.timeoutSweep === null) {
+      this.timeoutSweep = setInterval(() => sweep(this), SWEEP_MS);
+      this.timeoutSweep.unref();
     }
     this.settings.listen = text;
   }
@@ -295,8 +295,8 @@ export class Balancer extends EventEmitter implements SelectState {
   shutdown(): void {
     this.listener?.close();
     this.listener = null;
-    if (this.idleSweep !== null) clearInterval(this.idleSweep);
-    this.idleSweep = null;
+    if (this.timeoutSweep !== null) clearInterval(this.timeoutSweep);
+    this.timeoutSweep = null;
     for (const w of this.waiting) w.client.close();
     this.waiting = [];
     for (const c of this.conns) c?.close();

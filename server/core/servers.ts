@@ -32,6 +32,11 @@ export interface ServerTable {
   current: number;
 }
 
+/** How errors name a server: `10.0.0.1:80`, or the socket path. */
+export function serverWhere(s: Server): string {
+  return s.family === 'unix' ? s.address : `${s.address}:${s.port}`;
+}
+
 export function serverAt(t: ServerTable, i: number): Server | null {
   if (i >= 0) return t.list[i] ?? null;
   if (i === EMERGENCY) return t.emergency;

@@ -6,9 +6,8 @@
 import net, { type Server as NetServer, type Socket } from 'node:net';
 import { CS_CLOSED_DOWN, CS_CLOSED_UP, CS_CONNECTED, CS_CONNECTING, socketId, type Connection } from './connection.ts';
 import { insertForwardedHeaders } from './http.ts';
-import { plainIp } from './address.ts';
 import { debug } from './diag.ts';
-import { NO_SERVER, serverAt } from './servers.ts';
+import { NO_SERVER, serverAt, serverWhere } from './servers.ts';
 import { HandleEnd, handleClient, socketClient, type ClientEnd, type End, type EndHandle, type Pair } from './ends.ts';
 import { PIPE_SOCKET, Pipe, PipeConnectWrap, TCP, TCPConnectWrap, TCP_SOCKET, uvMessage, type ConnectReq, type StreamHandle } from './uv.ts';
 import type { Balancer } from './balancer.ts';
@@ -49,9 +48,9 @@ export class TcpConnection implements Connection, Pair {
   private dummy = false;
   private dummyAnswered = false;
 
-  constructor(private readonly pen: Balancer, readonly client: ClientEnd, clientIndex: number, readonly https: boolean) {
+  constructor(private readonly pen: Balancer, readonly client: ClientEnd, clientAddress: string, clientIndex: number, readonly https: boolean) {
     this.clientIndex = clientIndex;
-    this.clientAddress = plainIp(client.remoteAddress ?? 'unix');
+    this.clientAddress = clientAddress;
     this.t = pen.now();
     client.attach(this);
   }
@@ -108,7 +107,7 @@ export class TcpConnection implements Connection, Pair {
     if (unix) err = handle.connect(req, server.address);
     else if (server.family === 6) err = handle.connect6!(req, server.address, server.port);
     else err = handle.connect(req, server.address, server.port);
-    if (err !== 0) return this.connectFailure(handle, s, `connect failure: ${uvMessage('connect', err, unix ? server.address : `${server.address}:${server.port}`)}`);
+    if (err !== 0) return this.connectFailure(handle, s, `connect failure: ${uvMessage('connect', err, serverWhere(server))}`);
     this.connectStarted = Date.now();
   }
 
@@ -124,8 +123,7 @@ export class TcpConnection implements Connection, Pair {
     const s = this.server;
     if (status !== 0) {
       const server = serverAt(this.pen.servers, s);
-      const where = server?.family === 'unix' ? server.address : `${server?.address}:${server?.port}`;
-      return this.connectFailure(req.handle, s, `connect failure: ${uvMessage('connect', status, where)}`);
+      return this.connectFailure(req.handle, s, `connect failure: ${uvMessage('connect', status, server ? serverWhere(server) : '')}`);
     }
     this.connectReq = null;
     this.connected(req.handle, s);

@@ -28,7 +28,7 @@ import { debug } from './diag.ts';
 import { PenError } from './errors.ts';
 import { insertForwardedHeaders } from './http.ts';
 import type { ClientInfo } from './select.ts';
-import { NO_SERVER, isBlacklisted, serverAt } from './servers.ts';
+import { NO_SERVER, isBlacklisted, serverAt, serverWhere } from './servers.ts';
 import { SendWrap, UDP, errorName, uvMessage, type SendReq, type UdpHandle } from './uv.ts';
 
 /** pen reads at most this much of a datagram; the rest is cut off. */
@@ -258,7 +258,7 @@ export class UdpSession implements Connection {
     }
     if (err !== 0) {
       // e.g. a source address of the other family, or no route: skipped like a refused server
-      debug(`udp session ${this.index}: ${uvMessage(syscall, err, syscall === 'bind' ? source ?? '' : `${server.address}:${server.port}`)}`);
+      debug(`udp session ${this.index}: ${uvMessage(syscall, err, syscall === 'bind' ? source ?? '' : serverWhere(server))}`);
       closeHandle(up);
       return false;
     }
