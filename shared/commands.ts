@@ -87,7 +87,7 @@ const LIST = [
   spec('ssl_ocsp_response', 'FILE', 'admin', 'stapled OCSP response file', 'yes', 'Without FILE: an error line (C pen crashes)'),
   spec('ssl_option', 'OPT', 'admin', 'no_sslv2|no_sslv3|no_tlsv1|no_tlsv1.1|no_tlsv1.2|cipher_server_preference'),
   spec('ssl_sni_path', 'DIR', 'admin', 'directory of per-SNI-name keys and certificates'),
-  spec('status', '', 'read', "pen's HTML status page (also written to the -w file)"),
+  spec('status', '', 'read', "pen's HTML status page", 'yes', 'Rendered without rewriting the -w file, which pen rewrites first (a read changes nothing here); the file is written on SIGUSR1'),
   spec('stubborn', '', 'admin', 'never fail over from the chosen server (-s)'),
   spec('no stubborn', '', 'admin', 'fail over'),
   spec('tarpit_acl', '[N]', 'admin', 'report or set the tarpit access list (DSR only)', 'no-op', 'Stored and reported; tarpitting needs DSR'),

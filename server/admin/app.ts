@@ -3,17 +3,20 @@
 // through the registry. Docs and the dashboard's files are public; everything else sits behind
 // the auth hook.
 import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import websocket from '@fastify/websocket';
 import fastifyStatic from '@fastify/static';
 import pino from 'pino';
+import { STREAM_PROTOCOL } from '../../shared/api.ts';
 import type { Balancer } from '../core/balancer.ts';
 import type { Runtime } from '../control/registry.ts';
 import { createSampler, stopEventLoopMonitor } from '../stats/snapshot.ts';
 import { NO_TOKENS, authHook, createFailureLimiter, type TokenStore } from './auth.ts';
 import type { AdminDeps } from './deps.ts';
 import { registerDocs } from './docs.ts';
+import { allowedHosts, createGuard, type GuardOptions } from './guard.ts';
 import { installErrorHandlers } from './errors.ts';
 import { aclRoutes } from './routes/acls.ts';
 import { clientRoutes } from './routes/clients.ts';
@@ -37,6 +40,19 @@ export interface AdminOptions {
   authFailures?: { max?: number; windowMs?: number };
   /** the dashboard's built files; served at / when the directory exists */
   webRoot?: string | null;
+  /** Host names and CORS origins (guard.ts); default: the loopback names, no CORS */
+  guard?: GuardOptions;
+  /** where REST may name files; default: the -F file's directory, if any */
+  fileRoot?: string | null;
+}
+
+/** The configuration directory: --admin-file-root, else the -F file's directory. */
+function fileRootOf(opts: AdminOptions): () => string | null {
+  return () => {
+    if (opts.fileRoot) return resolve(opts.fileRoot);
+    const cfg = opts.pen.settings.configFile;
+    return cfg ? dirname(resolve(cfg)) : null;
+  };
 }
 
 export async function buildAdmin(opts: AdminOptions): Promise<FastifyInstance> {
@@ -47,13 +63,21 @@ export async function buildAdmin(opts: AdminOptions): Promise<FastifyInstance> {
     bodyLimit: 64 * 1024,
     forceCloseConnections: true,
   });
+  // first of all hooks: Host, Origin and the browser headers come before auth, routes and upgrades
+  app.addHook('onRequest', createGuard(opts.guard ?? { hosts: allowedHosts('127.0.0.1', true), cors: [] }));
   app.decorateRequest('callerScope', null);
   app.setValidatorCompiler(typeboxValidatorCompiler);
   installErrorHandlers(app);
   await registerDocs(app);
-  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  await app.register(websocket, {
+    options: {
+      maxPayload: 64 * 1024,
+      // select the stream's protocol, never the token one (see STREAM_PROTOCOL)
+      handleProtocols: (offered: Set<string>) => (offered.has(STREAM_PROTOCOL) ? STREAM_PROTOCOL : false),
+    },
+  });
 
-  const deps: AdminDeps = { pen: opts.pen, runtime: opts.runtime, sampler: createSampler(opts.pen) };
+  const deps: AdminDeps = { pen: opts.pen, runtime: opts.runtime, sampler: createSampler(opts.pen), fileRoot: fileRootOf(opts) };
   const limiter = createFailureLimiter(opts.authFailures);
   await app.register(async (api) => {
     api.addHook('onRequest', authHook(tokens, limiter));

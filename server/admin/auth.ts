@@ -6,6 +6,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { PenError } from '../core/errors.ts';
+import { TOKEN_PROTOCOL_PREFIX } from '../../shared/api.ts';
 import { HttpError } from './errors.ts';
 
 export type Scope = 'read' | 'admin';
@@ -20,7 +21,10 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** default: `read` for GET/HEAD, `admin` for everything else */
     scope?: RouteScope;
-    /** accept the token as `?token=` too (WebSockets: browsers cannot set headers on them) */
+    /**
+     * a WebSocket route: accept the token in a `pen.token.…` subprotocol (browsers cannot set
+     * headers on a WebSocket) or, for tools that can do neither, as `?token=`
+     */
     queryToken?: boolean;
   }
   interface FastifyRequest {
@@ -130,8 +134,19 @@ function presentedToken(req: FastifyRequest): string | undefined {
     return m ? m[1] : '';
   }
   if (req.routeOptions.config.queryToken) {
+    const offered = protocolToken(req.headers['sec-websocket-protocol']);
+    if (offered !== undefined) return offered;
     const q = (req.query as Record<string, unknown> | undefined)?.token;
     if (typeof q === 'string') return q;
+  }
+  return undefined;
+}
+
+/** The token in a `pen.token.<base64url>` WebSocket subprotocol, if one is offered. */
+export function protocolToken(header: string | undefined): string | undefined {
+  for (const p of header?.split(',') ?? []) {
+    const name = p.trim();
+    if (name.startsWith(TOKEN_PROTOCOL_PREFIX)) return Buffer.from(name.slice(TOKEN_PROTOCOL_PREFIX.length), 'base64url').toString('utf8');
   }
   return undefined;
 }

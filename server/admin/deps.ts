@@ -7,11 +7,14 @@ import type { Balancer } from '../core/balancer.ts';
 import { execute, findSpec, type CommandResult, type Runtime } from '../control/registry.ts';
 import type { Snapshot } from '../../shared/snapshot.ts';
 import { HttpError, statusForCode } from './errors.ts';
+import { confineFiles } from './files.ts';
 
 export interface AdminDeps {
   pen: Balancer;
   runtime: Runtime;
   sampler: { sample(): Snapshot };
+  /** where REST may name files (files.ts); null or absent: nowhere */
+  fileRoot?: () => string | null;
 }
 
 /** Whether the registry has a command (the registry grows; routes adapt at start-up). */
@@ -23,9 +26,11 @@ export function hasCommand(name: string): boolean {
  * Run one penctl line through the registry on behalf of a REST caller. Changes (admin-scope
  * commands) are logged with the caller's address. `origin: 'port'` is for POST /penctl, whose
  * contract is the control port's exact reply (`include` then prints its replies on pen's stdout,
- * as over the port, instead of returning them).
+ * as over the port, instead of returning them). A file the line names must be inside the
+ * configuration directory (files.ts).
  */
 export async function run(deps: AdminDeps, req: FastifyRequest, line: string, origin: 'rest' | 'port' = 'rest'): Promise<CommandResult> {
+  confineFiles(line, deps.fileRoot?.() ?? null);
   const result = await execute({ pen: deps.pen, runtime: deps.runtime, origin }, line);
   if (result.spec?.scope === 'admin') {
     req.log.info({ remote: req.ip, scope: req.callerScope, command: line }, 'admin change');

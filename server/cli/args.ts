@@ -11,6 +11,9 @@ const FLAG_OPTIONS = 'DHNPQWXUadfhnrsZR';
 const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {
   admin: { type: 'string' },
   'admin-token-file': { type: 'string' },
+  'admin-host': { type: 'string', multiple: true },
+  'admin-cors': { type: 'string', multiple: true },
+  'admin-file-root': { type: 'string' },
   help: { type: 'boolean' },
 };
 for (const c of VALUE_OPTIONS) options[c] = { type: 'string', short: c, multiple: true };
@@ -30,6 +33,12 @@ export interface ParsedArgs {
   servers: string[];
   admin: string | null;
   adminTokenFile: string | null;
+  /** --admin-host, repeatable: more names the admin server answers to */
+  adminHosts: string[];
+  /** --admin-cors, repeatable: origins that may call the admin API from another page */
+  adminCors: string[];
+  /** --admin-file-root: where REST may name files (default: the -F file's directory) */
+  adminFileRoot: string | null;
 }
 
 function int(flag: string, value: string): number {
@@ -59,6 +68,7 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
   }
   const out: ParsedArgs = {
     help: false, windowsOnly: false, steps: [], listen: null, servers: [], admin: null, adminTokenFile: null,
+    adminHosts: [], adminCors: [], adminFileRoot: null,
   };
   const set = (apply: (s: Settings) => void) => out.steps.push({ kind: 'set', apply });
   for (const t of parsed.tokens) {
@@ -68,6 +78,9 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
       case 'help': out.help = true; break;
       case 'admin': out.admin = v; break;
       case 'admin-token-file': out.adminTokenFile = v; break;
+      case 'admin-host': out.adminHosts.push(v); break;
+      case 'admin-cors': out.adminCors.push(v); break;
+      case 'admin-file-root': out.adminFileRoot = v; break;
       case 'B': parseBackend(v); set((s) => { s.abuse = v; }); break;
       case 'C': parseListen(v); set((s) => { s.control = v; }); break;
       case 'F': set((s) => { s.configFile = v; }); break;

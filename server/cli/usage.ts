@@ -47,6 +47,9 @@ export const USAGE = `usage:
 
   --admin [host:]port       admin API and dashboard (loopback unless a host is given)
   --admin-token-file file   bearer tokens for the admin API
+  --admin-host name[:port]  another Host name the admin API answers to (repeatable)
+  --admin-cors origin       an origin whose pages may call the admin API (repeatable)
+  --admin-file-root dir     where the admin API may name files (default: the -F file's directory)
   --help                    this text
 
 example:

@@ -1,10 +1,9 @@
 // Commands that open files or sockets: listen, log, source, status, include, write, geoip, and the TLS
 // settings (read by server/core/tls.ts when it builds its context).
-import { readFileSync } from 'node:fs';
 import { resolveHost } from '../core/address.ts';
 import { openGeoip } from '../core/geoip.ts';
 import { RequestLog } from '../core/requestlog.ts';
-import { webStatsError } from '../stats/html.ts';
+import { renderStatusHtml } from '../stats/html.ts';
 import { atoi } from './atoi.ts';
 import { CommandError, quiet, refuse } from './errors.ts';
 import type { Handler } from './registry.ts';
@@ -98,15 +97,16 @@ export const sslSniPath: Handler = ({ pen }, args) => {
   return '';
 };
 
-/** `status`: (re)write the -w file, then answer with what it holds, as pen does. */
+/**
+ * `status`: pen's HTML page. pen rewrites the -w file and answers with what it holds; here a
+ * read changes nothing (REST and read tokens reach this), so the page is rendered without
+ * writing: the -w file is written on USR1. Without -w, pen's answer.
+ */
 export const status: Handler = ({ pen }) => {
-  const problem = webStatsError(pen);
-  if (problem !== null) throw new CommandError(problem, { reply: 'Unable to create webstats\n', code: 'PEN_ERR_IO', log: true });
-  try {
-    return readFileSync(pen.settings.webStats!, 'utf8');
-  } catch {
-    throw new CommandError(`Can't read ${pen.settings.webStats}`, { reply: "Can't read webstats\n", code: 'PEN_ERR_IO' });
+  if (!pen.settings.webStats) {
+    throw new CommandError("Don't know where to write web stats; see -w option", { reply: 'Unable to create webstats\n', code: 'PEN_ERR_IO', log: true });
   }
+  return renderStatusHtml(pen);
 };
 
 /** `include FILE`: replies go to pen's stdout when the command came over the control port, as in pen. */

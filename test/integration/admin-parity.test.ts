@@ -57,7 +57,8 @@ async function world(ports: number[]): Promise<World> {
   for (const [i, p] of ports.entries()) await execute({ pen, runtime, origin: 'cli' }, `server ${i} address 127.0.0.1 port ${p}`);
   const controlAddress = `127.0.0.1:${await freePort()}`;
   const control = await openControlPort({ pen, runtime, origin: 'port' }, controlAddress);
-  const app = await buildAdmin({ pen, runtime, logger: pino({ level: 'silent' }), webRoot: null });
+  // REST may name files only inside its file root (files.ts); the samples all live in dir
+  const app = await buildAdmin({ pen, runtime, logger: pino({ level: 'silent' }), webRoot: null, fileRoot: dir });
   return { pen, runtime, control, controlAddress, app };
 }
 
