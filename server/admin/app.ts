@@ -9,7 +9,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import websocket from '@fastify/websocket';
 import fastifyStatic from '@fastify/static';
 import pino from 'pino';
-import { STREAM_PROTOCOL } from '../../shared/api.ts';
+import { STREAM_PROTOCOL } from '../../shared/stream-auth.ts';
 import type { Balancer } from '../core/balancer.ts';
 import type { Runtime } from '../control/registry.ts';
 import { createSampler, stopEventLoopMonitor } from '../stats/snapshot.ts';

@@ -6,7 +6,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { PenError } from '../core/errors.ts';
-import { TOKEN_PROTOCOL_PREFIX } from '../../shared/api.ts';
+import { TOKEN_PROTOCOL_PREFIX } from '../../shared/stream-auth.ts';
 import { HttpError } from './errors.ts';
 
 export type Scope = 'read' | 'admin';

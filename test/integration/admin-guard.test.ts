@@ -9,7 +9,7 @@ import { Balancer } from '../../server/core/balancer.ts';
 import { execute } from '../../server/control/registry.ts';
 import { startAdmin } from '../../server/admin/server.ts';
 import { allowedHosts, hostEntry } from '../../server/admin/guard.ts';
-import { STREAM_PROTOCOL, TOKEN_PROTOCOL_PREFIX } from '../../shared/api.ts';
+import { STREAM_PROTOCOL, TOKEN_PROTOCOL_PREFIX } from '../../shared/stream-auth.ts';
 import { ADMIN_TOKEN, READ_TOKEN, adminFixture, bearer, httpRequest, wsUpgrade } from './admin-fixture.ts';
 
 const runtime = { argv: ['pen'], exit() {} };

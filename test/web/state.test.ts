@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Snapshot } from '../../shared/snapshot.ts';
-import { createAppState } from '../../web/src/state.ts';
+import { STREAM_PROTOCOL, TOKEN_PROTOCOL_PREFIX } from '../../shared/stream-auth.ts';
+import { createAppState, streamProtocols } from '../../web/src/state.ts';
 
 function memoryStorage() {
   const m = new Map<string, string>();
@@ -89,5 +90,27 @@ describe('dashboard state', () => {
     assert.equal(storage.m.has('pen.token'), false);
     assert.equal(st.token.value, null);
     st.close();
+  });
+
+  it('opens the stream with the token in a subprotocol, never in the URL', async () => {
+    const opened: { url: string; protocols: string[] }[] = [];
+    class RecordingSocket extends QuietSocket {
+      constructor(url: string, protocols?: string[]) {
+        super();
+        opened.push({ url, protocols: protocols ?? [] });
+      }
+    }
+    const token = 'read-token-0123456789/+=é';
+    const f = fakeFetch(200, '{"scope":"read","auth":true}');
+    const st = createAppState({ toastMs: { ok: 10, error: 10 }, base, storage: memoryStorage(), connect: false, fetch: f.fn, WebSocketImpl: RecordingSocket as unknown as typeof WebSocket });
+    await st.login(token);
+    st.close();
+    assert.equal(opened.length, 1);
+    assert.equal(opened[0].url, 'ws://127.0.0.1:8080/stream');
+    assert.equal(opened[0].protocols[0], STREAM_PROTOCOL);
+    const carried = opened[0].protocols[1];
+    assert.match(carried, /^pen\.token\.[A-Za-z0-9_-]+$/, 'a valid subprotocol name whatever the token holds');
+    assert.equal(Buffer.from(carried.slice(TOKEN_PROTOCOL_PREFIX.length), 'base64url').toString('utf8'), token);
+    assert.deepEqual(streamProtocols(null), [STREAM_PROTOCOL]);
   });
 });

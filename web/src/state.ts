@@ -7,6 +7,7 @@ import type { PenEvent, Snapshot } from '../../shared/snapshot.ts';
 import { ApiError, createApi, type Api, type Scope } from './api.ts';
 import { emptyHistory, record, type History } from './history.ts';
 import { openStream, type LinkStatus, type Stream, type StreamMessage } from './stream.ts';
+import { STREAM_PROTOCOL, TOKEN_PROTOCOL_PREFIX } from '../../shared/stream-auth.ts';
 
 export type LogKind = PenEvent['type'] | 'error' | 'link';
 
@@ -149,13 +150,12 @@ export function createAppState(opts: AppOptions = {}) {
   function streamUrl(): URL {
     const u = new URL('stream', base);
     u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
-    if (token.value) u.searchParams.set('token', token.value);
     return u;
   }
 
   function startStream(): void {
     if (stream) stream.restart();
-    else stream = openStream({ url: streamUrl, onMessage: applyMessage, onStatus: setLink, WebSocketImpl: opts.WebSocketImpl });
+    else stream = openStream({ url: streamUrl, protocols: () => streamProtocols(token.value), onMessage: applyMessage, onStatus: setLink, WebSocketImpl: opts.WebSocketImpl });
   }
 
   function askForToken(error: string | null): void {
@@ -263,3 +263,12 @@ export function createAppState(opts: AppOptions = {}) {
 }
 
 export type AppState = ReturnType<typeof createAppState>;
+
+/** The stream's subprotocols: the token rides in one, base64url so any token is a valid name. */
+export function streamProtocols(token: string | null): string[] {
+  if (!token) return [STREAM_PROTOCOL];
+  let bytes = '';
+  for (const b of new TextEncoder().encode(token)) bytes += String.fromCharCode(b);
+  const encoded = btoa(bytes).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return [STREAM_PROTOCOL, `${TOKEN_PROTOCOL_PREFIX}${encoded}`];
+}

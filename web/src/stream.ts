@@ -9,6 +9,8 @@ export type LinkStatus = 'connecting' | 'live' | 'disconnected';
 
 export interface StreamOptions {
   url: () => URL;
+  /** WebSocket subprotocols to offer (the token travels in one: never in the URL) */
+  protocols?: () => string[];
   onMessage: (m: StreamMessage) => void;
   onStatus: (s: LinkStatus, detail?: string) => void;
   /** ms of silence after which the link counts as dead */
@@ -70,7 +72,7 @@ export function openStream(opts: StreamOptions): Stream {
     opts.onStatus('connecting');
     let socket: WebSocket;
     try {
-      socket = new Impl(opts.url().toString());
+      socket = new Impl(opts.url().toString(), opts.protocols?.());
     } catch (err) {
       opts.onStatus('disconnected', (err as Error).message);
       schedule();
