@@ -5,7 +5,9 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, {
+  LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest,
+} from 'fastify';
 import websocket from '@fastify/websocket';
 import fastifyStatic from '@fastify/static';
 import pino from 'pino';
@@ -16,8 +18,8 @@ import { createSampler, stopEventLoopMonitor } from '../stats/snapshot.ts';
 import { NO_TOKENS, authHook, createFailureLimiter, type TokenStore } from './auth.ts';
 import type { AdminDeps } from './deps.ts';
 import { registerDocs } from './docs.ts';
-import { allowedHosts, createGuard, type GuardOptions } from './guard.ts';
-import { installErrorHandlers } from './errors.ts';
+import { SECURITY_HEADERS, allowedHosts, createGuard, type GuardOptions } from './guard.ts';
+import { errorBody, installErrorHandlers } from './errors.ts';
 import { aclRoutes } from './routes/acls.ts';
 import { clientRoutes } from './routes/clients.ts';
 import { commandRoutes } from './routes/commands.ts';
@@ -55,6 +57,15 @@ function fileRootOf(opts: AdminOptions): () => string | null {
   };
 }
 
+/**
+ * A URL the router cannot take (bad escapes, a parameter too long) never reaches the hooks:
+ * answer it in our format, with the browser headers, and without echoing the URL.
+ */
+function frameworkErrors(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
+  const status = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : 400;
+  void reply.headers(SECURITY_HEADERS).code(status).send(errorBody(status, status === 414 ? 'a path parameter is too long' : 'the URL is not valid'));
+}
+
 export async function buildAdmin(opts: AdminOptions): Promise<FastifyInstance> {
   const tokens = opts.tokens ?? NO_TOKENS;
   const app = Fastify({
@@ -62,6 +73,7 @@ export async function buildAdmin(opts: AdminOptions): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
     forceCloseConnections: true,
+    frameworkErrors,
   });
   // first of all hooks: Host, Origin and the browser headers come before auth, routes and upgrades
   app.addHook('onRequest', createGuard(opts.guard ?? { hosts: allowedHosts('127.0.0.1', true), cors: [] }));

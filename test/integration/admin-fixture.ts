@@ -80,11 +80,16 @@ export interface RawResponse {
  * One HTTP request over a real socket with exactly the headers given (a browser's Host, Origin,
  * Sec-Fetch-Site …); `host: null` leaves the Host header out.
  */
-export function httpRequest(port: number, opts: { method?: string; path?: string; headers?: Record<string, string>; host?: string | null; body?: string | Buffer }): Promise<RawResponse> {
+export function httpRequest(port: number, opts: {
+  method?: string; path?: string; headers?: Record<string, string>; host?: string | null; body?: string | Buffer;
+  /** the client's address, for tests of the per-address failure limiter */
+  localAddress?: string; agent?: http.Agent;
+}): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { ...opts.headers };
     if (opts.host !== null) headers.host = opts.host ?? `127.0.0.1:${port}`;
-    const req = http.request({ host: '127.0.0.1', port, method: opts.method ?? 'GET', path: opts.path ?? '/', headers, setHost: false, agent: false, timeout: 10_000 }, (res) => {
+    if (opts.body !== undefined && headers['content-length'] === undefined) headers['content-length'] = String(Buffer.byteLength(opts.body));
+    const req = http.request({ host: '127.0.0.1', port, method: opts.method ?? 'GET', path: opts.path ?? '/', headers, setHost: false, agent: opts.agent ?? false, localAddress: opts.localAddress, timeout: 10_000 }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => { body += d; });
