@@ -90,11 +90,17 @@ export function createGuard(opts: GuardOptions) {
   /** The request's own origin, given that its Host is ours. */
   const ownOrigin = (origin: string, host: string): boolean => origin === `http://${host}` || origin === `https://${host}`;
 
+  /** Refusals are logged (no query string: it may hold a token), so an operator sees the attempt. */
+  const refuse = (req: FastifyRequest, why: string, message: string): never => {
+    req.log.warn({ remote: req.ip, method: req.method, url: req.url.split('?')[0], host: req.headers.host, origin: req.headers.origin, why }, 'admin request refused');
+    throw new HttpError(403, message);
+  };
+
   return async function guard(req: FastifyRequest, reply: FastifyReply): Promise<void> {
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) reply.header(name, value);
     const host = req.headers.host?.toLowerCase();
     if (!hostAllowed(host, req.socket.localPort)) {
-      throw new HttpError(403, 'this admin server does not answer to that Host name (see --admin-host)');
+      refuse(req, 'host', 'this admin server does not answer to that Host name (see --admin-host)');
     }
     const origin = req.headers.origin?.toLowerCase();
     const corsOrigin = origin !== undefined && cors.has(origin);
@@ -112,11 +118,11 @@ export function createGuard(opts: GuardOptions) {
     if (SAFE_METHODS.has(req.method) && !upgrade) return;
     if (origin !== undefined) {
       if (corsOrigin || ownOrigin(origin, host as string)) return;
-      throw new HttpError(403, `requests from ${origin} may not change anything here (see --admin-cors)`);
+      refuse(req, 'origin', `requests from ${origin} may not change anything here (see --admin-cors)`);
     }
     const site = req.headers['sec-fetch-site'];
     if (typeof site === 'string' && !OWN_FETCH_SITES.has(site.toLowerCase())) {
-      throw new HttpError(403, 'requests from another site may not change anything here');
+      refuse(req, 'sec-fetch-site', 'requests from another site may not change anything here');
     }
   };
 }
