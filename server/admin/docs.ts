@@ -24,7 +24,8 @@ export async function registerDocs(app: FastifyInstance): Promise<void> {
         description: [
           'Every penctl command as REST, live statistics and events. Changes need an admin token; reads and the stream a read token.',
           '',
-          'Live stream: a WebSocket at GET /stream (token as a Bearer header or ?token=) sends',
+          'Live stream: a WebSocket at GET /stream (token as a Bearer header, or from a browser as the subprotocol',
+          'pen.token.<base64url token> next to pen.stream) sends',
           '{"type":"snapshot","snapshot":Snapshot} at once and every second, and {"type":"event","event":PenEvent}',
           'the moment a server is blacklisted, comes back, reaches its limit, or a setting changes.',
         ].join('\n'),

@@ -35,6 +35,9 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'cross-origin-resource-policy': 'same-origin',
 };
 
+/** Swagger UI sets one inline style; its pages may, scripts still may not */
+const DOCS_CSP = SECURITY_HEADERS['content-security-policy'].replace("style-src 'self'", "style-src 'self' 'unsafe-inline'");
+
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** Sec-Fetch-Site values a request that changes something may carry */
 const OWN_FETCH_SITES = new Set(['same-origin', 'none']);
@@ -98,6 +101,7 @@ export function createGuard(opts: GuardOptions) {
 
   return async function guard(req: FastifyRequest, reply: FastifyReply): Promise<void> {
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) reply.header(name, value);
+    if (req.url === '/docs' || req.url.startsWith('/docs/')) reply.header('content-security-policy', DOCS_CSP);
     const host = req.headers.host?.toLowerCase();
     if (!hostAllowed(host, req.socket.localPort)) {
       refuse(req, 'host', 'this admin server does not answer to that Host name (see --admin-host)');

@@ -150,7 +150,7 @@ export const streamRoutes: FastifyPluginAsync<{ deps: AdminDeps }> = async (app,
     schema: {
       tags: ['stats'],
       summary: 'WebSocket: {"type":"snapshot","snapshot":…} every second and {"type":"event","event":…} as events happen',
-      description: 'Browsers cannot set headers on a WebSocket, so the token may also be given as ?token=.',
+      description: 'Browsers cannot set headers on a WebSocket: offer the subprotocols pen.stream and pen.token.<token in base64url>. Tools that can do neither may use ?token= (it can leak through URLs).',
       querystring: Type.Object({ token: Type.Optional(Type.String()) }),
     },
   }, (socket) => hub.add(socket));
