@@ -19,10 +19,11 @@ export const MAX_INCLUDED_FILES = 64;
 
 /**
  * Run every line of `path` as a command; returns the replies, which pen prints on stdout. A reply
- * to a line that fails names `path:LINE`, never the line (registry.ts). Throws a FileError when the
- * file cannot be run: not a regular file, too large, nested too deep, or already being run.
+ * to a line that fails names `path:LINE`, never the line (registry.ts), unless `quoteLines` asks for
+ * pen's own replies. Throws a FileError when the file cannot be run: not a regular file, too large,
+ * nested too deep, or already being run.
  */
-export async function includeFile(ctx: CommandContext, path: string): Promise<string> {
+export async function includeFile(ctx: CommandContext, path: string, quoteLines = false): Promise<string> {
   const chain: IncludeChain = ctx.include ?? { ids: [], budget: { files: 0 } };
   if (chain.ids.length >= MAX_INCLUDE_DEPTH) throw new FileError(path, `nested more than ${MAX_INCLUDE_DEPTH} deep`);
   if (++chain.budget.files > MAX_INCLUDED_FILES) throw new FileError(path, `more than ${MAX_INCLUDED_FILES} files included in one run`);
@@ -32,7 +33,7 @@ export async function includeFile(ctx: CommandContext, path: string): Promise<st
   let replies = '';
   const lines = file.data.toString('utf8').split('\n');
   for (const [i, line] of lines.entries()) {
-    const lineCtx: CommandContext = { ...ctx, origin: 'file', include: inner, fileLine: `${path}:${i + 1}` };
+    const lineCtx: CommandContext = { ...ctx, origin: 'file', include: inner, fileLine: quoteLines ? undefined : `${path}:${i + 1}` };
     // pen reads with fgets into 4096 bytes: a longer line is cut, the rest read as the next one
     for (let at = 0; at < Math.max(1, line.length); at += 4095) {
       replies += (await execute(lineCtx, line.slice(at, at + 4095))).reply;
@@ -41,10 +42,15 @@ export async function includeFile(ctx: CommandContext, path: string): Promise<st
   return replies;
 }
 
-/** -F at start-up and on SIGHUP: a file that cannot be run is reported through debug(), as pen does. */
+/**
+ * -F at start-up and on SIGHUP: a file that cannot be run is reported through debug(), as pen does.
+ * Its replies are pen's, byte for byte: the operator named this file on the command line and reads
+ * pen's stdout. Only `include` can name a file on behalf of a caller, so only it hides the lines
+ * (files that this one includes are run by `include` and hide theirs).
+ */
 export async function runConfigFile(ctx: CommandContext, path: string): Promise<string> {
   try {
-    return await includeFile(ctx, path);
+    return await includeFile(ctx, path, true);
   } catch (err) {
     debug(`Can't read config file ${(err as Error).message}`);
     return '';

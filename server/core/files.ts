@@ -38,6 +38,11 @@ export class FileError extends PenError {
     super('PEN_ERR_IO', `${what ? `${what}: ` : ''}${path}: ${reason}`);
   }
 
+  /** the file is not there (as opposed to there but unusable) */
+  get missing(): boolean {
+    return this.reason.endsWith('(ENOENT)');
+  }
+
   /** The same error, its message prefixed with the command or setting that used the file. */
   for(what: string): FileError {
     return new FileError(this.path, this.reason, what);
@@ -89,7 +94,7 @@ function checkReadable(path: string, st: Stats, kind: FileKind): void {
   if (st.size > FILE_LIMITS[kind]) throw tooLarge(path, kind);
 }
 
-const tooLarge = (path: string, kind: FileKind) => new FileError(path, `larger than the ${FILE_LIMITS[kind]} bytes allowed for a ${kind} file`);
+const tooLarge = (path: string, kind: FileKind) => new FileError(path, `larger than ${FILE_LIMITS[kind]} bytes, the limit for a ${kind} file`);
 const fileId = (st: Stats) => `${st.dev}:${st.ino}`;
 
 /**

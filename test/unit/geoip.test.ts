@@ -76,7 +76,7 @@ describe('geoip lookups', { skip: missing ?? false }, () => {
     const pen = new Balancer();
     await run(pen, `geoip ${db}`);
     const r = await run(pen, `geoip ${join(scratch, 'absent.mmdb')}`);
-    assert.match(r.reply, /^geoip: can't read .*absent\.mmdb \(ENOENT\)\n$/);
+    assert.match(r.reply, /^geoip: .*absent\.mmdb: no such file \(ENOENT\)\n$/);
     assert.equal(r.error?.code, 'PEN_ERR_IO');
     assert.equal((await run(pen, 'geoip')).reply, `${db}\n`);
     assert.equal(pen.country?.('127.0.1.1'), 'NO');
