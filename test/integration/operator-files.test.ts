@@ -2,11 +2,12 @@
 // process: a FIFO or a device never stalls forwarding and gets a clear error, /dev/zero is not read
 // into memory, an included file's lines are never echoed back, and include cycles stop at once.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import {
-  closeSync, constants, createReadStream, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync,
+  closeSync, constants, createReadStream, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync,
 } from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -260,4 +261,57 @@ test('include of itself or of a two-file cycle is refused at once, and the rest 
     }
     await assertForwards(r.port, 'after the cycles');
   });
+});
+
+/** A request over TLS with `servername`; the response text, or '' when none came within PROBE_MS. */
+function tlsGet(port: number, servername: string): Promise<{ text: string; subject: string }> {
+  return new Promise((resolve) => {
+    const s = tls.connect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false });
+    let text = '';
+    let subject = '';
+    const t = setTimeout(() => { s.destroy(); resolve({ text, subject }); }, PROBE_MS);
+    s.on('secureConnect', () => {
+      subject = s.getPeerCertificate().subject?.CN ?? '';
+      s.end('GET / HTTP/1.0\r\n\r\n');
+    });
+    s.setEncoding('utf8');
+    s.on('data', (d: string) => { text += d; });
+    s.on('error', () => {});
+    s.on('close', () => { clearTimeout(t); resolve({ text, subject }); });
+  });
+}
+
+const key = join(dir, 'key.pem');
+const cert = join(dir, 'cert.pem');
+before(() => {
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+    '-subj', '/CN=localhost', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+});
+
+test('TLS: -E FIFO stops pen at start-up at once, naming the file', async () => {
+  const port = await freePort();
+  const bad = await startPen(['-E', fifo, '-K', key, `127.0.0.1:${port}`, `127.0.0.1:${a.port}`]);
+  const code = await Promise.race([new Promise((res) => bad.child.once('exit', res)), sleep(REPLY_MS).then(() => 'hung')]);
+  await bad.stop();
+  assert.equal(code, 1, '-E FIFO exits 1');
+  assert.match(bad.stderr(), new RegExp(`can't read certificate file '${fifo}': not a regular file \\(a FIFO\\)`));
+});
+
+test('TLS: SNI files that are FIFOs never stall a handshake; that name gets the default certificate', async () => {
+  const port = await freePort();
+  const sni = join(dir, 'sni');
+  mkdirSync(sni);
+  for (const ext of ['crt', 'key']) assert.equal(spawnSync('mkfifo', [join(sni, `evil.test.${ext}`)]).status, 0);
+  const pen = await startPen(['-E', cert, '-K', key, '-O', `ssl_sni_path ${sni}`, `127.0.0.1:${port}`, `127.0.0.1:${a.port}`],
+    { waitPort: port });
+  try {
+    for (let i = 0; i < 3; i++) {
+      const evil = await tlsGet(port, 'evil.test');
+      assert.equal(evil.subject, 'localhost', 'a name whose files are FIFOs gets the default certificate');
+      assert.match(evil.text, /\r\n\r\nA$/);
+      assert.match((await tlsGet(port, 'localhost')).text, /\r\n\r\nA$/);
+    }
+  } finally {
+    await pen.stop();
+  }
 });
