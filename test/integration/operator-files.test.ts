@@ -181,6 +181,16 @@ test('-F FIFO at start-up is refused and pen starts; -l FIFO exits at once namin
   assert.match(pen.stderr(), new RegExp(`Can't open logfile ${fifo}`));
 });
 
+test('-p FIFO (the pid file) exits at once naming the file, and leaves the FIFO alone', async () => {
+  const port = await freePort();
+  const pen = await startPen(['-p', fifo, `127.0.0.1:${port}`, `127.0.0.1:${a.port}`]);
+  const code = await Promise.race([new Promise((res) => pen.child.once('exit', res)), sleep(REPLY_MS).then(() => 'hung')]);
+  await pen.stop();
+  assert.equal(code, 1);
+  assert.match(pen.stderr(), new RegExp(`Can't create pidfile ${fifo}: not a regular file \\(a FIFO\\)`));
+  assert.ok(isFifo());
+});
+
 function rssKb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) : 0;
@@ -271,7 +281,7 @@ function tlsGet(port: number, servername: string): Promise<{ text: string; subje
     let subject = '';
     const t = setTimeout(() => { s.destroy(); resolve({ text, subject }); }, PROBE_MS);
     s.on('secureConnect', () => {
-      subject = s.getPeerCertificate().subject?.CN ?? '';
+      subject = String(s.getPeerCertificate().subject?.CN ?? '');
       s.end('GET / HTTP/1.0\r\n\r\n');
     });
     s.setEncoding('utf8');
