@@ -15,6 +15,7 @@
 //   and cached; a name without files gets the default certificate. DIR is read live.
 // * OCSP stapling: DIR/NAME.ocsp for SNI names (re-read at most hourly), else the ssl_ocsp_response
 //   file, re-read whenever its modification time changes (pen: "repeat the command to refresh").
+//   A file that is not shaped like a DER OCSP response is not stapled (see looksLikeOcspResponse).
 // * Every file goes through files.ts: regular files only, at most FILE_LIMITS.tls bytes, opened
 //   O_NONBLOCK so a FIFO cannot stall pen. The default context is read synchronously when the
 //   listener is built; SNI files and OCSP staples, read during handshakes, asynchronously.
@@ -42,6 +43,33 @@ function readPem(path: string, what: string): Buffer {
   } catch (err) {
     throw new PenError('PEN_ERR_IO', `SSL: can't read ${what} file '${path}': ${err instanceof FileError ? err.reason : (err as Error).message}`);
   }
+}
+
+/**
+ * Whether `der` has the shape of an OCSPResponse: one DER SEQUENCE spanning the whole file that
+ * starts with the ENUMERATED responseStatus (RFC 6960 4.2.1). Staples go to every client that asks,
+ * so without this `ssl_ocsp_response /etc/shadow` would hand that file to anyone who connects.
+ */
+export function looksLikeOcspResponse(der: Buffer): boolean {
+  if (der.length < 5 || der[0] !== 0x30) return false;
+  let len = der[1];
+  let at = 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    if (n === 0 || n > 4 || der.length < 2 + n) return false;
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + der[2 + i];
+    at = 2 + n;
+  }
+  return at + len === der.length && der[at] === 0x0a && der[at + 1] === 0x01 && der[at + 2] <= 6;
+}
+
+/** An OCSP staple file, or null (debug says why) when it cannot be read or is not an OCSP response. */
+async function readStaple(path: string, optional: boolean): Promise<Buffer | null> {
+  const data = optional ? await readOptional(path) : (await readOperatorFile(path, 'tls')).data;
+  if (data === null || looksLikeOcspResponse(data)) return data;
+  debug(`SSL: ${path}: not a DER OCSP response; nothing is stapled`);
+  return null;
 }
 
 /** A file that may be missing (SNI names without files, optional .ca and .ocsp files): null then. */
@@ -207,7 +235,7 @@ export class SniStore {
     const now = Date.now();
     if (e.ocspRead === 0 || now - e.ocspRead >= OCSP_SNI_REFRESH_MS) {
       e.ocspRead = now;
-      e.ocsp = readOptional(e.ocspPath);
+      e.ocsp = readStaple(e.ocspPath, true);
     }
     return await e.ocsp;
   }
@@ -224,7 +252,7 @@ class OcspFile {
     try {
       const m = (await stat(path)).mtimeMs;
       if (path !== this.path || m !== this.mtime) {
-        this.data = (await readOperatorFile(path, 'tls')).data;
+        this.data = await readStaple(path, false);
         this.path = path;
         this.mtime = m;
       }

@@ -325,3 +325,30 @@ test('TLS: SNI files that are FIFOs never stall a handshake; that name gets the 
     await pen.stop();
   }
 });
+
+test('TLS: a file that is not an OCSP response is never stapled to clients (ssl_ocsp_response /etc/shadow)', async () => {
+  const secret = join(dir, 'not-ocsp.txt');
+  writeFileSync(secret, 'root:$6$S3cretHashValue:19000:0:99999:7:::\n');
+  const port = await freePort();
+  const pen = await startPen(['-E', cert, '-K', key, '-O', `ssl_ocsp_response ${secret}`, `127.0.0.1:${port}`, `127.0.0.1:${a.port}`],
+    { waitPort: port });
+  try {
+    const staples: Buffer[] = [];
+    // requestOCSP is a TLSSocket option that @types/node leaves out of ConnectionOptions
+    const s = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, requestOCSP: true } as tls.ConnectionOptions);
+    s.on('OCSPResponse', (r: Buffer) => staples.push(r));
+    s.on('error', () => {});
+    let text = '';
+    s.setEncoding('utf8');
+    s.on('data', (d: string) => { text += d; });
+    s.on('secureConnect', () => s.end('GET / HTTP/1.0\r\n\r\n'));
+    await Promise.race([new Promise((res) => s.on('close', res)), sleep(PROBE_MS)]);
+    s.destroy();
+    assert.match(text, /\r\n\r\nA$/, 'the connection itself works');
+    assert.ok(staples.every((r) => !r.toString('latin1').includes('S3cret')), `stapled: ${staples.map((r) => r.toString('latin1')).join()}`);
+    for (let i = 0; i < 40 && !pen.stderr().includes('not a DER OCSP response'); i++) await sleep(50);
+    assert.match(pen.stderr(), new RegExp(`${secret}: not a DER OCSP response`));
+  } finally {
+    await pen.stop();
+  }
+});
