@@ -111,7 +111,7 @@ const REASONS: Record<PenErrorCode, string> = {
 
 function fileLineFailure(where: string, spec: CommandSpec, err: unknown): CommandResult {
   const code = err instanceof PenError ? err.code : 'PEN_ERR_COMMAND';
-  const cause = err instanceof FileError ? err : (err as Error).cause;
+  const cause = err instanceof FileError ? err : err instanceof Error ? err.cause : undefined;
   const message = `${where}: ${spec.name}: ${cause instanceof FileError ? cause.reason : REASONS[code]}`;
   // a failure pen only reports through debug() stays silent here too
   const silent = err instanceof CommandError && err.reply === '';
