@@ -6,7 +6,7 @@
 // temporary file in the same directory that is renamed into place.
 import { randomBytes } from 'node:crypto';
 import {
-  chmodSync, closeSync, constants, fstatSync, lstatSync, openSync, readSync, realpathSync, renameSync, statSync,
+  chmodSync, closeSync, constants, fstatSync, ftruncateSync, lstatSync, openSync, readSync, realpathSync, renameSync, statSync,
   unlinkSync, writeSync, type Stats,
 } from 'node:fs';
 import { open, realpath, rename, stat, unlink } from 'node:fs/promises';
@@ -63,6 +63,10 @@ const READ_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTT
  */
 const APPEND_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK | constants.O_NOCTTY;
 const TEMP_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+/** rewriting a file in place, once fstat has said it is a regular one (no O_TRUNC before that) */
+const IN_PLACE_FLAGS = constants.O_WRONLY | constants.O_NONBLOCK | constants.O_NOCTTY;
+/** no temporary file may be made beside the target: pen's setups where only the file is writable */
+const DIR_DENIED = new Set(['EACCES', 'EPERM']);
 const CHUNK = 64 * KiB;
 
 const ERRNO_REASONS: Record<string, string> = {
@@ -176,7 +180,8 @@ const tempName = (target: string) => join(dirname(target), `.${basename(target)}
  * Replace the regular file `path` (or create it) with `data`: written to a temporary file beside it
  * and renamed into place, so readers see the old page or the new one, never half of one, and a FIFO
  * or device under that name is refused instead of waited on. A symlink is followed; the file's
- * permission bits are kept.
+ * permission bits are kept. Where the directory allows no new file but the file itself is writable
+ * (a file chowned to the -u user in a root-owned directory), the file is rewritten in place, as pen does.
  */
 export async function writeOperatorFile(path: string, data: string | Buffer): Promise<void> {
   let st: Stats | null = null;
@@ -193,6 +198,7 @@ export async function writeOperatorFile(path: string, data: string | Buffer): Pr
   try {
     fh = await open(tmp, TEMP_FLAGS, mode ?? 0o666);
   } catch (err) {
+    if (mode !== null && DIR_DENIED.has((err as NodeJS.ErrnoException).code ?? '')) return rewriteInPlace(path, target, data);
     throw osError(path, err);
   }
   try {
@@ -206,6 +212,49 @@ export async function writeOperatorFile(path: string, data: string | Buffer): Pr
     await unlink(tmp).catch(() => {});
     throw osError(path, err);
   }
+}
+
+async function rewriteInPlace(path: string, target: string, data: string | Buffer): Promise<void> {
+  let fh;
+  try {
+    fh = await open(target, IN_PLACE_FLAGS);
+  } catch (err) {
+    throw osError(path, err);
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw notRegular(path, st); // swapped for a FIFO since the stat above
+    await fh.truncate(0);
+    await fh.writeFile(data);
+  } catch (err) {
+    throw err instanceof FileError ? err : osError(path, err);
+  } finally {
+    await fh.close().catch(() => {});
+  }
+}
+
+function rewriteInPlaceSync(path: string, target: string, data: string | Buffer): void {
+  let fd: number;
+  try {
+    fd = openSync(target, IN_PLACE_FLAGS);
+  } catch (err) {
+    throw osError(path, err);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw notRegular(path, st);
+    ftruncateSync(fd, 0);
+    writeAllSync(fd, data);
+  } catch (err) {
+    throw err instanceof FileError ? err : osError(path, err);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function writeAllSync(fd: number, data: string | Buffer): void {
+  const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  for (let off = 0; off < buf.length;) off += writeSync(fd, buf, off);
 }
 
 /** The same, for the callers that answer at once (`status` writing the -w page, SIGUSR1). */
@@ -224,12 +273,12 @@ export function writeOperatorFileSync(path: string, data: string | Buffer): void
   try {
     fd = openSync(tmp, TEMP_FLAGS, mode ?? 0o666);
   } catch (err) {
+    if (mode !== null && DIR_DENIED.has((err as NodeJS.ErrnoException).code ?? '')) return rewriteInPlaceSync(path, target, data);
     throw osError(path, err);
   }
   try {
     if (mode !== null) chmodSync(tmp, mode);
-    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    for (let off = 0; off < buf.length;) off += writeSync(fd, buf, off);
+    writeAllSync(fd, data);
     closeSync(fd);
     fd = -1;
     renameSync(tmp, target);

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import {
-  chmodSync, closeSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync,
+  chmodSync, chownSync, closeSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -107,4 +107,24 @@ test('the admin token file must be a small regular file', () => {
   const big = join(dir, 'tokens-big');
   writeFileSync(big, `admin ${'x'.repeat(FILE_LIMITS.tokens)}\n`);
   assert.throws(() => loadTokenFile(big), (e: unknown) => e instanceof PenError && /larger than/.test(e.message));
+});
+
+const notRoot = process.getuid?.() !== 0 ? 'needs root, to run the writer as another user' : false;
+
+test('a file the -u user owns in a directory it cannot write is rewritten in place, as pen does', { skip: notRoot }, () => {
+  const sub = join(dir, 'root-owned');
+  mkdirSync(sub, { mode: 0o755 });
+  chmodSync(dir, 0o755); // mkdtemp makes 0700; the other user must be able to reach `sub`
+  const file = join(sub, 'pen.cfg');
+  writeFileSync(file, 'old\n');
+  chownSync(file, 65534, 65534);
+  const script = `import(${JSON.stringify(new URL('../../server/core/files.ts', import.meta.url).href)}).then(async (m) => {
+    await m.writeOperatorFile(${JSON.stringify(file)}, 'async\\n');
+    process.stdout.write(require('node:fs').readFileSync(${JSON.stringify(file)}, 'utf8'));
+    m.writeOperatorFileSync(${JSON.stringify(file)}, 'sync\\n');
+  }).catch((e) => { process.stdout.write('ERR ' + e.message); });`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { uid: 65534, gid: 65534, encoding: 'utf8', timeout: 20_000 });
+  assert.equal(r.stdout, 'async\n', r.stderr);
+  assert.equal(readFileSync(file, 'utf8'), 'sync\n');
+  assert.deepEqual(readdirSync(sub), ['pen.cfg'], 'no temporary file');
 });
