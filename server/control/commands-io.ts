@@ -136,23 +136,33 @@ export const write: Handler = async ({ pen }, args) => {
   return '';
 };
 
+/** A database is read asynchronously, so loads can finish out of order: the last command given wins. */
+const geoipTurns = new WeakMap<object, number>();
+function nextGeoipTurn(pen: object): number {
+  const turn = (geoipTurns.get(pen) ?? 0) + 1;
+  geoipTurns.set(pen, turn);
+  return turn;
+}
+
 /** `geoip [FILE]` (ours): open a MaxMind DB for country ACLs; a file that does not open changes nothing. */
 export const geoip: Handler = async ({ pen }, args) => {
   const file = args[0];
   if (file !== undefined) {
+    const turn = nextGeoipTurn(pen);
     let lookup;
     try {
       lookup = await openGeoip(file);
     } catch (err) {
       throw err instanceof FileError ? err.for('geoip') : refuse(`geoip: ${(err as Error).message}`, 'PEN_ERR_IO');
     }
-    pen.setGeoip(file, lookup);
+    if (geoipTurns.get(pen) === turn) pen.setGeoip(file, lookup);
   }
   return pen.settings.geoip ? `${pen.settings.geoip}\n` : '';
 };
 
 /** `no geoip`: forget the file; the default database is used again if it exists. */
 export const noGeoip: Handler = ({ pen }) => {
+  nextGeoipTurn(pen);
   pen.setGeoip(null, null);
   return '';
 };

@@ -81,6 +81,14 @@ describe('geoip lookups', { skip: missing ?? false }, () => {
     assert.equal((await run(pen, 'geoip')).reply, `${db}\n`);
     assert.equal(pen.country?.('127.0.1.1'), 'NO');
   });
+
+  test('the database is read asynchronously, and the last geoip command given wins', async () => {
+    const pen = new Balancer();
+    const loading = run(pen, `geoip ${db}`);
+    assert.equal((await run(pen, 'no geoip')).reply, '');
+    assert.equal((await loading).reply, '', 'the load finished after `no geoip` and was dropped');
+    assert.equal(pen.settings.geoip, null);
+  });
 });
 
 test('without a database, `acl N ... country CC` answers an error line naming `geoip FILE` and adds nothing',
