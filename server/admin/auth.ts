@@ -3,10 +3,10 @@
 // (blank lines and `#` comments are ignored). Without a token file there is no authentication
 // and everyone is admin, which server.ts only allows on a loopback address.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { PenError } from '../core/errors.ts';
 import { TOKEN_PROTOCOL_PREFIX } from '../../shared/stream-auth.ts';
+import { FileError, readOperatorFileSync } from '../core/files.ts';
 import { HttpError } from './errors.ts';
 
 export type Scope = 'read' | 'admin';
@@ -75,12 +75,13 @@ export function parseTokens(text: string, source = 'token file'): TokenStore {
   };
 }
 
+/** Read at start-up, through files.ts: a regular file of at most FILE_LIMITS.tokens bytes. */
 export function loadTokenFile(path: string): TokenStore {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readOperatorFileSync(path, 'tokens').data.toString('utf8');
   } catch (err) {
-    throw new PenError('PEN_ERR_IO', `can't read admin token file ${path}: ${(err as Error).message}`);
+    throw new PenError('PEN_ERR_IO', `can't read admin token file ${path}: ${err instanceof FileError ? err.reason : (err as Error).message}`);
   }
   const store = parseTokens(text, path);
   if (!store.enabled) throw new PenError('PEN_ERR_ARGUMENT', `admin token file ${path} has no tokens`);

@@ -1,11 +1,12 @@
 // The pen command: argv → settings and start-up commands → daemon → listeners → signals.
 import { spawn } from 'node:child_process';
-import { unlinkSync, writeFileSync } from 'node:fs';
+import { unlinkSync } from 'node:fs';
 import { parseBackend, parseListen, resolveHost } from '../core/address.ts';
 import { Balancer } from '../core/balancer.ts';
 import { ClientTable } from '../core/clients.ts';
 import { debug, setForeground } from '../core/diag.ts';
 import { PenError } from '../core/errors.ts';
+import { FileError, writeOperatorFileSync } from '../core/files.ts';
 import { RequestLog } from '../core/requestlog.ts';
 import { defaultSettings, type Settings } from '../core/settings.ts';
 import { emptyServer, ensureServer, type Server } from '../core/servers.ts';
@@ -176,9 +177,9 @@ async function run(args: ParsedArgs): Promise<void> {
   if (pen.settings.logFile) pen.requestLog = new RequestLog(pen.settings.logFile);
   if (pen.settings.pidFile) {
     try {
-      writeFileSync(pen.settings.pidFile, String(process.pid));
-    } catch {
-      throw new PenError('PEN_ERR_IO', `Can't create pidfile ${pen.settings.pidFile}`);
+      writeOperatorFileSync(pen.settings.pidFile, String(process.pid)); // a FIFO named by -p is refused, not waited on
+    } catch (e) {
+      throw new PenError('PEN_ERR_IO', `Can't create pidfile ${pen.settings.pidFile}: ${e instanceof FileError ? e.reason : (e as Error).message}`);
     }
   }
 

@@ -1,15 +1,14 @@
 // Commands that open files or sockets: listen, log, source, status, include, write, geoip, and the TLS
-// settings (read by server/core/tls.ts when it builds its context).
+// settings (read by server/core/tls.ts when it builds its context). Every file is opened through
+// core/files.ts, so a FIFO, a device or a huge file is refused at once instead of stalling pen.
 import { resolveHost } from '../core/address.ts';
+import { FileError } from '../core/files.ts';
 import { openGeoip } from '../core/geoip.ts';
 import { RequestLog } from '../core/requestlog.ts';
 import { renderStatusHtml } from '../stats/html.ts';
 import { atoi } from './atoi.ts';
 import { CommandError, quiet, refuse } from './errors.ts';
 import type { Handler } from './registry.ts';
-
-/** A file may include others, but not without end (C pen recurses until it crashes). */
-const MAX_INCLUDE_DEPTH = 16;
 
 /** `listen [ADDR]`: a new address replaces the listener; if it cannot be opened the old one stays. */
 export const listen: Handler = async ({ pen }, args) => {
@@ -109,15 +108,21 @@ export const status: Handler = ({ pen }) => {
   return renderStatusHtml(pen);
 };
 
-/** `include FILE`: replies go to pen's stdout when the command came over the control port, as in pen. */
+/**
+ * `include FILE`: replies go to pen's stdout when the command came over the control port, as in pen.
+ * A file that cannot be run (not a regular file, too large, a cycle) is refused with one line naming it.
+ */
 export const include: Handler = async (ctx, args) => {
   const file = args[0];
   if (file === undefined) throw quiet('Usage: include filename');
-  const depth = (ctx.includeDepth ?? 0) + 1;
-  if (depth > MAX_INCLUDE_DEPTH) throw quiet(`include ${file}: nested more than ${MAX_INCLUDE_DEPTH} deep`);
   // imported here: config.ts runs commands through the registry, which holds this module
-  const { runConfigFile } = await import('./config.ts');
-  const replies = await runConfigFile({ ...ctx, includeDepth: depth }, file);
+  const { includeFile } = await import('./config.ts');
+  let replies: string;
+  try {
+    replies = await includeFile(ctx, file);
+  } catch (err) {
+    throw err instanceof FileError ? err.for('include') : err;
+  }
   if (ctx.origin !== 'port') return replies;
   if (replies !== '') (ctx.runtime.stdout ?? ((t: string) => process.stdout.write(t)))(replies);
   return '';
@@ -127,27 +132,37 @@ export const write: Handler = async ({ pen }, args) => {
   const file = args[0] ?? pen.settings.configFile;
   if (!file) throw quiet('write: no file');
   const { writeConfig } = await import('./config.ts');
-  writeConfig(pen, file);
+  await writeConfig(pen, file);
   return '';
 };
 
+/** A database is read asynchronously, so loads can finish out of order: the last command given wins. */
+const geoipTurns = new WeakMap<object, number>();
+function nextGeoipTurn(pen: object): number {
+  const turn = (geoipTurns.get(pen) ?? 0) + 1;
+  geoipTurns.set(pen, turn);
+  return turn;
+}
+
 /** `geoip [FILE]` (ours): open a MaxMind DB for country ACLs; a file that does not open changes nothing. */
-export const geoip: Handler = ({ pen }, args) => {
+export const geoip: Handler = async ({ pen }, args) => {
   const file = args[0];
   if (file !== undefined) {
+    const turn = nextGeoipTurn(pen);
     let lookup;
     try {
-      lookup = openGeoip(file);
+      lookup = await openGeoip(file);
     } catch (err) {
-      throw refuse((err as Error).message, 'PEN_ERR_IO');
+      throw err instanceof FileError ? err.for('geoip') : refuse(`geoip: ${(err as Error).message}`, 'PEN_ERR_IO');
     }
-    pen.setGeoip(file, lookup);
+    if (geoipTurns.get(pen) === turn) pen.setGeoip(file, lookup);
   }
   return pen.settings.geoip ? `${pen.settings.geoip}\n` : '';
 };
 
 /** `no geoip`: forget the file; the default database is used again if it exists. */
 export const noGeoip: Handler = ({ pen }) => {
+  nextGeoipTurn(pen);
   pen.setGeoip(null, null);
   return '';
 };

@@ -1,31 +1,60 @@
 // pen's configuration files: -F (at start-up and on SIGHUP) and `include` run a file line by line
-// through the registry; `write` serialises the state back into the same command language.
-import { readFile } from 'node:fs/promises';
-import { writeFileSync } from 'node:fs';
+// through the registry; `write` serialises the state back into the same command language. Files
+// are read and written through core/files.ts (regular files only, size-capped, never blocking).
 import { formatAclEntry } from '../core/acl.ts';
 import type { Balancer } from '../core/balancer.ts';
 import { debug, timestamp } from '../core/diag.ts';
+import { FileError, readOperatorFile, writeOperatorFile } from '../core/files.ts';
 import { defaultSettings } from '../core/settings.ts';
 import { quiet } from './errors.ts';
-import { execute, type CommandContext } from './registry.ts';
+import { execute, type CommandContext, type IncludeChain } from './registry.ts';
 
-/** Run every line of `path` as a command; returns the replies, which pen prints on stdout. */
-export async function runConfigFile(ctx: CommandContext, path: string): Promise<string> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch {
-    debug(`Can't read config file '${path}'`);
-    return '';
-  }
+/** Files may include files, but not without end: C pen recurses until it crashes. */
+export const MAX_INCLUDE_DEPTH = 8;
+/**
+ * Files opened in one run (from -F, HUP or one `include` command). Without it a few files that
+ * include each other several times (no cycle) multiply: 3 lines of 3 includes 8 deep is 6561 files.
+ */
+export const MAX_INCLUDED_FILES = 64;
+
+/**
+ * Run every line of `path` as a command; returns the replies, which pen prints on stdout. A reply
+ * to a line that fails names `path:LINE`, never the line (registry.ts), unless `quoteLines` asks for
+ * pen's own replies. Throws a FileError when the file cannot be run: not a regular file, too large,
+ * nested too deep, or already being run.
+ */
+export async function includeFile(ctx: CommandContext, path: string, quoteLines = false): Promise<string> {
+  const chain: IncludeChain = ctx.include ?? { ids: [], budget: { files: 0 } };
+  if (chain.ids.length >= MAX_INCLUDE_DEPTH) throw new FileError(path, `nested more than ${MAX_INCLUDE_DEPTH} deep`);
+  if (++chain.budget.files > MAX_INCLUDED_FILES) throw new FileError(path, `more than ${MAX_INCLUDED_FILES} files included in one run`);
+  const file = await readOperatorFile(path, 'config');
+  if (chain.ids.includes(file.id)) throw new FileError(path, 'includes itself (directly or through other files)');
+  const inner: IncludeChain = { ids: [...chain.ids, file.id], budget: chain.budget };
   let replies = '';
-  for (const line of text.split('\n')) {
+  const lines = file.data.toString('utf8').split('\n');
+  for (const [i, line] of lines.entries()) {
+    const lineCtx: CommandContext = { ...ctx, origin: 'file', include: inner, fileLine: quoteLines ? undefined : `${path}:${i + 1}` };
     // pen reads with fgets into 4096 bytes: a longer line is cut, the rest read as the next one
-    for (let i = 0; i < Math.max(1, line.length); i += 4095) {
-      replies += (await execute({ ...ctx, origin: 'file' }, line.slice(i, i + 4095))).reply;
+    for (let at = 0; at < Math.max(1, line.length); at += 4095) {
+      replies += (await execute(lineCtx, line.slice(at, at + 4095))).reply;
     }
   }
   return replies;
+}
+
+/**
+ * -F at start-up and on SIGHUP: a file that cannot be run is reported through debug(), as pen does.
+ * Its replies are pen's, byte for byte: the operator named this file on the command line and reads
+ * pen's stdout. Only `include` can name a file on behalf of a caller, so only it hides the lines
+ * (files that this one includes are run by `include` and hide theirs).
+ */
+export async function runConfigFile(ctx: CommandContext, path: string): Promise<string> {
+  try {
+    return await includeFile(ctx, path, true);
+  } catch (err) {
+    debug(`Can't read config file ${(err as Error).message}`);
+    return '';
+  }
 }
 
 /** The `# pen …` line: the options a fresh start needs besides the file, in pen's order. */
@@ -116,11 +145,12 @@ export function formatConfig(pen: Balancer, file: string, now = new Date()): str
   return out + extraLines(pen);
 }
 
-/** `write FILE`: failures are reported through debug(), as pen does. */
-export function writeConfig(pen: Balancer, file: string): void {
+/** `write FILE`: to a temporary file renamed into place; failures are reported through debug(), as pen does. */
+export async function writeConfig(pen: Balancer, file: string): Promise<void> {
   try {
-    writeFileSync(file, formatConfig(pen, file));
-  } catch {
-    throw quiet(`Can't open file '${file}'`);
+    await writeOperatorFile(file, formatConfig(pen, file));
+  } catch (err) {
+    const e = err instanceof FileError ? err.for('write') : new FileError(file, (err as Error).message, 'write');
+    throw Object.assign(quiet(e.message), { cause: e });
   }
 }

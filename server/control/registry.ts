@@ -4,6 +4,7 @@ import { COMMANDS, commandName, type CommandSpec } from '../../shared/commands.t
 import type { Balancer } from '../core/balancer.ts';
 import { debug } from '../core/diag.ts';
 import { PenError, type PenErrorCode } from '../core/errors.ts';
+import { FileError } from '../core/files.ts';
 import { HANDLERS } from './commands.ts';
 import { CommandError } from './errors.ts';
 
@@ -23,8 +24,20 @@ export interface CommandContext {
   pen: Balancer;
   runtime: Runtime;
   origin: Origin;
-  /** how many `include`s deep this command runs (guards against a file including itself) */
-  includeDepth?: number;
+  /** the files being run, outermost first, when this command is a line of one (config.ts) */
+  include?: IncludeChain;
+  /**
+   * `FILE:LINE` when this command is a line of a file: its error replies name this and never quote
+   * the line, so `include /etc/shadow` cannot read the file back to the caller
+   */
+  fileLine?: string;
+}
+
+export interface IncludeChain {
+  /** device:inode of each file in the chain (a file that is already here includes itself) */
+  readonly ids: readonly string[];
+  /** files opened since the outermost one, shared by the whole run */
+  readonly budget: { files: number };
 }
 
 /** A handler gets the words after the command name and returns pen's exact reply text. */
@@ -68,7 +81,7 @@ export async function execute(ctx: CommandContext, line: string): Promise<Comman
   if (!spec) {
     // pen: `no` + an unknown word is silently ignored
     if (words[0] === 'no') return { reply: '', spec: null };
-    const reply = `do_cmd: ignoring command starting with '${words[0]}'\n`;
+    const reply = ctx.fileLine ? `${ctx.fileLine}: not a command\n` : `do_cmd: ignoring command starting with '${words[0]}'\n`;
     return { reply, spec: null, error: { code: 'PEN_ERR_COMMAND', message: reply.trimEnd() } };
   }
   const args = words.slice(name.split(' ').length);
@@ -77,6 +90,7 @@ export async function execute(ctx: CommandContext, line: string): Promise<Comman
     if (changes(spec, args)) ctx.pen.emitEvent({ type: 'config', message: words.join(' ') });
     return { reply, spec };
   } catch (err) {
+    if (ctx.fileLine) return fileLineFailure(ctx.fileLine, spec, err);
     if (err instanceof CommandError) {
       if (err.log) debug(err.message);
       return { reply: err.reply, spec, error: { code: err.code, message: err.message } };
@@ -87,4 +101,20 @@ export async function execute(ctx: CommandContext, line: string): Promise<Comman
     const code = err instanceof PenError ? err.code : 'PEN_ERR_COMMAND';
     return { reply: `${message}\n`, spec, error: { code, message } };
   }
+}
+
+/** Said of a failed line of a file instead of the handler's message, which may quote the line. */
+const REASONS: Record<PenErrorCode, string> = {
+  PEN_ERR_ARGUMENT: 'bad argument', PEN_ERR_ADDRESS: 'bad or unresolvable address', PEN_ERR_COMMAND: 'refused',
+  PEN_ERR_NOT_ENABLED: 'not enabled', PEN_ERR_UNSUPPORTED: 'not supported here', PEN_ERR_IO: 'cannot open a file or socket',
+};
+
+function fileLineFailure(where: string, spec: CommandSpec, err: unknown): CommandResult {
+  const code = err instanceof PenError ? err.code : 'PEN_ERR_COMMAND';
+  const cause = err instanceof FileError ? err : err instanceof Error ? err.cause : undefined;
+  const message = `${where}: ${spec.name}: ${cause instanceof FileError ? cause.reason : REASONS[code]}`;
+  // a failure pen only reports through debug() stays silent here too
+  const silent = err instanceof CommandError && err.reply === '';
+  if (silent || (err instanceof CommandError && err.log)) debug(message);
+  return { reply: silent ? '' : `${message}\n`, spec, error: { code, message } };
 }

@@ -1,28 +1,22 @@
 // Country lookups for `acl N permit|deny country CC`, from a MaxMind DB (.mmdb) file. pen links
 // its GeoIP database at compile time; here the file is named by `geoip FILE`, or else the usual
-// Debian location is used if it exists.
-import { existsSync, readFileSync } from 'node:fs';
+// Debian location is used if it exists. The file is read through files.ts: a regular file of at
+// most FILE_LIMITS.geoip bytes, never a FIFO or /dev/zero.
+import { existsSync } from 'node:fs';
 import { Reader, type CountryResponse } from 'mmdb-lib';
 import type { CountryLookup } from './acl.ts';
-import { PenError } from './errors.ts';
+import { FileError, readOperatorFile, readOperatorFileSync } from './files.ts';
 
 /** Used when no `geoip FILE` has been given (geoipupdate and the geoip packages put it here). */
 export const DEFAULT_GEOIP_FILE = '/usr/share/GeoIP/GeoLite2-Country.mmdb';
 
-/** Open `file` and return its lookup: ip → ISO country code (registered country as fallback), or null. */
-export function openGeoip(file: string): CountryLookup {
-  let data: Buffer;
-  try {
-    data = readFileSync(file);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new PenError('PEN_ERR_IO', `geoip: can't read ${file}${code ? ` (${code})` : ''}`);
-  }
+/** The lookup for a database already read: ip → ISO country code (registered country as fallback), or null. */
+function countryLookup(file: string, data: Buffer): CountryLookup {
   let reader: Reader<CountryResponse>;
   try {
     reader = new Reader<CountryResponse>(data);
   } catch (err) {
-    throw new PenError('PEN_ERR_IO', `geoip: ${file} is not a MaxMind DB file (${(err as Error).message.split('\n')[0]})`);
+    throw new FileError(file, `not a MaxMind DB file (${(err as Error).message.split('\n')[0]})`);
   }
   return (ip) => {
     try {
@@ -34,11 +28,16 @@ export function openGeoip(file: string): CountryLookup {
   };
 }
 
-/** The default database, if it exists and opens; null otherwise. */
+/** Open `file` (the `geoip FILE` command) without blocking the event loop; throws a FileError naming it. */
+export async function openGeoip(file: string): Promise<CountryLookup> {
+  return countryLookup(file, (await readOperatorFile(file, 'geoip')).data);
+}
+
+/** The default database, if it exists and opens; null otherwise. Synchronous: the first country ACL check asks for it. */
 export function openDefaultGeoip(file = DEFAULT_GEOIP_FILE): CountryLookup | null {
   if (!existsSync(file)) return null;
   try {
-    return openGeoip(file);
+    return countryLookup(file, readOperatorFileSync(file, 'geoip').data);
   } catch {
     return null;
   }

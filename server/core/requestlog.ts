@@ -1,7 +1,8 @@
 // pen's -l request log: one line per chunk read from the client, to a file or as UDP datagrams.
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, writeSync } from 'node:fs';
 import { PenError } from './errors.ts';
+import { FileError, openAppend } from './files.ts';
 
 function requestField(chunk: Buffer, max: number): string {
   let out = '';
@@ -19,6 +20,8 @@ export class RequestLog {
   private udp: UdpSocket | null = null;
   private udpHost = '';
   private udpPort = 0;
+  /** lines lost because the disk was full or a FIFO's reader lagged (the write would have waited) */
+  dropped = 0;
 
   constructor(readonly target: string) {
     const i = target.lastIndexOf(':');
@@ -34,11 +37,13 @@ export class RequestLog {
     }
   }
 
+  /** Non-blocking, and only what a log can be (see openAppend): a FIFO nobody reads is refused here. */
   private open(): void {
     try {
-      this.fd = openSync(this.target, 'a');
-    } catch {
-      throw new PenError('PEN_ERR_IO', `Can't open logfile ${this.target}`);
+      this.fd = openAppend(this.target).fd;
+    } catch (err) {
+      const why = err instanceof FileError ? err.reason : (err as Error).message;
+      throw new PenError('PEN_ERR_IO', `Can't open logfile ${this.target}: ${why}`);
     }
   }
 
@@ -57,8 +62,12 @@ export class RequestLog {
     } else if (this.fd !== null) {
       const line = `${clientIp} ${Math.floor(Date.now() / 1000)} ${serverIp} ${requestField(chunk, 100)}\n`;
       try {
+        // the descriptor is O_NONBLOCK: a full pipe answers EAGAIN rather than stopping the balancer.
+        // A line is at most ~150 bytes, under PIPE_BUF, so it goes in whole or not at all.
         writeSync(this.fd, line);
-      } catch { /* disk full: keep forwarding */ }
+      } catch {
+        this.dropped += 1; // disk full, or a reader that lags: keep forwarding
+      }
     }
   }
 

@@ -1,8 +1,8 @@
 // pen's HTML status page, byte for byte in pen's layout: the `status` reply, the -w file and
 // what SIGUSR1 writes when -w is set. Socket ids stand where pen prints file descriptors.
-import { writeFileSync } from 'node:fs';
 import type { Balancer } from '../core/balancer.ts';
 import { debug, timestamp } from '../core/diag.ts';
+import { FileError, writeOperatorFileSync } from '../core/files.ts';
 import { NO_SERVER } from '../core/servers.ts';
 
 const head = (cols: string[]) =>
@@ -44,15 +44,18 @@ export function renderStatusHtml(pen: Balancer, now = new Date()): string {
   return out;
 }
 
-/** Write the -w file; returns why it could not, or null. */
+/**
+ * Write the -w file; returns why it could not, or null. Through files.ts: a temporary file renamed
+ * into place, so a FIFO or device named by -w is refused instead of stalling pen.
+ */
 export function webStatsError(pen: Balancer): string | null {
   const file = pen.settings.webStats;
   if (!file) return "Don't know where to write web stats; see -w option";
   try {
-    writeFileSync(file, renderStatusHtml(pen));
+    writeOperatorFileSync(file, renderStatusHtml(pen));
     return null;
-  } catch {
-    return `Can't write to ${file}`;
+  } catch (err) {
+    return `Can't write to ${err instanceof FileError ? err.message : file}`;
   }
 }
 

@@ -19,6 +19,18 @@ afterEach(async () => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
+/**
+ * A stand-in OCSP response: the DER shape pen staples (SEQUENCE { responseStatus ENUMERATED,
+ * [0] { OCTET STRING text } }), carrying `text` so a test can tell staples apart.
+ */
+function ocspDer(text: string): Buffer {
+  const body = Buffer.from(text);
+  const octets = Buffer.concat([Buffer.from([0x04, body.length]), body]);
+  const tagged = Buffer.concat([Buffer.from([0xa0, octets.length]), octets]);
+  const inner = Buffer.concat([Buffer.from([0x0a, 0x01, 0x00]), tagged]);
+  return Buffer.concat([Buffer.from([0x30, inner.length]), inner]);
+}
+
 function openssl(...args: string[]): void {
   execFileSync('openssl', args, { stdio: 'ignore' });
 }
@@ -38,8 +50,8 @@ before(() => {
   // SNI directory: NAME.crt / NAME.key, plus a stapled OCSP "response" for it
   mkdirSync(f('sni'));
   openssl('req', '-x509', ...ec, '-days', '1', '-subj', '/CN=foo.test', '-keyout', f('sni/foo.test.key'), '-out', f('sni/foo.test.crt'));
-  writeFileSync(f('sni/foo.test.ocsp'), 'staple for foo.test');
-  writeFileSync(f('default.ocsp'), 'staple for the default certificate');
+  writeFileSync(f('sni/foo.test.ocsp'), ocspDer('staple for foo.test'));
+  writeFileSync(f('default.ocsp'), ocspDer('staple for the default certificate'));
   mkdirSync(f('cadir'));
   copyFileSync(f('ca.pem'), f('cadir/ca.pem'));
 });
@@ -129,13 +141,13 @@ describe('TLS termination', () => {
       const s = tls.connect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false, requestOCSP: true } as tls.ConnectionOptions);
       const [resp] = await once(s, 'OCSPResponse') as [Buffer];
       s.destroy();
-      return resp.toString();
+      return resp;
     };
-    assert.equal(await staple('localhost'), 'staple for the default certificate');
-    assert.equal(await staple('foo.test'), 'staple for foo.test');
+    assert.deepEqual(await staple('localhost'), ocspDer('staple for the default certificate'));
+    assert.deepEqual(await staple('foo.test'), ocspDer('staple for foo.test'));
     // a changed file is picked up at the next handshake
-    writeFileSync(f('default.ocsp'), 'a newer staple');
-    assert.equal(await staple('localhost'), 'a newer staple');
+    writeFileSync(f('default.ocsp'), ocspDer('a newer staple'));
+    assert.deepEqual(await staple('localhost'), ocspDer('a newer staple'));
   });
 
   test('ssl_option no_tlsv1.2 leaves TLS 1.3 only; ssl_ciphers limits TLS 1.2 ciphers', async () => {
@@ -185,7 +197,7 @@ describe('TLS termination', () => {
   test('unusable certificate or key files stop pen at start-up with a clear message', async () => {
     const missing = runPen(['-f', '-E', f('nope.pem'), '127.0.0.1:1', '127.0.0.1:2']);
     assert.notEqual(missing.code, 0);
-    assert.match(missing.stderr, /can't read certificate file '.*nope\.pem': ENOENT/);
+    assert.match(missing.stderr, /can't read certificate file '.*nope\.pem': no such file \(ENOENT\)/);
     const noKey = runPen(['-f', '-E', f('cert.pem'), '127.0.0.1:1', '127.0.0.1:2']);
     assert.notEqual(noKey.code, 0);
     assert.match(noKey.stderr, /no private key in '.*cert\.pem' \(give the key with -K keyfile\)/);

@@ -25,8 +25,8 @@ const runtime = { exit() {}, argv: ['pen'] };
 const run = (pen: Balancer, line: string) => execute({ pen, runtime, origin: 'cli' }, line);
 
 describe('geoip lookups', { skip: missing ?? false }, () => {
-  test('an address maps to its country, IPv4-mapped IPv6 included; unknown addresses to null', () => {
-    const country = openGeoip(db);
+  test('an address maps to its country, IPv4-mapped IPv6 included; unknown addresses to null', async () => {
+    const country = await openGeoip(db);
     assert.equal(country('127.0.0.1'), 'SE');
     assert.equal(country('127.0.1.5'), 'NO');
     assert.equal(country('::ffff:127.0.1.5'), 'NO');
@@ -34,25 +34,27 @@ describe('geoip lookups', { skip: missing ?? false }, () => {
     assert.equal(country('::1'), null);
   });
 
-  test('a network with only a registered country answers with that', () => {
-    assert.equal(openGeoip(db)('127.0.2.9'), 'DK');
+  test('a network with only a registered country answers with that', async () => {
+    assert.equal((await openGeoip(db))('127.0.2.9'), 'DK');
   });
 
-  test('a country entry decides by the looked-up country, and never matches without a database', () => {
+  test('a country entry decides by the looked-up country, and never matches without a database', async () => {
     const acls = emptyAcls();
     acls[1].push(parseAclEntry(['deny', 'country', 'no']));
-    const country = openGeoip(db);
+    const country = await openGeoip(db);
     assert.equal(aclPermits(acls, 1, '127.0.1.5', country), false);
     assert.equal(aclPermits(acls, 1, '127.0.0.1', country), true);
     // no match: the opposite of the last entry (deny) permits
     assert.equal(aclPermits(acls, 1, '127.0.1.5'), true);
   });
 
-  test('a file that is not a MaxMind DB, or is not there, is one clear PEN_ERR_IO line', () => {
+  test('a file that is not a MaxMind DB, or is not there, or is a device, is one clear PEN_ERR_IO line', async () => {
     const bogus = join(scratch, 'bogus.mmdb');
     writeFileSync(bogus, 'not a database\n');
-    for (const [file, pattern] of [[bogus, /is not a MaxMind DB file/], [join(scratch, 'absent.mmdb'), /can't read .*ENOENT/]] as const) {
-      assert.throws(() => openGeoip(file), (err: unknown) =>
+    const cases = [[bogus, /: not a MaxMind DB file/], [join(scratch, 'absent.mmdb'), /absent\.mmdb: no such file \(ENOENT\)/],
+      ['/dev/zero', /^\/dev\/zero: not a regular file \(a character device\)$/]] as const;
+    for (const [file, pattern] of cases) {
+      await assert.rejects(openGeoip(file), (err: unknown) =>
         err instanceof PenError && err.code === 'PEN_ERR_IO' && pattern.test(err.message) && !err.message.includes('\n'));
     }
     assert.equal(openDefaultGeoip(join(scratch, 'absent.mmdb')), null);
@@ -74,10 +76,18 @@ describe('geoip lookups', { skip: missing ?? false }, () => {
     const pen = new Balancer();
     await run(pen, `geoip ${db}`);
     const r = await run(pen, `geoip ${join(scratch, 'absent.mmdb')}`);
-    assert.match(r.reply, /^geoip: can't read .*absent\.mmdb \(ENOENT\)\n$/);
+    assert.match(r.reply, /^geoip: .*absent\.mmdb: no such file \(ENOENT\)\n$/);
     assert.equal(r.error?.code, 'PEN_ERR_IO');
     assert.equal((await run(pen, 'geoip')).reply, `${db}\n`);
     assert.equal(pen.country?.('127.0.1.1'), 'NO');
+  });
+
+  test('the database is read asynchronously, and the last geoip command given wins', async () => {
+    const pen = new Balancer();
+    const loading = run(pen, `geoip ${db}`);
+    assert.equal((await run(pen, 'no geoip')).reply, '');
+    assert.equal((await loading).reply, '', 'the load finished after `no geoip` and was dropped');
+    assert.equal(pen.settings.geoip, null);
   });
 });
 
