@@ -18,6 +18,9 @@ import { defaultSettings, type Settings } from './settings.ts';
 import { SWEEP_MS, TcpConnection, listenTcp, sweep, type ClientEnd } from './tcp.ts';
 import type { PenEvent } from '../../shared/snapshot.ts';
 
+/** slots added per turn of the event loop while `conn_max` grows the table (~1 ms of work) */
+const GROW_STEP = 32_768;
+
 /** Something that accepts clients: a TCP/TLS server or a UDP socket. */
 export interface Listener {
   close(): void;
@@ -137,9 +140,21 @@ export class Balancer extends EventEmitter implements SelectState {
     return -1;
   }
 
-  /** `conn_max N`: the table only grows. */
+  /** `-x N` at start-up: the table only grows. */
   growConnections(n: number): void {
     while (this.conns.length < n) this.conns.push(null);
+    this.settings.connMax = this.conns.length;
+  }
+
+  /**
+   * `conn_max N` while running: grows in steps of GROW_STEP slots with a turn of the event loop
+   * between them, so forwarding goes on (one million slots at once would hold it for ~50 ms).
+   */
+  async growConnectionsInSteps(n: number): Promise<void> {
+    while (this.conns.length < n) {
+      this.growConnections(Math.min(n, this.conns.length + GROW_STEP));
+      if (this.conns.length < n) await new Promise((resolve) => setImmediate(resolve));
+    }
     this.settings.connMax = this.conns.length;
   }
 
