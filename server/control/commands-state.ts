@@ -9,13 +9,12 @@ import { atoi } from './atoi.ts';
 import { atoiWide, upTo, within } from './limits.ts';
 import { quiet, refuse } from './errors.ts';
 import type { Handler } from './registry.ts';
+import { collectStats, penAddress } from '../stats/model.ts';
 
 export const servers: Handler = ({ pen }) =>
-  pen.servers.list.map((s, i) => {
-    const b = pen.serverBytes(i);
-    const addr = s.family === 0 ? '(unknown address family 0' : s.address;
-    return `${i} addr ${addr} port ${s.port} conn ${s.c} max ${s.maxc} hard ${s.hard} weight ${s.weight} prio ${s.prio} sx ${b.sx} rx ${b.rx}\n`;
-  }).join('');
+  collectStats(pen).servers.map(({ index, server: s, sx, rx }) =>
+    `${index} addr ${penAddress(s)} port ${s.port} conn ${s.c} max ${s.maxc} hard ${s.hard} weight ${s.weight} prio ${s.prio} sx ${sx} rx ${rx}\n`,
+  ).join('');
 
 const SERVER_KEYS = ['acl', 'address', 'port', 'max', 'hard', 'blacklist', 'weight', 'prio'] as const;
 type ServerKey = (typeof SERVER_KEYS)[number];
@@ -73,21 +72,19 @@ export const server: Handler = async ({ pen }, args) => {
 
 /** `recent [SECS]`: clients seen in the last SECS seconds (300 by default), in slot order. */
 export const recent: Handler = ({ pen }, args) => {
-  const now = pen.now();
-  const since = now - (args[0] !== undefined ? atoi(args[0]) : 300);
+  const stats = collectStats(pen);
+  const since = stats.now - (args[0] !== undefined ? atoi(args[0]) : 300);
   let out = '';
-  pen.clients.slots.forEach((c, i) => {
-    // expired clients are hidden, as pen hides the slots its lookups have emptied
-    if (!pen.clients.isActive(c, now, pen.settings.trackingTime) || c.last < since) return;
-    const b = pen.clientBytes(i);
-    out += `${c.address} connects ${c.connects} sx ${b.csx} rx ${b.crx}\n`;
-  });
+  // expired clients are not in stats.clients, as pen hides the slots its lookups have emptied
+  for (const { slot: c, csx, crx } of stats.clients) {
+    if (c.last >= since) out += `${c.address} connects ${c.connects} sx ${csx} rx ${crx}\n`;
+  }
   return out;
 };
 
-function slotIn(pen: { conns: unknown[] }, args: string[]): { n: number; bad: string | null } {
+function slotIn(pen: { settings: { connMax: number } }, args: string[]): { n: number; bad: string | null } {
   const n = args[0] !== undefined ? atoi(args[0]) : 0;
-  return { n, bad: n < 0 || n >= pen.conns.length ? `Connection ${n} out of range\n` : null };
+  return { n, bad: n < 0 || n >= pen.settings.connMax ? `Connection ${n} out of range\n` : null };
 }
 
 export const connection: Handler = ({ pen }, args) => {
@@ -122,9 +119,9 @@ export const clientsMax: Handler = ({ pen }, args) => {
   return `${pen.clients.size}\n`;
 };
 
-export const connMax: Handler = async ({ pen }, args) => {
-  if (args[0] !== undefined) await pen.growConnectionsInSteps(upTo('conn_max', args[0]));
-  return `${pen.conns.length}\n`;
+export const connMax: Handler = ({ pen }, args) => {
+  if (args[0] !== undefined) pen.growConnections(upTo('conn_max', args[0]));
+  return `${pen.settings.connMax}\n`;
 };
 
 /** inet_aton's forms (`10.1`, `0x7f.1`) normalised to dotted quad; null when not an address. */

@@ -18,9 +18,6 @@ import { defaultSettings, type Settings } from './settings.ts';
 import { SWEEP_MS, TcpConnection, listenTcp, sweep, type ClientEnd } from './tcp.ts';
 import type { PenEvent } from '../../shared/snapshot.ts';
 
-/** slots added per turn of the event loop while `conn_max` grows the table (~1 ms of work) */
-const GROW_STEP = 32_768;
-
 /** Something that accepts clients: a TCP/TLS server or a UDP socket. */
 export interface Listener {
   close(): void;
@@ -32,7 +29,11 @@ export class Balancer extends EventEmitter implements SelectState {
   clients = new ClientTable(this.settings.clientsMax);
   acls: AclTable = emptyAcls();
   rrCursor = 0;
-  conns: (Connection | null)[] = new Array(this.settings.connMax).fill(null);
+  /**
+   * The connection table up to the highest slot used so far; the slots from conns.length up to
+   * settings.connMax (the table's size) are free, so `-x`/`conn_max` cost nothing until used.
+   */
+  conns: (Connection | null)[] = [];
   connsLast = 0;
   connsUsed = 0;
   accepted = 0;
@@ -129,9 +130,11 @@ export class Balancer extends EventEmitter implements SelectState {
 
   /** Find a free slot, searching from the last one allocated, as pen does; -1 when full. */
   private allocSlot(): number {
-    const n = this.conns.length;
+    const n = this.settings.connMax;
     for (let k = 0; k < n; k++) {
       const i = (this.connsLast + k) % n;
+      // the first slot past the used part is free (the search reaches it before any later one)
+      if (i >= this.conns.length) this.conns.push(null);
       if (this.conns[i] === null) {
         this.connsLast = i;
         return i;
@@ -140,22 +143,9 @@ export class Balancer extends EventEmitter implements SelectState {
     return -1;
   }
 
-  /** `-x N` at start-up: the table only grows. */
+  /** `conn_max N`: the table only grows (its slots are made when first used). */
   growConnections(n: number): void {
-    while (this.conns.length < n) this.conns.push(null);
-    this.settings.connMax = this.conns.length;
-  }
-
-  /**
-   * `conn_max N` while running: grows in steps of GROW_STEP slots with a turn of the event loop
-   * between them, so forwarding goes on (one million slots at once would hold it for ~50 ms).
-   */
-  async growConnectionsInSteps(n: number): Promise<void> {
-    while (this.conns.length < n) {
-      this.growConnections(Math.min(n, this.conns.length + GROW_STEP));
-      if (this.conns.length < n) await new Promise((resolve) => setImmediate(resolve));
-    }
-    this.settings.connMax = this.conns.length;
+    this.settings.connMax = Math.max(this.settings.connMax, n);
   }
 
   /** A new client from the listener. */
@@ -218,35 +208,6 @@ export class Balancer extends EventEmitter implements SelectState {
 
   /** bytes of connections that have closed (live ones are read from their sockets) */
   closedBytes = { sx: 0, rx: 0 };
-
-  /** Live byte counts per server index (closed connections included). */
-  serverBytes(s: number): { sx: number; rx: number } {
-    const server = serverAt(this.servers, s);
-    let sx = server?.sx ?? 0;
-    let rx = server?.rx ?? 0;
-    for (const c of this.conns) {
-      if (c && c.server === s) {
-        const b = c.bytes();
-        sx += b.sx;
-        rx += b.rx;
-      }
-    }
-    return { sx, rx };
-  }
-
-  clientBytes(index: number): { csx: number; crx: number } {
-    const slot = this.clients.slots[index];
-    let csx = slot?.csx ?? 0;
-    let crx = slot?.crx ?? 0;
-    for (const c of this.conns) {
-      if (c && c.clientIndex === index) {
-        const b = c.bytes();
-        csx += b.csx;
-        crx += b.crx;
-      }
-    }
-    return { csx, crx };
-  }
 
   /** Close connection slot i, as `close N` does; false when the slot is not in use. */
   closeConnection(i: number): boolean {
