@@ -54,7 +54,7 @@ export function collectStats(pen: Balancer, now = pen.now()): PenStats {
   let sx = pen.closedBytes.sx;
   let rx = pen.closedBytes.rx;
   for (const conn of pen.conns) {
-    if (conn === null) continue;
+    if (!conn) continue;
     const bytes = conn.bytes();
     connections.push({ conn, bytes });
     const s = serverSlot(conn.server);
