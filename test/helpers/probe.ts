@@ -70,3 +70,17 @@ export function control(port: number, line: string, timeoutMs = 30_000): Promise
     s.on('error', (e) => { clearTimeout(timer); reject(e); });
   });
 }
+
+/**
+ * Wait until forwarding is quiet (a window of `windowMs` with under 20 ms lost), so a freshly
+ * started pen's own warm-up (JIT, lazy imports, heap growth) is not counted; gives up after maxMs.
+ */
+export async function settle(probe: Probe, windowMs = 500, maxMs = 15_000): Promise<void> {
+  const deadline = Date.now() + maxMs;
+  while (Date.now() < deadline) {
+    probe.reset();
+    await new Promise((r) => setTimeout(r, windowMs));
+    const r = probe.report();
+    if (r.trips > 0 && r.stalledMs < 20) return;
+  }
+}

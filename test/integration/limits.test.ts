@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import { LIMITS, pastLimit } from '../../shared/limits.ts';
 import { freePort, sleep, tcpBackend } from '../helpers/backends.ts';
 import { runPen, startPen, type PenProcess } from '../helpers/pen.ts';
-import { control, startProbe } from '../helpers/probe.ts';
+import { control, settle, startProbe } from '../helpers/probe.ts';
 
 let backend: Awaited<ReturnType<typeof tcpBackend>>;
 const dir = mkdtempSync(join(tmpdir(), 'pen-limits-'));
@@ -107,6 +107,7 @@ test('REST refuses the same values: POST /commands/conn_max and PATCH /settings 
 test('growing every table to its bound keeps forwarding going', { timeout: 90_000 }, async (t) => {
   const p = await start();
   const probe = await startProbe(p.listen, 5);
+  await settle(probe);
   try {
     const grow = [
       `conn_max ${LIMITS.conn_max.max}`, `clients_max ${LIMITS.clients_max.max}`, `server ${LIMITS.server.max} address 127.0.0.1`,
@@ -126,8 +127,9 @@ test('growing every table to its bound keeps forwarding going', { timeout: 90_00
     const report = await probe.stop();
     assert.ok(report.trips > 0);
     t.diagnostic(figures.join('; '));
-    // a loaded 2-core machine adds its own pauses; growing by one allocation took ~60-170 ms a table
-    assert.ok(stalled < 300, `forwarding stalled ${stalled} ms in all (${figures.join('; ')})`);
+    // a loaded 2-core machine adds its own pauses; growing the tables by allocation held
+    // forwarding up ~60 ms (conn_max), ~440 ms (clients_max) and ~90 ms (server 9999)
+    assert.ok(stalled < 250, `forwarding stalled ${stalled} ms in all (${figures.join('; ')})`);
   } finally {
     await probe.stop().catch(() => {});
     await p.pen.stop();

@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { after, before, test } from 'node:test';
 import { freePort, sleep, tcpBackend } from '../helpers/backends.ts';
 import { startPen, type PenProcess } from '../helpers/pen.ts';
-import { control, startProbe, type Probe } from '../helpers/probe.ts';
+import { control, settle, startProbe, type Probe } from '../helpers/probe.ts';
 
 const SLOTS = 100_000;
 const SERVERS = 32;
@@ -41,6 +41,7 @@ before(async () => {
   await (await fetch(`http://127.0.0.1:${admin}/stats`)).text();
   await (await fetch(`http://127.0.0.1:${admin}/status`)).text();
   probe = await startProbe(listen, 5);
+  await settle(probe);
 });
 
 after(async () => {
