@@ -2,7 +2,8 @@
 // (server/cli/args.ts), the commands (penctl port, -o/-O, -F, include, HUP: server/control/) and
 // the REST schemas (shared/api.ts), so all of them accept the same values. A value past `max` is
 // refused with one line (pastLimit) and changes nothing. Below `min` each surface keeps pen's own
-// rule (a clamp, a reset, or ignoring the value), which `low` records. No Node APIs here.
+// rule (a clamp, a reset, or ignoring the value), which `low` records; the ACL numbers keep pen's
+// port replies on both sides (the control-compat test holds them to C pen). No Node APIs here.
 
 export interface Limit {
   min: number;
@@ -29,13 +30,13 @@ export const LIMITS = {
   clients_max: {
     min: 1, max: 1_000_000, flag: 'c', low: 'the table never shrinks; -c below 1 is an error',
     why: 'client slots are made when a client first arrives, so the bound only caps memory at about '
-      + '100 MB for a million distinct client addresses',
+      + '200 MB for a million distinct client addresses',
   },
   blacklist: { min: 0, max: 100_000_000, flag: 'b', low: '-b clamps to 0', why: 'seconds: three years' },
   tracking: { min: 0, max: 100_000_000, flag: 'T', low: '-T clamps to 0', why: 'seconds: three years' },
   timeout: {
     min: 1, max: 100_000, flag: 't', low: 'clamped to 1 (-t below 1 is an error)',
-    why: 'connect timeout in seconds: a day is far past any useful connect wait',
+    why: 'connect timeout in seconds: 27 hours is far past any useful connect wait',
   },
   idle_timeout: { min: 0, max: 100_000_000, low: 'clamped to 0 (no idle timeout)', why: 'seconds: three years' },
   pending_max: { min: 1, max: 1_000_000, low: 'clamped to 1', why: 'as many as connection slots' },
@@ -46,10 +47,10 @@ export const LIMITS = {
     why: 'the kernel caps a backlog at net.core.somaxconn anyway; 65,535 is its classic ceiling',
   },
   multi_accept: { min: 1, max: 65_535, flag: 'm', low: 'bumped to 1, as pen does', why: 'accepts per wake-up, like the backlog' },
-  client_acl: { min: 0, max: 9, low: 'outside 0-9 pen resets it to 0', why: 'there are ten access lists' },
-  control_acl: { min: 0, max: 9, low: 'outside 0-9 pen resets it to 0', why: 'there are ten access lists' },
-  tarpit_acl: { min: -1, max: 9, low: 'outside -1..9 pen resets it to 0 (-1: none)', why: 'there are ten access lists' },
-  acl: { min: 0, max: 9, low: 'an error line', why: 'there are ten access lists' },
+  client_acl: { min: 0, max: 9, low: 'outside 0-9, either side, the port resets it to 0 as pen does (its reply shows the 0); REST refuses', why: 'there are ten access lists' },
+  control_acl: { min: 0, max: 9, low: 'outside 0-9, either side, the port resets it to 0 as pen does (its reply shows the 0); REST refuses', why: 'there are ten access lists' },
+  tarpit_acl: { min: -1, max: 9, low: 'outside -1..9, either side, the port resets it to 0 as pen does (-1: none); REST refuses', why: 'there are ten access lists' },
+  acl: { min: 0, max: 9, low: 'either side: refused with a debug line and no reply, as pen does; REST refuses', why: 'there are ten access lists' },
   // the keys of `server N key value` (and the REST server fields)
   'server port': { min: 0, max: 65_535, low: 'an error line', why: 'a TCP/UDP port' },
   'server max': { min: 0, max: 1_000_000, low: 'an error line (0: no limit)', why: 'as many as connection slots' },
