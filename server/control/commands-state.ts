@@ -9,12 +9,10 @@ import { atoi } from './atoi.ts';
 import { atoiWide, upTo, within } from './limits.ts';
 import { quiet, refuse } from './errors.ts';
 import type { Handler } from './registry.ts';
-import { collectStats, penAddress } from '../stats/model.ts';
+import { collectStats } from '../stats/model.ts';
+import { renderRecent, renderServers } from '../stats/text.ts';
 
-export const servers: Handler = ({ pen }) =>
-  collectStats(pen).servers.map(({ index, server: s, sx, rx }) =>
-    `${index} addr ${penAddress(s)} port ${s.port} conn ${s.c} max ${s.maxc} hard ${s.hard} weight ${s.weight} prio ${s.prio} sx ${sx} rx ${rx}\n`,
-  ).join('');
+export const servers: Handler = ({ pen }) => renderServers(collectStats(pen));
 
 const SERVER_KEYS = ['acl', 'address', 'port', 'max', 'hard', 'blacklist', 'weight', 'prio'] as const;
 type ServerKey = (typeof SERVER_KEYS)[number];
@@ -71,16 +69,8 @@ export const server: Handler = async ({ pen }, args) => {
 };
 
 /** `recent [SECS]`: clients seen in the last SECS seconds (300 by default), in slot order. */
-export const recent: Handler = ({ pen }, args) => {
-  const stats = collectStats(pen);
-  const since = stats.now - (args[0] !== undefined ? atoi(args[0]) : 300);
-  let out = '';
-  // expired clients are not in stats.clients, as pen hides the slots its lookups have emptied
-  for (const { slot: c, csx, crx } of stats.clients) {
-    if (c.last >= since) out += `${c.address} connects ${c.connects} sx ${csx} rx ${crx}\n`;
-  }
-  return out;
-};
+export const recent: Handler = ({ pen }, args) =>
+  renderRecent(collectStats(pen), args[0] !== undefined ? atoi(args[0]) : 300);
 
 function slotIn(pen: { settings: { connMax: number } }, args: string[]): { n: number; bad: string | null } {
   const n = args[0] !== undefined ? atoi(args[0]) : 0;

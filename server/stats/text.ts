@@ -1,8 +1,27 @@
-// SIGUSR1 statistics as text, in pen's layout (with the client block pen meant to print: the C
-// version prints garbage there because of a format-string bug).
+// pen's text reports, from the statistics model: SIGUSR1 (with the client block pen meant to
+// print: the C version prints garbage there because of a format-string bug) and the penctl
+// `servers` and `recent` replies.
 import type { Balancer } from '../core/balancer.ts';
 import { timestamp } from '../core/diag.ts';
-import { collectStats, penAddress } from './model.ts';
+import { collectStats, penAddress, type PenStats } from './model.ts';
+
+/** penctl `servers`: one line per server slot. */
+export function renderServers(stats: PenStats): string {
+  return stats.servers.map(({ index, server: s, sx, rx }) =>
+    `${index} addr ${penAddress(s)} port ${s.port} conn ${s.c} max ${s.maxc} hard ${s.hard} weight ${s.weight} prio ${s.prio} sx ${sx} rx ${rx}\n`,
+  ).join('');
+}
+
+/** penctl `recent SECS`: the active clients seen in the last SECS seconds, in slot order. */
+export function renderRecent(stats: PenStats, seconds: number): string {
+  const since = stats.now - seconds;
+  let out = '';
+  // expired clients are not in stats.clients, as pen hides the slots its lookups have emptied
+  for (const { slot: c, csx, crx } of stats.clients) {
+    if (c.last >= since) out += `${c.address} connects ${c.connects} sx ${csx} rx ${crx}\n`;
+  }
+  return out;
+}
 
 export function renderUsr1Text(pen: Balancer): string {
   const stats = collectStats(pen);
