@@ -118,3 +118,14 @@ test('growing the tables costs nothing until they are used: a million slots are 
   assert.equal(ctx.pen.settings.connMax, LIMITS.conn_max.max);
   assert.equal(ctx.pen.conns.length, 0, 'connection slots are made when first used');
 });
+
+test('server specs on the command line (and -e, -B) have the same bounds as `server N max|hard|weight|prio`', () => {
+  for (const [i, key] of (['max', 'hard', 'weight', 'prio'] as const).entries()) {
+    const name = `server ${key}` as const;
+    const spec = (v: number) => `a:80${':0'.repeat(i)}:${v}`;
+    parseCommandLine(['8080', spec(LIMITS[name].max)]);
+    assert.throws(() => parseCommandLine(['8080', spec(LIMITS[name].max + 1)]),
+      (e: Error) => e.message.endsWith(pastLimit(name, LIMITS[name].max + 1)), spec(LIMITS[name].max + 1));
+    assert.throws(() => parseCommandLine(['-e', spec(LIMITS[name].max + 1), '8080', 'b']), (e: Error) => e.message.endsWith(pastLimit(name, LIMITS[name].max + 1)));
+  }
+});
