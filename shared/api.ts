@@ -6,6 +6,11 @@ import {
   ClientSnapshotSchema, ConnectionSnapshotSchema, PenEventSchema, ServerSnapshotSchema,
   SettingsSnapshotSchema, SnapshotSchema,
 } from './snapshot.ts';
+import { LIMITS, type LimitName } from './limits.ts';
+
+/** An integer within its row of shared/limits.ts: the same bound as the flag and the command. */
+const Bounded = (name: LimitName, opts: { description?: string } = {}) =>
+  Type.Integer({ minimum: LIMITS[name].min, maximum: LIMITS[name].max, ...opts });
 
 /** One penctl word: no spaces or control characters, so a value can never smuggle in a second command. */
 export const WORD_PATTERN = '^[^\\s\\x00-\\x1f\\x7f]+$';
@@ -30,17 +35,17 @@ export type ApiError = Static<typeof ErrorSchema>;
 // ---- servers ----
 
 export const ServerParamsSchema = Type.Object({
-  n: Type.Integer({ minimum: 0, maximum: 65535, description: 'server slot' }),
+  n: Bounded('server', { description: 'server slot' }),
 });
 
 export const ServerPatchSchema = Type.Object({
   address: Type.Optional(Word({ description: 'IP address, host name or Unix socket path', maxLength: 255 })),
-  port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
-  max: Type.Optional(Type.Integer({ minimum: 0, description: 'soft connection limit, 0 = none' })),
-  hard: Type.Optional(Type.Integer({ minimum: 0, description: 'hard connection limit for returning clients, 0 = none' })),
-  weight: Type.Optional(Type.Integer({ minimum: 0 })),
-  prio: Type.Optional(Type.Integer({ minimum: 0 })),
-  acl: Type.Optional(Type.Integer({ minimum: 0, maximum: 9 })),
+  port: Type.Optional(Bounded('server port')),
+  max: Type.Optional(Bounded('server max', { description: 'soft connection limit, 0 = none' })),
+  hard: Type.Optional(Bounded('server hard', { description: 'hard connection limit for returning clients, 0 = none' })),
+  weight: Type.Optional(Bounded('server weight')),
+  prio: Type.Optional(Bounded('server prio')),
+  acl: Type.Optional(Bounded('server acl')),
 }, { additionalProperties: false, minProperties: 1 });
 export type ServerPatch = Static<typeof ServerPatchSchema>;
 
@@ -49,16 +54,16 @@ export const SERVER_PATCH_KEYS = ['address', 'port', 'max', 'hard', 'weight', 'p
 
 export const ServerNewSchema = Type.Object({
   address: Word({ description: 'IP address, host name or Unix socket path', maxLength: 255 }),
-  port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
-  max: Type.Optional(Type.Integer({ minimum: 0 })),
-  hard: Type.Optional(Type.Integer({ minimum: 0 })),
-  weight: Type.Optional(Type.Integer({ minimum: 0 })),
-  prio: Type.Optional(Type.Integer({ minimum: 0 })),
-  acl: Type.Optional(Type.Integer({ minimum: 0, maximum: 9 })),
+  port: Type.Optional(Bounded('server port')),
+  max: Type.Optional(Bounded('server max')),
+  hard: Type.Optional(Bounded('server hard')),
+  weight: Type.Optional(Bounded('server weight')),
+  prio: Type.Optional(Bounded('server prio')),
+  acl: Type.Optional(Bounded('server acl')),
 }, { additionalProperties: false });
 
 export const BlacklistSchema = Type.Object({
-  seconds: Type.Integer({ minimum: 0, maximum: 100_000_000, description: 'seconds of blacklisting (left)' }),
+  seconds: Bounded('server blacklist', { description: 'seconds of blacklisting (left)' }),
 }, { additionalProperties: false });
 export type Blacklist = Static<typeof BlacklistSchema>;
 
@@ -93,17 +98,17 @@ export type SettingKind = 'integer' | 'boolean' | 'string' | 'fastclose';
  * not have are left out of the route at start-up.
  */
 export const SETTING_COMMANDS: Readonly<Record<string, { command: string; kind: SettingKind; nullable?: boolean; schema: TSchema }>> = {
-  blacklist: { command: 'blacklist', kind: 'integer', schema: Type.Integer({ minimum: 0, maximum: 100_000_000 }) },
-  timeout: { command: 'timeout', kind: 'integer', schema: Type.Integer({ minimum: 1, maximum: 100_000 }) },
-  tracking: { command: 'tracking', kind: 'integer', schema: Type.Integer({ minimum: 0, maximum: 100_000_000 }) },
-  debug: { command: 'debug', kind: 'integer', schema: Type.Integer({ minimum: 0, maximum: 100 }) },
-  client_acl: { command: 'client_acl', kind: 'integer', schema: Type.Integer({ minimum: 0, maximum: 9 }) },
-  control_acl: { command: 'control_acl', kind: 'integer', schema: Type.Integer({ minimum: 0, maximum: 9 }) },
-  tarpit_acl: { command: 'tarpit_acl', kind: 'integer', schema: Type.Integer({ minimum: -1, maximum: 9 }) },
-  idle_timeout: { command: 'idle_timeout', kind: 'integer', schema: Type.Integer({ minimum: 0, maximum: 100_000_000 }) },
-  pending_max: { command: 'pending_max', kind: 'integer', schema: Type.Integer({ minimum: 1, maximum: 1_000_000 }) },
-  clients_max: { command: 'clients_max', kind: 'integer', schema: Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'grows the client table; it never shrinks' }) },
-  conn_max: { command: 'conn_max', kind: 'integer', schema: Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'grows the connection table; it never shrinks' }) },
+  blacklist: { command: 'blacklist', kind: 'integer', schema: Bounded('blacklist') },
+  timeout: { command: 'timeout', kind: 'integer', schema: Bounded('timeout') },
+  tracking: { command: 'tracking', kind: 'integer', schema: Bounded('tracking') },
+  debug: { command: 'debug', kind: 'integer', schema: Bounded('debug') },
+  client_acl: { command: 'client_acl', kind: 'integer', schema: Bounded('client_acl') },
+  control_acl: { command: 'control_acl', kind: 'integer', schema: Bounded('control_acl') },
+  tarpit_acl: { command: 'tarpit_acl', kind: 'integer', schema: Bounded('tarpit_acl') },
+  idle_timeout: { command: 'idle_timeout', kind: 'integer', schema: Bounded('idle_timeout') },
+  pending_max: { command: 'pending_max', kind: 'integer', schema: Bounded('pending_max') },
+  clients_max: { command: 'clients_max', kind: 'integer', schema: Bounded('clients_max', { description: 'grows the client table; it never shrinks' }) },
+  conn_max: { command: 'conn_max', kind: 'integer', schema: Bounded('conn_max', { description: 'grows the connection table; it never shrinks' }) },
   tcp_fastclose: { command: 'tcp_fastclose', kind: 'fastclose', schema: Type.Union([Type.Literal('off'), Type.Literal('up'), Type.Literal('down'), Type.Literal('both')]) },
   http: { command: 'http', kind: 'boolean', schema: Type.Boolean() },
   ascii: { command: 'ascii', kind: 'boolean', schema: Type.Boolean() },
@@ -149,13 +154,13 @@ export const SettingsPatchReplySchema = Type.Object({
 export const ClientListSchema = Type.Array(ClientSnapshotSchema);
 export const ConnectionListSchema = Type.Array(ConnectionSnapshotSchema);
 export const ConnectionParamsSchema = Type.Object({
-  n: Type.Integer({ minimum: 0, maximum: 10_000_000, description: 'connection slot' }),
+  n: Type.Integer({ minimum: 0, maximum: LIMITS.conn_max.max - 1, description: 'connection slot' }),
 });
 
 // ---- ACLs ----
 
 export const AclParamsSchema = Type.Object({
-  n: Type.Integer({ minimum: 0, maximum: 9, description: 'access list number' }),
+  n: Bounded('acl', { description: 'access list number' }),
 });
 
 export const AclEntrySchema = Type.Object({

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { parseBackend, parseListen } from '../core/address.ts';
 import { PenError } from '../core/errors.ts';
 import type { Settings } from '../core/settings.ts';
+import { LIMITS, pastLimit, type Limit, type LimitName } from '../../shared/limits.ts';
 
 const VALUE_OPTIONS = 'BCFOSTbceijlmopqtuwxEKGAL';
 const FLAG_OPTIONS = 'DHNPQWXUadfhnrsZR';
@@ -46,6 +47,15 @@ function int(flag: string, value: string): number {
   return Number(value);
 }
 
+/** A number for the setting `name` (shared/limits.ts): past its bound, pen stops with one line. */
+function count(name: LimitName, value: string): number {
+  const limit: Limit = LIMITS[name];
+  const flag = limit.flag ?? name;
+  const n = int(flag, value);
+  if (n > limit.max) throw new PenError('PEN_ERR_ARGUMENT', `pen: -${flag}: ${pastLimit(name, value)}`);
+  return n;
+}
+
 const OBSOLETE: Record<string, string> = {
   D: 'Pen 0.26.0 removed the delayed forward feature,\nmaking the -D option obsolete',
   Q: 'Since Pen 0.26.0, kqueue is already the default on supported systems,\nmaking the -Q option obsolete',
@@ -86,35 +96,35 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
       case 'F': set((s) => { s.configFile = v; }); break;
       case 'O': case 'o': out.steps.push({ kind: 'command', line: v }); break;
       case 'S': int('S', v); out.steps.push({ kind: 'message', text: OBSOLETE.S }); break;
-      case 'T': { const n = int('T', v); set((s) => { s.trackingTime = Math.max(0, n); }); break; }
-      case 'b': { const n = int('b', v); set((s) => { s.blacklistTime = Math.max(0, n); }); break; }
-      case 'c': { const n = int('c', v); if (n < 1) throw new PenError('PEN_ERR_ARGUMENT', `pen: -c: '${v}' must be at least 1`); set((s) => { s.clientsMax = n; }); break; }
+      case 'T': { const n = count('tracking', v); set((s) => { s.trackingTime = Math.max(0, n); }); break; }
+      case 'b': { const n = count('blacklist', v); set((s) => { s.blacklistTime = Math.max(0, n); }); break; }
+      case 'c': { const n = count('clients_max', v); if (n < 1) throw new PenError('PEN_ERR_ARGUMENT', `pen: -c: '${v}' must be at least 1`); set((s) => { s.clientsMax = n; }); break; }
       case 'e': parseBackend(v); set((s) => { s.emergency = v; }); break;
       case 'i': out.windowsOnly = true; break;
       case 'j': set((s) => { s.chroot = v; }); break;
       case 'l': set((s) => { s.logFile = v; }); break;
       case 'm': {
-        const n = int('m', v);
+        const n = count('multi_accept', v);
         if (n < 1) out.steps.push({ kind: 'message', text: 'multi_accept bumped to 1' });
         set((s) => { s.multiAccept = Math.max(1, n); });
         break;
       }
       case 'p': set((s) => { s.pidFile = v; }); break;
       case 'q': {
-        const n = int('q', v);
+        const n = count('listen_queue', v);
         if (n < 50) out.steps.push({ kind: 'message', text: 'listen_queue bumped to 50' });
         set((s) => { s.listenQueue = Math.max(50, n); });
         break;
       }
       case 't': {
-        const n = int('t', v);
+        const n = count('timeout', v);
         if (n < 1) throw new PenError('PEN_ERR_ARGUMENT', `pen: -t: connect timeout must be at least 1 second, got '${v}'`);
         set((s) => { s.timeout = n; });
         break;
       }
       case 'u': set((s) => { s.user = v; }); break;
       case 'w': set((s) => { s.webStats = v; }); break;
-      case 'x': { const n = int('x', v); if (n < 1) throw new PenError('PEN_ERR_ARGUMENT', `pen: -x: '${v}' must be at least 1`); set((s) => { s.connMax = n; }); break; }
+      case 'x': { const n = count('conn_max', v); if (n < 1) throw new PenError('PEN_ERR_ARGUMENT', `pen: -x: '${v}' must be at least 1`); set((s) => { s.connMax = n; }); break; }
       case 'E': set((s) => { s.ssl.cert = v; }); break;
       case 'K': set((s) => { s.ssl.key = v; }); break;
       case 'G': set((s) => { s.ssl.caFile = v; }); break;

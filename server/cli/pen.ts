@@ -120,7 +120,6 @@ async function run(args: ParsedArgs): Promise<void> {
   for (const step of args.steps) {
     if (step.kind === 'set') {
       step.apply(pen.settings);
-      if (pen.settings.connMax > pen.conns.length) pen.growConnections(pen.settings.connMax);
     } else if (step.kind === 'message') {
       err(step.text);
     } else {
@@ -128,9 +127,9 @@ async function run(args: ParsedArgs): Promise<void> {
     }
   }
   setForeground(pen.settings.foreground);
-  // -c and -x size the tables exactly at start-up (later they can only grow)
+  // -c and -x size the tables exactly at start-up (later they can only grow); -x is the
+  // connection table's size as it stands (its slots are made when first used)
   if (pen.clients.size !== pen.settings.clientsMax) pen.clients = new ClientTable(pen.settings.clientsMax);
-  if (pen.conns.length !== pen.settings.connMax) pen.conns = new Array(pen.settings.connMax).fill(null);
 
   // 2. the -F file
   if (pen.settings.configFile) {

@@ -6,31 +6,43 @@ import { CS_CONNECTING } from '../core/connection.ts';
 import { debug } from '../core/diag.ts';
 import { blacklistFor, ensureServer } from '../core/servers.ts';
 import { atoi } from './atoi.ts';
+import { atoiWide, upTo, within } from './limits.ts';
 import { quiet, refuse } from './errors.ts';
 import type { Handler } from './registry.ts';
+import { collectStats } from '../stats/model.ts';
+import { renderRecent, renderServers } from '../stats/text.ts';
 
-export const servers: Handler = ({ pen }) =>
-  pen.servers.list.map((s, i) => {
-    const b = pen.serverBytes(i);
-    const addr = s.family === 0 ? '(unknown address family 0' : s.address;
-    return `${i} addr ${addr} port ${s.port} conn ${s.c} max ${s.maxc} hard ${s.hard} weight ${s.weight} prio ${s.prio} sx ${b.sx} rx ${b.rx}\n`;
-  }).join('');
+export const servers: Handler = ({ pen }) => renderServers(collectStats(pen));
 
-/** `server N key value …`: pairs in any order, unknown keys ignored, as pen reads them. */
+const SERVER_KEYS = ['acl', 'address', 'port', 'max', 'hard', 'blacklist', 'weight', 'prio'] as const;
+type ServerKey = (typeof SERVER_KEYS)[number];
+const isServerKey = (k: string): k is ServerKey => (SERVER_KEYS as readonly string[]).includes(k);
+
+/**
+ * `server N key value …`: pairs in any order, unknown keys ignored, as pen reads them. Every
+ * number is checked against shared/limits.ts before anything changes.
+ */
 export const server: Handler = async ({ pen }, args) => {
   if (args[0] === undefined) return '';
-  const n = atoi(args[0]);
+  const n = upTo('server', args[0]);
   if (n < 0) return '';
-  const s = ensureServer(pen.servers, n);
+  const pairs: { key: ServerKey; text: string; n: number }[] = [];
   for (let i = 1; i + 1 < args.length; i += 2) {
-    const value = args[i + 1];
-    switch (args[i]) {
-      case 'acl': s.acl = atoi(value); break;
+    const key = args[i];
+    const text = args[i + 1];
+    if (!isServerKey(key)) continue;
+    const value = key === 'address' ? 0 : key === 'blacklist' ? upTo('server blacklist', text) : within(`server ${key}`, text);
+    pairs.push({ key, text, n: value });
+  }
+  const s = ensureServer(pen.servers, n);
+  for (const { key, text, n: value } of pairs) {
+    switch (key) {
+      case 'acl': s.acl = value; break;
       case 'address': {
-        debug(`do_cmd: server ${n} address ${value}`);
+        debug(`do_cmd: server ${n} address ${text}`);
         let r;
         try {
-          r = await resolveHost(value);
+          r = await resolveHost(text);
         } catch (err) {
           throw quiet(`server ${n}: ${(err as Error).message}`); // pen stops at a bad address
         }
@@ -40,42 +52,29 @@ export const server: Handler = async ({ pen }, args) => {
         if (r.family === 'unix') s.port = 1;
         break;
       }
-      case 'port': s.port = atoi(value); break;
-      case 'max': s.maxc = atoi(value); break;
-      case 'hard': s.hard = atoi(value); break;
-      case 'blacklist': {
-        const t = atoi(value);
-        blacklistFor(s, t, pen.now(), pen.settings.blacklistTime);
-        pen.emitEvent(t > 0
-          ? { type: 'blacklisted', server: n, message: `server ${n} blacklisted for ${t} s by command` }
+      case 'port': s.port = value; break;
+      case 'max': s.maxc = value; break;
+      case 'hard': s.hard = value; break;
+      case 'blacklist':
+        blacklistFor(s, value, pen.now(), pen.settings.blacklistTime);
+        pen.emitEvent(value > 0
+          ? { type: 'blacklisted', server: n, message: `server ${n} blacklisted for ${value} s by command` }
           : { type: 'back', server: n, message: `server ${n} taken off the blacklist by command` });
         break;
-      }
-      case 'weight': s.weight = atoi(value); break;
-      case 'prio': s.prio = atoi(value); break;
-      default: break;
+      case 'weight': s.weight = value; break;
+      case 'prio': s.prio = value; break;
     }
   }
   return '';
 };
 
 /** `recent [SECS]`: clients seen in the last SECS seconds (300 by default), in slot order. */
-export const recent: Handler = ({ pen }, args) => {
-  const now = pen.now();
-  const since = now - (args[0] !== undefined ? atoi(args[0]) : 300);
-  let out = '';
-  pen.clients.slots.forEach((c, i) => {
-    // expired clients are hidden, as pen hides the slots its lookups have emptied
-    if (!pen.clients.isActive(c, now, pen.settings.trackingTime) || c.last < since) return;
-    const b = pen.clientBytes(i);
-    out += `${c.address} connects ${c.connects} sx ${b.csx} rx ${b.crx}\n`;
-  });
-  return out;
-};
+export const recent: Handler = ({ pen }, args) =>
+  renderRecent(collectStats(pen), args[0] !== undefined ? atoi(args[0]) : 300);
 
-function slotIn(pen: { conns: unknown[] }, args: string[]): { n: number; bad: string | null } {
+function slotIn(pen: { settings: { connMax: number } }, args: string[]): { n: number; bad: string | null } {
   const n = args[0] !== undefined ? atoi(args[0]) : 0;
-  return { n, bad: n < 0 || n >= pen.conns.length ? `Connection ${n} out of range\n` : null };
+  return { n, bad: n < 0 || n >= pen.settings.connMax ? `Connection ${n} out of range\n` : null };
 }
 
 export const connection: Handler = ({ pen }, args) => {
@@ -105,14 +104,14 @@ export const socket: Handler = ({ pen }, args) => {
 };
 
 export const clientsMax: Handler = ({ pen }, args) => {
-  if (args[0] !== undefined) pen.clients.grow(atoi(args[0]));
+  if (args[0] !== undefined) pen.clients.grow(upTo('clients_max', args[0]));
   pen.settings.clientsMax = pen.clients.size;
   return `${pen.clients.size}\n`;
 };
 
 export const connMax: Handler = ({ pen }, args) => {
-  if (args[0] !== undefined) pen.growConnections(atoi(args[0]));
-  return `${pen.conns.length}\n`;
+  if (args[0] !== undefined) pen.growConnections(upTo('conn_max', args[0]));
+  return `${pen.settings.connMax}\n`;
 };
 
 /** inet_aton's forms (`10.1`, `0x7f.1`) normalised to dotted quad; null when not an address. */
@@ -124,7 +123,7 @@ function dottedQuad(text: string): string | null {
 export const acl: Handler = ({ pen }, args) => {
   const [no, action, what, extra] = args;
   if (what === undefined) return '';
-  const n = atoi(no);
+  const n = atoiWide(no); // not wrapped to C's int, so 4294967297 is out of range rather than 1
   if (action !== 'permit' && action !== 'deny') throw quiet('acl: expected permit|deny');
   let words = [action, what, ...(extra !== undefined ? [extra] : [])];
   if (what === 'country') {

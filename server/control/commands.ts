@@ -3,26 +3,37 @@
 // connections and ACLs in commands-state.ts; files, sockets and TLS in commands-io.ts.
 import type { CommandName } from '../../shared/commands.ts';
 import type { Settings } from '../core/settings.ts';
-import { atoi } from './atoi.ts';
+import type { LimitName } from '../../shared/limits.ts';
 import { CommandError, refuse } from './errors.ts';
+import { atoi } from './atoi.ts';
+import { upTo } from './limits.ts';
 import type { Handler } from './registry.ts';
 import * as io from './commands-io.ts';
 import * as state from './commands-state.ts';
 
-export { atoi };
-
 type NumericSetting = { [K in keyof Settings]: Settings[K] extends number ? K : never }[keyof Settings];
 
-/** `NAME [N]`: set when given (through `fix`, pen's range rule), reply with the value. */
-function numeric(key: NumericSetting, fix: (n: number) => number = (n) => n, format = (n: number) => `${n}\n`): Handler {
+/**
+ * `NAME [N]`: set when given, reply with the value. Past the bound in shared/limits.ts: one error
+ * line, nothing changes; below it `fix` applies pen's rule.
+ */
+function numeric(key: NumericSetting, limit: LimitName, fix: (n: number) => number = (n) => n, format = (n: number) => `${n}\n`): Handler {
   return ({ pen }, args) => {
-    if (args[0] !== undefined) pen.settings[key] = fix(atoi(args[0]));
+    if (args[0] !== undefined) pen.settings[key] = fix(upTo(limit, args[0]));
     return format(pen.settings[key]);
   };
 }
 
 /** pen resets an ACL number outside 0..9 to 0 */
 const aclIndex = (n: number) => (n < 0 || n >= 10 ? 0 : n);
+
+/** An ACL number: pen resets any number outside the lists to 0 and its reply shows it, so no refusal. */
+function aclNumber(key: NumericSetting, fix: (n: number) => number, format = (n: number) => `${n}\n`): Handler {
+  return ({ pen }, args) => {
+    if (args[0] !== undefined) pen.settings[key] = fix(atoi(args[0])); // C's int, wrapped as pen wraps it
+    return format(pen.settings[key]);
+  };
+}
 
 type FlagSetting = { [K in keyof Settings]: Settings[K] extends boolean ? K : never }[keyof Settings];
 
@@ -51,15 +62,15 @@ export const HANDLERS = {
   'no acl': state.noAcl,
   ascii: flag('ascii', true),
   'no ascii': flag('ascii', false),
-  blacklist: numeric('blacklistTime'),
-  client_acl: numeric('clientAcl', aclIndex),
+  blacklist: numeric('blacklistTime', 'blacklist'),
+  client_acl: aclNumber('clientAcl', aclIndex),
   clients_max: state.clientsMax,
   close: state.close,
   conn_max: state.connMax,
   connection: state.connection,
   control: ({ pen }) => `${pen.settings.control ?? '(null)'}\n`,
-  control_acl: numeric('controlAcl', aclIndex),
-  debug: numeric('debug'),
+  control_acl: aclNumber('controlAcl', aclIndex),
+  debug: numeric('debug', 'debug'),
   dsr_if: dsr,
   dsr_ip: dsr,
   dummy: flag('dummy', true),
@@ -81,9 +92,9 @@ export const HANDLERS = {
   'no hash': flag('hash', false),
   http: flag('http', true),
   'no http': flag('http', false),
-  idle_timeout: numeric('idleTimeout', (n) => Math.max(0, n), (n) => `Idle timeout: ${n} seconds\n`),
+  idle_timeout: numeric('idleTimeout', 'idle_timeout', (n) => Math.max(0, n), (n) => `Idle timeout: ${n} seconds\n`),
   // no idle connections are kept here, so the current count is always 0
-  idlers: numeric('idlers', (n) => Math.max(0, n), (n) => `Idlers: 0/${n}\n`),
+  idlers: numeric('idlers', 'idlers', (n) => Math.max(0, n), (n) => `Idlers: 0/${n}\n`),
   include: io.include,
   keepalive: flag('keepalive', true),
   'no keepalive': flag('keepalive', false),
@@ -98,7 +109,7 @@ export const HANDLERS = {
   peek: flag('peek', true),
   'no peek': flag('peek', false),
   pending_max: ({ pen }, args) => {
-    if (args[0] !== undefined) pen.settings.pendingMax = Math.max(1, atoi(args[0]));
+    if (args[0] !== undefined) pen.settings.pendingMax = Math.max(1, upTo('pending_max', args[0]));
     return '';
   },
   pid: () => `${process.pid}\n`,
@@ -120,7 +131,7 @@ export const HANDLERS = {
   stubborn: flag('stubborn', true),
   'no stubborn': flag('stubborn', false),
   // -1 means none; out of range resets to 0; pen's reply has no newline
-  tarpit_acl: numeric('tarpitAcl', (n) => (n < -1 || n >= 10 ? 0 : n), (n) => `tarpit_acl = ${n}`),
+  tarpit_acl: aclNumber('tarpitAcl', (n) => (n < -1 || n >= 10 ? 0 : n), (n) => `tarpit_acl = ${n}`),
   tcp_fastclose: ({ pen }, args) => {
     const mode = args[0];
     if (mode === undefined) {
@@ -132,8 +143,8 @@ export const HANDLERS = {
   tcp_nodelay: flag('tcpNodelay', true),
   'no tcp_nodelay': flag('tcpNodelay', false),
   // pen takes 0 too, which makes every pending connect time out at once; 1 is the least that works
-  timeout: numeric('timeout', (n) => Math.max(1, n)),
-  tracking: numeric('trackingTime'),
+  timeout: numeric('timeout', 'timeout', (n) => Math.max(1, n)),
+  tracking: numeric('trackingTime', 'tracking'),
   transparent: flag('transparent', true),
   'no transparent': flag('transparent', false),
   web_stats: ({ pen }, args) => {

@@ -2,6 +2,7 @@
 import { lookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { LIMITS, pastLimit } from '../../shared/limits.ts';
 import { PenError } from './errors.ts';
 
 export type Family = 0 | 4 | 6 | 'unix';
@@ -128,11 +129,13 @@ export function parseBackend(text: string, proto: 'tcp' | 'udp' = 'tcp'): Backen
     if (port === null) throw new PenError('PEN_ERR_ADDRESS', `invalid server '${text}': bad port '${fields[0]}'`);
   }
   const nums = fields.slice(1).map(parseField);
-  const names = ['max', 'hard', 'weight', 'prio'];
+  const names = ['max', 'hard', 'weight', 'prio'] as const;
   nums.forEach((n, i) => {
     if (n !== null && (Number.isNaN(n) || n < 0)) {
       throw new PenError('PEN_ERR_ADDRESS', `invalid server '${text}': bad ${names[i]} '${fields[i + 1]}'`);
     }
+    const limit = `server ${names[i]}` as const;
+    if (n !== null && n > LIMITS[limit].max) throw new PenError('PEN_ERR_ADDRESS', `invalid server '${text}': ${pastLimit(limit, fields[i + 1])}`);
   });
   return { host, port, maxc: nums[0] ?? 0, hard: nums[1] ?? 0, weight: nums[2] ?? 0, prio: nums[3] ?? 0 };
 }

@@ -30,7 +30,11 @@ export class Balancer extends EventEmitter implements SelectState {
   clients = new ClientTable(this.settings.clientsMax);
   acls: AclTable = emptyAcls();
   rrCursor = 0;
-  conns: (Connection | null)[] = new Array(this.settings.connMax).fill(null);
+  /**
+   * The connection table up to the highest slot used so far; the slots from conns.length up to
+   * settings.connMax (the table's size) are free, so `-x`/`conn_max` cost nothing until used.
+   */
+  conns: (Connection | null)[] = [];
   connsLast = 0;
   connsUsed = 0;
   accepted = 0;
@@ -127,9 +131,11 @@ export class Balancer extends EventEmitter implements SelectState {
 
   /** Find a free slot, searching from the last one allocated, as pen does; -1 when full. */
   private allocSlot(): number {
-    const n = this.conns.length;
+    const n = this.settings.connMax;
     for (let k = 0; k < n; k++) {
       const i = (this.connsLast + k) % n;
+      // the first slot past the used part is free (the search reaches it before any later one)
+      if (i >= this.conns.length) this.conns.push(null);
       if (this.conns[i] === null) {
         this.connsLast = i;
         return i;
@@ -138,10 +144,9 @@ export class Balancer extends EventEmitter implements SelectState {
     return -1;
   }
 
-  /** `conn_max N`: the table only grows. */
+  /** `conn_max N`: the table only grows (its slots are made when first used). */
   growConnections(n: number): void {
-    while (this.conns.length < n) this.conns.push(null);
-    this.settings.connMax = this.conns.length;
+    this.settings.connMax = Math.max(this.settings.connMax, n);
   }
 
   /** A new client from the listener. */
@@ -204,35 +209,6 @@ export class Balancer extends EventEmitter implements SelectState {
 
   /** bytes of connections that have closed (live ones are read from their sockets) */
   closedBytes = { sx: 0, rx: 0 };
-
-  /** Live byte counts per server index (closed connections included). */
-  serverBytes(s: number): { sx: number; rx: number } {
-    const server = serverAt(this.servers, s);
-    let sx = server?.sx ?? 0;
-    let rx = server?.rx ?? 0;
-    for (const c of this.conns) {
-      if (c && c.server === s) {
-        const b = c.bytes();
-        sx += b.sx;
-        rx += b.rx;
-      }
-    }
-    return { sx, rx };
-  }
-
-  clientBytes(index: number): { csx: number; crx: number } {
-    const slot = this.clients.slots[index];
-    let csx = slot?.csx ?? 0;
-    let crx = slot?.crx ?? 0;
-    for (const c of this.conns) {
-      if (c && c.clientIndex === index) {
-        const b = c.bytes();
-        csx += b.csx;
-        crx += b.crx;
-      }
-    }
-    return { csx, crx };
-  }
 
   /** Close connection slot i, as `close N` does; false when the slot is not in use. */
   closeConnection(i: number): boolean {

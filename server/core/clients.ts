@@ -1,6 +1,8 @@
 // The client table (-c slots): remembers each client IP's last server, as pen's does.
 // Lookup is O(1) through a map; a new client takes the first free or expired slot, else the
-// least recently used one, so slot numbers and eviction order match pen's.
+// least recently used one, so slot numbers and eviction order match pen's. Slots are made when
+// first used (the slots past `slots.length` are all empty, and pen would take the first of them
+// only after every earlier slot is in use), so `clients_max N` costs nothing until clients come.
 
 export interface ClientSlot {
   key: string;       // family + IP; all Unix-socket clients share one key
@@ -16,22 +18,23 @@ export interface ClientSlot {
 const NONE = -3;
 
 export class ClientTable {
+  /** the slots used so far, in slot order */
   readonly slots: ClientSlot[] = [];
   private readonly byKey = new Map<string, number>();
+  private capacity = 0;
 
   constructor(size: number) {
     this.grow(size);
   }
 
+  /** the table's size (`clients_max`), used or not */
   get size(): number {
-    return this.slots.length;
+    return this.capacity;
   }
 
   /** `clients_max N`: the table only grows. */
   grow(size: number): void {
-    while (this.slots.length < size) {
-      this.slots.push({ key: '', address: '', port: 0, last: 0, server: NONE, connects: 0, csx: 0, crx: 0 });
-    }
+    this.capacity = Math.max(this.capacity, size);
   }
 
   /** pen's store_client: find or take a slot, stamp it with now, count the connect. */
@@ -39,6 +42,9 @@ export class ClientTable {
     let index = this.byKey.get(key);
     if (index === undefined) {
       index = this.freeSlot(now, trackingTime);
+      if (index === this.slots.length) {
+        this.slots.push({ key: '', address: '', port: 0, last: 0, server: NONE, connects: 0, csx: 0, crx: 0 });
+      }
       const slot = this.slots[index];
       if (slot.key !== '') this.byKey.delete(slot.key);
       slot.key = key;
@@ -68,7 +74,7 @@ export class ClientTable {
       if (s.last === 0 || (trackingTime > 0 && s.last + trackingTime < now)) return i;
       if (s.last < this.slots[oldest].last) oldest = i;
     }
-    return oldest;
+    return this.slots.length < this.capacity ? this.slots.length : oldest;
   }
 }
 

@@ -1,5 +1,7 @@
 // The server table: regular servers 0..N-1 plus the hidden emergency (-1) and abuse (-2) slots.
+import { LIMITS, pastLimit } from '../../shared/limits.ts';
 import type { Family } from './address.ts';
+import { PenError } from './errors.ts';
 
 export const EMERGENCY = -1;
 export const ABUSE = -2;
@@ -46,6 +48,8 @@ export function serverAt(t: ServerTable, i: number): Server | null {
 
 /** `server N …` on a slot beyond the end grows the table; it never shrinks. */
 export function ensureServer(t: ServerTable, i: number): Server {
+  // the commands refuse an index past LIMITS.server first; this guards every other caller
+  if (!(i >= 0 && i <= LIMITS.server.max)) throw new PenError('PEN_ERR_ARGUMENT', pastLimit('server', i));
   while (t.list.length <= i) t.list.push(emptyServer());
   return t.list[i];
 }

@@ -4,6 +4,7 @@ import type { Balancer } from '../core/balancer.ts';
 import { debug, timestamp } from '../core/diag.ts';
 import { FileError, writeOperatorFileSync } from '../core/files.ts';
 import { NO_SERVER } from '../core/servers.ts';
+import { collectStats, penAddress } from './model.ts';
 
 const head = (cols: string[]) =>
   `<table bgcolor="#c0c0c0">\n<tr>\n${cols.map((c) => `<td bgcolor="#80f080">${c}</td>\n`).join('')}</tr>\n`;
@@ -12,34 +13,30 @@ const row = (cells: (string | number)[]) => `<tr>\n${cells.map((c) => `<td>${c}<
 
 export function renderStatusHtml(pen: Balancer, now = new Date()): string {
   const secs = Math.floor(now.getTime() / 1000);
+  const stats = collectStats(pen, secs);
   const servers = pen.servers.list;
   let out = '<html>\n<head>\n<title>Pen status page</title>\n</head>\n<body bgcolor="#ffffff"><h1>Pen status page</h1>\n';
   // before the first connection pen's `current` is 0, not "no server"
   const current = pen.servers.current === NO_SERVER ? 0 : pen.servers.current;
   out += `Time ${timestamp(now)}, ${servers.length} servers, ${current} current<p>\n`;
   out += head(['server', 'address', 'status', 'port', 'connections', 'max soft', 'max hard', 'sent', 'received', 'weight', 'prio']);
-  servers.forEach((s, i) => {
-    const b = pen.serverBytes(i);
-    const addr = s.family === 0 ? '(unknown address family 0' : s.address;
-    out += row([i, addr, s.status, s.port, s.c, s.maxc, s.hard, b.sx, b.rx, s.weight, s.prio]);
-  });
+  for (const { index, server: s, sx, rx } of stats.servers) {
+    out += row([index, penAddress(s), s.status, s.port, s.c, s.maxc, s.hard, sx, rx, s.weight, s.prio]);
+  }
   out += '</table>\n';
 
   out += `<h2>Active clients</h2>Max number of clients: ${pen.clients.size}<p>`;
   out += head(['client', 'address', 'age(secs)', 'last server', 'connects', 'sent', 'received']);
-  pen.clients.slots.forEach((c, i) => {
-    if (!pen.clients.isActive(c, secs, pen.settings.trackingTime)) return;
-    const b = pen.clientBytes(i);
-    out += row([i, c.address, secs - c.last, c.server, c.connects, b.csx, b.crx]);
-  });
+  for (const { index, slot: c, csx, crx } of stats.clients) {
+    out += row([index, c.address, secs - c.last, c.server, c.connects, csx, crx]);
+  }
   out += '</table>\n';
 
-  out += `<h2>Active connections</h2>Number of connections: ${pen.conns.length} max, ${pen.connsUsed} used, ${pen.connsLast} last<p>`;
+  out += `<h2>Active connections</h2>Number of connections: ${pen.settings.connMax} max, ${pen.connsUsed} used, ${pen.connsLast} last<p>`;
   out += head(['connection', 'downfd', 'upfd', 'pending data down', 'pending data up', 'client', 'server']);
-  pen.conns.forEach((c, i) => {
-    if (c === null) return;
-    out += row([i, c.downId, c.upId, c.pendingDown(), c.pendingUp(), c.clientIndex, c.server]);
-  });
+  for (const { conn: c } of stats.connections) {
+    out += row([c.index, c.downId, c.upId, c.pendingDown(), c.pendingUp(), c.clientIndex, c.server]);
+  }
   out += '</table>\n</body>\n</html>\n';
   return out;
 }

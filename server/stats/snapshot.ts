@@ -1,9 +1,10 @@
 // Counters → Snapshot: the USR1 statistics as data. Built on demand (a GET, the 1-second stream
-// tick, a /metrics scrape), never per packet: one pass over the connection table collects the
-// live byte counts for every server and client, so a snapshot costs O(servers + clients + conns).
+// tick, a /metrics scrape), never per packet, from the one-pass statistics model (model.ts), so a
+// snapshot costs O(servers + clients + connection slots).
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { formatAclEntry } from '../core/acl.ts';
 import type { Balancer } from '../core/balancer.ts';
+import { collectStats, type ServerRow } from './model.ts';
 import { ABUSE, EMERGENCY, blacklistLeft, isBlacklisted, type Server } from '../core/servers.ts';
 import type {
   ClientSnapshot, ConnectionSnapshot, ServerSnapshot, SettingsSnapshot, Snapshot,
@@ -76,7 +77,7 @@ export function settingsSnapshot(pen: Balancer): SettingsSnapshot {
     blacklist: s.blacklistTime, timeout: s.timeout, tracking: s.trackingTime, debug: s.debug,
     client_acl: s.clientAcl, control_acl: s.controlAcl, tarpit_acl: s.tarpitAcl,
     idle_timeout: s.idleTimeout, pending_max: s.pendingMax,
-    clients_max: pen.clients.size, conn_max: pen.conns.length, idlers: s.idlers,
+    clients_max: pen.clients.size, conn_max: pen.settings.connMax, idlers: s.idlers,
     tcp_fastclose: s.tcpFastclose,
     http: s.http, ascii: s.ascii, keepalive: s.keepalive, tcp_nodelay: s.tcpNodelay,
     transparent: s.transparent, dummy: s.dummy, peek: s.peek, abort_on_error: s.abortOnError,
@@ -94,31 +95,11 @@ export function buildSnapshot(pen: Balancer, previous?: Snapshot | null): Snapsh
   const { settings } = pen;
   const dt = previous ? (timeMs - previous.timeMs) / 1000 : 0;
 
-  // one pass over the live connections: their bytes are not yet folded into the tables
-  const list = pen.servers.list;
-  const liveServer = new Map<number, { sx: number; rx: number }>();
-  const liveClient = new Map<number, { csx: number; crx: number }>();
-  const connections: ConnectionSnapshot[] = [];
-  let liveSx = 0;
-  let liveRx = 0;
-  for (const c of pen.conns) {
-    if (!c) continue;
-    const b = c.bytes();
-    const ls = liveServer.get(c.server) ?? { sx: 0, rx: 0 };
-    ls.sx += b.sx;
-    ls.rx += b.rx;
-    liveServer.set(c.server, ls);
-    const lc = liveClient.get(c.clientIndex) ?? { csx: 0, crx: 0 };
-    lc.csx += b.csx;
-    lc.crx += b.crx;
-    liveClient.set(c.clientIndex, lc);
-    liveSx += b.sx;
-    liveRx += b.rx;
-    connections.push({
-      index: c.index, state: c.state, client: c.clientIndex, clientAddress: c.clientAddress,
-      server: c.server, pendingDown: c.pendingDown(), pendingUp: c.pendingUp(), age: Math.max(0, now - c.t),
-    });
-  }
+  const stats = collectStats(pen, now);
+  const connections: ConnectionSnapshot[] = stats.connections.map(({ conn: c }) => ({
+    index: c.index, state: c.state, client: c.clientIndex, clientAddress: c.clientAddress,
+    server: c.server, pendingDown: c.pendingDown(), pendingUp: c.pendingUp(), age: Math.max(0, now - c.t),
+  }));
 
   const prevServers = new Map<number, ServerSnapshot>();
   if (previous) {
@@ -126,10 +107,7 @@ export function buildSnapshot(pen: Balancer, previous?: Snapshot | null): Snapsh
     if (previous.emergency) prevServers.set(EMERGENCY, previous.emergency);
     if (previous.abuse) prevServers.set(ABUSE, previous.abuse);
   }
-  const serverRow = (s: Server, index: number): ServerSnapshot => {
-    const live = liveServer.get(index);
-    const sx = s.sx + (live?.sx ?? 0);
-    const rx = s.rx + (live?.rx ?? 0);
+  const serverRow = ({ server: s, index, sx, rx }: ServerRow): ServerSnapshot => {
     const before = prevServers.get(index);
     return {
       index, address: s.family === 0 ? '' : s.address, port: s.port,
@@ -140,18 +118,11 @@ export function buildSnapshot(pen: Balancer, previous?: Snapshot | null): Snapsh
     };
   };
 
-  const clients: ClientSnapshot[] = [];
-  pen.clients.slots.forEach((slot, index) => {
-    if (!pen.clients.isActive(slot, now, settings.trackingTime)) return;
-    const live = liveClient.get(index);
-    clients.push({
-      index, address: slot.address, age: Math.max(0, now - slot.last), lastServer: slot.server,
-      connects: slot.connects, sent: slot.csx + (live?.csx ?? 0), received: slot.crx + (live?.crx ?? 0),
-    });
-  });
-
-  const sx = pen.closedBytes.sx + liveSx;
-  const rx = pen.closedBytes.rx + liveRx;
+  const clients: ClientSnapshot[] = stats.clients.map(({ index, slot, csx, crx }) => ({
+    index, address: slot.address, age: Math.max(0, now - slot.last), lastServer: slot.server,
+    connects: slot.connects, sent: csx, received: crx,
+  }));
+  const { sx, rx } = stats;
   return {
     time: Math.floor(timeMs / 1000),
     timeMs,
@@ -164,13 +135,13 @@ export function buildSnapshot(pen: Balancer, previous?: Snapshot | null): Snapsh
       weight: settings.weight, prio: settings.prio, stubborn: settings.stubborn,
     },
     current: pen.servers.current,
-    servers: list.map(serverRow),
-    emergency: pen.servers.emergency ? serverRow(pen.servers.emergency, EMERGENCY) : null,
-    abuse: pen.servers.abuse ? serverRow(pen.servers.abuse, ABUSE) : null,
+    servers: stats.servers.map(serverRow),
+    emergency: stats.emergency ? serverRow(stats.emergency) : null,
+    abuse: stats.abuse ? serverRow(stats.abuse) : null,
     clients,
     clientsMax: pen.clients.size,
     connections,
-    connMax: pen.conns.length,
+    connMax: pen.settings.connMax,
     totals: {
       connections: pen.connsUsed, accepted: pen.accepted, dropped: pen.dropped,
       sx, rx, sxRate: rate(sx, previous?.totals.sx, dt), rxRate: rate(rx, previous?.totals.rx, dt),

@@ -1,32 +1,49 @@
-// SIGUSR1 statistics as text, in pen's layout (with the client block pen meant to print: the C
-// version prints garbage there because of a format-string bug).
+// pen's text reports, from the statistics model: SIGUSR1 (with the client block pen meant to
+// print: the C version prints garbage there because of a format-string bug) and the penctl
+// `servers` and `recent` replies.
 import type { Balancer } from '../core/balancer.ts';
 import { timestamp } from '../core/diag.ts';
+import { collectStats, penAddress, type PenStats } from './model.ts';
+
+/** penctl `servers`: one line per server slot. */
+export function renderServers(stats: PenStats): string {
+  return stats.servers.map(({ index, server: s, sx, rx }) =>
+    `${index} addr ${penAddress(s)} port ${s.port} conn ${s.c} max ${s.maxc} hard ${s.hard} weight ${s.weight} prio ${s.prio} sx ${sx} rx ${rx}\n`,
+  ).join('');
+}
+
+/** penctl `recent SECS`: the active clients seen in the last SECS seconds, in slot order. */
+export function renderRecent(stats: PenStats, seconds: number): string {
+  const since = stats.now - seconds;
+  let out = '';
+  // expired clients are not in stats.clients, as pen hides the slots its lookups have emptied
+  for (const { slot: c, csx, crx } of stats.clients) {
+    if (c.last >= since) out += `${c.address} connects ${c.connects} sx ${csx} rx ${crx}\n`;
+  }
+  return out;
+}
 
 export function renderUsr1Text(pen: Balancer): string {
-  const now = pen.now();
+  const stats = collectStats(pen);
+  const now = stats.now;
   const ts = `${timestamp()}: `;
   const out: string[] = [];
   out.push(`${ts}Time ${timestamp()}, ${pen.servers.list.length} servers, ${pen.servers.current} current`);
-  pen.servers.list.forEach((s, i) => {
-    const b = pen.serverBytes(i);
-    out.push(`${ts}Server ${i} status:\naddress ${s.family === 0 ? '(unknown address family 0' : s.address}\n${s.status}\nport ${s.port}\n` +
-      `${s.c} connections (${s.maxc} soft, ${s.hard} hard)\n${b.sx} sent, ${b.rx} received\n`);
-  });
+  for (const { index, server: s, sx, rx } of stats.servers) {
+    out.push(`${ts}Server ${index} status:\naddress ${penAddress(s)}\n${s.status}\nport ${s.port}\n` +
+      `${s.c} connections (${s.maxc} soft, ${s.hard} hard)\n${sx} sent, ${rx} received\n`);
+  }
   out.push(`${ts}Max number of clients: ${pen.clients.size}`);
   out.push(`${ts}Active clients:`);
-  pen.clients.slots.forEach((c, i) => {
-    if (!pen.clients.isActive(c, now, pen.settings.trackingTime)) return;
-    const b = pen.clientBytes(i);
-    out.push(`${ts}Client ${i} status:\naddress ${c.address}\nlast used ${now - c.last}\nlast server ${c.server}\n` +
-      `connects  ${c.connects}\nsent  ${b.csx}\nreceived  ${b.crx}\n`);
-  });
-  out.push(`${ts}Max number of connections: ${pen.conns.length}`);
+  for (const { index, slot: c, csx, crx } of stats.clients) {
+    out.push(`${ts}Client ${index} status:\naddress ${c.address}\nlast used ${now - c.last}\nlast server ${c.server}\n` +
+      `connects  ${c.connects}\nsent  ${csx}\nreceived  ${crx}\n`);
+  }
+  out.push(`${ts}Max number of connections: ${pen.settings.connMax}`);
   out.push(`${ts}Active connections:`);
-  pen.conns.forEach((c, i) => {
-    if (!c) return;
-    out.push(`${ts}Connection ${i} status:\ndownfd = ${c.downId}, upfd = ${c.upId}\npending data ${c.pendingDown()} down, ${c.pendingUp()} up\n` +
+  for (const { conn: c } of stats.connections) {
+    out.push(`${ts}Connection ${c.index} status:\ndownfd = ${c.downId}, upfd = ${c.upId}\npending data ${c.pendingDown()} down, ${c.pendingUp()} up\n` +
       `client ${c.clientIndex}, server ${c.server}\n`);
-  });
+  }
   return out.join('\n') + '\n';
 }

@@ -67,7 +67,7 @@ test('tables only grow: clients_max and conn_max never shrink', async () => {
   const ctx = fresh();
   assert.deepEqual(await run(ctx, 'clients_max 4000', 'clients_max 10', 'conn_max 600', 'conn_max 5'), ['4000\n', '4000\n', '600\n', '600\n']);
   assert.equal(ctx.pen.clients.size, 4000);
-  assert.equal(ctx.pen.conns.length, 600);
+  assert.equal(ctx.pen.settings.connMax, 600);
 });
 
 test('ACL numbers outside 0..9 reset to 0; tarpit_acl allows -1 and has no newline', async () => {
