@@ -124,6 +124,7 @@ export class TcpConnection implements Connection, Pair {
     this.connectReq = null;
     handle.close();
     this.upId = -1;
+    this.connectStarted = 0;
     this.fdWaitSince = Date.now();
     this.pen.outOfDescriptors(why, this);
   }
@@ -310,9 +311,10 @@ export function sweep(pen: Balancer): void {
     } else if (c.state & CS_CONNECTED) {
       const idle = now - c.active;
       if (idleLimit > 0 && idle >= idleLimit) c.close();
-      // the client has sent EOF and the server has not said a word since for -t seconds: a
-      // client that closed (rather than half-closed) cannot be told apart, so the pair ends
-      else if ((c.state & CS_BOTH_CLOSED) === CS_CLOSED_DOWN && idle >= connectLimit) c.clientGone();
+      // the client has sent EOF and for -t seconds the server has neither sent nor read a byte:
+      // a client that closed cannot be told from one that half-closed, so the pair ends (an
+      // answer still being written to a slow client keeps it)
+      else if ((c.state & CS_BOTH_CLOSED) === CS_CLOSED_DOWN && idle >= connectLimit && c.pendingDown() === 0) c.clientGone();
     }
   }
 }

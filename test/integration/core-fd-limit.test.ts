@@ -3,6 +3,7 @@
 // and serves new clients within a second once the pressure is gone.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import dgram from 'node:dgram';
 import { readdirSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -49,29 +50,50 @@ function connect(port: number): { socket: net.Socket; greeting: Promise<string> 
 
 const within = <T>(p: Promise<T>, ms: number, late: T) => Promise.race([p, sleep(ms).then(() => late)]);
 
+interface LimitedPen { pid: number; admin: number; stderr(): string; limit(free: number): number; stop(): Promise<void> }
+
+/** Our pen with -d and the admin API, started with room to load its modules; limit() lowers its descriptor limit later. */
+async function limitedPen(args: string[]): Promise<LimitedPen> {
+  const admin = await freePort();
+  const child = spawn('prlimit', ['--nofile=1024:1024', process.execPath, PEN, '-f', '-d', '--admin', `127.0.0.1:${admin}`, ...args],
+    { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d) => { stderr += d; });
+  const stop = async () => {
+    if (child.exitCode === null) child.kill('SIGTERM');
+    await Promise.race([new Promise((r) => child.once('exit', r)), sleep(5000)]);
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  };
+  // ready once the admin API answers (no data connection used up)
+  const deadline = Date.now() + 15000;
+  while (!(await getJson(admin, '/stats').then(() => true, () => false))) {
+    if (Date.now() > deadline || child.exitCode !== null) {
+      await stop();
+      throw new Error(`pen did not start: ${stderr}`);
+    }
+    await sleep(100);
+  }
+  await sleep(300); // the admin request's socket closes
+  return {
+    pid: child.pid!, admin, stderr: () => stderr, stop,
+    limit(free) {
+      const limit = limitLeaving(child.pid!, free);
+      assert.equal(spawnSync('prlimit', ['--pid', String(child.pid), `--nofile=${limit}:1024`]).status, 0); // the soft limit: the hard one could not be raised again
+      return limit;
+    },
+  };
+}
+
 test('descriptor exhaustion pauses new connections, blacklists no server, and pen recovers within a second', async (t) => {
   if (spawnSync('prlimit', ['--version']).status !== 0) return t.skip('prlimit (util-linux) is needed');
   const backend = await tcpBackend('A');
   const port = await freePort();
-  const admin = await freePort();
-  // started with room to load its modules; the limit is lowered once it runs
-  const child = spawn('prlimit', ['--nofile=1024:1024', process.execPath, PEN, '-f', '-d', '--admin', `127.0.0.1:${admin}`,
-    `127.0.0.1:${port}`, `127.0.0.1:${backend.port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d) => { stderr += d; });
+  const pen = await limitedPen([`127.0.0.1:${port}`, `127.0.0.1:${backend.port}`]);
   const held: net.Socket[] = [];
   try {
-    // ready once the admin API answers (no data connection used up)
-    const deadline = Date.now() + 15000;
-    while (!(await getJson(admin, '/stats').then(() => true, () => false))) {
-      assert.ok(Date.now() < deadline && child.exitCode === null, `pen did not start: ${stderr}`);
-      await sleep(100);
-    }
-    await sleep(300); // the admin request's socket closes
     // each pair takes two descriptors: with one more free, the next client is accepted and
     // its connect to the server is the call that finds no descriptor
-    const limit = limitLeaving(child.pid!, 2 * PAIRS + 1);
-    assert.equal(spawnSync('prlimit', ['--pid', String(child.pid), `--nofile=${limit}:${limit}`]).status, 0);
+    const limit = pen.limit(2 * PAIRS + 1);
     for (let i = 0; i < PAIRS; i++) {
       const c = connect(port);
       held.push(c.socket);
@@ -81,12 +103,12 @@ test('descriptor exhaustion pauses new connections, blacklists no server, and pe
     const waiter = connect(port);
     held.push(waiter.socket);
     assert.equal(await within(waiter.greeting, 1000, 'waiting'), 'waiting', 'the client waits while pen has no descriptor');
-    assert.match(stderr, /out of file descriptors/, 'a -d line says why pen paused');
+    assert.match(pen.stderr(), /out of file descriptors/, 'a -d line says why pen paused');
 
     // the pressure goes: the waiting client is served, and so are new ones, within a second
     for (const s of held.slice(0, -1)) s.destroy();
     const released = Date.now();
-    assert.equal(await within(waiter.greeting, 1000, 'late'), 'A', `the waiting client is served: ${stderr}`);
+    assert.equal(await within(waiter.greeting, 1000, 'late'), 'A', `the waiting client is served: ${pen.stderr()}`);
     for (let i = 0; i < 5; i++) {
       const c = connect(port);
       held.push(c.socket);
@@ -95,17 +117,49 @@ test('descriptor exhaustion pauses new connections, blacklists no server, and pe
     const recovery = Date.now() - released;
     assert.ok(recovery < 1000, `served ${recovery} ms after the pressure went away`);
 
-    assert.doesNotMatch(stderr, /blacklisting server/, 'no server is blamed for our descriptors');
-    assert.match(stderr, /file descriptors available again/);
-    const stats = await getJson(admin, '/stats');
+    assert.doesNotMatch(pen.stderr(), /blacklisting server/, 'no server is blamed for our descriptors');
+    assert.match(pen.stderr(), /file descriptors available again/);
+    const stats = await getJson(pen.admin, '/stats');
     assert.equal((stats.servers as { state: string }[])[0].state, 'up');
     const totals = stats.totals as { fdPauses: number; dropped: number };
     assert.ok(totals.fdPauses >= 1, `the pause is counted: ${JSON.stringify(totals)}`);
   } finally {
     for (const s of held) s.destroy();
-    if (child.exitCode === null) child.kill('SIGTERM');
-    await Promise.race([new Promise((r) => child.once('exit', r)), sleep(5000)]);
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await pen.stop();
     await backend.close();
+  }
+});
+
+test('a UDP session that finds no descriptor is counted and logged once, not per datagram', async (t) => {
+  if (spawnSync('prlimit', ['--version']).status !== 0) return t.skip('prlimit (util-linux) is needed');
+  const echo = dgram.createSocket('udp4');
+  echo.on('message', (msg, from) => echo.send(msg, from.port, from.address));
+  await new Promise<void>((r) => echo.bind(0, '127.0.0.1', r));
+  const port = await freePort();
+  const pen = await limitedPen(['-U', `127.0.0.1:${port}`, `127.0.0.1:${echo.address().port}`]);
+  const clients: dgram.Socket[] = [];
+  /** one datagram from a new client socket (a new session): its echo, or '' */
+  const ask = async () => {
+    const c = dgram.createSocket('udp4');
+    clients.push(c);
+    await new Promise<void>((r) => c.bind(0, '127.0.0.1', r));
+    const reply = new Promise<string>((r) => c.once('message', (m) => r(String(m))));
+    c.send('q', port, '127.0.0.1');
+    return within(reply, 1500, '');
+  };
+  try {
+    pen.limit(3); // a session takes one descriptor: three sessions fit
+    for (let i = 0; i < 3; i++) assert.equal(await ask(), 'q', `session ${i} is served`);
+    for (let i = 0; i < 3; i++) assert.equal(await ask(), '', 'no descriptor for a fourth session: its datagram is dropped');
+    assert.match(pen.stderr(), /out of file descriptors/);
+    assert.doesNotMatch(pen.stderr(), /udp session \d+: .*EMFILE/, 'no line per datagram');
+    assert.doesNotMatch(pen.stderr(), /blacklisting server/);
+    pen.limit(20); // room for the admin request
+    const totals = (await getJson(pen.admin, '/stats')).totals as { fdPauses: number; dropped: number };
+    assert.ok(totals.fdPauses >= 1 && totals.dropped >= 3, JSON.stringify(totals));
+  } finally {
+    for (const c of clients) c.close();
+    echo.close();
+    await pen.stop();
   }
 });
