@@ -102,6 +102,7 @@ export const SnapshotSchema = Type.Object({
     connections: Type.Integer({ description: 'open connections now' }),
     accepted: Type.Number({ description: 'connections accepted since start' }),
     dropped: Type.Number({ description: 'connections closed because no server could take them (and UDP datagrams dropped)' }),
+    fdPauses: Type.Number({ description: 'times pen ran out of file descriptors and paused new connections until some closed' }),
     sx: Type.Number(), rx: Type.Number(), sxRate: Type.Number(), rxRate: Type.Number(),
   }),
   eventLoopDelayMs: Type.Number({ description: 'event-loop delay, p99 over the last interval' }),

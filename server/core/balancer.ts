@@ -45,6 +45,12 @@ export class Balancer extends EventEmitter implements SelectState {
   readonly startedAt = Date.now();
   /** clients accepted while the connection table was full wait here, as in pen's backlog */
   private waiting: { client: ClientEnd; https: boolean }[] = [];
+  /** times pen ran out of file descriptors (EMFILE/ENFILE on accept or connect) and paused */
+  fdPauses = 0;
+  /** out of file descriptors: connects wait in fdWaiters until connections close */
+  fdPaused = false;
+  private fdWaiters: TcpConnection[] = [];
+  private fdRetrying = false;
   /** connect and idle timeouts' check, running while a listener is open */
   private timeoutSweep: NodeJS.Timeout | null = null;
 
@@ -110,6 +116,45 @@ export class Balancer extends EventEmitter implements SelectState {
     debug(`blacklisting server ${s} because of ${why}`);
     server.status = this.now();
     this.emitEvent({ type: 'blacklisted', server: s, message: `server ${s} blacklisted: ${why}` });
+  }
+
+  /**
+   * EMFILE/ENFILE: the balancer is out of descriptors, which is no server's fault. A pair whose
+   * server socket could not be opened waits (conn) and is retried, oldest first, whenever a
+   * connection closes and on every sweep; -t bounds the wait. (libuv itself closes what waits
+   * in the listen queue when accept finds no descriptor, so pen cannot leave those waiting.)
+   */
+  outOfDescriptors(why: string, conn?: TcpConnection): void {
+    if (conn) this.fdWaiters.push(conn);
+    if (this.fdPaused) return;
+    this.fdPaused = true;
+    this.fdPauses += 1;
+    if (this.settings.debug >= 1) debug(`out of file descriptors (${why}): new connections wait until some close`);
+  }
+
+  /** Retry the connects waiting for a descriptor until one still finds none. */
+  retryDescriptors(): void {
+    if (this.fdRetrying) return;
+    this.fdRetrying = true;
+    const waiting = this.fdWaiters;
+    this.fdWaiters = [];
+    for (let k = 0; k < waiting.length; k++) {
+      waiting[k].retryConnect();
+      if (this.fdWaiters.length > 0) {
+        // still none: the rest keep their places behind it
+        for (let j = k + 1; j < waiting.length; j++) this.fdWaiters.push(waiting[j]);
+        break;
+      }
+    }
+    this.fdRetrying = false;
+    this.descriptorsBack();
+  }
+
+  /** A server socket opened while paused: descriptors are back, once no connect waits for one. */
+  descriptorsBack(): void {
+    if (!this.fdPaused || this.fdRetrying || this.fdWaiters.length > 0) return;
+    this.fdPaused = false;
+    if (this.settings.debug >= 1) debug('file descriptors available again');
   }
 
   noteDropped(): void {
@@ -202,6 +247,8 @@ export class Balancer extends EventEmitter implements SelectState {
     let next = this.waiting.shift();
     while (next?.client.closed) next = this.waiting.shift();
     if (next) this.accept(next.client, next.https);
+    // a closed pair gave back its descriptors
+    if (this.fdPaused) this.retryDescriptors();
   }
 
   /** a freed slot's last client and server, which pen's `connection N` still shows */
@@ -276,6 +323,7 @@ export class Balancer extends EventEmitter implements SelectState {
     this.timeoutSweep = null;
     for (const w of this.waiting) w.client.close();
     this.waiting = [];
+    this.fdWaiters = [];
     for (const c of this.conns) c?.close();
     this.requestLog?.close();
     if (this.listenSpec?.family === 'unix' && existsSync(this.listenSpec.host)) {

@@ -2,14 +2,18 @@
 // libuv stream handles driven directly (see uv.ts for why); a TLS client end is the TLSSocket
 // that node:tls hands over. Forwarding is full duplex with backpressure both ways: an end whose
 // write is still queued stops the other end reading until it drains, as pen does. Half-close is
-// propagated unless tcp_fastclose says otherwise.
+// propagated unless tcp_fastclose says otherwise; a pair the client has half-closed lives on
+// only while its server answers (see sweep). Running out of file descriptors is the balancer's
+// condition: a connect that finds none waits for one instead of blaming the server.
 import net, { type Server as NetServer, type Socket } from 'node:net';
 import { CS_CLOSED_DOWN, CS_CLOSED_UP, CS_CONNECTED, CS_CONNECTING, socketId, type Connection } from './connection.ts';
 import { insertForwardedHeaders } from './http.ts';
 import { debug } from './diag.ts';
 import { NO_SERVER, serverAt, serverWhere } from './servers.ts';
 import { HandleEnd, handleClient, socketClient, type ClientEnd, type End, type EndHandle, type Pair } from './ends.ts';
-import { PIPE_SOCKET, Pipe, PipeConnectWrap, TCP, TCPConnectWrap, TCP_SOCKET, uvMessage, type ConnectReq, type StreamHandle } from './uv.ts';
+import {
+  PIPE_SOCKET, Pipe, PipeConnectWrap, TCP, TCPConnectWrap, TCP_SOCKET, outOfDescriptors, uvMessage, type ConnectReq, type StreamHandle,
+} from './uv.ts';
 import type { Balancer } from './balancer.ts';
 
 const DUMMY_REPLY = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 15\r\nContent-Type: text/html\r\n\r\nUlric was here.');
@@ -38,6 +42,8 @@ export class TcpConnection implements Connection, Pair {
   upId = -1;
   /** Date.now() when the connect in progress started (sweep() times it out) */
   connectStarted = 0;
+  /** Date.now() since when the connect has been waiting for a file descriptor; 0 when not */
+  fdWaitSince = 0;
   private upstream: HandleEnd | null = null;
   private connectReq: PairConnectReq | null = null;
   private attempts = 0;
@@ -102,13 +108,45 @@ export class TcpConnection implements Connection, Pair {
     const source = pen.settings.source;
     if (!unix && source !== null) {
       err = server.family === 6 ? handle.bind6!(source, 0, 0) : handle.bind!(source, 0);
-      if (err !== 0) return this.connectFailure(handle, s, `connect failure: ${uvMessage('bind', err, source)}`);
+      if (err !== 0) return this.connectError(handle, s, uvMessage('bind', err, source), err);
     }
     if (unix) err = handle.connect(req, server.address);
     else if (server.family === 6) err = handle.connect6!(req, server.address, server.port);
     else err = handle.connect(req, server.address, server.port);
-    if (err !== 0) return this.connectFailure(handle, s, `connect failure: ${uvMessage('connect', err, serverWhere(server))}`);
+    if (err !== 0) return this.connectError(handle, s, uvMessage('connect', err, serverWhere(server)), err);
     this.connectStarted = Date.now();
+    if (pen.fdPaused) pen.descriptorsBack();
+  }
+
+  /** The server socket could not be opened: no descriptor left (wait for one), or the server's fault. */
+  private connectError(handle: StreamHandle, s: number, why: string, err: number): void {
+    if (!outOfDescriptors(err)) return this.connectFailure(handle, s, `connect failure: ${why}`);
+    this.connectReq = null;
+    handle.close();
+    this.upId = -1;
+    this.connectStarted = 0;
+    this.fdWaitSince = Date.now();
+    this.pen.outOfDescriptors(why, this);
+  }
+
+  /** The balancer may have a descriptor again: retry the connect that found none. */
+  retryConnect(): void {
+    if (this.closed || this.fdWaitSince === 0) return;
+    this.fdWaitSince = 0;
+    this.connectTo(this.server);
+  }
+
+  /** sweep(): no descriptor came free within -t: the client is dropped, no server is blamed. */
+  noDescriptor(): void {
+    if (this.pen.settings.debug >= 1) debug(`connection ${this.index}: no file descriptor to connect with in ${this.pen.settings.timeout} s`);
+    this.pen.noteDropped();
+    this.close();
+  }
+
+  /** sweep(): the client sent EOF and the server has been silent since, for -t seconds. */
+  clientGone(): void {
+    if (this.pen.settings.debug >= 2) debug(`connection ${this.index}: client sent EOF, server silent for ${this.pen.settings.timeout} s: closing`);
+    this.close();
   }
 
   /** sweep(): the connect in progress has taken longer than -t allows. */
@@ -182,6 +220,7 @@ export class TcpConnection implements Connection, Pair {
   /** What `to` had queued is written: the other end may read again. */
   drained(to: End): void {
     if (this.closed) return;
+    this.active = Date.now(); // a server still reading what a half-closed client sent is busy
     (to === this.client ? this.upstream : this.client)?.resume();
   }
 
@@ -260,6 +299,7 @@ export const SWEEP_MS = 250;
  * with a timer per connection (a timer set and cleared per connection was measurable).
  */
 export function sweep(pen: Balancer): void {
+  if (pen.fdPaused) pen.retryDescriptors();
   const connectLimit = pen.settings.timeout * 1000;
   const idleLimit = pen.settings.idleTimeout * 1000;
   const now = Date.now();
@@ -267,8 +307,14 @@ export function sweep(pen: Balancer): void {
     if (!(c instanceof TcpConnection)) continue;
     if (c.state === CS_CONNECTING) {
       if (c.connectStarted > 0 && now - c.connectStarted >= connectLimit) c.connectTimedOut();
-    } else if (idleLimit > 0 && c.state & CS_CONNECTED && now - c.active >= idleLimit) {
-      c.close();
+      else if (c.fdWaitSince > 0 && now - c.fdWaitSince >= connectLimit) c.noDescriptor();
+    } else if (c.state & CS_CONNECTED) {
+      const idle = now - c.active;
+      if (idleLimit > 0 && idle >= idleLimit) c.close();
+      // the client has sent EOF and for -t seconds the server has neither sent nor read a byte:
+      // a client that closed cannot be told from one that half-closed, so the pair ends (an
+      // answer still being written to a slow client keeps it)
+      else if ((c.state & CS_BOTH_CLOSED) === CS_CLOSED_DOWN && idle >= connectLimit && c.pendingDown() === 0) c.clientGone();
     }
   }
 }
@@ -293,11 +339,15 @@ export function listenTcp(pen: Balancer, bind: net.ListenOptions, opts: TcpListe
     server.once('error', reject);
     server.listen({ ...bind, backlog: opts.backlog }, () => {
       server.removeListener('error', reject);
-      server.on('error', (err) => debug(`listener: ${err.message}`));
+      server.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.code === 'EMFILE' || err.code === 'ENFILE') pen.outOfDescriptors(err.message);
+        else debug(`listener: ${err.message}`);
+      });
       // plain TCP: take the accepted handles before net wraps them in Sockets
       if (!opts.createServer) (server as unknown as { _handle: ListeningHandle })._handle.onconnection = (err, handle) => {
         if (err !== 0 || handle === undefined) {
-          debug(`listener: ${uvMessage('accept', err)}`);
+          if (outOfDescriptors(err)) pen.outOfDescriptors(uvMessage('accept', err));
+          else debug(`listener: ${uvMessage('accept', err)}`);
           return;
         }
         pen.accept(handleClient(handle, pen.settings.tcpNodelay), false);

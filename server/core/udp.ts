@@ -29,7 +29,7 @@ import { PenError } from './errors.ts';
 import { insertForwardedHeaders } from './http.ts';
 import type { ClientInfo } from './select.ts';
 import { NO_SERVER, isBlacklisted, serverAt, serverWhere } from './servers.ts';
-import { SendWrap, UDP, errorName, uvMessage, type SendReq, type UdpHandle } from './uv.ts';
+import { SendWrap, UDP, errorName, outOfDescriptors, uvMessage, type SendReq, type UdpHandle } from './uv.ts';
 
 /** pen reads at most this much of a datagram; the rest is cut off. */
 export const MAX_DATAGRAM = 32768;
@@ -257,8 +257,11 @@ export class UdpSession implements Connection {
       err = up.recvStart();
     }
     if (err !== 0) {
-      // e.g. a source address of the other family, or no route: skipped like a refused server
-      debug(`udp session ${this.index}: ${uvMessage(syscall, err, syscall === 'bind' ? source ?? '' : serverWhere(server))}`);
+      // e.g. a source address of the other family, or no route: skipped like a refused server;
+      // no descriptor left is the balancer's condition, counted and logged once (at -d)
+      const why = uvMessage(syscall, err, syscall === 'bind' ? source ?? '' : serverWhere(server));
+      if (outOfDescriptors(err)) pen.outOfDescriptors(why);
+      else debug(`udp session ${this.index}: ${why}`);
       closeHandle(up);
       return false;
     }

@@ -97,7 +97,15 @@ export const streamBaseState: Int32Array = streamWrap.streamBaseState;
 export const kReadBytesOrError: number = streamWrap.kReadBytesOrError;
 export const kLastWriteWasAsync: number = streamWrap.kLastWriteWasAsync;
 
-export const UV_EOF: number = binding('uv').UV_EOF;
+const uv = binding('uv');
+export const UV_EOF: number = uv.UV_EOF;
+const UV_EMFILE: number = uv.UV_EMFILE;
+const UV_ENFILE: number = uv.UV_ENFILE;
+
+/** EMFILE/ENFILE: the balancer is out of file descriptors (its own condition, never a server's). */
+export function outOfDescriptors(status: number): boolean {
+  return status === UV_EMFILE || status === UV_ENFILE;
+}
 
 /** `ECONNREFUSED` for a libuv error number. */
 export function errorName(status: number): string {

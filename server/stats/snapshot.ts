@@ -143,7 +143,7 @@ export function buildSnapshot(pen: Balancer, previous?: Snapshot | null): Snapsh
     connections,
     connMax: pen.settings.connMax,
     totals: {
-      connections: pen.connsUsed, accepted: pen.accepted, dropped: pen.dropped,
+      connections: pen.connsUsed, accepted: pen.accepted, dropped: pen.dropped, fdPauses: pen.fdPauses,
       sx, rx, sxRate: rate(sx, previous?.totals.sx, dt), rxRate: rate(rx, previous?.totals.rx, dt),
     },
     eventLoopDelayMs: eventLoopDelayMs(timeMs),
