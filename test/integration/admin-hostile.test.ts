@@ -17,8 +17,9 @@ import { startPen, type PenProcess } from '../helpers/pen.ts';
 import { ADMIN_TOKEN, READ_TOKEN, TOKEN_FILE, httpRequest, type RawResponse } from './admin-fixture.ts';
 
 const SEED = Number(process.env.HOSTILE_SEED ?? 20261202);
-const PORT_LINES = Number(process.env.HOSTILE_LINES ?? 20_000);
-const REST_LINES = Number(process.env.HOSTILE_LINES ?? 20_000);
+// 20,000 generated bad commands in all, half on each channel (HOSTILE_LINES=N sends N on each)
+const PORT_LINES = Number(process.env.HOSTILE_LINES ?? 10_000);
+const REST_LINES = Number(process.env.HOSTILE_LINES ?? 10_000);
 const WS_CLIENTS = 1000;
 
 const dir = mkdtempSync(join(tmpdir(), 'pen-hostile-'));
