@@ -281,4 +281,8 @@ test('afterwards: open fds and RSS are back near their baseline, and pen still a
   assert.equal((await httpRequest(adminPort, { path: '/whoami', headers: asRead })).status, 200);
   assert.match(await portLine(Buffer.from('blacklist')), /^30\n$/);
   assert.ok(alive());
+  // nothing went wrong inside: no error-level log line (pino level 50+) from the admin server
+  const errors = pen.stderr().split('\n').filter((l) => /"level":(50|60)/.test(l));
+  figures.errorLogLines = errors.length;
+  assert.deepEqual(errors.slice(0, 3), []);
 });
