@@ -246,4 +246,3 @@ export const StreamMessageSchema = Type.Union([
   Type.Object({ type: Type.Literal('event'), event: PenEventSchema }),
 ]);
 export type StreamMessage = Static<typeof StreamMessageSchema>;
-

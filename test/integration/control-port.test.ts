@@ -268,7 +268,12 @@ test('listen moves the listener; log and web_stats write their files', async () 
     p.ctl2(`web_stats ${html}`);
     const page = p.ctl2('status');
     assert.match(page, /<td>127\.0\.0\.1<\/td>/);
-    assert.equal(readFileSync(html, 'latin1'), page);
+    // a read writes nothing (unlike C pen's status); SIGUSR1 writes the file
+    const { existsSync } = await import('node:fs');
+    assert.equal(existsSync(html), false, 'status leaves the -w file alone');
+    p.pen.child.kill('SIGUSR1');
+    for (let i = 0; i < 100 && !existsSync(html); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.match(readFileSync(html, 'latin1'), /<td>127\.0\.0\.1<\/td>/);
   } finally {
     await p.pen.stop();
   }
