@@ -6,7 +6,7 @@
 // temporary file in the same directory that is renamed into place.
 import { randomBytes } from 'node:crypto';
 import {
-  chmodSync, closeSync, constants, fstatSync, ftruncateSync, lstatSync, openSync, readSync, realpathSync, renameSync, statSync,
+  chmodSync, closeSync, constants, fstatSync, ftruncateSync, openSync, readSync, realpathSync, renameSync, statSync,
   unlinkSync, writeSync, type Stats,
 } from 'node:fs';
 import { open, realpath, rename, stat, unlink } from 'node:fs/promises';
@@ -81,8 +81,6 @@ function osError(path: string, err: unknown): FileError {
 }
 
 function describe(st: Stats): string {
-  if (st.isFile()) return 'a regular file';
-  if (st.isSymbolicLink()) return 'a symbolic link';
   if (st.isDirectory()) return 'a directory';
   if (st.isFIFO()) return 'a FIFO';
   if (st.isCharacterDevice()) return 'a character device';
@@ -309,24 +307,4 @@ export function openAppend(path: string): { fd: number; regular: boolean } {
     throw new FileError(path, `not a regular file, FIFO or character device (${describe(st)})`);
   }
   return { fd, regular: st.isFile() };
-}
-
-/**
- * Before binding a Unix socket at `path` (listen, -C): remove a socket left by an earlier run, as pen
- * does, but nothing else. pen unlinks whatever is there, so `listen /etc/passwd` would delete it.
- */
-export function removeStaleSocket(path: string): void {
-  let st: Stats;
-  try {
-    st = lstatSync(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw osError(path, err);
-  }
-  if (!st.isSocket()) throw new FileError(path, `exists and is ${describe(st)}, not a socket; not removed`);
-  try {
-    unlinkSync(path);
-  } catch (err) {
-    throw osError(path, err);
-  }
 }
