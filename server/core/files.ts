@@ -1,4 +1,4 @@
-// Files named by the operator: -F/include, write, -w/web_stats, -l/log, geoip, the admin token
+// Files named by the operator: -F/include, write, -w/web_stats, -l/log, -p, geoip, the admin token
 // file and the TLS certificates, keys, CA files and OCSP responses. A name can point anywhere:
 // a FIFO (open() would wait for the other end, with the whole balancer), /dev/zero (a read that
 // never ends), a 10 GB file. So every open is O_NONBLOCK, fstat decides what the name really is
@@ -72,7 +72,7 @@ const CHUNK = 64 * KiB;
 const ERRNO_REASONS: Record<string, string> = {
   ENOENT: 'no such file', EACCES: 'permission denied', EPERM: 'permission denied', EISDIR: 'is a directory',
   ENOTDIR: 'a part of the path is not a directory', ELOOP: 'too many symbolic links', EROFS: 'read-only file system',
-  ENOSPC: 'no space left on the device', ENXIO: 'no process has the FIFO open for reading', EXDEV: 'crosses devices',
+  ENOSPC: 'no space left on the device', ENXIO: 'nobody has the other end open (a FIFO without a reader, or a socket)', EXDEV: 'crosses devices',
 };
 
 function osError(path: string, err: unknown): FileError {
