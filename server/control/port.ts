@@ -7,7 +7,6 @@ import { aclPermits } from '../core/acl.ts';
 import { parseListen, plainIp, resolveHost } from '../core/address.ts';
 import { debug } from '../core/diag.ts';
 import { PenError } from '../core/errors.ts';
-import { removeStaleSocket } from '../core/files.ts';
 import { execute, type CommandContext } from './registry.ts';
 
 /** pen reads one command of at most 4095 bytes */
@@ -78,7 +77,7 @@ export async function openControlPort(ctx: CommandContext, address: string): Pro
   const server = net.createServer({ allowHalfOpen: true }, (s) => serve(ctx, s));
   let bind: net.ListenOptions;
   if (address.includes('/')) {
-    removeStaleSocket(address); // a socket left behind, never another file
+    if (existsSync(address)) unlinkSync(address);
     bind = { path: address };
   } else {
     const spec = parseListen(address);

@@ -10,7 +10,6 @@ import { ClientTable, clientKey } from './clients.ts';
 import type { Connection } from './connection.ts';
 import { debug } from './diag.ts';
 import { PenError } from './errors.ts';
-import { removeStaleSocket } from './files.ts';
 import { openDefaultGeoip } from './geoip.ts';
 import type { RequestLog } from './requestlog.ts';
 import { canTry, chooseInitial, failoverNext, type ClientInfo, type SelectState } from './select.ts';
@@ -278,7 +277,7 @@ export class Balancer extends EventEmitter implements SelectState {
     const old = this.listener;
     this.listener = null;
     old?.close();
-    if (spec.family === 'unix') removeStaleSocket(spec.host); // a socket left behind, never another file
+    if (spec.family === 'unix' && existsSync(spec.host)) unlinkSync(spec.host);
     this.listener = await this.openListener(spec);
     this.listenSpec = spec;
     if (this.timeoutSweep === null) {

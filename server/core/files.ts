@@ -1,4 +1,4 @@
-// Files named by the operator: -F/include, write, -w/web_stats, -l/log, geoip, the admin token
+// Files named by the operator: -F/include, write, -w/web_stats, -l/log, -p, geoip, the admin token
 // file and the TLS certificates, keys, CA files and OCSP responses. A name can point anywhere:
 // a FIFO (open() would wait for the other end, with the whole balancer), /dev/zero (a read that
 // never ends), a 10 GB file. So every open is O_NONBLOCK, fstat decides what the name really is
@@ -6,7 +6,7 @@
 // temporary file in the same directory that is renamed into place.
 import { randomBytes } from 'node:crypto';
 import {
-  chmodSync, closeSync, constants, fstatSync, ftruncateSync, lstatSync, openSync, readSync, realpathSync, renameSync, statSync,
+  chmodSync, closeSync, constants, fstatSync, ftruncateSync, openSync, readSync, realpathSync, renameSync, statSync,
   unlinkSync, writeSync, type Stats,
 } from 'node:fs';
 import { open, realpath, rename, stat, unlink } from 'node:fs/promises';
@@ -72,7 +72,7 @@ const CHUNK = 64 * KiB;
 const ERRNO_REASONS: Record<string, string> = {
   ENOENT: 'no such file', EACCES: 'permission denied', EPERM: 'permission denied', EISDIR: 'is a directory',
   ENOTDIR: 'a part of the path is not a directory', ELOOP: 'too many symbolic links', EROFS: 'read-only file system',
-  ENOSPC: 'no space left on the device', ENXIO: 'no process has the FIFO open for reading', EXDEV: 'crosses devices',
+  ENOSPC: 'no space left on the device', ENXIO: 'nobody has the other end open (a FIFO without a reader, or a socket)', EXDEV: 'crosses devices',
 };
 
 function osError(path: string, err: unknown): FileError {
@@ -81,8 +81,6 @@ function osError(path: string, err: unknown): FileError {
 }
 
 function describe(st: Stats): string {
-  if (st.isFile()) return 'a regular file';
-  if (st.isSymbolicLink()) return 'a symbolic link';
   if (st.isDirectory()) return 'a directory';
   if (st.isFIFO()) return 'a FIFO';
   if (st.isCharacterDevice()) return 'a character device';
@@ -309,24 +307,4 @@ export function openAppend(path: string): { fd: number; regular: boolean } {
     throw new FileError(path, `not a regular file, FIFO or character device (${describe(st)})`);
   }
   return { fd, regular: st.isFile() };
-}
-
-/**
- * Before binding a Unix socket at `path` (listen, -C): remove a socket left by an earlier run, as pen
- * does, but nothing else. pen unlinks whatever is there, so `listen /etc/passwd` would delete it.
- */
-export function removeStaleSocket(path: string): void {
-  let st: Stats;
-  try {
-    st = lstatSync(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw osError(path, err);
-  }
-  if (!st.isSocket()) throw new FileError(path, `exists and is ${describe(st)}, not a socket; not removed`);
-  try {
-    unlinkSync(path);
-  } catch (err) {
-    throw osError(path, err);
-  }
 }

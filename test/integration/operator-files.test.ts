@@ -352,39 +352,3 @@ test('TLS: a file that is not an OCSP response is never stapled to clients (ssl_
     await pen.stop();
   }
 });
-
-test('listen and -C on a path that holds a file refuse to delete it; a stale socket is still replaced', async () => {
-  const precious = join(dir, 'precious.db');
-  writeFileSync(precious, 'keep me\n');
-  await withPen([], async (r) => {
-    const reply = await askWhileForwarding(r, `listen ${precious}`);
-    assert.match(reply ?? '', new RegExp(`${precious}: exists and is a regular file, not a socket; not removed`));
-    assert.equal(readFileSync(precious, 'utf8'), 'keep me\n');
-    assert.equal(await ask(r.cport, 'listen'), `127.0.0.1:${r.port}\n`, 'the old listener is back');
-  });
-  const port = await freePort();
-  const pen = await startPen(['-u', 'root', '-C', precious, `127.0.0.1:${port}`, `127.0.0.1:${a.port}`]);
-  const code = await Promise.race([new Promise((res) => pen.child.once('exit', res)), sleep(REPLY_MS).then(() => 'running')]);
-  await pen.stop();
-  assert.equal(code, 1, '-C on a regular file stops pen at start-up');
-  assert.equal(readFileSync(precious, 'utf8'), 'keep me\n');
-  // a socket left by an earlier run is removed and bound again, as pen does
-  const stale = join(dir, 'stale.sock');
-  spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(stale)}, () => process.kill(process.pid, 'SIGKILL'))`],
-    { timeout: REPLY_MS });
-  assert.ok(statSync(stale).isSocket(), 'the stale socket file is still there');
-  const ctl = await startPen(['-u', 'root', '-C', stale, `127.0.0.1:${port}`, `127.0.0.1:${a.port}`], { waitPort: port });
-  try {
-    assert.equal(await get(port), 'A');
-    const reply = await new Promise<string>((resolve) => {
-      const s = net.connect({ path: stale }, () => s.end('listen\n'));
-      let out = '';
-      s.on('data', (d) => { out += d; });
-      s.on('close', () => resolve(out));
-      s.on('error', () => resolve('error'));
-    });
-    assert.equal(reply, `127.0.0.1:${port}\n`);
-  } finally {
-    await ctl.stop();
-  }
-});
