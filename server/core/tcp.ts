@@ -44,6 +44,8 @@ export class TcpConnection implements Connection, Pair {
   connectStarted = 0;
   /** Date.now() since when the connect has been waiting for a file descriptor; 0 when not */
   fdWaitSince = 0;
+  /** bytes queued to the server at the last sweep (see serverSilent) */
+  private queuedUp = 0;
   private upstream: HandleEnd | null = null;
   private connectReq: PairConnectReq | null = null;
   private attempts = 0;
@@ -143,6 +145,20 @@ export class TcpConnection implements Connection, Pair {
     this.close();
   }
 
+  /**
+   * sweep(), once the client has sent EOF: has the server neither sent nor read a byte for
+   * `limit` ms? Its reading shows as the queue to it shrinking between sweeps (watched here, not
+   * per write: a clock read per drained write was measurable).
+   */
+  serverSilent(now: number, limit: number): boolean {
+    const queued = this.pendingUp();
+    if (queued !== this.queuedUp) {
+      this.queuedUp = queued;
+      this.active = now;
+    }
+    return now - this.active >= limit && this.pendingDown() === 0;
+  }
+
   /** sweep(): the client sent EOF and the server has been silent since, for -t seconds. */
   clientGone(): void {
     if (this.pen.settings.debug >= 2) debug(`connection ${this.index}: client sent EOF, server silent for ${this.pen.settings.timeout} s: closing`);
@@ -220,7 +236,6 @@ export class TcpConnection implements Connection, Pair {
   /** What `to` had queued is written: the other end may read again. */
   drained(to: End): void {
     if (this.closed) return;
-    this.active = Date.now(); // a server still reading what a half-closed client sent is busy
     (to === this.client ? this.upstream : this.client)?.resume();
   }
 
@@ -309,12 +324,11 @@ export function sweep(pen: Balancer): void {
       if (c.connectStarted > 0 && now - c.connectStarted >= connectLimit) c.connectTimedOut();
       else if (c.fdWaitSince > 0 && now - c.fdWaitSince >= connectLimit) c.noDescriptor();
     } else if (c.state & CS_CONNECTED) {
-      const idle = now - c.active;
-      if (idleLimit > 0 && idle >= idleLimit) c.close();
+      if (idleLimit > 0 && now - c.active >= idleLimit) c.close();
       // the client has sent EOF and for -t seconds the server has neither sent nor read a byte:
       // a client that closed cannot be told from one that half-closed, so the pair ends (an
       // answer still being written to a slow client keeps it)
-      else if ((c.state & CS_BOTH_CLOSED) === CS_CLOSED_DOWN && idle >= connectLimit && c.pendingDown() === 0) c.clientGone();
+      else if ((c.state & CS_BOTH_CLOSED) === CS_CLOSED_DOWN && c.serverSilent(now, connectLimit)) c.clientGone();
     }
   }
 }

@@ -75,7 +75,8 @@ test('clients that give up on a server that never answers free their slots (-x 6
     assert.equal(await get(port, { timeoutMs: 10000 }), 'B', 'a healthy request is served');
     assert.ok(await waitFor(() => slotsInUse() === 0, 10000), `every slot is released (${slotsInUse()} in use)`);
     const freed = Date.now() - t0;
-    assert.ok(freed < 3000 + 2000, `slots freed ${freed} ms after the clients left (-t 3 plus the sweep)`);
+    // -t 3 plus the 250 ms sweep, with room for a loaded machine (the old code never frees them)
+    assert.ok(freed < 3000 + 5000, `slots freed ${freed} ms after the clients left`);
   } finally {
     for (const c of clients) c.destroy();
     await pen.stop();
