@@ -3,7 +3,6 @@
 // through the registry. Docs and the dashboard's files are public; everything else sits behind
 // the auth hook.
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import websocket from '@fastify/websocket';
 import fastifyStatic from '@fastify/static';
@@ -23,8 +22,10 @@ import { serverRoutes } from './routes/servers.ts';
 import { statsRoutes } from './routes/stats.ts';
 import { streamRoutes } from './stream.ts';
 import { typeboxValidatorCompiler } from './validation.ts';
+import { WEB_ROOT } from '../package.ts';
 
-export const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../web/dist/', import.meta.url));
+/** the dashboard's built files, beside package.json in a checkout and in an installed package */
+export const DEFAULT_WEB_ROOT = WEB_ROOT;
 
 export interface AdminOptions {
   pen: Balancer;

@@ -9,9 +9,9 @@ import { PenError } from '../core/errors.ts';
 import { RequestLog } from '../core/requestlog.ts';
 import { defaultSettings, type Settings } from '../core/settings.ts';
 import { emptyServer, ensureServer, type Server } from '../core/servers.ts';
-import { execute, type CommandContext, type Runtime } from '../control/registry.ts';
-import { renderUsr1Text } from '../stats/text.ts';
+import type { CommandContext, Runtime } from '../control/registry.ts';
 import { parseCommandLine, type ParsedArgs } from './args.ts';
+import { holdYoungGeneration, releaseYoungGeneration } from './heap.ts';
 import { USAGE } from './usage.ts';
 import { dropPrivileges, lookupUser } from './user.ts';
 
@@ -123,6 +123,7 @@ async function run(args: ParsedArgs): Promise<void> {
     } else if (step.kind === 'message') {
       err(step.text);
     } else {
+      const { execute } = await import('../control/registry.ts');
       out((await execute(ctx, step.line)).reply);
     }
   }
@@ -204,6 +205,7 @@ async function run(args: ParsedArgs): Promise<void> {
         const { writeWebStats } = await import('../stats/html.ts');
         writeWebStats(pen);
       } else {
+        const { renderUsr1Text } = await import('../stats/text.ts');
         debug(renderUsr1Text(pen).replace(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d: /, '').replace(/\n$/, ''));
       }
     })().catch((e) => debug(`SIGUSR1: ${(e as Error).message}`));
@@ -233,11 +235,13 @@ async function main(): Promise<void> {
     return;
   }
   if (!preview(args).foreground && !isDaemonChild) return daemonize();
+  holdYoungGeneration();
   try {
     await run(args);
   } catch (e) {
     fatalError(e);
   }
+  releaseYoungGeneration();
 }
 
 void main();

@@ -2,9 +2,14 @@
 // its GeoIP database at compile time; here the file is named by `geoip FILE`, or else the usual
 // Debian location is used if it exists.
 import { existsSync, readFileSync } from 'node:fs';
-import { Reader, type CountryResponse } from 'mmdb-lib';
+import { createRequire } from 'node:module';
+import type { CountryResponse, Reader as ReaderType } from 'mmdb-lib';
 import type { CountryLookup } from './acl.ts';
 import { PenError } from './errors.ts';
+
+// required on first use, not imported: most pens never open a database, and an ESM import of a
+// CommonJS package costs Node 20 ~8 MiB of RSS (see acl.ts)
+const mmdb = () => createRequire(import.meta.url)('mmdb-lib') as typeof import('mmdb-lib');
 
 /** Used when no `geoip FILE` has been given (geoipupdate and the geoip packages put it here). */
 export const DEFAULT_GEOIP_FILE = '/usr/share/GeoIP/GeoLite2-Country.mmdb';
@@ -18,9 +23,9 @@ export function openGeoip(file: string): CountryLookup {
     const code = (err as NodeJS.ErrnoException).code;
     throw new PenError('PEN_ERR_IO', `geoip: can't read ${file}${code ? ` (${code})` : ''}`);
   }
-  let reader: Reader<CountryResponse>;
+  let reader: ReaderType<CountryResponse>;
   try {
-    reader = new Reader<CountryResponse>(data);
+    reader = new (mmdb().Reader)<CountryResponse>(data);
   } catch (err) {
     throw new PenError('PEN_ERR_IO', `geoip: ${file} is not a MaxMind DB file (${(err as Error).message.split('\n')[0]})`);
   }
