@@ -8,10 +8,11 @@ import type { Settings } from '../core/settings.ts';
 const VALUE_OPTIONS = 'BCFOSTbceijlmopqtuwxEKGAL';
 const FLAG_OPTIONS = 'DHNPQWXUadfhnrsZR';
 
-const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {
+export const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {
   admin: { type: 'string' },
   'admin-token-file': { type: 'string' },
   help: { type: 'boolean' },
+  version: { type: 'boolean' },
 };
 for (const c of VALUE_OPTIONS) options[c] = { type: 'string', short: c, multiple: true };
 for (const c of FLAG_OPTIONS) if (!(c in options)) options[c] = { type: 'boolean', short: c, multiple: true };
@@ -24,6 +25,7 @@ export type Step =
 
 export interface ParsedArgs {
   help: boolean;
+  version: boolean;
   windowsOnly: boolean;
   steps: Step[];
   listen: string | null;
@@ -58,7 +60,7 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
     throw new PenError('PEN_ERR_ARGUMENT', `pen: unknown option '${what}' (see pen --help)`);
   }
   const out: ParsedArgs = {
-    help: false, windowsOnly: false, steps: [], listen: null, servers: [], admin: null, adminTokenFile: null,
+    help: false, version: false, windowsOnly: false, steps: [], listen: null, servers: [], admin: null, adminTokenFile: null,
   };
   const set = (apply: (s: Settings) => void) => out.steps.push({ kind: 'set', apply });
   for (const t of parsed.tokens) {
@@ -66,6 +68,7 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
     const v = t.value ?? '';
     switch (t.name) {
       case 'help': out.help = true; break;
+      case 'version': out.version = true; break;
       case 'admin': out.admin = v; break;
       case 'admin-token-file': out.adminTokenFile = v; break;
       case 'B': parseBackend(v); set((s) => { s.abuse = v; }); break;

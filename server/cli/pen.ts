@@ -13,6 +13,7 @@ import type { CommandContext, Runtime } from '../control/registry.ts';
 import { parseCommandLine, type ParsedArgs } from './args.ts';
 import { holdYoungGeneration, releaseYoungGeneration } from './heap.ts';
 import { USAGE } from './usage.ts';
+import { VERSION } from '../package.ts';
 import { dropPrivileges, lookupUser } from './user.ts';
 
 const DAEMON_ENV = 'PEN_DAEMON_CHILD';
@@ -211,7 +212,7 @@ async function run(args: ParsedArgs): Promise<void> {
     })().catch((e) => debug(`SIGUSR1: ${(e as Error).message}`));
   });
 
-  if (pen.settings.debug >= 1) debug('pen-ts 0.1.0 starting');
+  if (pen.settings.debug >= 1) debug(`pen-ts ${VERSION} starting`);
   if (isDaemonChild) {
     process.send?.({ type: 'ready' } satisfies Message);
     relay = false;
@@ -228,6 +229,10 @@ async function main(): Promise<void> {
   }
   if (args.help) {
     process.stdout.write(USAGE);
+    return;
+  }
+  if (args.version) {
+    process.stdout.write(`pen-ts ${VERSION}\n`);
     return;
   }
   if (args.windowsOnly) {
