@@ -32,7 +32,7 @@ export interface AdminOptions {
   runtime: Runtime;
   /** default: no tokens (everyone is admin; server.ts allows that on loopback only) */
   tokens?: TokenStore;
-  /** default: pino at info to stderr */
+  /** default: pino at info to stderr (JSON lines beside pen's debug lines) */
   logger?: FastifyBaseLogger;
   /** failed authentications allowed per address and window before 429 */
   authFailures?: { max?: number; windowMs?: number };
@@ -43,7 +43,9 @@ export interface AdminOptions {
 export async function buildAdmin(opts: AdminOptions): Promise<FastifyInstance> {
   const tokens = opts.tokens ?? NO_TOKENS;
   const app = Fastify({
-    loggerInstance: opts.logger ?? pino({ level: 'info', base: { mod: 'admin' } }, pino.destination(2)),
+    // through process.stderr, the stream pen's debug lines use: one synchronous write per line
+    // from one thread, so the two kinds of line never split or reorder each other
+    loggerInstance: opts.logger ?? pino({ level: 'info', base: { mod: 'admin' } }, process.stderr),
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
     forceCloseConnections: true,
