@@ -3,10 +3,7 @@
 // through the registry. Docs and the dashboard's files are public; everything else sits behind
 // the auth hook.
 import { existsSync } from 'node:fs';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import websocket from '@fastify/websocket';
-import fastifyStatic from '@fastify/static';
-import pino from 'pino';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Balancer } from '../core/balancer.ts';
 import type { Runtime } from '../control/registry.ts';
 import { createSampler, stopEventLoopMonitor } from '../stats/snapshot.ts';
@@ -14,6 +11,7 @@ import { NO_TOKENS, authHook, createFailureLimiter, type TokenStore } from './au
 import type { AdminDeps } from './deps.ts';
 import { registerDocs } from './docs.ts';
 import { installErrorHandlers } from './errors.ts';
+import { Fastify, LogController, fastifyStatic, pino, websocket } from './packages.ts';
 import { aclRoutes } from './routes/acls.ts';
 import { clientRoutes } from './routes/clients.ts';
 import { commandRoutes } from './routes/commands.ts';

@@ -2,8 +2,7 @@
 // definitions) at GET /openapi.json, and Swagger UI at /docs. Both are public: they describe the
 // API and reveal no state.
 import type { FastifyInstance } from 'fastify';
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
+import { swagger, swaggerUi } from './packages.ts';
 import { VERSION } from '../package.ts';
 
 /** Register before any route, so every route is collected. */
