@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { holdIdle } from './load.ts';
-import { HOST, canConnect, freePort, killAllSync, rssKiB, sleep, start, stopAll, which, type Proc } from './procs.ts';
+import { HOST, canConnect, cpuMicros, freePort, killAllSync, rssKiB, sleep, start, stopAll, which, type Proc } from './procs.ts';
 import { OUR_PEN, startNginx } from './targets.ts';
 
 const { values: opt } = parseArgs({
@@ -26,7 +26,7 @@ function threads(pid: number): number {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-interface Sample { ms: number; rssMiB: number; threads: number }
+interface Sample { ms: number; cpuMs: number; rssMiB: number; threads: number }
 
 /** Exec the command, poll its ports every 5 ms until both accept, let it settle 2 s, read /proc. */
 async function idleSample(cmd: string, args: (port: number, admin: number) => string[]): Promise<Sample> {
@@ -44,8 +44,10 @@ async function idleSample(cmd: string, args: (port: number, admin: number) => st
       }
     }
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    // CPU time used to get there: steadier than wall time on a busy machine
+    const cpuMs = cpuMicros(proc.pid)! / 1000;
     await sleep(2000);
-    return { ms, rssMiB: rssKiB(proc.pid)! / 1024, threads: threads(proc.pid) };
+    return { ms, cpuMs, rssMiB: rssKiB(proc.pid)! / 1024, threads: threads(proc.pid) };
   } finally {
     await proc.stop();
   }
@@ -67,7 +69,7 @@ async function main(): Promise<void> {
     for (const [label, cmd, args] of kinds) {
       const samples: Sample[] = [];
       for (let i = 0; i < rounds; i++) samples.push(await idleSample(cmd, args));
-      console.log(`${label.padEnd(16)} exec→listening ${median(samples.map((s) => s.ms)).toFixed(0)} ms, idle RSS ${median(samples.map((s) => s.rssMiB)).toFixed(1)} MiB, ${median(samples.map((s) => s.threads))} threads`);
+      console.log(`${label.padEnd(16)} exec→listening ${median(samples.map((s) => s.ms)).toFixed(0)} ms (CPU ${median(samples.map((s) => s.cpuMs)).toFixed(0)} ms), idle RSS ${median(samples.map((s) => s.rssMiB)).toFixed(1)} MiB, ${median(samples.map((s) => s.threads))} threads`);
     }
     // 2000 idle connections, with the bench's table sizes
     const held: number[] = [];
