@@ -11,14 +11,16 @@ const SYNOPSIS = `usage:
 \t  [host:]port h1[:p1[:maxc1[:hard1[:weight1[:prio1]]]]] [h2[:p2[:maxc2[:hard2[:weight2[:prio2]]]]]] ...
 `;
 
-function block(flags: Flag[]): string {
-  const width = Math.max(...flags.map((f) => flagWithArg(f).length)) + 2;
-  return flags.map((f) => `  ${flagWithArg(f).padEnd(width)}${f.what}${STATUS_MARK[f.status]}\n`).join('');
+/** pen's layout: the text in column 12, or one space after a longer flag (`-B host:port abuse …`) */
+function block(flags: Flag[], column: number): string {
+  return flags.map((f) => `  ${`${flagWithArg(f)} `.padEnd(column)}${f.what}${STATUS_MARK[f.status]}\n`).join('');
 }
 
+const OURS = FLAGS.filter((f) => f.status === 'extension');
+
 export const USAGE = `${SYNOPSIS}
-${block(FLAGS.filter((f) => f.status !== 'extension'))}
-${block(FLAGS.filter((f) => f.status === 'extension'))}
+${block(FLAGS.filter((f) => f.status !== 'extension'), 10)}
+${block(OURS, Math.max(...OURS.map((f) => flagWithArg(f).length)) + 2)}
 example:
   pen smtp mailhost1:smtp mailhost2:25 mailhost3
 
