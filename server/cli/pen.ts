@@ -45,6 +45,20 @@ function fatal(message: string): never {
   process.exit(1);
 }
 
+/**
+ * Exit once what pen wrote to stdout and stderr has left the process. Writes to a pipe that is
+ * full (journald or a terminal falling behind) wait in Node's queue, and process.exit() would
+ * drop them: the last lines before a stop are the ones that matter. Bounded at 2 s.
+ */
+function exitWhenFlushed(code: number): void {
+  const pending = [process.stdout, process.stderr].filter((s) => s.writableLength > 0);
+  let left = pending.length;
+  if (left === 0) process.exit(code);
+  process.exitCode = code;
+  for (const s of pending) s.write('', () => { if (--left === 0) process.exit(code); });
+  setTimeout(() => process.exit(code), 2000);
+}
+
 /** A start-up error as one line, prefixed `pen:` unless it already names pen. */
 function fatalError(e: unknown): never {
   const message = (e as Error).message;
@@ -110,7 +124,7 @@ async function run(args: ParsedArgs): Promise<void> {
     if (pen.settings.pidFile) {
       try { unlinkSync(pen.settings.pidFile); } catch { /* already gone */ }
     }
-    process.exit(code);
+    exitWhenFlushed(code);
   };
   const runtime: Runtime = { exit: () => setImmediate(() => shutdown(0)), argv, stdout: out };
   const ctx: CommandContext = { pen, runtime, origin: 'cli' };

@@ -2,6 +2,7 @@
 // lines in pen's text, the admin plane's pino lines as JSON. That is what journald (or any log
 // collector) needs to keep them apart, also when it falls behind and the pipe fills up.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { test } from 'node:test';
 import { freePort, sleep } from '../helpers/backends.ts';
 import { startPen } from '../helpers/pen.ts';
@@ -26,6 +27,9 @@ test('debug lines and admin log lines stay whole on stderr while its reader fall
   } finally {
     await pen.stop();
   }
+  // pen has exited; read what is still on its way through the pipe (bounded)
+  const stderr = pen.child.stderr!;
+  if (!stderr.readableEnded) await Promise.race([once(stderr, 'end'), sleep(10000)]);
   assert.equal(pen.stdout(), '', 'nothing on stdout');
   const lines = pen.stderr().split('\n').filter((l) => l !== '');
   let changes = 0;
