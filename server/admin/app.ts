@@ -41,8 +41,9 @@ export interface AdminOptions {
 export async function buildAdmin(opts: AdminOptions): Promise<FastifyInstance> {
   const tokens = opts.tokens ?? NO_TOKENS;
   const app = Fastify({
-    // through process.stderr, the stream pen's debug lines use: one synchronous write per line
-    // from one thread, so the two kinds of line never split or reorder each other
+    // through process.stderr, the stream pen's debug lines use: one queue written from one
+    // thread, so the two kinds of line never split or reorder each other, even when the reader
+    // falls behind (pino's own fd writer would queue separately)
     loggerInstance: opts.logger ?? pino({ level: 'info', base: { mod: 'admin' } }, process.stderr),
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
