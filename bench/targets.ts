@@ -15,6 +15,7 @@ export const TARGET_LABEL: Record<TargetKey, string> = {
 };
 
 export const ROOT = fileURLToPath(new URL('../', import.meta.url));
+/** bin/pen.js runs the built bundle in dist/ (`npm run bench` builds it first), as installed pens do */
 export const OUR_PEN = `${ROOT}bin/pen.js`;
 
 /** The small body for the request-rate tests, and the size of the bulk body. */

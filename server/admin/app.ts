@@ -4,13 +4,7 @@
 // the auth hook.
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import Fastify, {
-  LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest,
-} from 'fastify';
-import websocket from '@fastify/websocket';
-import fastifyStatic from '@fastify/static';
-import pino from 'pino';
+import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { STREAM_PROTOCOL } from '../../shared/stream-auth.ts';
 import type { Balancer } from '../core/balancer.ts';
 import type { Runtime } from '../control/registry.ts';
@@ -20,6 +14,7 @@ import type { AdminDeps } from './deps.ts';
 import { registerDocs } from './docs.ts';
 import { SECURITY_HEADERS, allowedHosts, createGuard, type GuardOptions } from './guard.ts';
 import { errorBody, installErrorHandlers } from './errors.ts';
+import { Fastify, LogController, fastifyStatic, pino, websocket } from './packages.ts';
 import { aclRoutes } from './routes/acls.ts';
 import { clientRoutes } from './routes/clients.ts';
 import { commandRoutes } from './routes/commands.ts';
@@ -28,15 +23,17 @@ import { serverRoutes } from './routes/servers.ts';
 import { statsRoutes } from './routes/stats.ts';
 import { streamRoutes } from './stream.ts';
 import { typeboxValidatorCompiler } from './validation.ts';
+import { WEB_ROOT } from '../package.ts';
 
-export const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../web/dist/', import.meta.url));
+/** the dashboard's built files, beside package.json in a checkout and in an installed package */
+export const DEFAULT_WEB_ROOT = WEB_ROOT;
 
 export interface AdminOptions {
   pen: Balancer;
   runtime: Runtime;
   /** default: no tokens (everyone is admin; server.ts allows that on loopback only) */
   tokens?: TokenStore;
-  /** default: pino at info to stderr */
+  /** default: pino at info to stderr (JSON lines beside pen's debug lines) */
   logger?: FastifyBaseLogger;
   /** failed authentications allowed per address and window before 429 */
   authFailures?: { max?: number; windowMs?: number };
@@ -69,7 +66,10 @@ function frameworkErrors(err: FastifyError, _req: FastifyRequest, reply: Fastify
 export async function buildAdmin(opts: AdminOptions): Promise<FastifyInstance> {
   const tokens = opts.tokens ?? NO_TOKENS;
   const app = Fastify({
-    loggerInstance: opts.logger ?? pino({ level: 'info', base: { mod: 'admin' } }, pino.destination(2)),
+    // through process.stderr, the stream pen's debug lines use: one queue written from one
+    // thread, so the two kinds of line never split or reorder each other, even when the reader
+    // falls behind (pino's own fd writer would queue separately)
+    loggerInstance: opts.logger ?? pino({ level: 'info', base: { mod: 'admin' } }, process.stderr),
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
     forceCloseConnections: true,

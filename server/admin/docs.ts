@@ -1,18 +1,9 @@
 // The OpenAPI document (generated from the route schemas, which are the shared typebox
 // definitions) at GET /openapi.json, and Swagger UI at /docs. Both are public: they describe the
 // API and reveal no state.
-import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
-
-function version(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return '0.0.0';
-  }
-}
+import { swagger, swaggerUi } from './packages.ts';
+import { VERSION } from '../package.ts';
 
 /** Register before any route, so every route is collected. */
 export async function registerDocs(app: FastifyInstance): Promise<void> {
@@ -29,7 +20,7 @@ export async function registerDocs(app: FastifyInstance): Promise<void> {
           '{"type":"snapshot","snapshot":Snapshot} at once and every second, and {"type":"event","event":PenEvent}',
           'the moment a server is blacklisted, comes back, reaches its limit, or a setting changes.',
         ].join('\n'),
-        version: version(),
+        version: VERSION,
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],

@@ -1,7 +1,7 @@
 // GET /metrics: Prometheus text through prom-client, named in the style of HAProxy's exporter
 // (haproxy_server_current_sessions → pen_server_current_sessions, …). Values are set from one
 // snapshot per scrape; nothing is counted on the data path.
-import client from 'prom-client';
+import { promClient as client } from './packages.ts';
 import type { Snapshot } from '../../shared/snapshot.ts';
 
 const STATES = ['up', 'blacklisted', 'limit', 'unset'] as const;

@@ -2,9 +2,9 @@
 // [--admin-cors ORIGIN]… [--admin-file-root DIR]` runs. Loopback unless told otherwise; a
 // non-loopback address needs tokens.
 import type { AddressInfo } from 'node:net';
-import ipaddr from 'ipaddr.js';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Balancer } from '../core/balancer.ts';
+import { ipaddr } from '../core/acl.ts';
 import { PenError } from '../core/errors.ts';
 import type { Runtime } from '../control/registry.ts';
 import { buildAdmin } from './app.ts';

@@ -9,13 +9,14 @@ import { LIMITS, pastLimit, type Limit, type LimitName } from '../../shared/limi
 const VALUE_OPTIONS = 'BCFOSTbceijlmopqtuwxEKGAL';
 const FLAG_OPTIONS = 'DHNPQWXUadfhnrsZR';
 
-const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {
+export const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {
   admin: { type: 'string' },
   'admin-token-file': { type: 'string' },
   'admin-host': { type: 'string', multiple: true },
   'admin-cors': { type: 'string', multiple: true },
   'admin-file-root': { type: 'string' },
   help: { type: 'boolean' },
+  version: { type: 'boolean' },
 };
 for (const c of VALUE_OPTIONS) options[c] = { type: 'string', short: c, multiple: true };
 for (const c of FLAG_OPTIONS) if (!(c in options)) options[c] = { type: 'boolean', short: c, multiple: true };
@@ -28,6 +29,7 @@ export type Step =
 
 export interface ParsedArgs {
   help: boolean;
+  version: boolean;
   windowsOnly: boolean;
   steps: Step[];
   listen: string | null;
@@ -77,7 +79,7 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
     throw new PenError('PEN_ERR_ARGUMENT', `pen: unknown option '${what}' (see pen --help)`);
   }
   const out: ParsedArgs = {
-    help: false, windowsOnly: false, steps: [], listen: null, servers: [], admin: null, adminTokenFile: null,
+    help: false, version: false, windowsOnly: false, steps: [], listen: null, servers: [], admin: null, adminTokenFile: null,
     adminHosts: [], adminCors: [], adminFileRoot: null,
   };
   const set = (apply: (s: Settings) => void) => out.steps.push({ kind: 'set', apply });
@@ -86,6 +88,7 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
     const v = t.value ?? '';
     switch (t.name) {
       case 'help': out.help = true; break;
+      case 'version': out.version = true; break;
       case 'admin': out.admin = v; break;
       case 'admin-token-file': out.adminTokenFile = v; break;
       case 'admin-host': out.adminHosts.push(v); break;

@@ -10,10 +10,11 @@ import { FileError, writeOperatorFileSync } from '../core/files.ts';
 import { RequestLog } from '../core/requestlog.ts';
 import { defaultSettings, type Settings } from '../core/settings.ts';
 import { emptyServer, ensureServer, type Server } from '../core/servers.ts';
-import { execute, type CommandContext, type Runtime } from '../control/registry.ts';
-import { renderUsr1Text } from '../stats/text.ts';
+import type { CommandContext, Runtime } from '../control/registry.ts';
 import { parseCommandLine, type ParsedArgs } from './args.ts';
+import { holdYoungGeneration, releaseYoungGeneration } from './heap.ts';
 import { USAGE } from './usage.ts';
+import { VERSION } from '../package.ts';
 import { dropPrivileges, lookupUser } from './user.ts';
 
 const DAEMON_ENV = 'PEN_DAEMON_CHILD';
@@ -43,6 +44,20 @@ function fatal(message: string): never {
   }
   process.stderr.write(`${message}\n`);
   process.exit(1);
+}
+
+/**
+ * Exit once what pen wrote to stdout and stderr has left the process. Writes to a pipe that is
+ * full (journald or a terminal falling behind) wait in Node's queue, and process.exit() would
+ * drop them: the last lines before a stop are the ones that matter. Bounded at 2 s.
+ */
+function exitWhenFlushed(code: number): void {
+  const pending = [process.stdout, process.stderr].filter((s) => s.writableLength > 0);
+  let left = pending.length;
+  if (left === 0) process.exit(code);
+  process.exitCode = code;
+  for (const s of pending) s.write('', () => { if (--left === 0) process.exit(code); });
+  setTimeout(() => process.exit(code), 2000);
 }
 
 /** A start-up error as one line, prefixed `pen:` unless it already names pen. */
@@ -110,7 +125,7 @@ async function run(args: ParsedArgs): Promise<void> {
     if (pen.settings.pidFile) {
       try { unlinkSync(pen.settings.pidFile); } catch { /* already gone */ }
     }
-    process.exit(code);
+    exitWhenFlushed(code);
   };
   const runtime: Runtime = { exit: () => setImmediate(() => shutdown(0)), argv, stdout: out };
   const ctx: CommandContext = { pen, runtime, origin: 'cli' };
@@ -123,6 +138,7 @@ async function run(args: ParsedArgs): Promise<void> {
     } else if (step.kind === 'message') {
       err(step.text);
     } else {
+      const { execute } = await import('../control/registry.ts');
       out((await execute(ctx, step.line)).reply);
     }
   }
@@ -206,12 +222,13 @@ async function run(args: ParsedArgs): Promise<void> {
         const { writeWebStats } = await import('../stats/html.ts');
         writeWebStats(pen);
       } else {
+        const { renderUsr1Text } = await import('../stats/text.ts');
         debug(renderUsr1Text(pen).replace(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d: /, '').replace(/\n$/, ''));
       }
     })().catch((e) => debug(`SIGUSR1: ${(e as Error).message}`));
   });
 
-  if (pen.settings.debug >= 1) debug('pen-ts 0.1.0 starting');
+  if (pen.settings.debug >= 1) debug(`pen-ts ${VERSION} starting`);
   if (isDaemonChild) {
     process.send?.({ type: 'ready' } satisfies Message);
     relay = false;
@@ -230,16 +247,22 @@ async function main(): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
+  if (args.version) {
+    process.stdout.write(`pen-ts ${VERSION}\n`);
+    return;
+  }
   if (args.windowsOnly) {
     process.stdout.write('Windows only\n');
     return;
   }
   if (!preview(args).foreground && !isDaemonChild) return daemonize();
+  holdYoungGeneration();
   try {
     await run(args);
   } catch (e) {
     fatalError(e);
   }
+  releaseYoungGeneration();
 }
 
 void main();

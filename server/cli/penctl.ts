@@ -2,6 +2,7 @@
 // does (same arguments, messages and exit codes).
 import net from 'node:net';
 import { servicePort } from '../core/address.ts';
+import { VERSION } from '../package.ts';
 
 /** pen's penctl builds the line, newline included, in a 1024-byte buffer and needs n < 1023 */
 const MAX_LINE = 1022;
@@ -27,6 +28,10 @@ function target(arg: string): net.NetConnectOpts {
 }
 
 function main(argv: string[]): void {
+  if (argv.length === 1 && argv[0] === '--version') {
+    process.stdout.write(`pen-ts ${VERSION}\n`);
+    process.exit(0);
+  }
   if (argv.length < 2) {
     process.stdout.write('usage: penctl host:port command\n');
     process.exit(0);

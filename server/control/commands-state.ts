@@ -1,6 +1,5 @@
 // Commands over the balancer's tables: servers, clients, connections and access lists.
-import ipaddr from 'ipaddr.js';
-import { ACL_COUNT, parseAclEntry } from '../core/acl.ts';
+import { ACL_COUNT, ipaddr, parseAclEntry } from '../core/acl.ts';
 import { resolveHost } from '../core/address.ts';
 import { CS_CONNECTING } from '../core/connection.ts';
 import { debug } from '../core/diag.ts';

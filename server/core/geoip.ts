@@ -3,18 +3,23 @@
 // Debian location is used if it exists. The file is read through files.ts: a regular file of at
 // most FILE_LIMITS.geoip bytes, never a FIFO or /dev/zero.
 import { existsSync } from 'node:fs';
-import { Reader, type CountryResponse } from 'mmdb-lib';
+import { createRequire } from 'node:module';
+import type { CountryResponse, Reader as ReaderType } from 'mmdb-lib';
 import type { CountryLookup } from './acl.ts';
 import { FileError, readOperatorFile, readOperatorFileSync } from './files.ts';
+
+// required on first use, not imported: most pens never open a database, and an ESM import of a
+// CommonJS package costs Node 20 ~8 MiB of RSS (see acl.ts)
+const mmdb = () => createRequire(import.meta.url)('mmdb-lib') as typeof import('mmdb-lib');
 
 /** Used when no `geoip FILE` has been given (geoipupdate and the geoip packages put it here). */
 export const DEFAULT_GEOIP_FILE = '/usr/share/GeoIP/GeoLite2-Country.mmdb';
 
 /** The lookup for a database already read: ip → ISO country code (registered country as fallback), or null. */
 function countryLookup(file: string, data: Buffer): CountryLookup {
-  let reader: Reader<CountryResponse>;
+  let reader: ReaderType<CountryResponse>;
   try {
-    reader = new Reader<CountryResponse>(data);
+    reader = new (mmdb().Reader)<CountryResponse>(data);
   } catch (err) {
     throw new FileError(file, `not a MaxMind DB file (${(err as Error).message.split('\n')[0]})`);
   }

@@ -1,8 +1,8 @@
 // /acls: the ten access lists (`acl N permit|deny …`, `no acl N`).
 import type { FastifyPluginAsync } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import ipaddr from 'ipaddr.js';
 import { AclAddSchema, AclListSchema, AclParamsSchema, ErrorSchema, type AclAdd } from '../../../shared/api.ts';
+import { ipaddr } from '../../core/acl.ts';
 import { aclSnapshot } from '../../stats/snapshot.ts';
 import { failed, run, type AdminDeps } from '../deps.ts';
 import { HttpError } from '../errors.ts';
