@@ -33,14 +33,14 @@ export function isLoopback(host: string): boolean {
 export async function startAdmin(
   pen: Balancer,
   runtime: Runtime,
-  opts: { address: string; tokenFile?: string | null; logger?: FastifyBaseLogger },
+  opts: { address: string; tokenFile?: string | null; streamMax?: number; logger?: FastifyBaseLogger },
 ): Promise<{ close(): Promise<void>; port: number }> {
   const { host, port } = parseAdminAddress(opts.address);
   const tokens = opts.tokenFile ? loadTokenFile(opts.tokenFile) : NO_TOKENS;
   if (!tokens.enabled && !isLoopback(host)) {
     throw new PenError('PEN_ERR_ARGUMENT', `refusing to serve the admin API on ${host} without --admin-token-file (only loopback addresses may go without tokens)`);
   }
-  const app = await buildAdmin({ pen, runtime, tokens, logger: opts.logger });
+  const app = await buildAdmin({ pen, runtime, tokens, logger: opts.logger, streamMax: opts.streamMax });
   try {
     await app.listen({ host, port });
   } catch (err) {

@@ -11,6 +11,7 @@ const FLAG_OPTIONS = 'DHNPQWXUadfhnrsZR';
 const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {
   admin: { type: 'string' },
   'admin-token-file': { type: 'string' },
+  'admin-stream-max': { type: 'string' },
   help: { type: 'boolean' },
 };
 for (const c of VALUE_OPTIONS) options[c] = { type: 'string', short: c, multiple: true };
@@ -30,6 +31,8 @@ export interface ParsedArgs {
   servers: string[];
   admin: string | null;
   adminTokenFile: string | null;
+  /** --admin-stream-max: WebSocket subscribers at once; null = the default */
+  adminStreamMax: number | null;
 }
 
 function int(flag: string, value: string): number {
@@ -58,7 +61,7 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
     throw new PenError('PEN_ERR_ARGUMENT', `pen: unknown option '${what}' (see pen --help)`);
   }
   const out: ParsedArgs = {
-    help: false, windowsOnly: false, steps: [], listen: null, servers: [], admin: null, adminTokenFile: null,
+    help: false, windowsOnly: false, steps: [], listen: null, servers: [], admin: null, adminTokenFile: null, adminStreamMax: null,
   };
   const set = (apply: (s: Settings) => void) => out.steps.push({ kind: 'set', apply });
   for (const t of parsed.tokens) {
@@ -68,6 +71,11 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
       case 'help': out.help = true; break;
       case 'admin': out.admin = v; break;
       case 'admin-token-file': out.adminTokenFile = v; break;
+      case 'admin-stream-max': {
+        if (!/^\d+$/.test(v) || Number(v) < 1) throw new PenError('PEN_ERR_ARGUMENT', `pen: --admin-stream-max: '${v}' must be a number of at least 1`);
+        out.adminStreamMax = Number(v);
+        break;
+      }
       case 'B': parseBackend(v); set((s) => { s.abuse = v; }); break;
       case 'C': parseListen(v); set((s) => { s.control = v; }); break;
       case 'F': set((s) => { s.configFile = v; }); break;

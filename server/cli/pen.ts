@@ -165,7 +165,7 @@ async function run(args: ParsedArgs): Promise<void> {
   if (pen.listener === null && args.listen !== null) await pen.listen(args.listen);
   if (args.admin !== null) {
     const { startAdmin } = await import('../admin/server.ts');
-    const admin = await startAdmin(pen, runtime, { address: args.admin, tokenFile: args.adminTokenFile });
+    const admin = await startAdmin(pen, runtime, { address: args.admin, tokenFile: args.adminTokenFile, streamMax: args.adminStreamMax ?? undefined });
     closers.push(() => admin.close());
   }
 

@@ -47,6 +47,7 @@ export const USAGE = `usage:
 
   --admin [host:]port       admin API and dashboard (loopback unless a host is given)
   --admin-token-file file   bearer tokens for the admin API
+  --admin-stream-max N      live-stream (WebSocket) subscribers at once [32]
   --help                    this text
 
 example:
