@@ -5,7 +5,7 @@ import pino from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { Balancer } from '../../server/core/balancer.ts';
 import { execute, type Runtime } from '../../server/control/registry.ts';
-import { buildAdmin } from '../../server/admin/app.ts';
+import { buildAdmin, type AdminOptions } from '../../server/admin/app.ts';
 import { parseTokens } from '../../server/admin/auth.ts';
 import { tcpBackend } from '../helpers/backends.ts';
 
@@ -25,7 +25,7 @@ export interface Fixture {
   close(): Promise<void>;
 }
 
-export async function adminFixture(opts: { backends?: number; tokens?: boolean; authFailures?: { max?: number; windowMs?: number }; webRoot?: string } = {}): Promise<Fixture> {
+export async function adminFixture(opts: { backends?: number; tokens?: boolean; authFailures?: AdminOptions['authFailures']; webRoot?: string } = {}): Promise<Fixture> {
   const pen = new Balancer();
   const runtime = { exits: 0, out: [] as string[], argv: ['pen'], exit() { runtime.exits += 1; }, stdout(t: string) { runtime.out.push(t); } };
   const backends = await Promise.all(Array.from({ length: opts.backends ?? 2 }, (_, i) => tcpBackend(`b${i}`)));
