@@ -9,7 +9,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import WebSocket from 'ws';
+import WebSocket, { WebSocketServer } from 'ws';
 import { freePort, get, httpBackend, sleep } from '../helpers/backends.ts';
 import { startPen, type PenProcess } from '../helpers/pen.ts';
 
@@ -161,4 +161,84 @@ test('--admin-stream-max takes a number of at least 1', async () => {
   assert.equal(parseCommandLine(['8080', 'h:80']).adminStreamMax, null);
   for (const bad of ['0', '-1', 'x', '']) assert.throws(() => parseCommandLine(['--admin-stream-max', bad, '8080']), /--admin-stream-max/);
   assert.throws(() => parseCommandLine(['--admin-stream-max', '0', '8080']), /must be a number of at least 1/);
+});
+
+/** A hub on its own WebSocket server, ticking every `intervalMs`, over a pen with `servers` slots. */
+async function hubWith(servers: number, intervalMs: number) {
+  const { adminFixture } = await import('./admin-fixture.ts');
+  const { createStreamHub } = await import('../../server/admin/stream.ts');
+  const { createSampler } = await import('../../server/stats/snapshot.ts');
+  const g = await adminFixture({ backends: 1 });
+  for (let i = 1; i < servers; i++) await g.cmd(`server ${i} address 127.0.0.1 port ${g.backends[0].port}`);
+  const hub = createStreamHub({ pen: g.pen, runtime: g.runtime, sampler: createSampler(g.pen) }, intervalMs, 4);
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  wss.on('connection', (ws) => hub.add(ws));
+  await new Promise((r) => wss.once('listening', r));
+  const url = `ws://127.0.0.1:${(wss.address() as net.AddressInfo).port}`;
+  const subscriber = async () => {
+    const ws = new WebSocket(url);
+    const counted = { ws, snapshots: 0 };
+    ws.on('message', () => { counted.snapshots += 1; });
+    await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+    return counted;
+  };
+  const until = async (what: string, cond: () => boolean, ms = 30_000) => {
+    const deadline = Date.now() + ms;
+    while (!cond()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await sleep(10);
+    }
+  };
+  return {
+    hub, subscriber, until,
+    async close() {
+      hub.close();
+      await new Promise((r) => wss.close(r));
+      await g.close();
+    },
+  };
+}
+
+test('a subscriber that stops reading is dropped once its snapshot stops going out, with no events needed; one that reads keeps its stream', { timeout: 60_000 }, async () => {
+  // a snapshot of some 1.1 MB every 50 ms: the kernel's send buffer is full within a few ticks
+  const h = await hubWith(6000, 50);
+  try {
+    const fast = await h.subscriber();
+    const slow = await h.subscriber();
+    slow.ws.pause();
+    const from = fast.snapshots;
+    await h.until('the slow subscriber to be dropped', () => h.hub.size === 1);
+    // the heartbeat needs 60 ticks (a ping at 30, the drop at 60): this was the stall rule
+    console.log(`dropped after ${fast.snapshots - from} ticks`);
+    assert.ok(fast.snapshots - from < 40, `dropped after ${fast.snapshots - from} ticks`);
+    assert.equal(fast.ws.readyState, WebSocket.OPEN);
+    const more = fast.snapshots;
+    await h.until('more snapshots for the reader', () => fast.snapshots >= more + 3);
+    fast.ws.close();
+  } finally {
+    await h.close();
+  }
+});
+
+test('a subscriber that falls behind and catches up gets the newest snapshot, not every one it missed', { timeout: 60_000 }, async () => {
+  const h = await hubWith(6000, 50);
+  try {
+    const fast = await h.subscriber();
+    const slow = await h.subscriber();
+    slow.ws.pause();
+    const [fast0, slow0] = [fast.snapshots, slow.snapshots];
+    // ~4 MB of send buffer holds about 4 snapshots; 9 ticks leaves it blocked for ~5 of the 10 allowed
+    await h.until('9 ticks', () => fast.snapshots >= fast0 + 9);
+    slow.ws.resume();
+    const fast1 = fast.snapshots;
+    await h.until('5 more ticks', () => fast.snapshots >= fast1 + 5);
+    assert.equal(h.hub.size, 2, 'it was not dropped');
+    const [missedFast, missedSlow] = [fast.snapshots - fast0, slow.snapshots - slow0];
+    console.log(`behind: the slow one got ${missedSlow} snapshots, the reader ${missedFast}`);
+    assert.ok(missedSlow < missedFast - 2, `the slow one got ${missedSlow} snapshots, the reader ${missedFast}`);
+    fast.ws.close();
+    slow.ws.close();
+  } finally {
+    await h.close();
+  }
 });
