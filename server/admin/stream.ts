@@ -188,6 +188,8 @@ export function createStreamHub(deps: AdminDeps, intervalMs = 1000, maxSubscribe
     if (timer) clearInterval(timer);
     timer = null;
     pen.off('event', onEvent);
+    // an unwatched pen keeps no snapshot around
+    latest = null;
   };
 
   return {
