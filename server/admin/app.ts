@@ -35,8 +35,10 @@ export interface AdminOptions {
   tokens?: TokenStore;
   /** default: pino at info to stderr (JSON lines beside pen's debug lines) */
   logger?: FastifyBaseLogger;
-  /** failed authentications allowed per address and window before 429 */
-  authFailures?: { max?: number; windowMs?: number };
+  /** failed authentications allowed per address, and from all addresses together, per window before 429 */
+  authFailures?: { max?: number; globalMax?: number; windowMs?: number };
+  /** WebSocket subscribers to /stream at once (default DEFAULT_STREAM_MAX); 503 past it */
+  streamMax?: number;
   /** the dashboard's built files; served at / when the directory exists */
   webRoot?: string | null;
   /** Host names and CORS origins (guard.ts); default: the loopback names, no CORS */
@@ -99,7 +101,7 @@ export async function buildAdmin(opts: AdminOptions): Promise<FastifyInstance> {
     await api.register(aclRoutes, { deps });
     await api.register(commandRoutes, { deps });
     await api.register(statsRoutes, { deps, tokens });
-    await api.register(streamRoutes, { deps });
+    await api.register(streamRoutes, { deps, maxSubscribers: opts.streamMax });
   });
 
   const webRoot = opts.webRoot === undefined ? DEFAULT_WEB_ROOT : opts.webRoot;

@@ -91,38 +91,56 @@ export function loadTokenFile(path: string): TokenStore {
 export const NO_TOKENS: TokenStore = { enabled: false, scopeOf: () => null };
 
 /**
- * Counts failed authentications per address. After `max` failures within `windowMs` the address
- * gets 429 until the window ends, even with a right token, so guessing stays slow. The table is
- * bounded: the oldest address is forgotten first.
+ * Counts failed authentications per address and from all addresses together. After `max`
+ * failures within `windowMs` an address gets 429 until its window ends, even with a right
+ * token, so guessing stays slow. After `globalMax` failures from all addresses within a window
+ * (a guesser rotating its source address, which on 127.0.0.0/8 costs nothing), every address
+ * gets 429 until that window ends, except those that presented a valid token within `trustMs`:
+ * an operator keeps working (still under its own per-address limit), while an unknown address
+ * gets no answer that could tell a right token from a wrong one. Both tables are bounded: the
+ * oldest address is forgotten first.
  */
-export function createFailureLimiter(opts: { max?: number; windowMs?: number; maxTracked?: number; now?: () => number } = {}) {
+export function createFailureLimiter(opts: { max?: number; globalMax?: number; windowMs?: number; trustMs?: number; maxTracked?: number; now?: () => number } = {}) {
   const max = opts.max ?? 10;
+  const globalMax = opts.globalMax ?? 100;
   const windowMs = opts.windowMs ?? 60_000;
+  const trustMs = opts.trustMs ?? 60 * 60_000;
   const maxTracked = opts.maxTracked ?? 10_000;
   const now = opts.now ?? Date.now;
   const seen = new Map<string, { count: number; resetAt: number }>();
+  const all = { count: 0, resetAt: 0 };
+  /** address → until when a valid token from it exempts it from the global ceiling */
+  const trusted = new Map<string, number>();
+  const remember = <V>(table: Map<string, V>, ip: string, value: V): void => {
+    table.delete(ip);
+    if (table.size >= maxTracked) table.delete(table.keys().next().value as string);
+    table.set(ip, value);
+  };
+  const isTrusted = (ip: string, t: number): boolean => (trusted.get(ip) ?? -Infinity) > t;
   return {
     /** seconds until `ip` may try again, or 0 when it may try now */
     retryAfter(ip: string): number {
-      const e = seen.get(ip);
-      if (!e) return 0;
       const t = now();
-      if (t >= e.resetAt) {
-        seen.delete(ip);
-        return 0;
-      }
-      return e.count >= max ? Math.ceil((e.resetAt - t) / 1000) : 0;
+      let wait = 0;
+      const e = seen.get(ip);
+      if (e && t >= e.resetAt) seen.delete(ip);
+      else if (e && e.count >= max) wait = Math.ceil((e.resetAt - t) / 1000);
+      if (all.count >= globalMax && t < all.resetAt && !isTrusted(ip, t)) wait = Math.max(wait, Math.ceil((all.resetAt - t) / 1000));
+      return wait;
     },
-    fail(ip: string): void {
+    /** count a failure; true when it is the one that reaches the global ceiling */
+    fail(ip: string): boolean {
       const t = now();
       const e = seen.get(ip);
-      if (!e || t >= e.resetAt) {
-        seen.delete(ip);
-        if (seen.size >= maxTracked) seen.delete(seen.keys().next().value as string);
-        seen.set(ip, { count: 1, resetAt: t + windowMs });
-      } else {
-        e.count += 1;
-      }
+      if (!e || t >= e.resetAt) remember(seen, ip, { count: 1, resetAt: t + windowMs });
+      else e.count += 1;
+      if (t >= all.resetAt) Object.assign(all, { count: 0, resetAt: t + windowMs });
+      all.count += 1;
+      return all.count === globalMax;
+    },
+    /** a valid token came from `ip` */
+    succeed(ip: string): void {
+      remember(trusted, ip, now() + trustMs);
     },
   };
 }
@@ -177,11 +195,12 @@ export function authHook(tokens: TokenStore, limiter: FailureLimiter) {
     }
     const scope = token === '' ? null : tokens.scopeOf(token);
     if (scope === null) {
-      limiter.fail(req.ip);
+      if (limiter.fail(req.ip)) req.log.warn('too many failed authentications from all addresses; refusing addresses without a recent valid token until the window ends');
       req.log.warn({ remote: req.ip, url: req.url.split('?')[0] }, 'admin authentication failed');
       reply.header('www-authenticate', 'Bearer error="invalid_token"');
       throw new HttpError(401, 'invalid token');
     }
+    limiter.succeed(req.ip);
     req.callerScope = scope;
     if (need === 'optional') return;
     if (need === 'admin' && scope !== 'admin') throw new HttpError(403, 'this needs an admin token');

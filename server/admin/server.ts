@@ -56,6 +56,8 @@ export interface StartAdminOptions {
   cors?: readonly string[];
   /** --admin-file-root: where REST may name files (default: the -F file's directory) */
   fileRoot?: string | null;
+  /** --admin-stream-max: WebSocket subscribers at once */
+  streamMax?: number;
 }
 
 export function isUnspecified(host: string): boolean {
@@ -76,7 +78,9 @@ export async function startAdmin(pen: Balancer, runtime: Runtime, opts: StartAdm
     throw new PenError('PEN_ERR_ARGUMENT', (err as Error).message);
   }
   const cors = (opts.cors ?? []).map(corsOrigin);
-  const app = await buildAdmin({ pen, runtime, tokens, logger: opts.logger, guard: { hosts, cors }, fileRoot: opts.fileRoot ?? null });
+  const app = await buildAdmin({
+    pen, runtime, tokens, logger: opts.logger, guard: { hosts, cors }, fileRoot: opts.fileRoot ?? null, streamMax: opts.streamMax,
+  });
   try {
     await app.listen({ host, port });
   } catch (err) {

@@ -15,6 +15,7 @@ export const options: Record<string, { type: 'string' | 'boolean'; short?: strin
   'admin-host': { type: 'string', multiple: true },
   'admin-cors': { type: 'string', multiple: true },
   'admin-file-root': { type: 'string' },
+  'admin-stream-max': { type: 'string' },
   help: { type: 'boolean' },
   version: { type: 'boolean' },
 };
@@ -42,6 +43,8 @@ export interface ParsedArgs {
   adminCors: string[];
   /** --admin-file-root: where REST may name files (default: the -F file's directory) */
   adminFileRoot: string | null;
+  /** --admin-stream-max: WebSocket subscribers at once; null = the default */
+  adminStreamMax: number | null;
 }
 
 function int(flag: string, value: string): number {
@@ -80,7 +83,7 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
   }
   const out: ParsedArgs = {
     help: false, version: false, windowsOnly: false, steps: [], listen: null, servers: [], admin: null, adminTokenFile: null,
-    adminHosts: [], adminCors: [], adminFileRoot: null,
+    adminHosts: [], adminCors: [], adminFileRoot: null, adminStreamMax: null,
   };
   const set = (apply: (s: Settings) => void) => out.steps.push({ kind: 'set', apply });
   for (const t of parsed.tokens) {
@@ -94,6 +97,11 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
       case 'admin-host': out.adminHosts.push(v); break;
       case 'admin-cors': out.adminCors.push(v); break;
       case 'admin-file-root': out.adminFileRoot = v; break;
+      case 'admin-stream-max': {
+        if (!/^\d+$/.test(v) || Number(v) < 1) throw new PenError('PEN_ERR_ARGUMENT', `pen: --admin-stream-max: '${v}' must be a number of at least 1`);
+        out.adminStreamMax = Number(v);
+        break;
+      }
       case 'B': parseBackend(v); set((s) => { s.abuse = v; }); break;
       case 'C': parseListen(v); set((s) => { s.control = v; }); break;
       case 'F': set((s) => { s.configFile = v; }); break;

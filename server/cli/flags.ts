@@ -68,6 +68,7 @@ export const FLAGS: readonly Flag[] = [
   { flag: '--admin-host', arg: 'name[:port]', what: 'another Host name the admin API answers to (repeatable)', status: 'extension', note: 'Requests whose Host header is not the bound address (or, on loopback, localhost, 127.0.0.1 or [::1]) or one of these names get 403: a DNS-rebinding page cannot read the API.' },
   { flag: '--admin-cors', arg: 'origin', what: 'an origin whose pages may call the admin API (repeatable)', status: 'extension', note: 'Without it no CORS headers are sent, and a request that changes something is refused when it carries another page\'s Origin.' },
   { flag: '--admin-file-root', arg: 'dir', what: "where the admin API may name files (default: the -F file's directory)", status: 'extension', note: 'Commands that name a file (write, log, include, web_stats, geoip, ssl_*, listen PATH) are confined to this directory when they come through REST or the dashboard; the control port and -F files keep pen\'s behaviour.' },
+  { flag: '--admin-stream-max', arg: 'N', what: 'live-stream (WebSocket) subscribers at once [32]', status: 'extension', note: 'Past it a new subscriber gets 503 with Retry-After. A subscriber that stops reading is sent only the newest snapshot and is dropped when it stays blocked.' },
   { flag: '--help', what: 'this text', status: 'extension' },
   { flag: '--version', what: 'print the version and exit', status: 'extension' },
 ];

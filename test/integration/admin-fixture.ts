@@ -7,7 +7,7 @@ import pino from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { Balancer } from '../../server/core/balancer.ts';
 import { execute, type Runtime } from '../../server/control/registry.ts';
-import { buildAdmin } from '../../server/admin/app.ts';
+import { buildAdmin, type AdminOptions } from '../../server/admin/app.ts';
 import { parseTokens } from '../../server/admin/auth.ts';
 import type { GuardOptions } from '../../server/admin/guard.ts';
 import { tcpBackend } from '../helpers/backends.ts';
@@ -29,7 +29,7 @@ export interface Fixture {
 }
 
 export async function adminFixture(opts: {
-  backends?: number; tokens?: boolean; authFailures?: { max?: number; windowMs?: number }; webRoot?: string;
+  backends?: number; tokens?: boolean; authFailures?: AdminOptions['authFailures']; webRoot?: string;
   guard?: GuardOptions; fileRoot?: string;
 } = {}): Promise<Fixture> {
   const pen = new Balancer();
