@@ -43,7 +43,7 @@ function rawSubscribe(port: number): Promise<{ socket: net.Socket; status: numbe
       resolve({ socket, status: Number(head.split(' ')[1]), head });
     });
     socket.write([
-      'GET /stream HTTP/1.1', 'Host: 127.0.0.1', 'Upgrade: websocket', 'Connection: Upgrade',
+      'GET /stream HTTP/1.1', `Host: 127.0.0.1:${port}`, 'Upgrade: websocket', 'Connection: Upgrade',
       `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`, 'Sec-WebSocket-Version: 13', '', '',
     ].join('\r\n'));
   });
