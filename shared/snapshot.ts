@@ -119,6 +119,7 @@ export const PenEventSchema = Type.Object({
   type: Type.Union([
     Type.Literal('blacklisted'), Type.Literal('back'), Type.Literal('limit'),
     Type.Literal('config'), Type.Literal('connect-failed'),
+    Type.Literal('down'), Type.Literal('up'), Type.Literal('drained'),
   ]),
   time: Type.Integer(),
   server: Type.Optional(Type.Integer()),
