@@ -8,15 +8,37 @@ export const HealthKindSchema = Type.Union([Type.Literal('off'), Type.Literal('t
 
 export const HealthCheckSchema = Type.Object({
   kind: HealthKindSchema,
-  path: Type.Optional(Type.String({ description: 'http: the path asked for, starting with /', maxLength: 1024 })),
+  path: Type.Optional(Type.String({ description: 'http: the path asked for, starting with /', maxLength: 1024, pattern: '^/[\\x21-\\x7e]*$' })),
   status: Type.Optional(Type.String({ description: 'http: the status expected, e.g. 200 or 2xx', pattern: '^[1-5][0-9x]{2}$' })),
-  name: Type.Optional(Type.String({ description: 'dns: the name an A query asks for', maxLength: 253 })),
+  name: Type.Optional(Type.String({ description: 'dns: the name an A query asks for', maxLength: 253, pattern: '^[A-Za-z0-9_.-]+$' })),
   interval: Type.Integer({ description: 'seconds between the starts of two checks', minimum: LIMITS['health interval'].min, maximum: LIMITS['health interval'].max }),
   timeout: Type.Integer({ description: 'seconds one check may take', minimum: LIMITS['health timeout'].min, maximum: LIMITS['health timeout'].max }),
   rise: Type.Integer({ description: 'consecutive successes that bring a down server up', minimum: LIMITS['health rise'].min, maximum: LIMITS['health rise'].max }),
   fall: Type.Integer({ description: 'consecutive failures that take a server down', minimum: LIMITS['health fall'].min, maximum: LIMITS['health fall'].max }),
 });
 export type HealthCheck = Static<typeof HealthCheckSchema>;
+
+/** A REST body: a check whose options may be left out (the defaults apply), and nothing else. */
+export const HealthBodySchema = Type.Object({
+  kind: HealthKindSchema,
+  path: Type.Optional(HealthCheckSchema.properties.path),
+  status: Type.Optional(HealthCheckSchema.properties.status),
+  name: Type.Optional(HealthCheckSchema.properties.name),
+  interval: Type.Optional(HealthCheckSchema.properties.interval),
+  timeout: Type.Optional(HealthCheckSchema.properties.timeout),
+  rise: Type.Optional(HealthCheckSchema.properties.rise),
+  fall: Type.Optional(HealthCheckSchema.properties.fall),
+}, { additionalProperties: false });
+export type HealthBody = Static<typeof HealthBodySchema>;
+
+/** The command words for a REST body; the command then checks them as it checks any line. */
+export function healthWordsOf(b: HealthBody): string {
+  const words: string[] = [b.kind];
+  if (b.kind === 'http') words.push(b.path ?? '', ...(b.status ? [b.status] : []));
+  if (b.kind === 'dns') words.push(b.name ?? '');
+  for (const o of OPTIONS) if (b[o] !== undefined) words.push(o, String(b[o]));
+  return words.filter((w) => w !== '').join(' ');
+}
 export type HealthKind = HealthCheck['kind'];
 
 export const HEALTH_DEFAULTS = { interval: 5, timeout: 2, rise: 2, fall: 3 } as const;
