@@ -59,6 +59,11 @@ export const LIMITS = {
   'server prio': { min: 0, max: 1_000_000, low: 'an error line', why: 'a rank; a million is plenty' },
   'server acl': { min: 0, max: 9, low: 'an error line', why: 'there are ten access lists' },
   'server blacklist': { min: 0, max: 100_000_000, low: '0 or less takes it off the blacklist', why: 'seconds: three years' },
+  // `health … interval/timeout/rise/fall` (our extension; shared/health.ts reads these)
+  'health interval': { min: 1, max: 86_400, low: 'an error line', why: 'seconds between checks: a day at most' },
+  'health timeout': { min: 1, max: 3_600, low: 'an error line', why: 'seconds one check may take: an hour at most' },
+  'health rise': { min: 1, max: 100, low: 'an error line', why: 'successes in a row; past 100 a server would never come back in practice' },
+  'health fall': { min: 1, max: 100, low: 'an error line', why: 'failures in a row; past 100 a dead server would never be noticed in practice' },
 } as const satisfies Record<string, Limit>;
 
 export type LimitName = keyof typeof LIMITS;

@@ -1,10 +1,33 @@
 // The live statistics snapshot: what USR1 prints, as data. One schema gives the TypeScript type,
 // the REST validation/OpenAPI document and what the dashboard reads. No Node APIs here.
 import { Type, type Static } from '@sinclair/typebox';
+import { HealthCheckSchema } from './health.ts';
 
 export const ServerStateSchema = Type.Union([
   Type.Literal('up'), Type.Literal('blacklisted'), Type.Literal('limit'), Type.Literal('unset'),
 ]);
+
+export const HealthSnapshotSchema = Type.Object({
+  check: HealthCheckSchema,
+  own: Type.Boolean({ description: 'the server has its own check (`server N health …`) rather than the default' }),
+  state: Type.Union([Type.Literal('unknown'), Type.Literal('up'), Type.Literal('down')], { description: 'unknown: not yet judged (the server is used meanwhile)' }),
+  lastCheck: Type.Number({ description: 'ms since the epoch when the last check finished; 0: none yet' }),
+  durationMs: Type.Number({ description: 'how long the last check took' }),
+  lastError: Type.Union([Type.String(), Type.Null()], { description: 'why the last check failed; null when it passed' }),
+  successes: Type.Integer({ description: 'consecutive passed checks' }),
+  failures: Type.Integer({ description: 'consecutive failed checks' }),
+  checks: Type.Number({ description: 'checks run since the check was set' }),
+  failuresTotal: Type.Number({ description: 'failed checks since the check was set' }),
+});
+
+/** GET/PUT/DELETE /servers/:n/health: a server's own check, the one in force, and its state */
+export const ServerHealthSchema = Type.Object({
+  own: Type.Union([HealthCheckSchema, Type.Null()], { description: 'the check set with `server N health …`; null: the default applies' }),
+  check: HealthCheckSchema,
+  status: Type.Union([HealthSnapshotSchema, Type.Null()], { description: 'null while the server is not checked' }),
+  drain: Type.Boolean(),
+});
+export type ServerHealth = Static<typeof ServerHealthSchema>;
 
 export const ServerSnapshotSchema = Type.Object({
   index: Type.Integer({ description: 'server slot; -1 emergency, -2 abuse' }),
@@ -23,6 +46,8 @@ export const ServerSnapshotSchema = Type.Object({
   rx: Type.Number({ description: 'bytes received from the server' }),
   sxRate: Type.Number({ description: 'bytes/s sent to the server over the last interval' }),
   rxRate: Type.Number({ description: 'bytes/s received from the server over the last interval' }),
+  drain: Type.Boolean({ description: '`server N drain on`: no new picks, open connections carry on' }),
+  health: Type.Union([HealthSnapshotSchema, Type.Null()], { description: 'the active check and its state; null when the server is not checked' }),
 });
 
 export const ClientSnapshotSchema = Type.Object({
@@ -107,9 +132,11 @@ export const SnapshotSchema = Type.Object({
   }),
   eventLoopDelayMs: Type.Number({ description: 'event-loop delay, p99 over the last interval' }),
   settings: SettingsSnapshotSchema,
+  health: HealthCheckSchema,
 });
 
 export type ServerSnapshot = Static<typeof ServerSnapshotSchema>;
+export type HealthSnapshot = Static<typeof HealthSnapshotSchema>;
 export type ClientSnapshot = Static<typeof ClientSnapshotSchema>;
 export type ConnectionSnapshot = Static<typeof ConnectionSnapshotSchema>;
 export type SettingsSnapshot = Static<typeof SettingsSnapshotSchema>;
@@ -119,6 +146,7 @@ export const PenEventSchema = Type.Object({
   type: Type.Union([
     Type.Literal('blacklisted'), Type.Literal('back'), Type.Literal('limit'),
     Type.Literal('config'), Type.Literal('connect-failed'),
+    Type.Literal('down'), Type.Literal('up'), Type.Literal('drained'),
   ]),
   time: Type.Integer(),
   server: Type.Optional(Type.Integer()),

@@ -20,6 +20,7 @@ import { clientRoutes } from './routes/clients.ts';
 import { commandRoutes } from './routes/commands.ts';
 import { modeRoutes } from './routes/mode.ts';
 import { serverRoutes } from './routes/servers.ts';
+import { healthRoutes } from './routes/health.ts';
 import { statsRoutes } from './routes/stats.ts';
 import { streamRoutes } from './stream.ts';
 import { typeboxValidatorCompiler } from './validation.ts';
@@ -96,6 +97,7 @@ export async function buildAdmin(opts: AdminOptions): Promise<FastifyInstance> {
   await app.register(async (api) => {
     api.addHook('onRequest', authHook(tokens, limiter));
     await api.register(serverRoutes, { deps });
+    await api.register(healthRoutes, { deps });
     await api.register(modeRoutes, { deps });
     await api.register(clientRoutes, { deps });
     await api.register(aclRoutes, { deps });

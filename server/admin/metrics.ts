@@ -5,6 +5,7 @@ import { promClient as client } from './packages.ts';
 import type { Snapshot } from '../../shared/snapshot.ts';
 
 const STATES = ['up', 'blacklisted', 'limit', 'unset'] as const;
+const CHECK_STATES = ['unknown', 'up', 'down'] as const;
 
 export function createMetrics() {
   const register = new client.Registry();
@@ -23,6 +24,11 @@ export function createMetrics() {
     serverWeight: gauge('pen_server_weight', 'Weight of the server', serverLabels),
     serverPrio: gauge('pen_server_priority', 'Priority of the server (lower is preferred)', serverLabels),
     serverBlacklist: gauge('pen_server_blacklist_remaining_seconds', 'Seconds of blacklisting left', serverLabels),
+    serverDrain: gauge('pen_server_draining', 'Whether the server is draining (1: no new picks)', serverLabels),
+    checkStatus: gauge('pen_server_check_status', 'Active health check state of the server (1 for the state it is in); only checked servers', [...serverLabels, 'state']),
+    checkDuration: gauge('pen_server_check_duration_seconds', 'How long the last health check took', serverLabels),
+    checkFailures: counter('pen_server_check_failures_total', 'Failed health checks since the check was set', serverLabels),
+    checkConsecutive: gauge('pen_server_check_consecutive_failures', 'Failed health checks in a row', serverLabels),
     serverIn: counter('pen_server_bytes_in_total', 'Bytes sent to the server (request direction)', serverLabels),
     serverOut: counter('pen_server_bytes_out_total', 'Bytes received from the server (response direction)', serverLabels),
     feCurrent: gauge('pen_frontend_current_sessions', 'Current number of client connections'),
@@ -55,6 +61,13 @@ export function createMetrics() {
         m.serverWeight.set(labels, s.weight);
         m.serverPrio.set(labels, s.prio);
         m.serverBlacklist.set(labels, s.blacklistLeft);
+        m.serverDrain.set(labels, s.drain ? 1 : 0);
+        if (s.health) {
+          for (const state of CHECK_STATES) m.checkStatus.set({ ...labels, state }, s.health.state === state ? 1 : 0);
+          m.checkDuration.set(labels, s.health.durationMs / 1000);
+          m.checkFailures.inc(labels, s.health.failuresTotal);
+          m.checkConsecutive.set(labels, s.health.failures);
+        }
         m.serverIn.inc(labels, s.sx);
         m.serverOut.inc(labels, s.rx);
       }

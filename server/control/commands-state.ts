@@ -3,7 +3,9 @@ import { ACL_COUNT, ipaddr, parseAclEntry } from '../core/acl.ts';
 import { resolveHost } from '../core/address.ts';
 import { CS_CONNECTING } from '../core/connection.ts';
 import { debug } from '../core/diag.ts';
+import type { Balancer } from '../core/balancer.ts';
 import { blacklistFor, ensureServer } from '../core/servers.ts';
+import { HealthSyntaxError, formatHealth, parseHealth, type HealthCheck } from '../../shared/health.ts';
 import { atoi } from './atoi.ts';
 import { atoiWide, upTo, within } from './limits.ts';
 import { quiet, refuse } from './errors.ts';
@@ -25,6 +27,8 @@ export const server: Handler = async ({ pen }, args) => {
   if (args[0] === undefined) return '';
   const n = upTo('server', args[0]);
   if (n < 0) return '';
+  if (args[1] === 'health') return serverHealth(pen, n, args.slice(2));
+  if (args[1] === 'drain') return serverDrain(pen, n, args.slice(2));
   const pairs: { key: ServerKey; text: string; n: number }[] = [];
   for (let i = 1; i + 1 < args.length; i += 2) {
     const key = args[i];
@@ -64,8 +68,51 @@ export const server: Handler = async ({ pen }, args) => {
       case 'prio': s.prio = value; break;
     }
   }
+  pen.health.reconcile(); // a new address or port restarts its check
   return '';
 };
+
+function parseCheck(words: string[]): HealthCheck {
+  try {
+    return parseHealth(words);
+  } catch (err) {
+    if (err instanceof HealthSyntaxError) throw refuse(err.message, 'PEN_ERR_ARGUMENT');
+    throw err;
+  }
+}
+
+/** `health [CHECK]`: the default check; without arguments, report it in full. */
+export const health: Handler = ({ pen }, args) => {
+  if (args.length > 0) {
+    pen.healthDefault = parseCheck(args);
+    pen.health.reconcile();
+  }
+  return `${formatHealth(pen.healthDefault, true)}\n`;
+};
+
+/** `server N health CHECK|default`: this server's own check, or back to the default. */
+function serverHealth(pen: Balancer, n: number, args: string[]): string {
+  if (args.length === 0) throw refuse('server health: expected off, tcp, http PATH [STATUS], dns NAME or default', 'PEN_ERR_ARGUMENT');
+  const check = args.length === 1 && args[0] === 'default' ? null : parseCheck(args);
+  ensureServer(pen.servers, n).health = check;
+  pen.health.reconcile();
+  return '';
+}
+
+/**
+ * `server N drain on|off`: no new picks while on (returning clients fail over as from a
+ * blacklisted server); open connections and UDP sessions carry on, and `drained` is published
+ * when the last one closes (at once if there are none).
+ */
+function serverDrain(pen: Balancer, n: number, args: string[]): string {
+  if (args.length !== 1 || (args[0] !== 'on' && args[0] !== 'off')) throw refuse('server drain: expected on or off', 'PEN_ERR_ARGUMENT');
+  const s = ensureServer(pen.servers, n);
+  const on = args[0] === 'on';
+  if (s.drain === on) return '';
+  s.drain = on;
+  if (on) pen.noteReleased(n);
+  return '';
+}
 
 /** `recent [SECS]`: clients seen in the last SECS seconds (300 by default), in slot order. */
 export const recent: Handler = ({ pen }, args) =>

@@ -90,6 +90,7 @@ export const HANDLERS = {
   'no geoip': io.noGeoip,
   hash: flag('hash', true),
   'no hash': flag('hash', false),
+  health: state.health,
   http: flag('http', true),
   'no http': flag('http', false),
   idle_timeout: numeric('idleTimeout', 'idle_timeout', (n) => Math.max(0, n), (n) => `Idle timeout: ${n} seconds\n`),

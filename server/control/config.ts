@@ -1,6 +1,7 @@
 // pen's configuration files: -F (at start-up and on SIGHUP) and `include` run a file line by line
 // through the registry; `write` serialises the state back into the same command language. Files
 // are read and written through core/files.ts (regular files only, size-capped, never blocking).
+import { formatHealth } from '../../shared/health.ts';
 import { formatAclEntry } from '../core/acl.ts';
 import type { Balancer } from '../core/balancer.ts';
 import { debug, timestamp } from '../core/diag.ts';
@@ -142,7 +143,21 @@ export function formatConfig(pen: Balancer, file: string, now = new Date()): str
   out += s.webStats ? `web_stats ${s.webStats}\n` : 'no web_stats\n';
   out += onOff(s.weight, 'weight');
   out += onOff(s.prio, 'prio');
-  return out + extraLines(pen);
+  return out + extraLines(pen) + healthLines(pen);
+}
+
+/**
+ * Health checks and drain states (our extensions), last: C pen reading the file meets only lines
+ * it ignores, after everything it reads. Written only when set, so a pen without checks writes
+ * what C pen writes.
+ */
+function healthLines(pen: Balancer): string {
+  let out = pen.healthDefault.kind !== 'off' ? `health ${formatHealth(pen.healthDefault)}\n` : '';
+  pen.servers.list.forEach((sv, i) => {
+    if (sv.health !== null) out += `server ${i} health ${formatHealth(sv.health)}\n`;
+    if (sv.drain) out += `server ${i} drain on\n`;
+  });
+  return out;
 }
 
 /** `write FILE`: to a temporary file renamed into place; failures are reported through debug(), as pen does. */

@@ -17,6 +17,8 @@ import { ABUSE, EMERGENCY, NO_SERVER, nowSeconds, serverAt, type ServerTable } f
 import { defaultSettings, type Settings } from './settings.ts';
 import { SWEEP_MS, TcpConnection, listenTcp, sweep, type ClientEnd } from './tcp.ts';
 import type { PenEvent } from '../../shared/snapshot.ts';
+import { HEALTH_OFF, type HealthCheck } from '../../shared/health.ts';
+import { HealthChecker } from './health.ts';
 
 /** Something that accepts clients: a TCP/TLS server or a UDP socket. */
 export interface Listener {
@@ -29,6 +31,9 @@ export class Balancer extends EventEmitter implements SelectState {
   clients = new ClientTable(this.settings.clientsMax);
   acls: AclTable = emptyAcls();
   rrCursor = 0;
+  /** `health …`: the check every server gets unless `server N health …` gives it its own */
+  healthDefault: HealthCheck = { ...HEALTH_OFF };
+  readonly health = new HealthChecker(this);
   /**
    * The connection table up to the highest slot used so far; the slots from conns.length up to
    * settings.connMax (the table's size) are free, so `-x`/`conn_max` cost nothing until used.
@@ -156,6 +161,14 @@ export class Balancer extends EventEmitter implements SelectState {
     if (this.settings.debug >= 1) debug('file descriptors available again');
   }
 
+  /** A connection or session to s has let go of it: a draining server with none left is drained. */
+  noteReleased(s: number): void {
+    const server = serverAt(this.servers, s);
+    if (server && server.drain && server.c === 0) {
+      this.emitEvent({ type: 'drained', server: s, message: `server ${s} is drained: its last connection closed` });
+    }
+  }
+
   noteDropped(): void {
     this.dropped += 1;
   }
@@ -232,6 +245,7 @@ export class Balancer extends EventEmitter implements SelectState {
       server.sx += b.sx;
       server.rx += b.rx;
       if (conn.counted) server.c = Math.max(0, server.c - 1);
+      if (conn.counted) this.noteReleased(conn.server);
     }
     const client = this.clients.slots[conn.clientIndex];
     if (client) {
@@ -318,6 +332,7 @@ export class Balancer extends EventEmitter implements SelectState {
   shutdown(): void {
     this.listener?.close();
     this.listener = null;
+    this.health.stop();
     if (this.timeoutSweep !== null) clearInterval(this.timeoutSweep);
     this.timeoutSweep = null;
     for (const w of this.waiting) w.client.close();

@@ -1,7 +1,7 @@
 // Server selection as pen does it: pure functions over plain state, no sockets.
 // The TCP and UDP paths both call chooseInitial, canTry and failoverNext.
 import { aclPermits, type AclTable, type CountryLookup } from './acl.ts';
-import { ABUSE, EMERGENCY, NO_SERVER, isBlacklisted, serverAt, type Server, type ServerTable } from './servers.ts';
+import { ABUSE, EMERGENCY, NO_SERVER, isOut, serverAt, type Server, type ServerTable } from './servers.ts';
 import type { Settings } from './settings.ts';
 
 export interface SelectState {
@@ -18,8 +18,9 @@ export interface ClientInfo {
   lastServer: number;  // the client table's remembered server
 }
 
+/** Blacklisted, health-down and draining servers are skipped alike (servers.ts: isOut). */
 function unavailable(s: Server, index: number, now: number, blacklistTime: number): boolean {
-  if (isBlacklisted(s, now, blacklistTime)) return true;
+  if (isOut(s, now, blacklistTime)) return true;
   // a C quirk kept for compatibility: an IPv4 0.0.0.0 server is skipped, except slot 0
   return index !== 0 && s.family === 4 && s.address === '0.0.0.0';
 }
@@ -102,7 +103,7 @@ export function canTry(st: SelectState, index: number, client: ClientInfo, now: 
   const s = serverAt(st.servers, index);
   if (s === null || s.family === 0) return false;
   if (s.port === 0) return false;
-  if (isBlacklisted(s, now, st.settings.blacklistTime)) return false;
+  if (isOut(s, now, st.settings.blacklistTime)) return false;
   if (s.maxc !== 0 && s.c >= s.maxc && (client.lastServer !== index || s.c >= s.hard)) return false;
   return aclPermits(st.acls, s.acl, client.ip, st.country);
 }

@@ -1,5 +1,6 @@
 // The server table: regular servers 0..N-1 plus the hidden emergency (-1) and abuse (-2) slots.
 import { LIMITS, pastLimit } from '../../shared/limits.ts';
+import type { HealthCheck } from '../../shared/health.ts';
 import type { Family } from './address.ts';
 import { PenError } from './errors.ts';
 
@@ -20,10 +21,16 @@ export interface Server {
   c: number;           // open connections (counted when the connect completes)
   sx: number;          // bytes sent to it, by closed connections (live ones are added on read)
   rx: number;          // bytes received from it, likewise
+  /** `server N health …`: this server's own check; null: the default (`health …`) applies */
+  health: HealthCheck | null;
+  /** the checks found it down (core/health.ts keeps the rest of its check state) */
+  healthDown: boolean;
+  /** `server N drain on`: no new picks; open connections carry on */
+  drain: boolean;
 }
 
 export function emptyServer(): Server {
-  return { family: 0, address: '', port: 0, maxc: 0, hard: 0, weight: 0, prio: 0, acl: 0, status: 0, c: 0, sx: 0, rx: 0 };
+  return { family: 0, address: '', port: 0, maxc: 0, hard: 0, weight: 0, prio: 0, acl: 0, status: 0, c: 0, sx: 0, rx: 0, health: null, healthDown: false, drain: false };
 }
 
 export interface ServerTable {
@@ -56,6 +63,16 @@ export function ensureServer(t: ServerTable, i: number): Server {
 
 export function isBlacklisted(s: Server, now: number, blacklistTime: number): boolean {
   return now - s.status < blacklistTime;
+}
+
+/** Blacklisted or found down by its checks: its sessions move and nothing new goes to it. */
+export function isDown(s: Server, now: number, blacklistTime: number): boolean {
+  return s.healthDown || isBlacklisted(s, now, blacklistTime);
+}
+
+/** Whether a new pick (returning clients included) may go to it: not down and not draining. */
+export function isOut(s: Server, now: number, blacklistTime: number): boolean {
+  return s.drain || isDown(s, now, blacklistTime);
 }
 
 /** Seconds of blacklisting left (0 when not blacklisted). */

@@ -28,7 +28,7 @@ import { debug } from './diag.ts';
 import { PenError } from './errors.ts';
 import { insertForwardedHeaders } from './http.ts';
 import type { ClientInfo } from './select.ts';
-import { NO_SERVER, isBlacklisted, serverAt, serverWhere } from './servers.ts';
+import { NO_SERVER, isDown, serverAt, serverWhere } from './servers.ts';
 import { SendWrap, UDP, errorName, outOfDescriptors, uvMessage, type SendReq, type UdpHandle } from './uv.ts';
 
 /** pen reads at most this much of a datagram; the rest is cut off. */
@@ -177,8 +177,9 @@ export class UdpSession implements Connection {
     this.listener.touch(this);
     this.replays = 0;
     let server = serverAt(pen.servers, this.server);
-    // a blacklisted server loses its sessions, as a TCP client's remembered server would
-    if (server === null || isBlacklisted(server, this.t, pen.settings.blacklistTime)) {
+    // a blacklisted or health-down server loses its sessions, as a TCP client's remembered
+    // server would; a draining one keeps them
+    if (server === null || isDown(server, this.t, pen.settings.blacklistTime)) {
       if (!this.failover()) {
         this.listener.drop();
         return;
@@ -291,6 +292,7 @@ export class UdpSession implements Connection {
       server.sx += this.sx;
       if (this.counted) server.c = Math.max(0, server.c - 1);
     }
+    if (this.counted) this.pen.noteReleased(this.server);
     this.sx = 0;
     this.counted = false;
   }

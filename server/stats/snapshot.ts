@@ -5,9 +5,10 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { formatAclEntry } from '../core/acl.ts';
 import type { Balancer } from '../core/balancer.ts';
 import { collectStats, type ServerRow } from './model.ts';
+import { effectiveCheck } from '../core/health.ts';
 import { ABUSE, EMERGENCY, blacklistLeft, isBlacklisted, type Server } from '../core/servers.ts';
 import type {
-  ClientSnapshot, ConnectionSnapshot, ServerSnapshot, SettingsSnapshot, Snapshot,
+  ClientSnapshot, ConnectionSnapshot, HealthSnapshot, ServerHealth, ServerSnapshot, SettingsSnapshot, Snapshot,
 } from '../../shared/snapshot.ts';
 import type { AclEntryView, AclList } from '../../shared/api.ts';
 
@@ -85,6 +86,27 @@ export function settingsSnapshot(pen: Balancer): SettingsSnapshot {
   };
 }
 
+/** A checked server's check and its state; null when it is not checked. */
+export function healthSnapshot(pen: Balancer, s: Server): HealthSnapshot | null {
+  const h = pen.health.stateOf(s);
+  if (h === null) return null;
+  return {
+    check: { ...effectiveCheck(s, pen.healthDefault) }, own: s.health !== null, state: h.state,
+    lastCheck: h.lastCheck, durationMs: h.lastDurationMs, lastError: h.lastError,
+    successes: h.successes, failures: h.failures, checks: h.checks, failuresTotal: h.failuresTotal,
+  };
+}
+
+/** Server n's own check, the one in force, its state and drain; null when there is no server n. */
+export function serverHealthView(pen: Balancer, n: number): ServerHealth | null {
+  const s = pen.servers.list[n];
+  if (!s) return null;
+  return {
+    own: s.health ? { ...s.health } : null, check: { ...effectiveCheck(s, pen.healthDefault) },
+    status: healthSnapshot(pen, s), drain: s.drain,
+  };
+}
+
 /**
  * Build a snapshot of `pen` now. Rates (bytes/s) are computed against `previous` over the time
  * between the two; without a previous snapshot (or with one from the same millisecond) they are 0.
@@ -115,6 +137,7 @@ export function buildSnapshot(pen: Balancer, previous?: Snapshot | null): Snapsh
       blacklistLeft: s.family === 0 ? 0 : blacklistLeft(s, now, settings.blacklistTime),
       status: s.status, connections: s.c, maxc: s.maxc, hard: s.hard, weight: s.weight, prio: s.prio,
       acl: s.acl, sx, rx, sxRate: rate(sx, before?.sx, dt), rxRate: rate(rx, before?.rx, dt),
+      drain: s.drain, health: index >= 0 ? healthSnapshot(pen, s) : null,
     };
   };
 
@@ -148,6 +171,7 @@ export function buildSnapshot(pen: Balancer, previous?: Snapshot | null): Snapsh
     },
     eventLoopDelayMs: eventLoopDelayMs(timeMs),
     settings: settingsSnapshot(pen),
+    health: { ...pen.healthDefault },
   };
 }
 

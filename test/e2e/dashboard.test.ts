@@ -223,6 +223,67 @@ describe('dashboard against a running balancer', { skip, timeout: 120_000 }, () 
     assert.deepEqual(w.errors, []);
   });
 
+  it('drains a server from its button: new connections go to the other one; undrain puts it back', async () => {
+    const { page } = w;
+    const first = await get(fx.listen);
+    const index = first === 'a' ? 0 : 1;
+    const other = first === 'a' ? 'b' : 'a';
+    await page.getByTestId(`drain-${index}`).click();
+    await page.getByTestId(`server-drain-${index}`).waitFor({ timeout: 10_000 });
+    assert.equal(await page.getByTestId(`drain-${index}`).textContent(), 'Undrain');
+    assert.equal((await restJson<{ drain: boolean }>(fx.admin, 'GET', `/servers/${index}`)).drain, true);
+    assert.deepEqual(await through(fx.listen, 4), Array(4).fill(other), 'the returning client goes elsewhere');
+    await page.getByTestId(`drain-${index}`).click();
+    await page.getByTestId(`server-drain-${index}`).waitFor({ state: 'detached', timeout: 10_000 });
+    assert.equal((await restJson<{ drain: boolean }>(fx.admin, 'GET', `/servers/${index}`)).drain, false);
+    assert.deepEqual(w.errors, []);
+  });
+
+  it('sets health checks in the editor and shows each server\'s verdict, with the reason it failed', async () => {
+    const { page } = w;
+    assert.equal(await page.getByTestId('server-health-1').getAttribute('data-health'), 'off');
+    // server 1: an http check its backend passes
+    await page.getByTestId('health-1').click();
+    await page.getByTestId('health-editor').waitFor();
+    await page.getByTestId('health-kind').selectOption('http');
+    await page.getByTestId('health-path').fill('/healthz');
+    await page.getByTestId('health-interval').fill('1');
+    await page.getByTestId('health-rise').fill('1');
+    await page.getByTestId('health-save').click();
+    await page.getByTestId('health-editor').waitFor({ state: 'detached' });
+    await page.locator('[data-testid=server-health-1][data-health=up]').waitFor({ timeout: 10_000 });
+    // server 0: expecting 500 from a backend that answers 200 takes it down
+    await page.getByTestId('health-0').click();
+    await page.getByTestId('health-kind').selectOption('http');
+    await page.getByTestId('health-path').fill('/healthz');
+    await page.getByTestId('health-status').fill('500');
+    await page.getByTestId('health-interval').fill('1');
+    await page.getByTestId('health-fall').fill('1');
+    await page.getByTestId('health-save').click();
+    await page.locator('[data-testid=server-health-0][data-health=down]').waitFor({ timeout: 10_000 });
+    assert.match((await page.getByTestId('server-health-0').getAttribute('title'))!, /status 200, expected 500/);
+    assert.deepEqual(await through(fx.listen, 4), Array(4).fill('b'), 'the down server gets no client');
+    await screenshot(page, 'dashboard-health');
+    // a bad value is refused with the balancer's reason, and changes nothing
+    await page.getByTestId('health-0').click();
+    await page.getByTestId('health-fall').fill('1000');
+    await page.getByTestId('health-save').click();
+    await page.getByTestId('health-editor').locator('[role=alert]', { hasText: /fall/ }).waitFor({ timeout: 10_000 });
+    await page.getByTestId('health-editor').getByText('Cancel').click();
+    // back to the default (off) for both
+    for (const i of [0, 1]) {
+      await page.getByTestId(`health-${i}`).click();
+      await page.getByTestId('health-use-default').click();
+      await page.locator(`[data-testid=server-health-${i}][data-health=off]`).waitFor({ timeout: 10_000 });
+    }
+    const h = await restJson<{ own: unknown; check: { kind: string } }>(fx.admin, 'GET', '/servers/0/health');
+    assert.equal(h.own, null);
+    assert.equal(h.check.kind, 'off');
+    // the refused value's 400, and nothing else
+    assert.deepEqual(w.errors, ['console: Failed to load resource: the server responded with a status of 400 (Bad Request)']);
+    w.errors.length = 0;
+  });
+
   it('adds an access list entry and empties the list again', async () => {
     const { page } = w;
     const form = page.getByTestId('acl-form');

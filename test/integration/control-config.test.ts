@@ -71,8 +71,11 @@ test('write, then a fresh pen started from the file has the same servers, modes 
     'acl 2 permit 127.0.0.0 255.0.0.0', 'acl 2 deny ::1/64', 'acl 4 permit 10.1.2.3', 'blacklist 9', 'tracking 30', 'timeout 2',
     'client_acl 0', 'control_acl 0', 'roundrobin', 'weight', 'stubborn', 'http', 'tcp_nodelay', 'tcp_fastclose down', 'ascii',
     `web_stats ${join(dir, 'saved.html')}`, 'idle_timeout 50', 'keepalive', 'clients_max 3000',
+    // our extensions, which `write` puts last: checks and a drained slot (weight 0, so never picked here)
+    'health http /healthz 2xx interval 7 fall 4', 'server 1 health tcp interval 9',
+    `server 2 address 127.0.0.1 port ${a.port}`, 'server 2 health dns example.com rise 3', 'server 2 drain on',
   ];
-  const readBack = ['servers', 'mode', 'blacklist', 'tracking', 'timeout', 'client_acl', 'control_acl', 'web_stats', 'idle_timeout', 'clients_max'];
+  const readBack = ['servers', 'mode', 'blacklist', 'tracking', 'timeout', 'client_acl', 'control_acl', 'web_stats', 'idle_timeout', 'clients_max', 'health'];
   let before: string[];
   let written: string;
   try {
@@ -83,6 +86,8 @@ test('write, then a fresh pen started from the file has the same servers, modes 
   } finally {
     await first.stop();
   }
+  // our lines come after everything C pen reads
+  assert.ok(written.endsWith('health http /healthz 2xx interval 7 fall 4\nserver 1 health tcp interval 9\nserver 2 health dns example.com rise 3\nserver 2 drain on\n'), written);
   // the second line says how to start pen again from the file
   const comment = written.split('\n')[1];
   assert.equal(comment, `# pen -f -c 3000 -u 'root' -F '${cfg}' -C ${ctl} 127.0.0.1:${port}`);

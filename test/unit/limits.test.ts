@@ -10,6 +10,7 @@ import { execute, type CommandContext } from '../../server/control/registry.ts';
 import {
   AclParamsSchema, BlacklistSchema, ServerNewSchema, ServerParamsSchema, ServerPatchSchema, settingsPatchSchema,
 } from '../../shared/api.ts';
+import { HealthCheckSchema } from '../../shared/health.ts';
 import { LIMITS, pastLimit, type LimitName } from '../../shared/limits.ts';
 
 /** How each row is set through the registry, with the value in place of N. */
@@ -37,6 +38,10 @@ const COMMAND: Record<LimitName, ((n: string) => string) | null> = {
   'server prio': (n) => `server 0 prio ${n}`,
   'server acl': (n) => `server 0 acl ${n}`,
   'server blacklist': (n) => `server 0 blacklist ${n}`,
+  'health interval': (n) => `health tcp interval ${n}`,
+  'health timeout': (n) => `server 0 health http /healthz timeout ${n}`,
+  'health rise': (n) => `health dns example.com rise ${n}`,
+  'health fall': (n) => `server 0 health tcp fall ${n}`,
 };
 
 /** The REST schema that carries each row's bound. */
@@ -56,6 +61,8 @@ const REST: Record<LimitName, TSchema[]> = {
   'server prio': [ServerPatchSchema.properties.prio, ServerNewSchema.properties.prio],
   'server acl': [ServerPatchSchema.properties.acl, ServerNewSchema.properties.acl],
   'server blacklist': [BlacklistSchema.properties.seconds],
+  'health interval': [HealthCheckSchema.properties.interval], 'health timeout': [HealthCheckSchema.properties.timeout],
+  'health rise': [HealthCheckSchema.properties.rise], 'health fall': [HealthCheckSchema.properties.fall],
 };
 
 function fresh(): CommandContext {
@@ -65,7 +72,7 @@ function fresh(): CommandContext {
 /** Everything a command could have changed. */
 function fingerprint(ctx: CommandContext): string {
   const { pen } = ctx;
-  return `${formatConfig(pen, 'f', new Date(0))}|${pen.settings.connMax}|${pen.clients.size}|${pen.servers.list.length}|${JSON.stringify(pen.servers.list)}|${JSON.stringify(pen.settings)}`;
+  return `${formatConfig(pen, 'f', new Date(0))}|${pen.settings.connMax}|${pen.clients.size}|${pen.servers.list.length}|${JSON.stringify(pen.servers.list)}|${JSON.stringify(pen.settings)}|${JSON.stringify(pen.healthDefault)}`;
 }
 
 for (const [name, limit] of Object.entries(LIMITS) as [LimitName, (typeof LIMITS)[LimitName]][]) {

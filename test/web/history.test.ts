@@ -7,7 +7,7 @@ import { emptyHistory, record } from '../../web/src/history.ts';
 function server(index: number, connections: number, sxRate = 0, rxRate = 0): ServerSnapshot {
   return {
     index, address: '127.0.0.1', port: 9000 + index, state: 'up', blacklistLeft: 0, status: 0, connections,
-    maxc: 0, hard: 0, weight: 0, prio: 0, acl: 0, sx: 0, rx: 0, sxRate, rxRate,
+    maxc: 0, hard: 0, weight: 0, prio: 0, acl: 0, sx: 0, rx: 0, sxRate, rxRate, drain: false, health: null,
   };
 }
 

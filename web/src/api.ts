@@ -3,6 +3,7 @@
 // an ApiError the UI can show as it is.
 import type { AclAdd, AclList, Mode, ModePatch, ServerPatch, WhoAmI } from '../../shared/api.ts';
 import type { SettingsSnapshot, Snapshot } from '../../shared/snapshot.ts';
+import type { HealthBody } from '../../shared/health.ts';
 
 export type { AclAdd, AclList, Mode, ModePatch, ServerPatch, WhoAmI };
 export type Scope = WhoAmI['scope'];
@@ -80,6 +81,10 @@ export function createApi(opts: ApiOptions) {
     acls: () => request<AclList[]>('GET', 'acls'),
     addAcl: (n: number, entry: AclAdd) => request<unknown>('POST', `acls/${seg(n)}`, entry),
     clearAcl: (n: number) => request<unknown>('DELETE', `acls/${seg(n)}`),
+    setHealth: (n: number | null, check: HealthBody) =>
+      request<unknown>('PUT', n === null ? 'health' : `servers/${seg(n)}/health`, check),
+    defaultHealth: (n: number) => request<unknown>('DELETE', `servers/${seg(n)}/health`),
+    drain: (n: number, on: boolean) => request<unknown>(on ? 'PUT' : 'DELETE', `servers/${seg(n)}/drain`),
     write: (file?: string) => request<unknown>('POST', 'write', file ? { file } : {}),
     penctl: (line: string) => request<string>('POST', 'penctl', line, 'text/plain'),
   };

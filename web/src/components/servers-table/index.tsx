@@ -6,6 +6,7 @@ import type { AppState } from '../../state.ts';
 import { bytes, count, endpoint, rate, slotName } from '../../format.ts';
 import { HISTORY_POINTS } from '../../history.ts';
 import { BlacklistDialog } from '../blacklist-dialog/index.tsx';
+import { HealthEditor } from '../health-editor/index.tsx';
 import { ServerEditor } from '../server-editor/index.tsx';
 import { Sparkline } from '../sparkline/index.tsx';
 import styles from './style.module.css';
@@ -23,6 +24,24 @@ function StateBadge({ srv }: { srv: ServerSnapshot }) {
     default:
       return <span class="badge">unset</span>;
   }
+}
+
+/** The active check's verdict, with when it last ran and why it last failed; and drain. */
+function HealthBadge({ srv }: { srv: ServerSnapshot }) {
+  const h = srv.health;
+  const drain = srv.drain && <span class="badge warn" data-testid={`server-drain-${srv.index}`} title="draining: no new connections; open ones carry on">draining</span>;
+  if (!h) return <>{drain}<span class="faint small" data-testid={`server-health-${srv.index}`} data-health="off">—</span></>;
+  const when = h.lastCheck > 0 ? `last check ${new Date(h.lastCheck).toLocaleTimeString()} (${h.durationMs} ms)` : 'not checked yet';
+  const title = `${h.check.kind}${h.own ? ' (own check)' : ''}; ${when}${h.lastError ? `; ${h.lastError}` : ''}; ${h.failuresTotal} failed of ${h.checks}`;
+  const tone = h.state === 'up' ? 'up' : h.state === 'down' ? 'bad' : '';
+  return (
+    <>
+      {drain}
+      <span class={`badge ${tone}`} data-testid={`server-health-${srv.index}`} data-health={h.state} title={title}>
+        {h.check.kind} {h.state}
+      </span>
+    </>
+  );
 }
 
 function Load({ srv }: { srv: ServerSnapshot }) {
@@ -44,6 +63,7 @@ export function ServersTable({ state }: { state: AppState }) {
   const s = state.snapshot.value;
   const [blacklisting, setBlacklisting] = useState<ServerSnapshot | null>(null);
   const [editing, setEditing] = useState<ServerSnapshot | null>(null);
+  const [checking, setChecking] = useState<ServerSnapshot | null>(null);
   const canChange = state.canChange.value;
   const busy = state.pending.value;
   state.historyVersion.value; // redraw sparklines every tick
@@ -55,6 +75,8 @@ export function ServersTable({ state }: { state: AppState }) {
   ];
   const whitelist = (srv: ServerSnapshot) =>
     void state.run(`bl-${srv.index}`, `whitelist server ${srv.index}`, () => state.api.whitelist(srv.index));
+  const drain = (srv: ServerSnapshot) =>
+    void state.run(`drain-${srv.index}`, `${srv.drain ? 'stop draining' : 'drain'} server ${srv.index}`, () => state.api.drain(srv.index, !srv.drain));
   return (
     <section class="panel" aria-label="servers" data-testid="servers">
       <div class="panel-head">
@@ -71,6 +93,7 @@ export function ServersTable({ state }: { state: AppState }) {
                 <th class="num">#</th>
                 <th>Server</th>
                 <th>State</th>
+                <th title="active health check and drain">Health</th>
                 <th>Connections</th>
                 <th class="num" title="weight (used in weight mode)">Wt</th>
                 <th class="num" title="priority (used in prio mode; lower is preferred)">Prio</th>
@@ -99,6 +122,7 @@ export function ServersTable({ state }: { state: AppState }) {
                         <StateBadge srv={srv} />
                       </div>
                     </td>
+                    <td data-label="Health"><div class={styles.badges}><HealthBadge srv={srv} /></div></td>
                     <td class={styles.wide} data-label="Connections"><Load srv={srv} /></td>
                     <td class="num" data-label="Weight">{srv.weight}</td>
                     <td class="num" data-label="Prio">{srv.prio}</td>
@@ -119,6 +143,8 @@ export function ServersTable({ state }: { state: AppState }) {
                             ) : (
                               <button type="button" class="btn small danger" data-testid={`blacklist-${srv.index}`} disabled={busy.has(`bl-${srv.index}`)} onClick={() => setBlacklisting(srv)}>Blacklist</button>
                             )}
+                            <button type="button" class="btn small" data-testid={`drain-${srv.index}`} disabled={busy.has(`drain-${srv.index}`)} onClick={() => drain(srv)}>{srv.drain ? 'Undrain' : 'Drain'}</button>
+                            <button type="button" class="btn small" data-testid={`health-${srv.index}`} onClick={() => setChecking(srv)}>Health</button>
                             <button type="button" class="btn small" data-testid={`edit-${srv.index}`} onClick={() => setEditing(srv)}>Edit</button>
                           </div>
                         )}
@@ -133,6 +159,7 @@ export function ServersTable({ state }: { state: AppState }) {
       )}
       {blacklisting && <BlacklistDialog state={state} server={blacklisting} onClose={() => setBlacklisting(null)} />}
       {editing && <ServerEditor state={state} server={editing} onClose={() => setEditing(null)} />}
+      {checking && <HealthEditor state={state} server={checking} onClose={() => setChecking(null)} />}
     </section>
   );
 }

@@ -1,0 +1,152 @@
+// One small prober per health-check kind, as a table keyed by kind. Each resolves when the server
+// passes and rejects with a one-line reason when it fails; each is bounded by its timeout and
+// closes what it opened either way. Backend sockets bind to `source` when it is set, as the data
+// path's do. tcp and http run on raw libuv handles, as the data path does, to stay cheap.
+import dgram from 'node:dgram';
+import { statusMatches, type HealthCheck, type HealthKind } from '../../shared/health.ts';
+import type { Family } from './address.ts';
+import {
+  PIPE_SOCKET, Pipe, PipeConnectWrap, TCP, TCPConnectWrap, TCP_SOCKET, UV_EOF, WriteWrap, kReadBytesOrError,
+  streamBaseState, uvMessage, type StreamHandle,
+} from './uv.ts';
+
+export interface ProbeTarget {
+  family: Exclude<Family, 0>;
+  address: string;
+  port: number;
+}
+
+/**
+ * Start a check: `settle` is called once, with null when the server passed or the reason it
+ * failed. The result stops the check early and closes what it opened (the schedule calls it at
+ * the check's timeout: one timer for every check, core/health.ts, rather than one each).
+ */
+export type Probe = (t: ProbeTarget, check: HealthCheck, source: string | null, settle: (error: string | null) => void) => (why: string) => void;
+
+/** Callbacks for a check's body; `cleanup` (what the body returns) always runs, exactly once. */
+function bounded(settle: (error: string | null) => void, body: (ok: () => void, fail: (why: string) => void) => () => void): (why: string) => void {
+  let done = false;
+  let cleanup: (() => void) | null = null;
+  const finish = (why: string | null) => {
+    if (done) return;
+    done = true;
+    cleanup?.();
+    settle(why);
+  };
+  const close = body(() => finish(null), (why) => finish(why));
+  if (done) close(); // it finished before it could hand over its cleanup
+  else cleanup = close;
+  return (why) => finish(why);
+}
+
+/** A source address only applies to servers of its own family. */
+function localAddress(t: ProbeTarget, source: string | null): string | undefined {
+  if (source === null || t.family === 'unix') return undefined;
+  return source.includes(':') === (t.family === 6) ? source : undefined;
+}
+
+/**
+ * Connect a raw libuv handle (as the data path does, core/uv.ts: a net.Socket per check cost ~7x
+ * more CPU); `connected` gets the open handle. Returns the handle's close.
+ */
+function connectRaw(t: ProbeTarget, source: string | null, connected: (h: StreamHandle) => void, fail: (why: string) => void): () => void {
+  const unix = t.family === 'unix';
+  const handle = unix ? new Pipe(PIPE_SOCKET) : new TCP(TCP_SOCKET);
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    handle.close();
+  };
+  const req = unix ? new PipeConnectWrap() : new TCPConnectWrap();
+  const where = unix ? t.address : `${t.address}:${t.port}`;
+  req.oncomplete = (status) => {
+    if (closed) return;
+    if (status !== 0) fail(uvMessage('connect', status, where));
+    else connected(handle);
+  };
+  const local = localAddress(t, source);
+  let err = 0;
+  if (local !== undefined) err = t.family === 6 ? handle.bind6!(local, 0, 0) : handle.bind!(local, 0);
+  if (err !== 0) {
+    fail(uvMessage('bind', err, local));
+    return close;
+  }
+  if (unix) err = handle.connect(req, t.address);
+  else if (t.family === 6) err = handle.connect6!(req, t.address, t.port);
+  else err = handle.connect(req, t.address, t.port);
+  if (err !== 0) fail(uvMessage('connect', err, where));
+  return close;
+}
+
+const tcp: Probe = (t, _check, source, settle) => bounded(settle, (ok, fail) => connectRaw(t, source, ok, fail));
+
+/** Where every http check reads its answer: only the status line is looked at, at once. */
+const READ_BUFFER = Buffer.allocUnsafe(1024);
+const STATUS_LINE = /^HTTP\/\d(?:\.\d)? (\d{3})/;
+
+const httpProbe: Probe = (t, check, source, settle) => bounded(settle, (ok, fail) => {
+  const path = check.path ?? '/';
+  const expected = check.status ?? '200';
+  const host = t.family === 'unix' ? 'localhost' : t.family === 6 ? `[${t.address}]:${t.port}` : `${t.address}:${t.port}`;
+  let head = '';
+  return connectRaw(t, source, (handle) => {
+    const request = Buffer.from(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: pen-health-check\r\nConnection: close\r\n\r\n`, 'latin1');
+    const write = new WriteWrap();
+    write.handle = handle;
+    write.buffer = request; // kept alive while the write may be in flight
+    handle.useUserBuffer(READ_BUFFER);
+    handle.onread = function onread() {
+      const n = streamBaseState[kReadBytesOrError];
+      if (n < 0) return void fail(`http ${path}: ${n === UV_EOF ? 'closed before a status line' : uvMessage('read', n)}`);
+      head += READ_BUFFER.toString('latin1', 0, n);
+      const eol = head.indexOf('\r\n');
+      if (eol < 0 && head.length < READ_BUFFER.length) return undefined;
+      const m = STATUS_LINE.exec(head.slice(0, eol < 0 ? head.length : eol));
+      if (!m) fail(`http ${path}: not an HTTP answer`);
+      else if (statusMatches(expected, Number(m[1]))) ok();
+      else fail(`http ${path}: status ${m[1]}, expected ${expected}`);
+      return undefined;
+    };
+    const err = handle.writeBuffer(write, request) || handle.readStart();
+    if (err !== 0) fail(`http ${path}: ${uvMessage('write', err)}`);
+  }, fail);
+});
+
+let queryId = Math.floor(Math.random() * 0x10000);
+
+/** An A query for `name` with recursion desired, as dig sends it. */
+export function dnsQuery(name: string, id: number): Buffer {
+  const head = Buffer.alloc(12);
+  head.writeUInt16BE(id, 0);
+  head.writeUInt16BE(0x0100, 2);
+  head.writeUInt16BE(1, 4);
+  const labels = name.replace(/\.$/, '').split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, 'latin1')]));
+  return Buffer.concat([head, ...labels, Buffer.from([0, 0, 1, 0, 1])]);
+}
+
+const dns: Probe = (t, check, source, settle) => bounded(settle, (ok, fail) => {
+  if (t.family === 'unix') {
+    fail('dns: needs an IP server');
+    return () => {};
+  }
+  const id = (queryId = (queryId + 1) & 0xffff);
+  const socket = dgram.createSocket(t.family === 6 ? 'udp6' : 'udp4');
+  socket.on('error', (err) => fail(`dns: ${err.message}`));
+  socket.on('message', (msg) => {
+    // any reply to our query counts: the server is there and answering
+    if (msg.length >= 12 && msg.readUInt16BE(0) === id && (msg[2] & 0x80) !== 0) ok();
+  });
+  const send = () => socket.connect(t.port, t.address, () => socket.send(dnsQuery(check.name ?? '.', id)));
+  const local = localAddress(t, source);
+  if (local !== undefined) socket.bind(0, local, send);
+  else send();
+  return () => { try { socket.close(); } catch { /* already closed */ } };
+});
+
+export const PROBES: Record<HealthKind, Probe> = {
+  off: (_t, _c, _s, settle) => bounded(settle, (ok) => { ok(); return () => {}; }),
+  tcp,
+  http: httpProbe,
+  dns,
+};

@@ -1,0 +1,189 @@
+// Active health checks against real daemons: nginx for tcp and http checks, dnsmasq for dns
+// checks under -U, and a server that accepts and never answers. The balancer runs in this
+// process (its listener and checks on real loopback sockets), so the test can read its state.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { Balancer } from '../../server/core/balancer.ts';
+import { execute, type CommandContext } from '../../server/control/registry.ts';
+import type { PenEvent } from '../../shared/snapshot.ts';
+import { freePort, get, sleep } from '../helpers/backends.ts';
+import { dnsClient, freeUdpPort } from '../helpers/dns.ts';
+import { dnsmasq, nginx, type Daemon } from '../helpers/daemons.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'pen-health-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Pen {
+  pen: Balancer;
+  port: number;
+  events: (PenEvent & { at: number })[];
+  cmd(line: string): Promise<string>;
+  close(): void;
+}
+
+async function startBalancer(lines: string[], udp = false): Promise<Pen> {
+  const pen = new Balancer();
+  pen.settings.udp = udp;
+  const ctx: CommandContext = { pen, runtime: { exit() {}, argv: [] }, origin: 'cli' };
+  const events: (PenEvent & { at: number })[] = [];
+  pen.on('event', (e: PenEvent) => events.push({ ...e, at: Date.now() }));
+  const cmd = async (line: string) => {
+    const r = await execute(ctx, line);
+    assert.equal(r.error, undefined, `${line}: ${r.error?.message}`);
+    return r.reply;
+  };
+  for (const l of lines) await cmd(l);
+  const port = udp ? await freeUdpPort() : await freePort();
+  await pen.listen(`127.0.0.1:${port}`);
+  return { pen, port, events, cmd, close: () => pen.shutdown() };
+}
+
+/** Poll until `ok()` holds; returns the ms it took, or throws after `ms`. */
+async function until(what: string, ok: () => boolean, ms: number): Promise<number> {
+  const start = Date.now();
+  while (!ok()) {
+    if (Date.now() - start > ms) throw new Error(`${what}: not within ${ms} ms`);
+    await sleep(20);
+  }
+  return Date.now() - start;
+}
+
+const stateOf = (p: Pen, i: number) => p.pen.health.stateOf(p.pen.servers.list[i])?.state;
+
+async function both(fn: (a: Daemon, b: Daemon) => Promise<void>, healthzA = 200): Promise<void> {
+  const a = nginx(dir, await freePort(), 'a', healthzA);
+  const b = nginx(dir, await freePort(), 'b');
+  await a.start();
+  await b.start();
+  try {
+    await fn(a, b);
+  } finally {
+    await a.stop();
+    await b.stop();
+  }
+}
+
+test('health tcp: a killed nginx is marked down within 3 s, no client is sent to it, and it comes back within rise × interval + 1 s', async () => {
+  await both(async (a, b) => {
+    const p = await startBalancer([
+      `server 0 address 127.0.0.1 port ${a.port}`, `server 1 address 127.0.0.1 port ${b.port}`,
+      'roundrobin', 'health tcp interval 1 fall 2',
+    ]);
+    try {
+      await until('both checked up', () => stateOf(p, 0) === 'up' && stateOf(p, 1) === 'up', 5000);
+      const seen = new Set<string>();
+      for (let i = 0; i < 4; i++) seen.add(await get(p.port));
+      assert.deepEqual([...seen].sort(), ['a', 'b']);
+
+      await a.stop();
+      const killed = Date.now();
+      await until('server 0 down', () => stateOf(p, 0) === 'down', 3000);
+      const down = p.events.find((e) => e.type === 'down');
+      assert.ok(down && down.server === 0 && down.at - killed <= 3000, JSON.stringify(p.events));
+      assert.equal(p.pen.servers.list[0].status, 0, 'not blacklisted: no client connect found it dead');
+
+      // from now on every client gets b, and pen never tries a (which would blacklist it)
+      const bodies = [];
+      for (let i = 0; i < 40; i++) bodies.push(await get(p.port));
+      assert.deepEqual(new Set(bodies), new Set(['b']));
+      assert.equal(p.pen.servers.list[0].status, 0, 'no connect was made to the down server');
+      assert.ok(!p.events.some((e) => e.type === 'blacklisted' || e.type === 'connect-failed'), JSON.stringify(p.events));
+
+      await a.start();
+      const restarted = Date.now();
+      await until('server 0 up again', () => stateOf(p, 0) === 'up', 2 * 1000 + 1000);
+      const up = p.events.find((e) => e.type === 'up');
+      assert.ok(up && up.server === 0 && up.at - restarted <= 3000);
+      const again = new Set<string>();
+      for (let i = 0; i < 4; i++) again.add(await get(p.port));
+      assert.deepEqual([...again].sort(), ['a', 'b']);
+    } finally {
+      p.close();
+    }
+  });
+});
+
+test('health http /healthz: a backend answering 500 there is marked down while its TCP port stays open', async () => {
+  await both(async (a) => {
+    const p = await startBalancer([
+      `server 0 address 127.0.0.1 port ${a.port}`, `server 1 address 127.0.0.1 port ${(await freePort())}`,
+      'health http /healthz interval 1 fall 2',
+    ]);
+    try {
+      await until('server 0 down', () => stateOf(p, 0) === 'down', 4000);
+      const h = p.pen.health.stateOf(p.pen.servers.list[0])!;
+      assert.match(h.lastError ?? '', /status 500, expected 200/);
+      const open = await new Promise<boolean>((resolve) => {
+        const s = net.connect({ host: '127.0.0.1', port: a.port }, () => { s.destroy(); resolve(true); });
+        s.on('error', () => resolve(false));
+      });
+      assert.ok(open, 'its TCP port still accepts');
+      // a status pattern it does match brings it back
+      await p.cmd('server 0 health http /healthz 5xx interval 1 rise 1');
+      await until('server 0 up with 5xx expected', () => stateOf(p, 0) === 'up', 3000);
+      assert.equal(p.pen.servers.list[0].healthDown, false);
+    } finally {
+      p.close();
+    }
+  }, 500);
+});
+
+test('health http: a server that accepts and never answers fails the check by its timeout', async () => {
+  const held = new Set<net.Socket>();
+  let accepted = 0;
+  const hung = net.createServer((s) => {
+    accepted += 1;
+    held.add(s);
+    s.on('error', () => {});
+    s.on('close', () => held.delete(s));
+    s.resume(); // reads the request, never answers
+  });
+  hung.listen(0, '127.0.0.1');
+  await new Promise((r) => hung.once('listening', r));
+  const port = (hung.address() as net.AddressInfo).port;
+  const p = await startBalancer([`server 0 address 127.0.0.1 port ${port}`, 'server 0 health http /healthz interval 2 timeout 1 fall 1']);
+  try {
+    await until('server 0 down', () => stateOf(p, 0) === 'down', 5000);
+    const h = p.pen.health.stateOf(p.pen.servers.list[0])!;
+    assert.match(h.lastError ?? '', /timed out after 1 s/);
+    assert.ok(h.lastDurationMs >= 950 && h.lastDurationMs < 1900, `${h.lastDurationMs} ms`);
+    // interval 2, timeout 1: between checks the timed-out one has let go of its connection
+    await until('the check closed its connection', () => accepted >= 1 && held.size === 0, 3000);
+  } finally {
+    p.close();
+    for (const s of held) s.destroy();
+    hung.close();
+  }
+});
+
+test('-U with health dns example.com: a stopped dnsmasq is marked down and its UDP sessions fail over', async () => {
+  const a = dnsmasq(dir, await freeUdpPort(), '10.0.0.1');
+  const b = dnsmasq(dir, await freeUdpPort(), '10.0.0.2');
+  await a.start();
+  await b.start();
+  const p = await startBalancer([
+    `server 0 address 127.0.0.1 port ${a.port}`, `server 1 address 127.0.0.1 port ${b.port}`,
+    'health dns example.com interval 1 timeout 1 fall 2',
+  ], true);
+  const client = await dnsClient();
+  try {
+    await until('both up', () => stateOf(p, 0) === 'up' && stateOf(p, 1) === 'up', 5000);
+    const first = await client.ask(p.port);
+    assert.ok(first?.answer === '10.0.0.1' || first?.answer === '10.0.0.2', JSON.stringify(first));
+    const [gone, other] = first!.answer === '10.0.0.1' ? [a, b] : [b, a];
+    const goneIndex = gone === a ? 0 : 1;
+    await gone.stop();
+    await until('the stopped dnsmasq is down', () => stateOf(p, goneIndex) === 'down', 4000);
+    const next = await client.ask(p.port);
+    assert.equal(next?.answer, other === a ? '10.0.0.1' : '10.0.0.2', 'the same session now goes to the other server');
+  } finally {
+    client.close();
+    p.close();
+    await a.stop();
+    await b.stop();
+  }
+});
