@@ -18,6 +18,7 @@ import { Fastify, LogController, fastifyStatic, pino, websocket } from './packag
 import { aclRoutes } from './routes/acls.ts';
 import { clientRoutes } from './routes/clients.ts';
 import { commandRoutes } from './routes/commands.ts';
+import { healthRoutes } from './routes/health.ts';
 import { modeRoutes } from './routes/mode.ts';
 import { serverRoutes } from './routes/servers.ts';
 import { statsRoutes } from './routes/stats.ts';
@@ -100,6 +101,7 @@ export async function buildAdmin(opts: AdminOptions): Promise<FastifyInstance> {
     await api.register(commandRoutes, { deps });
     await api.register(statsRoutes, { deps, tokens });
     await api.register(streamRoutes, { deps });
+    await api.register(healthRoutes, { deps });
   });
 
   const webRoot = opts.webRoot === undefined ? DEFAULT_WEB_ROOT : opts.webRoot;

@@ -16,6 +16,7 @@ import { holdYoungGeneration, releaseYoungGeneration } from './heap.ts';
 import { USAGE } from './usage.ts';
 import { VERSION } from '../package.ts';
 import { dropPrivileges, lookupUser } from './user.ts';
+import { HEALTH_SERVING, drainThenStop, writeHealthFile } from './ha.ts';
 
 const DAEMON_ENV = 'PEN_DAEMON_CHILD';
 const argv = process.argv.slice(2);
@@ -198,9 +199,12 @@ async function run(args: ParsedArgs): Promise<void> {
     }
   }
 
+  writeHealthFile(args.healthFile, HEALTH_SERVING);
+
   // 7. signals
-  process.on('SIGTERM', () => shutdown(0));
-  process.on('SIGINT', () => shutdown(0));
+  const stop = () => drainThenStop(pen, { seconds: args.drain, healthFile: args.healthFile }, () => shutdown(0));
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
   process.on('SIGPIPE', () => {});
   process.on('SIGUSR2', () => {});
   process.on('SIGHUP', () => {

@@ -42,6 +42,8 @@ export class Balancer extends EventEmitter implements SelectState {
   listener: Listener | null = null;
   listenSpec: ListenSpec | null = null;
   readonly startedAt = Date.now();
+  /** between SIGTERM and closing (--drain): still forwarding, but telling VRRP to move the address */
+  draining = false;
   /** clients accepted while the connection table was full wait here, as in pen's backlog */
   private waiting: { client: ClientEnd; https: boolean }[] = [];
   /** times pen ran out of file descriptors (EMFILE/ENFILE on accept or connect) and paused */
