@@ -19,6 +19,7 @@ import { aclRoutes } from './routes/acls.ts';
 import { clientRoutes } from './routes/clients.ts';
 import { commandRoutes } from './routes/commands.ts';
 import { healthRoutes } from './routes/health.ts';
+import { peerRoutes } from './peer.ts';
 import { modeRoutes } from './routes/mode.ts';
 import { serverRoutes } from './routes/servers.ts';
 import { statsRoutes } from './routes/stats.ts';
@@ -102,6 +103,7 @@ export async function buildAdmin(opts: AdminOptions): Promise<FastifyInstance> {
     await api.register(statsRoutes, { deps, tokens });
     await api.register(streamRoutes, { deps });
     await api.register(healthRoutes, { deps });
+    await api.register(peerRoutes, { deps });
   });
 
   const webRoot = opts.webRoot === undefined ? DEFAULT_WEB_ROOT : opts.webRoot;

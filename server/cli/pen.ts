@@ -6,7 +6,7 @@ import { Balancer } from '../core/balancer.ts';
 import { ClientTable } from '../core/clients.ts';
 import { debug, setForeground } from '../core/diag.ts';
 import { PenError } from '../core/errors.ts';
-import { FileError, writeOperatorFileSync } from '../core/files.ts';
+import { FileError, readOperatorFileSync, writeOperatorFileSync } from '../core/files.ts';
 import { RequestLog } from '../core/requestlog.ts';
 import { defaultSettings, type Settings } from '../core/settings.ts';
 import { emptyServer, ensureServer, type Server } from '../core/servers.ts';
@@ -186,6 +186,20 @@ async function run(args: ParsedArgs): Promise<void> {
       address: args.admin, tokenFile: args.adminTokenFile, hosts: args.adminHosts, cors: args.adminCors, fileRoot: args.adminFileRoot,
     });
     closers.push(() => admin.close());
+  }
+
+  if (args.peer !== null) {
+    const { followPeer, peerToken } = await import('../control/peer.ts');
+    let token = '';
+    if (args.peerTokenFile) {
+      try {
+        token = peerToken(readOperatorFileSync(args.peerTokenFile, 'tokens').data.toString('utf8'));
+      } catch (e) {
+        throw new PenError('PEN_ERR_IO', `can't read --peer-token-file ${args.peerTokenFile}: ${e instanceof FileError ? e.reason : (e as Error).message}`);
+      }
+    }
+    const link = followPeer(ctx, args.peer, token);
+    closers.push(() => link.close());
   }
 
   // 6. privileges, log, pid file

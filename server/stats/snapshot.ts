@@ -148,6 +148,7 @@ export function buildSnapshot(pen: Balancer, previous?: Snapshot | null): Snapsh
     },
     eventLoopDelayMs: eventLoopDelayMs(timeMs),
     settings: settingsSnapshot(pen),
+    peer: { ...pen.peer },
   };
 }
 

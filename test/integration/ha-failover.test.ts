@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import { Lab, labUnavailable, waitFor, which, type LabProcess } from '../helpers/netns.ts';
 import { ROOT, PEN } from '../helpers/pen.ts';
 import { sleep } from '../helpers/backends.ts';
+import type { Snapshot } from '../../shared/snapshot.ts';
 
 const NET = '198.18.0';
 const VIP = `${NET}.100`;
@@ -56,8 +57,10 @@ http {
 function penArgs(dir: string, host: Balancer): string[] {
   return [
     PEN, '-f', '-p', `${dir}/pen-${host}.pid`,
-    '--admin', `0.0.0.0:${ADMIN_PORT}`, '--admin-token-file', `${dir}/tokens`,
+    '--admin', `0.0.0.0:${ADMIN_PORT}`, '--admin-token-file', `${dir}/tokens`, '--admin-host', `${LB[host]}:${ADMIN_PORT}`,
     '--health-file', `${dir}/health-${host}`, '--drain', String(DRAIN),
+    // each pen follows the other; the one keepalived makes master ignores what it is sent
+    '--peer', `http://${host === 'lb1' ? LB.lb2 : LB.lb1}:${ADMIN_PORT}`, '--peer-token-file', `${dir}/tokens`,
     '0.0.0.0:80', `${BACKENDS.be1}:80`, `${BACKENDS.be2}:80`,
   ];
 }
@@ -103,20 +106,49 @@ vrrp_instance pen {
   track_process { pen }
   track_file { pen_stopping }
   track_script { pen_healthz }
+  notify ${dir}/role.sh
 }
 `);
   return conf;
 }
 
+/** keepalived's notify script: tell pen its role (docs/high-availability.md). */
+function roleScript(dir: string): void {
+  writeFileSync(`${dir}/role.sh`, `#!/bin/sh
+role=$(echo "$3" | tr 'A-Z' 'a-z')
+exec ${which('curl')} -fsS -m 2 -o /dev/null -X PUT -H 'authorization: Bearer ${TOKEN}' \\
+  -H 'content-type: application/json' -d "{\\"role\\":\\"$role\\"}" http://127.0.0.1:${ADMIN_PORT}/role
+`, { mode: 0o700 });
+}
+
+/** Each client's server (the backend's name) in its last answer before t0, and in its first answer after `from`. */
+function stickiness(requests: readonly Request[], t0: number, from: number): { seen: number; same: number } {
+  const before = new Map<string, string>();
+  const after = new Map<string, string>();
+  for (const r of requests) {
+    if (!r.ok) continue;
+    if (r.end < t0) before.set(r.ip, r.body ?? '');
+    else if (r.start >= from && !after.has(r.ip)) after.set(r.ip, r.body ?? '');
+  }
+  let same = 0;
+  let seen = 0;
+  for (const [ip, server] of before) {
+    if (!after.has(ip)) continue;
+    seen += 1;
+    if (after.get(ip) === server) same += 1;
+  }
+  return { seen, same };
+}
+
 /** What happened to client traffic after `t0`: the outage and the errors seen in it. */
-function outage(requests: readonly Request[], t0: number, until: number): { ms: number; failed: number; errors: Record<string, number> } {
+function outage(requests: readonly Request[], t0: number, until: number): { ms: number; failed: number; errors: Record<string, number>; recoveredAt: number } {
   const after = requests.filter((r) => r.end >= t0 && r.start <= until);
   const failures = after.filter((r) => !r.ok);
   const lastFail = Math.max(t0, ...failures.map((r) => r.end));
   const recovered = after.filter((r) => r.ok && r.start >= lastFail).sort((a, b) => a.end - b.end)[0];
   const errors: Record<string, number> = {};
   for (const f of failures) errors[f.error ?? '?'] = (errors[f.error ?? '?'] ?? 0) + 1;
-  return { ms: recovered ? recovered.end - t0 : Infinity, failed: failures.length, errors };
+  return { ms: recovered ? recovered.end - t0 : Infinity, failed: failures.length, errors, recoveredAt: lastFail };
 }
 
 test('two pens and keepalived: the virtual address moves on SIGKILL, link loss and SIGTERM, and does not flap back', { skip: skip ?? false, timeout: 110_000 }, async () => {
@@ -131,6 +163,7 @@ test('two pens and keepalived: the virtual address moves on SIGKILL, link loss a
     for (const [h, a] of Object.entries(LB)) lab.addHost(h, [`${a}/24`]);
     for (const [h, a] of Object.entries(BACKENDS)) lab.addHost(h, [`${a}/24`]);
     writeFileSync(`${dir}/tokens`, `admin ${TOKEN}\n`);
+    roleScript(dir);
     chmodSync(dir, 0o700);
 
     for (const [name, address] of Object.entries(BACKENDS)) {
@@ -153,6 +186,11 @@ test('two pens and keepalived: the virtual address moves on SIGKILL, link loss a
       return lab.start(`keepalived ${host}`, null, 'keepalived', [
         '-n', '-l', '-D', '-G', '-P', '-f', keepalivedConf(dir, host), '-s', lab.ns(host), '-p', pid, '-r', vrrpPid,
       ]);
+    };
+    /** a pen's snapshot, read from inside its host */
+    const snapshot = (host: Balancer): Snapshot | null => {
+      const out = lab.probe(host, 'curl', ['-fsS', '-m', '2', '-H', `authorization: Bearer ${TOKEN}`, `http://127.0.0.1:${ADMIN_PORT}/stats`]);
+      return out === null ? null : (JSON.parse(out) as Snapshot);
     };
     const holder = (): Balancer | null => (lab.hasAddress('lb1', VIP) ? 'lb1' : lab.hasAddress('lb2', VIP) ? 'lb2' : null);
 
@@ -182,8 +220,13 @@ test('two pens and keepalived: the virtual address moves on SIGKILL, link loss a
       const moved = Date.now() - t0;
       await sleep(1500); // traffic after the move, to see it flow
       const o = outage(requests, t0, Date.now());
-      console.log(`# ${what}: address on ${to} after ${moved} ms; new connections succeed after ${o.ms} ms; ${o.failed} failed requests ${JSON.stringify(o.errors)}`);
+      assert.ok(await waitFor(() => snapshot(to)?.peer?.role === 'master', 5000, 100), `${what}: keepalived told the pen on ${to} it is master`);
+      const st = stickiness(requests, t0, o.recoveredAt);
+      const share = st.seen === 0 ? 0 : st.same / st.seen;
+      console.log(`# ${what}: address on ${to} after ${moved} ms; new connections succeed after ${o.ms} ms; ${o.failed} failed requests ${JSON.stringify(o.errors)}; ${st.same}/${st.seen} returning clients (${(100 * share).toFixed(1)}%) on the same server`);
       assert.ok(o.ms <= boundMs, `${what}: clients are served again within ${boundMs} ms (took ${o.ms} ms)`);
+      assert.ok(st.seen >= CLIENTS * 0.9, `${what}: most clients came back after the failover (${st.seen})`);
+      assert.ok(share >= 0.99, `${what}: returning clients go back to their server (${st.same}/${st.seen})`);
       return { ...o, moved };
     };
     /** Bring `host` back and check that it stays standby while traffic keeps flowing. */
@@ -195,6 +238,12 @@ test('two pens and keepalived: the virtual address moves on SIGKILL, link loss a
       assert.equal(holder(), active, `${host} came back and did not take the address back (nopreempt)`);
       const o = outage(requests, t0, Date.now());
       assert.equal(o.failed, 0, `no client failed while ${host} came back: ${JSON.stringify(o.errors)}`);
+      // the standby follows the active again: the next failover keeps the clients' servers
+      const synced = await waitFor(() => {
+        const s = snapshot(host);
+        return s?.peer?.connected === true && s.clients.length >= CLIENTS;
+      }, 5000, 100);
+      assert.ok(synced, `${host} follows the active again: ${JSON.stringify(snapshot(host)?.peer)} ${snapshot(host)?.clients.length} clients`);
     };
 
     await failover('SIGKILL of the active pen', 'lb1', () => { pens.get('lb1')!.child.kill('SIGKILL'); }, 1000);

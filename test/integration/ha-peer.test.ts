@@ -1,0 +1,117 @@
+// The pair shares state, on loopback: a pen started with --peer follows the other's configuration
+// (changed through REST, or a -F file reloaded on SIGHUP) and client table, so that when the first
+// pen dies a returning client goes back to the same server through the second, without -h.
+import assert from 'node:assert/strict';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { after, test } from 'node:test';
+import type { Snapshot } from '../../shared/snapshot.ts';
+import { freePort, get, httpBackend } from '../helpers/backends.ts';
+import { waitFor } from '../helpers/netns.ts';
+import { startPen, type PenProcess } from '../helpers/pen.ts';
+
+const TOKEN = 'peer-test-token-0123456789';
+const dir = mkdtempSync(`${os.tmpdir()}/pen-ha-peer-`);
+after(() => rmSync(dir, { recursive: true, force: true }));
+writeFileSync(`${dir}/tokens`, `admin ${TOKEN}\n`);
+writeFileSync(`${dir}/peer-token`, `read ${TOKEN}\n`);
+
+const auth = { authorization: `Bearer ${TOKEN}` };
+
+async function stats(admin: number): Promise<Snapshot> {
+  const r = await fetch(`http://127.0.0.1:${admin}/stats`, { headers: auth });
+  return (await r.json()) as Snapshot;
+}
+
+async function penctl(admin: number, line: string): Promise<string> {
+  const r = await fetch(`http://127.0.0.1:${admin}/penctl`, { method: 'POST', headers: { ...auth, 'content-type': 'text/plain' }, body: line });
+  assert.equal(r.status, 200, line);
+  return r.text();
+}
+
+/** the client address → server index table of a snapshot */
+const table = (s: Snapshot) => new Map(s.clients.map((c) => [c.address, c.lastServer]));
+
+test('a pen started with --peer follows the configuration and client table, and a returning client keeps its server after a failover', async () => {
+  const be = [await httpBackend('be0'), await httpBackend('be1')];
+  const [listenA, adminA, listenB, adminB] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const cfg = `${dir}/a.cfg`;
+  writeFileSync(cfg, 'blacklist 30\n');
+  const backends = be.map((b) => `127.0.0.1:${b.port}`);
+  const pens: PenProcess[] = [];
+  try {
+    const a = await startPen(['-F', cfg, '--admin', String(adminA), '--admin-token-file', `${dir}/tokens`, `127.0.0.1:${listenA}`, ...backends], { waitPort: adminA });
+    pens.push(a);
+    const b = await startPen(['--admin', String(adminB), '--admin-token-file', `${dir}/tokens`, '--peer', `http://127.0.0.1:${adminA}`, '--peer-token-file', `${dir}/peer-token`, `127.0.0.1:${listenB}`, ...backends], { waitPort: adminB });
+    pens.push(b);
+    assert.ok(await waitFor(async () => (await stats(adminB)).peer?.connected === true, 10_000, 50), 'B follows A');
+    assert.equal((await stats(adminA)).peer?.followers, 1, 'A sees its follower');
+
+    // configuration: through REST, and through the -F file on SIGHUP
+    await penctl(adminA, 'server 1 max 7');
+    appendFileSync(cfg, 'tracking 4321\nacl 3 deny 10.0.0.0 255.0.0.0\n');
+    a.child.kill('SIGHUP');
+    const followed = await waitFor(async () => {
+      const s = await stats(adminB);
+      return s.settings.tracking === 4321 && s.servers[1]?.maxc === 7;
+    }, 5000, 50);
+    assert.ok(followed, `B has A's configuration: ${JSON.stringify((await stats(adminB)).settings)}`);
+
+    // clients: 20 addresses through A, alternating servers (round robin, no -h)
+    const before = new Map<string, string>();
+    for (let i = 0; i < 20; i++) {
+      const ip = `127.0.0.${10 + i}`;
+      before.set(ip, await get(listenA, { localAddress: ip }));
+    }
+    assert.equal(new Set(before.values()).size, 2, 'both servers are in use');
+    const want = table(await stats(adminA));
+    const synced = await waitFor(async () => {
+      const got = table(await stats(adminB));
+      return [...want].every(([ip, server]) => got.get(ip) === server);
+    }, 5000, 50);
+    assert.ok(synced, "B's client table has A's entries");
+
+    // A dies; B notices, and the same clients reach the same servers through B
+    await a.stop('SIGKILL');
+    assert.ok(await waitFor(async () => (await stats(adminB)).peer?.connected === false, 6000, 50), 'B sees the peer go');
+    let same = 0;
+    for (const [ip, server] of before) if ((await get(listenB, { localAddress: ip })) === server) same += 1;
+    assert.equal(same, before.size, `every returning client kept its server (${same}/${before.size})`);
+
+    // A comes back (as a fresh pen): B follows it again by itself
+    const a2 = await startPen(['--admin', String(adminA), '--admin-token-file', `${dir}/tokens`, `127.0.0.1:${listenA}`, ...backends], { waitPort: adminA });
+    pens.push(a2);
+    assert.ok(await waitFor(async () => (await stats(adminB)).peer?.connected === true, 10_000, 50), 'B reconnects');
+  } finally {
+    for (const p of pens) await p.stop();
+    for (const x of be) await x.close();
+  }
+});
+
+test('a pen that keepalived says is master applies nothing from its peer', async () => {
+  const be = await httpBackend('be0');
+  const [listenA, adminA, listenB, adminB] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const pens: PenProcess[] = [];
+  try {
+    pens.push(await startPen(['--admin', String(adminA), '--admin-token-file', `${dir}/tokens`, `127.0.0.1:${listenA}`, `127.0.0.1:${be.port}`], { waitPort: adminA }));
+    pens.push(await startPen(['--admin', String(adminB), '--admin-token-file', `${dir}/tokens`, '--peer', `http://127.0.0.1:${adminA}`, '--peer-token-file', `${dir}/peer-token`, `127.0.0.1:${listenB}`, `127.0.0.1:${be.port}`], { waitPort: adminB }));
+    assert.ok(await waitFor(async () => (await stats(adminB)).peer?.connected === true, 10_000, 50));
+    const r = await fetch(`http://127.0.0.1:${adminB}/role`, { method: 'PUT', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ role: 'master' }) });
+    assert.equal(r.status, 200);
+    assert.equal(((await r.json()) as { applying: boolean }).applying, false);
+    await penctl(adminA, 'blacklist 77');
+    await new Promise((res) => setTimeout(res, 1000));
+    assert.equal((await stats(adminB)).settings.blacklist, 30, 'a master keeps its own configuration');
+    const bad = await fetch(`http://127.0.0.1:${adminB}/role`, { method: 'PUT', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ role: 'boss' }) });
+    assert.equal(bad.status, 400, 'an unknown role is refused');
+    assert.equal((await stats(adminB)).peer?.role, 'master', 'and changes nothing');
+    await fetch(`http://127.0.0.1:${adminB}/role`, { method: 'PUT', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ role: 'backup' }) });
+    await penctl(adminA, 'blacklist 78');
+    assert.ok(await waitFor(async () => (await stats(adminB)).settings.blacklist === 78, 5000, 50), 'a backup follows again');
+    const noToken = await fetch(`http://127.0.0.1:${adminA}/peer`);
+    assert.equal(noToken.status, 401, 'the peer stream needs a token');
+  } finally {
+    for (const p of pens) await p.stop();
+    await be.close();
+  }
+});
