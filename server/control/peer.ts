@@ -145,7 +145,7 @@ export function followPeer(ctx: CommandContext, url: string, token: string): Pee
         }
       });
       res.on('end', () => lost('the stream ended'));
-      res.on('error', (e) => lost(e.message));
+      res.on('error', (e) => lost(e.message === 'aborted' ? 'the connection was cut' : e.message));
     });
     req.on('error', (e) => lost(e.message));
   }

@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { after, test } from 'node:test';
-import type { Snapshot } from '../../shared/snapshot.ts';
+import WebSocket from 'ws';
+import type { StreamMessage } from '../../shared/api.ts';
+import type { PenEvent, Snapshot } from '../../shared/snapshot.ts';
 import { freePort, get, httpBackend } from '../helpers/backends.ts';
 import { waitFor } from '../helpers/netns.ts';
 import { startPen, type PenProcess } from '../helpers/pen.ts';
@@ -71,9 +73,29 @@ test('a pen started with --peer follows the configuration and client table, and 
     }, 5000, 50);
     assert.ok(synced, "B's client table has A's entries");
 
+    // visible: the snapshot and /metrics show the peer, the stream the peer-down and peer-up events
+    const peerB = (await stats(adminB)).peer!;
+    assert.equal(peerB.url, `http://127.0.0.1:${adminA}`);
+    assert.ok(peerB.lastSync !== null && Date.now() - peerB.lastSync < 3000, 'synced within the last seconds');
+    assert.equal(peerB.behind, 0);
+    const metrics = await (await fetch(`http://127.0.0.1:${adminB}/metrics`, { headers: auth })).text();
+    assert.match(metrics, /^pen_peer_connected 1$/m);
+    assert.match(metrics, /^pen_peer_entries_behind 0$/m);
+    assert.match(metrics, /^pen_role\{role="unknown"\} 1$/m);
+    assert.match(await (await fetch(`http://127.0.0.1:${adminA}/metrics`, { headers: auth })).text(), /^pen_peer_followers 1$/m);
+    const events: PenEvent[] = [];
+    const ws = new WebSocket(`ws://127.0.0.1:${adminB}/stream`, { headers: auth });
+    ws.on('message', (d) => {
+      const m = JSON.parse(String(d)) as StreamMessage;
+      if (m.type === 'event') events.push(m.event);
+    });
+    await new Promise((res, rej) => { ws.once('open', res); ws.once('error', rej); });
+
     // A dies; B notices, and the same clients reach the same servers through B
     await a.stop('SIGKILL');
     assert.ok(await waitFor(async () => (await stats(adminB)).peer?.connected === false, 6000, 50), 'B sees the peer go');
+    assert.ok(await waitFor(() => events.some((e) => e.type === 'peer-down'), 3000), 'a peer-down event');
+    assert.match((await stats(adminB)).peer?.error ?? '', /ECONNREFUSED|the stream ended|the connection was cut|ECONNRESET/, 'the snapshot says why');
     let same = 0;
     for (const [ip, server] of before) if ((await get(listenB, { localAddress: ip })) === server) same += 1;
     assert.equal(same, before.size, `every returning client kept its server (${same}/${before.size})`);
@@ -82,6 +104,8 @@ test('a pen started with --peer follows the configuration and client table, and 
     const a2 = await startPen(['--admin', String(adminA), '--admin-token-file', `${dir}/tokens`, `127.0.0.1:${listenA}`, ...backends], { waitPort: adminA });
     pens.push(a2);
     assert.ok(await waitFor(async () => (await stats(adminB)).peer?.connected === true, 10_000, 50), 'B reconnects');
+    assert.ok(await waitFor(() => events.some((e) => e.type === 'peer-up'), 3000), 'a peer-up event');
+    ws.close();
   } finally {
     for (const p of pens) await p.stop();
     for (const x of be) await x.close();
@@ -99,6 +123,7 @@ test('a pen that keepalived says is master applies nothing from its peer', async
     const r = await fetch(`http://127.0.0.1:${adminB}/role`, { method: 'PUT', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ role: 'master' }) });
     assert.equal(r.status, 200);
     assert.equal(((await r.json()) as { applying: boolean }).applying, false);
+    assert.match(await (await fetch(`http://127.0.0.1:${adminB}/metrics`, { headers: auth })).text(), /^pen_role\{role="master"\} 1$/m);
     await penctl(adminA, 'blacklist 77');
     await new Promise((res) => setTimeout(res, 1000));
     assert.equal((await stats(adminB)).settings.blacklist, 30, 'a master keeps its own configuration');
