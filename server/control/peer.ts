@@ -46,8 +46,9 @@ export function followPeer(ctx: CommandContext, url: string, token: string): Pee
   let req: http.ClientRequest | null = null;
   let retry: NodeJS.Timeout | null = null;
   let silence: NodeJS.Timeout | null = null;
-  /** config messages run one after the other, never interleaved */
-  let applying: Promise<void> = Promise.resolve();
+  /** config messages run one after the other, never interleaved; only the newest one waits */
+  let running = false;
+  let waiting: string[] | null = null;
 
   const up = (): void => {
     pen.peer.lastSync = Date.now();
@@ -90,6 +91,17 @@ export function followPeer(ctx: CommandContext, url: string, token: string): Pee
     }
   };
 
+  const runConfig = async (): Promise<void> => {
+    if (running) return;
+    running = true;
+    while (waiting !== null) {
+      const lines = waiting;
+      waiting = null;
+      await applyConfig(lines).catch((e) => debug(`--peer: ${(e as Error).message}`));
+    }
+    running = false;
+  };
+
   const apply = (msg: PeerMessage): void => {
     if (msg.type === 'status') {
       pen.peer.behind = msg.behind;
@@ -98,7 +110,8 @@ export function followPeer(ctx: CommandContext, url: string, token: string): Pee
     // the host that holds the address is the source of truth: it takes nothing from its peer
     if (!pen.peer.applying) return;
     if (msg.type === 'config') {
-      applying = applying.then(() => applyConfig(msg.lines)).catch((e) => debug(`--peer: ${(e as Error).message}`));
+      waiting = msg.lines;
+      void runConfig();
       return;
     }
     const now = pen.now();
