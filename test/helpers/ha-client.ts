@@ -1,7 +1,8 @@
 // Steady client traffic for the failover test, run inside the client's namespace:
 //   node --import tsx ha-client.ts VIP PORT FIRST_IP COUNT WORKERS
-// Clients FIRST_IP … FIRST_IP+COUNT-1 (addresses on this host) take turns; WORKERS requests are in
-// flight at a time, each a new connection. One JSON line per request on stdout:
+// Clients FIRST_IP … FIRST_IP+COUNT-1 (addresses on this host) come in a random order (so that a
+// balancer without their history, assigning round robin, would not happen to rebuild the same
+// mapping); WORKERS requests are in flight at a time, each a new connection. One JSON line per request on stdout:
 //   {"ip":…,"start":ms,"end":ms,"ok":true,"body":"be1"} or {…,"ok":false,"error":"ECONNREFUSED"}
 // It runs until it is signalled.
 import http from 'node:http';
@@ -13,7 +14,6 @@ const ips = Array.from({ length: Number(count) }, (_, i) => `${base[0]}.${base[1
 const TIMEOUT_MS = 250;
 /** pause between one worker's requests, so the test does not take the machine's CPUs */
 const PAUSE_MS = 5;
-let next = 0;
 
 function once(ip: string): Promise<void> {
   const start = Date.now();
@@ -39,9 +39,7 @@ function once(ip: string): Promise<void> {
 
 async function worker(): Promise<void> {
   for (;;) {
-    const ip = ips[next];
-    next = (next + 1) % ips.length;
-    await once(ip);
+    await once(ips[Math.floor(Math.random() * ips.length)]);
     await new Promise((r) => setTimeout(r, PAUSE_MS));
   }
 }
