@@ -10,7 +10,7 @@ import type { StreamMessage } from '../../shared/api.ts';
 import type { PenEvent, Snapshot } from '../../shared/snapshot.ts';
 import { freePort, get, httpBackend } from '../helpers/backends.ts';
 import { waitFor } from '../helpers/netns.ts';
-import { startPen, type PenProcess } from '../helpers/pen.ts';
+import { penctl as penctlPort, startPen, type PenProcess } from '../helpers/pen.ts';
 
 const TOKEN = 'peer-test-token-0123456789';
 const dir = mkdtempSync(`${os.tmpdir()}/pen-ha-peer-`);
@@ -36,28 +36,31 @@ const table = (s: Snapshot) => new Map(s.clients.map((c) => [c.address, c.lastSe
 
 test('a pen started with --peer follows the configuration and client table, and a returning client keeps its server after a failover', async () => {
   const be = [await httpBackend('be0'), await httpBackend('be1')];
-  const [listenA, adminA, listenB, adminB] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [listenA, adminA, listenB, adminB, control] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
   const cfg = `${dir}/a.cfg`;
   writeFileSync(cfg, 'blacklist 30\n');
   const backends = be.map((b) => `127.0.0.1:${b.port}`);
   const pens: PenProcess[] = [];
   try {
-    const a = await startPen(['-F', cfg, '--admin', String(adminA), '--admin-token-file', `${dir}/tokens`, `127.0.0.1:${listenA}`, ...backends], { waitPort: adminA });
+    const a = await startPen(['-u', 'root', '-C', `127.0.0.1:${control}`, '-F', cfg, '--admin', String(adminA), '--admin-token-file', `${dir}/tokens`, `127.0.0.1:${listenA}`, ...backends], { waitPort: adminA });
     pens.push(a);
     const b = await startPen(['--admin', String(adminB), '--admin-token-file', `${dir}/tokens`, '--peer', `http://127.0.0.1:${adminA}`, '--peer-token-file', `${dir}/peer-token`, `127.0.0.1:${listenB}`, ...backends], { waitPort: adminB });
     pens.push(b);
     assert.ok(await waitFor(async () => (await stats(adminB)).peer?.connected === true, 10_000, 50), 'B follows A');
     assert.equal((await stats(adminA)).peer?.followers, 1, 'A sees its follower');
 
-    // configuration: through REST, and through the -F file on SIGHUP
+    // configuration: through REST, the control port (penctl), and the -F file on SIGHUP
     await penctl(adminA, 'server 1 max 7');
+    assert.equal(penctlPort(`127.0.0.1:${control}`, ['server', '0', 'hard', '5']).code, 0);
     appendFileSync(cfg, 'tracking 4321\nacl 3 deny 10.0.0.0 255.0.0.0\n');
     a.child.kill('SIGHUP');
     const followed = await waitFor(async () => {
       const s = await stats(adminB);
-      return s.settings.tracking === 4321 && s.servers[1]?.maxc === 7;
+      return s.settings.tracking === 4321 && s.servers[1]?.maxc === 7 && s.servers[0]?.hard === 5;
     }, 5000, 50);
     assert.ok(followed, `B has A's configuration: ${JSON.stringify((await stats(adminB)).settings)}`);
+    const acl = (await (await fetch(`http://127.0.0.1:${adminB}/acls/3`, { headers: auth })).json()) as { entries: { line: string }[] };
+    assert.deepEqual(acl.entries.map((e) => e.line), ['acl 3 deny 10.0.0.0 255.0.0.0'], "and A's access list");
 
     // clients: 20 addresses through A, alternating servers (round robin, no -h)
     const before = new Map<string, string>();
