@@ -38,6 +38,25 @@ function isMessage(m: unknown): m is PeerMessage {
   return msg.type === 'status' && Number.isInteger(msg.behind);
 }
 
+/** `acl N …` and `no acl N`: the lines of access list N, which only make sense together and in order */
+function aclOf(line: string): string | null {
+  return /^(?:no )?acl (\d+)/.exec(line)?.[1] ?? null;
+}
+
+/**
+ * The peer's lines that this pen's configuration lacks, in the peer's order: each line sets one
+ * thing whole (`server 1 … max 7`, `no hash`), except access lists, whose block is run again
+ * whole when it differs. So one change there is one change here, not a rerun of everything.
+ */
+export function changedLines(theirs: readonly string[], ours: readonly string[]): string[] {
+  const mine = new Set(ours);
+  const block = (lines: readonly string[], n: string) => lines.filter((l) => aclOf(l) === n).join('\n');
+  return theirs.filter((line) => {
+    const n = aclOf(line);
+    return n === null ? !mine.has(line) : block(theirs, n) !== block(ours, n);
+  });
+}
+
 export function followPeer(ctx: CommandContext, url: string, token: string): PeerLink {
   const { pen } = ctx;
   pen.peer.url = url;
@@ -82,8 +101,9 @@ export function followPeer(ctx: CommandContext, url: string, token: string): Pee
   };
 
   const applyConfig = async (lines: string[]): Promise<void> => {
-    if (lines.join('\n') === configLines(pen).join('\n')) return;
-    for (const line of lines) {
+    const own = configLines(pen);
+    if (lines.join('\n') === own.join('\n')) return;
+    for (const line of changedLines(lines, own)) {
       const name = tokenize(line)[0];
       if (name === undefined || NOT_FROM_PEER.has(name)) continue;
       const r = await execute({ ...ctx, origin: 'file' }, line);

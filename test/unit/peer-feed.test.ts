@@ -7,6 +7,7 @@ import { Balancer } from '../../server/core/balancer.ts';
 import { ensureServer } from '../../server/core/servers.ts';
 import type { PeerMessage } from '../../shared/peer.ts';
 import { execute } from '../../server/control/registry.ts';
+import { changedLines } from '../../server/control/peer.ts';
 
 function balancer(clients: number): Balancer {
   const pen = new Balancer();
@@ -93,4 +94,11 @@ test("the follower's table takes the peer's entries, but never over a newer one 
   assert.equal(pen.clients.slots[1].server, 0, 'the local entry is newer and stays');
   pen.clients.adopt('10.9.9.1', '10.9.9.1', 0, now + 100, now, 0);
   assert.deepEqual([pen.clients.slots[0].server, pen.clients.slots[0].last], [0, now], 'a later entry wins; a clock ahead of ours is clamped to now');
+});
+
+test('a follower runs only the lines that differ, and a changed access list whole', () => {
+  const ours = ['no acl 1', 'acl 1 permit 10.0.0.1 255.255.255.255', 'no acl 2', 'blacklist 30', 'server 0 acl 0 address 127.0.0.1 port 80 max 0 hard 0', 'no hash'];
+  const theirs = ['no acl 1', 'acl 1 permit 10.0.0.1 255.255.255.255', 'no acl 2', 'acl 2 deny 10.0.0.2 255.255.255.255', 'blacklist 30', 'server 0 acl 0 address 127.0.0.1 port 80 max 7 hard 0', 'hash'];
+  assert.deepEqual(changedLines(theirs, ours), ['no acl 2', 'acl 2 deny 10.0.0.2 255.255.255.255', 'server 0 acl 0 address 127.0.0.1 port 80 max 7 hard 0', 'hash']);
+  assert.deepEqual(changedLines(ours, ours), []);
 });
