@@ -3,6 +3,7 @@
 // pen dies a returning client goes back to the same server through the second, without -h.
 import assert from 'node:assert/strict';
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import { after, test } from 'node:test';
 import WebSocket from 'ws';
@@ -140,6 +141,37 @@ test('a pen that keepalived says is master applies nothing from its peer', async
     assert.equal(noToken.status, 401, 'the peer stream needs a token');
   } finally {
     for (const p of pens) await p.stop();
+    await be.close();
+  }
+});
+
+test('a follower that stops reading is dropped, and the active keeps answering meanwhile', async () => {
+  const be = await httpBackend('be0');
+  const [listen, admin] = [await freePort(), await freePort()];
+  // 4000 servers: every configuration change sends ~300 KB to each follower
+  const cfg = `${dir}/big.cfg`;
+  writeFileSync(cfg, Array.from({ length: 4000 }, (_, i) => `server ${i} address 127.0.0.1 port ${be.port}`).join('\n'));
+  const pen = await startPen(['-F', cfg, '--admin', String(admin), '--admin-token-file', `${dir}/tokens`, `127.0.0.1:${listen}`], { waitPort: admin });
+  const slow = net.connect({ host: '127.0.0.1', port: admin });
+  try {
+    await new Promise((res) => slow.once('connect', res));
+    slow.pause(); // reads nothing, ever
+    slow.write(`GET /peer HTTP/1.1\r\nHost: 127.0.0.1:${admin}\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`);
+    assert.ok(await waitFor(async () => (await stats(admin)).peer?.followers === 1, 5000, 50), 'the slow follower is connected');
+    let worst = 0;
+    let dropped = false;
+    for (let i = 0; i < 120 && !dropped; i++) {
+      const t = Date.now();
+      await penctl(admin, `server 0 max ${i + 1}`);
+      worst = Math.max(worst, Date.now() - t);
+      dropped = (await stats(admin)).peer?.followers === 0;
+    }
+    assert.ok(dropped, 'dropped once it fell behind');
+    assert.ok(worst < 2000, `the active kept answering (slowest change ${worst} ms)`);
+    assert.equal(await get(listen), 'be0', 'and forwarding');
+  } finally {
+    slow.destroy();
+    await pen.stop();
     await be.close();
   }
 });
