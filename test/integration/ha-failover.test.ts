@@ -261,7 +261,8 @@ test('two pens and keepalived: the virtual address moves on SIGKILL, link loss a
     const term = await failover('SIGTERM of the active pen', 'lb1', () => { pens.get('lb1')!.child.kill('SIGTERM'); }, 1000);
     assert.equal(term.errors.ECONNREFUSED ?? 0, 0, 'a clean stop refuses no connection');
     assert.ok(term.moved <= 1000, `a clean stop hands the address over within 1 s (took ${term.moved} ms)`);
-    await pens.get('lb1')!.exited;
+    const lb1 = pens.get('lb1')!;
+    assert.ok(await waitFor(() => lb1.child.exitCode !== null || lb1.child.signalCode !== null, (DRAIN + 5) * 1000, 50), 'the stopped pen exits after its drain');
     await comesBack('lb1', () => startPen('lb1'));
   } finally {
     await lab.close();
