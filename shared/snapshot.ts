@@ -104,6 +104,22 @@ export const SettingsSnapshotSchema = Type.Object({
   control: Type.Union([Type.String(), Type.Null()], { description: 'the -C address as given' }),
 });
 
+export const RoleSchema = Type.Union([
+  Type.Literal('master'), Type.Literal('backup'), Type.Literal('fault'), Type.Literal('stop'), Type.Literal('unknown'),
+], { description: "this host's VRRP role, as keepalived's notify script last told it (PUT /role); unknown until then" });
+
+/** The pair (docs/high-availability.md): the pen this one follows (--peer) and the pens following this one. */
+export const PeerSnapshotSchema = Type.Object({
+  role: RoleSchema,
+  url: Type.Union([Type.String(), Type.Null()], { description: 'the admin API this pen follows (--peer); null without one' }),
+  connected: Type.Boolean({ description: "whether this pen is receiving its peer's state now" }),
+  lastSync: Type.Union([Type.Number(), Type.Null()], { description: 'ms since the epoch of the last update received from the peer' }),
+  behind: Type.Integer({ description: 'client-table entries the peer had not sent yet at its last report' }),
+  error: Type.Union([Type.String(), Type.Null()], { description: 'why the link to the peer is down, when it is' }),
+  applying: Type.Boolean({ description: "whether received state is applied (false while this host is master: it is the source)" }),
+  followers: Type.Integer({ description: 'pens following this one now (open GET /peer streams)' }),
+});
+
 export const SnapshotSchema = Type.Object({
   time: Type.Integer({ description: 'unix seconds' }),
   timeMs: Type.Number({ description: 'milliseconds since the epoch when the snapshot was taken (rates are per second between two of these)' }),
@@ -133,6 +149,7 @@ export const SnapshotSchema = Type.Object({
   eventLoopDelayMs: Type.Number({ description: 'event-loop delay, p99 over the last interval' }),
   settings: SettingsSnapshotSchema,
   health: HealthCheckSchema,
+  peer: Type.Optional(PeerSnapshotSchema),
 });
 
 export type ServerSnapshot = Static<typeof ServerSnapshotSchema>;
@@ -141,12 +158,15 @@ export type ClientSnapshot = Static<typeof ClientSnapshotSchema>;
 export type ConnectionSnapshot = Static<typeof ConnectionSnapshotSchema>;
 export type SettingsSnapshot = Static<typeof SettingsSnapshotSchema>;
 export type Snapshot = Static<typeof SnapshotSchema>;
+export type PeerSnapshot = Static<typeof PeerSnapshotSchema>;
+export type Role = Static<typeof RoleSchema>;
 
 export const PenEventSchema = Type.Object({
   type: Type.Union([
     Type.Literal('blacklisted'), Type.Literal('back'), Type.Literal('limit'),
     Type.Literal('config'), Type.Literal('connect-failed'),
     Type.Literal('down'), Type.Literal('up'), Type.Literal('drained'),
+    Type.Literal('peer-up'), Type.Literal('peer-down'),
   ]),
   time: Type.Integer(),
   server: Type.Optional(Type.Integer()),

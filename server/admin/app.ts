@@ -18,6 +18,8 @@ import { Fastify, LogController, fastifyStatic, pino, websocket } from './packag
 import { aclRoutes } from './routes/acls.ts';
 import { clientRoutes } from './routes/clients.ts';
 import { commandRoutes } from './routes/commands.ts';
+import { healthzRoutes } from './routes/healthz.ts';
+import { peerRoutes } from './peer.ts';
 import { modeRoutes } from './routes/mode.ts';
 import { serverRoutes } from './routes/servers.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -104,6 +106,9 @@ export async function buildAdmin(opts: AdminOptions): Promise<FastifyInstance> {
     await api.register(commandRoutes, { deps });
     await api.register(statsRoutes, { deps, tokens });
     await api.register(streamRoutes, { deps, maxSubscribers: opts.streamMax });
+    await api.register(healthRoutes, { deps });
+    await api.register(healthzRoutes, { deps });
+    await api.register(peerRoutes, { deps });
   });
 
   const webRoot = opts.webRoot === undefined ? DEFAULT_WEB_ROOT : opts.webRoot;

@@ -6,6 +6,7 @@ import type { Snapshot } from '../../shared/snapshot.ts';
 
 const STATES = ['up', 'blacklisted', 'limit', 'unset'] as const;
 const CHECK_STATES = ['unknown', 'up', 'down'] as const;
+const ROLES = ['master', 'backup', 'fault', 'stop', 'unknown'] as const;
 
 export function createMetrics() {
   const register = new client.Registry();
@@ -41,6 +42,11 @@ export function createMetrics() {
     clientsMax: gauge('pen_frontend_tracked_clients_limit', 'Size of the client table (clients_max)'),
     loopDelay: gauge('pen_process_event_loop_delay_p99_seconds', 'Event-loop delay, p99 over the last interval'),
     uptime: gauge('pen_process_uptime_seconds', 'Seconds since pen started'),
+    role: gauge('pen_role', "This host's VRRP role as keepalived last told it (1 for the role it has)", ['role']),
+    peerConnected: gauge('pen_peer_connected', 'Whether this pen is following its --peer now (1) or not (0)'),
+    peerLastSync: gauge('pen_peer_last_sync_seconds', 'Seconds since the last update from the peer (-1: never)'),
+    peerBehind: gauge('pen_peer_entries_behind', 'Client-table entries the peer had not sent yet at its last report'),
+    peerFollowers: gauge('pen_peer_followers', 'Pens following this one now'),
   };
 
   return {
@@ -81,6 +87,13 @@ export function createMetrics() {
       m.clientsMax.set(snap.clientsMax);
       m.loopDelay.set(snap.eventLoopDelayMs / 1000);
       m.uptime.set(snap.uptime);
+      if (snap.peer) {
+        for (const role of ROLES) m.role.set({ role }, snap.peer.role === role ? 1 : 0);
+        m.peerConnected.set(snap.peer.connected ? 1 : 0);
+        m.peerLastSync.set(snap.peer.lastSync === null ? -1 : Math.max(0, (snap.timeMs - snap.peer.lastSync) / 1000));
+        m.peerBehind.set(snap.peer.behind);
+        m.peerFollowers.set(snap.peer.followers);
+      }
       return register.metrics();
     },
   };

@@ -16,6 +16,10 @@ export const options: Record<string, { type: 'string' | 'boolean'; short?: strin
   'admin-cors': { type: 'string', multiple: true },
   'admin-file-root': { type: 'string' },
   'admin-stream-max': { type: 'string' },
+  drain: { type: 'string' },
+  'health-file': { type: 'string' },
+  peer: { type: 'string' },
+  'peer-token-file': { type: 'string' },
   help: { type: 'boolean' },
   version: { type: 'boolean' },
 };
@@ -45,6 +49,35 @@ export interface ParsedArgs {
   adminFileRoot: string | null;
   /** --admin-stream-max: WebSocket subscribers at once; null = the default */
   adminStreamMax: number | null;
+  /** --drain: seconds of forwarding between SIGTERM and closing (0: close at once, as pen does) */
+  drain: number;
+  /** --health-file: 0 while serving, 1 once stopping (keepalived's track_file) */
+  healthFile: string | null;
+  /** --peer: the admin API of the pen this one follows */
+  peer: string | null;
+  peerTokenFile: string | null;
+}
+
+export const MAX_DRAIN_SECONDS = 60;
+
+function drainSeconds(value: string): number {
+  const n = /^\d+(\.\d+)?$/.test(value) ? Number(value) : NaN;
+  if (!(n <= MAX_DRAIN_SECONDS)) throw new PenError('PEN_ERR_ARGUMENT', `pen: --drain: expected seconds from 0 to ${MAX_DRAIN_SECONDS}, got '${value}'`);
+  return n;
+}
+
+/** --peer: an http(s) URL with no path beyond /, no query and no credentials (tokens go in a file). */
+export function peerUrl(value: string): string {
+  let url: URL | null = null;
+  try {
+    url = new URL(value);
+  } catch {
+    /* refused below */
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.username || url.password || url.search || url.pathname !== '/') {
+    throw new PenError('PEN_ERR_ARGUMENT', `pen: --peer: expected the peer's admin URL such as http://198.18.0.2:9000, got '${value}'`);
+  }
+  return url.origin;
 }
 
 function int(flag: string, value: string): number {
@@ -83,7 +116,7 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
   }
   const out: ParsedArgs = {
     help: false, version: false, windowsOnly: false, steps: [], listen: null, servers: [], admin: null, adminTokenFile: null,
-    adminHosts: [], adminCors: [], adminFileRoot: null, adminStreamMax: null,
+    adminHosts: [], adminCors: [], adminFileRoot: null, adminStreamMax: null, drain: 0, healthFile: null, peer: null, peerTokenFile: null,
   };
   const set = (apply: (s: Settings) => void) => out.steps.push({ kind: 'set', apply });
   for (const t of parsed.tokens) {
@@ -102,6 +135,10 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
         out.adminStreamMax = Number(v);
         break;
       }
+      case 'drain': out.drain = drainSeconds(v); break;
+      case 'health-file': out.healthFile = v; break;
+      case 'peer': out.peer = peerUrl(v); break;
+      case 'peer-token-file': out.peerTokenFile = v; break;
       case 'B': parseBackend(v); set((s) => { s.abuse = v; }); break;
       case 'C': parseListen(v); set((s) => { s.control = v; }); break;
       case 'F': set((s) => { s.configFile = v; }); break;

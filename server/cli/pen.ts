@@ -6,7 +6,7 @@ import { Balancer } from '../core/balancer.ts';
 import { ClientTable } from '../core/clients.ts';
 import { debug, setForeground } from '../core/diag.ts';
 import { PenError } from '../core/errors.ts';
-import { FileError, writeOperatorFileSync } from '../core/files.ts';
+import { FileError, readOperatorFileSync, writeOperatorFileSync } from '../core/files.ts';
 import { RequestLog } from '../core/requestlog.ts';
 import { defaultSettings, type Settings } from '../core/settings.ts';
 import { emptyServer, ensureServer, type Server } from '../core/servers.ts';
@@ -16,6 +16,7 @@ import { holdYoungGeneration, releaseYoungGeneration } from './heap.ts';
 import { USAGE } from './usage.ts';
 import { VERSION } from '../package.ts';
 import { dropPrivileges, lookupUser } from './user.ts';
+import { HEALTH_SERVING, drainThenStop, writeHealthFile } from './ha.ts';
 
 const DAEMON_ENV = 'PEN_DAEMON_CHILD';
 const argv = process.argv.slice(2);
@@ -188,6 +189,20 @@ async function run(args: ParsedArgs): Promise<void> {
     closers.push(() => admin.close());
   }
 
+  if (args.peer !== null) {
+    const { followPeer, peerToken } = await import('../control/peer.ts');
+    let token = '';
+    if (args.peerTokenFile) {
+      try {
+        token = peerToken(readOperatorFileSync(args.peerTokenFile, 'tokens').data.toString('utf8'));
+      } catch (e) {
+        throw new PenError('PEN_ERR_IO', `can't read --peer-token-file ${args.peerTokenFile}: ${e instanceof FileError ? e.reason : (e as Error).message}`);
+      }
+    }
+    const link = followPeer(ctx, args.peer, token);
+    closers.push(() => link.close());
+  }
+
   // 6. privileges, log, pid file
   if (pen.settings.user) dropPrivileges(pen.settings.user);
   if (pen.settings.logFile) pen.requestLog = new RequestLog(pen.settings.logFile);
@@ -199,9 +214,12 @@ async function run(args: ParsedArgs): Promise<void> {
     }
   }
 
+  writeHealthFile(args.healthFile, HEALTH_SERVING);
+
   // 7. signals
-  process.on('SIGTERM', () => shutdown(0));
-  process.on('SIGINT', () => shutdown(0));
+  const stop = () => drainThenStop(pen, { seconds: args.drain, healthFile: args.healthFile }, () => shutdown(0));
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
   process.on('SIGPIPE', () => {});
   process.on('SIGUSR2', () => {});
   process.on('SIGHUP', () => {

@@ -160,6 +160,11 @@ function healthLines(pen: Balancer): string {
   return out;
 }
 
+/** The configuration as command lines, without `write`'s two comment lines: what a pen sends the pen following it. */
+export function configLines(pen: Balancer): string[] {
+  return formatConfig(pen, '').split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+}
+
 /** `write FILE`: to a temporary file renamed into place; failures are reported through debug(), as pen does. */
 export async function writeConfig(pen: Balancer, file: string): Promise<void> {
   try {

@@ -16,7 +16,7 @@ import { canTry, chooseInitial, failoverNext, type ClientInfo, type SelectState 
 import { ABUSE, EMERGENCY, NO_SERVER, nowSeconds, serverAt, type ServerTable } from './servers.ts';
 import { defaultSettings, type Settings } from './settings.ts';
 import { SWEEP_MS, TcpConnection, listenTcp, sweep, type ClientEnd } from './tcp.ts';
-import type { PenEvent } from '../../shared/snapshot.ts';
+import type { PeerSnapshot, PenEvent } from '../../shared/snapshot.ts';
 import { HEALTH_OFF, type HealthCheck } from '../../shared/health.ts';
 import { HealthChecker } from './health.ts';
 
@@ -47,6 +47,10 @@ export class Balancer extends EventEmitter implements SelectState {
   listener: Listener | null = null;
   listenSpec: ListenSpec | null = null;
   readonly startedAt = Date.now();
+  /** between SIGTERM and closing (--drain): still forwarding, but telling VRRP to move the address */
+  draining = false;
+  /** the pair: this host's VRRP role and the peer link (control/peer.ts and admin/peer.ts keep it) */
+  peer: PeerSnapshot = { role: 'unknown', url: null, connected: false, lastSync: null, behind: 0, error: null, applying: true, followers: 0 };
   /** clients accepted while the connection table was full wait here, as in pen's backlog */
   private waiting: { client: ClientEnd; https: boolean }[] = [];
   /** times pen ran out of file descriptors (EMFILE/ENFILE on accept or connect) and paused */

@@ -62,6 +62,20 @@ export class ClientTable {
     return index;
   }
 
+  /**
+   * A client the peer pen saw (control/peer.ts): remember its server as if it had connected here
+   * at `last`, unless this table has seen it more recently. Counts no connect.
+   */
+  adopt(key: string, address: string, server: number, last: number, now: number, trackingTime: number): void {
+    const known = this.byKey.get(key);
+    if (known !== undefined && this.slots[known].last > last) return;
+    const index = known ?? this.store(key, address, 0, now, trackingTime);
+    const slot = this.slots[index];
+    if (known === undefined) slot.connects = 0;
+    slot.last = Math.min(last, now);
+    slot.server = server;
+  }
+
   /** Whether a slot counts as active (pen hides expired slots from `recent` and the HTML page). */
   isActive(slot: ClientSlot, now: number, trackingTime: number): boolean {
     return slot.last !== 0 && !(trackingTime > 0 && slot.last + trackingTime < now);

@@ -172,6 +172,7 @@ export function buildSnapshot(pen: Balancer, previous?: Snapshot | null): Snapsh
     eventLoopDelayMs: eventLoopDelayMs(timeMs),
     settings: settingsSnapshot(pen),
     health: { ...pen.healthDefault },
+    peer: { ...pen.peer },
   };
 }
 

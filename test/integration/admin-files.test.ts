@@ -75,12 +75,14 @@ test('no route reachable with GET or a read token changes state or touches a fil
   let requests = 0;
   const check = (what: string, status: number) => {
     requests += 1;
-    assert.ok(status < 500, `${what}: ${status}`);
+    // /healthz answers 503 by design while this fixture's pen is not listening
+    assert.ok(status < 500 || (status === 503 && what.includes('/healthz')), `${what}: ${status}`);
     assert.equal(fingerprint(), before.state, `${what} changed state`);
     assert.deepEqual(files(), before.files, `${what} touched a file`);
   };
   for (const [path, ops] of Object.entries(doc.paths)) {
-    if (!ops.get || path === '/stream') continue;
+    // the two streams never end (admin-stream and ha-peer test them)
+    if (!ops.get || path === '/stream' || path === '/peer') continue;
     for (const n of ['0', '1', '99']) {
       const url = path.replace(/\{[^}]+\}/g, n);
       check(`GET ${url}`, (await f.app.inject({ method: 'GET', url, headers: h })).statusCode);

@@ -6,7 +6,7 @@ import { options, parseCommandLine } from '../../server/cli/args.ts';
 import { FLAGS, STATUS_MARK, flagWithArg } from '../../server/cli/flags.ts';
 import { USAGE } from '../../server/cli/usage.ts';
 
-const VALUES: Record<string, string> = { '-L': 'tls1', '-B': '127.0.0.1:1', '-e': '127.0.0.1:1', '-C': '127.0.0.1:1', '--admin': '9000' };
+const VALUES: Record<string, string> = { '-L': 'tls1', '-B': '127.0.0.1:1', '-e': '127.0.0.1:1', '-C': '127.0.0.1:1', '--admin': '9000', '--peer': 'http://127.0.0.1:9000' };
 
 function argv(flag: string, arg: string | undefined): string[] {
   return arg === undefined ? [flag] : [flag, VALUES[flag] ?? '7'];

@@ -6,11 +6,11 @@ import styles from './style.module.css';
 
 const TONE: Record<LogKind, string> = {
   blacklisted: 'bad', 'connect-failed': 'bad', error: 'bad', limit: 'warn', back: 'up', config: 'info', link: '',
-  down: 'bad', up: 'up', drained: 'info',
+  down: 'bad', up: 'up', drained: 'info', 'peer-up': 'up', 'peer-down': 'bad',
 };
 const LABEL: Record<LogKind, string> = {
   blacklisted: 'blacklist', 'connect-failed': 'failed', error: 'error', limit: 'limit', back: 'back', config: 'config', link: 'link',
-  down: 'down', up: 'up', drained: 'drained',
+  down: 'down', up: 'up', drained: 'drained', 'peer-up': 'peer up', 'peer-down': 'peer down',
 };
 
 export function EventLog({ state }: { state: AppState }) {

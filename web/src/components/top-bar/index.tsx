@@ -1,5 +1,6 @@
 // The header: what this balancer is (listen address, protocol, pid, uptime, mode) and the state
 // of the live link and of the session's token.
+import type { PeerSnapshot } from '../../../../shared/snapshot.ts';
 import type { AppState } from '../../state.ts';
 import { duration, modeName } from '../../format.ts';
 import styles from './style.module.css';
@@ -20,6 +21,7 @@ export function TopBar({ state }: { state: AppState }) {
         {s && <span class={styles.fact}><span class="muted">mode</span> <b data-testid="mode-name">{modeName(s.mode)}</b></span>}
         {s && <span class={styles.fact}><span class="muted">up</span> {duration(s.uptime)}</span>}
         {s && <span class={`${styles.fact} ${styles.optional}`}><span class="muted">pid</span> {s.pid}</span>}
+        {s?.peer && <Pair peer={s.peer} timeMs={s.timeMs} />}
       </div>
       <div class={styles.right}>
         <span class={`${styles.link} ${styles[link]}`} data-testid="link" title={state.linkDetail.value ?? undefined}>
@@ -35,5 +37,26 @@ export function TopBar({ state }: { state: AppState }) {
         )}
       </div>
     </header>
+  );
+}
+
+/** The pair (docs/high-availability.md): this host's VRRP role, and the pen it follows or that follow it. */
+function Pair({ peer, timeMs }: { peer: PeerSnapshot; timeMs: number }) {
+  if (peer.url === null && peer.role === 'unknown' && peer.followers === 0) return null;
+  const synced = peer.lastSync === null ? 'never' : `${duration(Math.max(0, (timeMs - peer.lastSync) / 1000))} ago`;
+  return (
+    <span class={styles.fact} data-testid="pair">
+      {peer.role !== 'unknown' && <><span class="muted">role</span> <b data-testid="role">{peer.role}</b> </>}
+      {peer.url !== null && (
+        <span
+          class={`badge plain ${peer.connected ? 'up' : 'bad'}`}
+          data-testid="peer"
+          title={peer.connected ? `following ${peer.url}; last update ${synced}; ${peer.behind} entries behind` : `${peer.url}: ${peer.error ?? 'not connected'}`}
+        >
+          peer {peer.connected ? `synced ${synced}` : 'down'}{peer.connected && peer.behind > 0 ? `, ${peer.behind} behind` : ''}
+        </span>
+      )}
+      {peer.followers > 0 && <> <span class="muted">followed by</span> {peer.followers}</>}
+    </span>
   );
 }
