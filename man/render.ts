@@ -24,10 +24,14 @@ const COMMAND_STATUS_TEXT: Record<CommandSpec['support'], string> = {
   refused: 'refused (an error line)',
 };
 
-/** Text for roff: backslashes escaped, option dashes as minus signs, no line starting a request. */
+/**
+ * Text for roff: backslashes escaped, option dashes as minus signs, characters past ASCII as
+ * groff's \[uXXXX] (the help texts have '…' and '×'), no line starting a request.
+ */
 export function roff(text: string): string {
   return text
     .replace(/\\/g, '\\e')
+    .replace(/[^\x00-\x7f]/gu, (c) => `\\[u${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}]`)
     .replace(/(^|[\s("\/\[|])(--?)(?=[A-Za-z])/g, (_m, before: string, dashes: string) => before + dashes.replace(/-/g, '\\-'))
     .replace(/`([^`]*)`/g, '\\fB$1\\fR')
     .split('\n')
