@@ -106,7 +106,6 @@ export async function buildAdmin(opts: AdminOptions): Promise<FastifyInstance> {
     await api.register(commandRoutes, { deps });
     await api.register(statsRoutes, { deps, tokens });
     await api.register(streamRoutes, { deps, maxSubscribers: opts.streamMax });
-    await api.register(healthRoutes, { deps });
     await api.register(healthzRoutes, { deps });
     await api.register(peerRoutes, { deps });
   });

@@ -82,7 +82,7 @@ describe('a page from another origin against the admin API', { skip, timeout: 12
 
   after(async () => {
     await browser?.close();
-    await new Promise((resolve) => evil?.close(resolve));
+    if (evil) await new Promise((resolve) => evil.close(resolve));
     await pen?.stop();
     await a?.close();
     await b?.close();
