@@ -84,13 +84,26 @@ const tcp: Probe = (t, _check, source, settle) => bounded(settle, (ok, fail) => 
 const READ_BUFFER = Buffer.allocUnsafe(1024);
 const STATUS_LINE = /^HTTP\/\d(?:\.\d)? (\d{3})/;
 
+/** The request bytes for a path and host, made once (a server asks for the same thing each time). */
+const requests = new Map<string, Buffer>();
+function requestFor(path: string, host: string): Buffer {
+  const key = `${host} ${path}`;
+  let request = requests.get(key);
+  if (request === undefined) {
+    if (requests.size >= 10_000) requests.clear(); // servers come and go; the cache must not grow for ever
+    request = Buffer.from(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: pen-health-check\r\nConnection: close\r\n\r\n`, 'latin1');
+    requests.set(key, request);
+  }
+  return request;
+}
+
 const httpProbe: Probe = (t, check, source, settle) => bounded(settle, (ok, fail) => {
   const path = check.path ?? '/';
   const expected = check.status ?? '200';
   const host = t.family === 'unix' ? 'localhost' : t.family === 6 ? `[${t.address}]:${t.port}` : `${t.address}:${t.port}`;
   let head = '';
   return connectRaw(t, source, (handle) => {
-    const request = Buffer.from(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: pen-health-check\r\nConnection: close\r\n\r\n`, 'latin1');
+    const request = requestFor(path, host);
     const write = new WriteWrap();
     write.handle = handle;
     write.buffer = request; // kept alive while the write may be in flight

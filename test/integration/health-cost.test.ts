@@ -12,7 +12,7 @@ import { nginx, type Daemon } from '../helpers/daemons.ts';
 import { penctl, startPen } from '../helpers/pen.ts';
 
 const SERVERS = 100;
-const SECONDS = 10;
+const SECONDS = 8;
 const dir = mkdtempSync(join(tmpdir(), 'pen-health-cost-'));
 let backend: Daemon;
 
@@ -54,10 +54,12 @@ async function share(health: string): Promise<number> {
 
 for (const kind of ['tcp', 'http /'] as const) {
   test(`health ${kind} for ${SERVERS} servers at interval 1 costs under 1% of a core`, { timeout: 120_000 }, async (t) => {
-    // the machine is shared: other work only ever adds CPU time, so the lower of two rounds is
-    // the nearer to what the checks take
+    // the machine is shared: other work only ever adds CPU time (cache and core contention), so
+    // the lowest of three rounds is the nearest to what the checks take
     const idle = await share('off');
-    const checked = Math.min(await share(`${kind} interval 1`), await share(`${kind} interval 1`));
+    const rounds = [];
+    for (let i = 0; i < 3; i++) rounds.push(await share(`${kind} interval 1`));
+    const checked = Math.min(...rounds);
     const cost = checked - idle;
     t.diagnostic(`pen CPU: ${(idle * 100).toFixed(2)}% of a core without checks, ${(checked * 100).toFixed(2)}% with ${SERVERS} ${kind} checks/s: ${(cost * 100).toFixed(2)}%`);
     assert.ok(cost < 0.01, `the checks cost ${(cost * 100).toFixed(2)}% of a core`);
