@@ -83,7 +83,7 @@ const LIST = [
   spec('no roundrobin', '', 'admin', 'use client tracking'),
   spec('server', 'N [acl A] [address H] [port P] [max M] [hard H] [blacklist T] [weight W] [prio P] | N health CHECK|default | N drain on|off', 'admin',
     'create or change server slot N', 'yes',
-    'Our extensions: `server N health …` takes the arguments of `health` for this server alone (`default`: back to `health`); `server N drain on` takes it out of every new pick, returning clients included, while its open connections carry on'),
+    'Our extensions: `server N health ...` takes the arguments of `health` for this server alone (`default`: back to `health`); `server N drain on` takes it out of every new pick, returning clients included, while its open connections carry on'),
   spec('servers', '', 'read', 'list the servers with their counters'),
   spec('socket', '[FD]', 'read', 'which connection a socket belongs to', 'yes', 'FD is a socket id as shown by `connection`'),
   spec('source', 'IP', 'admin', 'bind backend sockets to IP', 'yes', 'Without IP: an error line (C pen crashes)'),

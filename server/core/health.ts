@@ -2,7 +2,7 @@
 // that runs one prober per server off the data path (probes.ts). A server goes down after `fall`
 // failures in a row and up after `rise` successes; selection skips a down server (servers.ts:
 // isOut) exactly as it skips a blacklisted one. Passive blacklisting carries on beside this.
-import { HEALTH_OFF, formatHealth, type HealthCheck } from '../../shared/health.ts';
+import { formatHealth, type HealthCheck } from '../../shared/health.ts';
 import { PROBES, type ProbeTarget } from './probes.ts';
 import type { Server } from './servers.ts';
 
@@ -187,4 +187,3 @@ export class HealthChecker {
   }
 }
 
-export { HEALTH_OFF };

@@ -1,13 +1,12 @@
 // One small prober per health-check kind, as a table keyed by kind. Each resolves when the server
 // passes and rejects with a one-line reason when it fails; each is bounded by its timeout and
 // closes what it opened either way. Backend sockets bind to `source` when it is set, as the data
-// path's do. tcp and http run on raw libuv handles, as the data path does, to stay cheap.
-import dgram from 'node:dgram';
+// path's do. They run on raw libuv handles, as the data path does, to stay cheap.
 import { statusMatches, type HealthCheck, type HealthKind } from '../../shared/health.ts';
 import type { Family } from './address.ts';
 import {
-  PIPE_SOCKET, Pipe, PipeConnectWrap, TCP, TCPConnectWrap, TCP_SOCKET, UV_EOF, WriteWrap, kReadBytesOrError,
-  streamBaseState, uvMessage, type StreamHandle,
+  PIPE_SOCKET, Pipe, PipeConnectWrap, SendWrap, TCP, TCPConnectWrap, TCP_SOCKET, UDP, UV_EOF, WriteWrap,
+  kReadBytesOrError, streamBaseState, uvMessage, type StreamHandle,
 } from './uv.ts';
 
 export interface ProbeTarget {
@@ -85,13 +84,26 @@ const tcp: Probe = (t, _check, source, settle) => bounded(settle, (ok, fail) => 
 const READ_BUFFER = Buffer.allocUnsafe(1024);
 const STATUS_LINE = /^HTTP\/\d(?:\.\d)? (\d{3})/;
 
+/** The request bytes for a path and host, made once (a server asks for the same thing each time). */
+const requests = new Map<string, Buffer>();
+function requestFor(path: string, host: string): Buffer {
+  const key = `${host} ${path}`;
+  let request = requests.get(key);
+  if (request === undefined) {
+    if (requests.size >= 10_000) requests.clear(); // servers come and go; the cache must not grow for ever
+    request = Buffer.from(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: pen-health-check\r\nConnection: close\r\n\r\n`, 'latin1');
+    requests.set(key, request);
+  }
+  return request;
+}
+
 const httpProbe: Probe = (t, check, source, settle) => bounded(settle, (ok, fail) => {
   const path = check.path ?? '/';
   const expected = check.status ?? '200';
   const host = t.family === 'unix' ? 'localhost' : t.family === 6 ? `[${t.address}]:${t.port}` : `${t.address}:${t.port}`;
   let head = '';
   return connectRaw(t, source, (handle) => {
-    const request = Buffer.from(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: pen-health-check\r\nConnection: close\r\n\r\n`, 'latin1');
+    const request = requestFor(path, host);
     const write = new WriteWrap();
     write.handle = handle;
     write.buffer = request; // kept alive while the write may be in flight
@@ -130,18 +142,41 @@ const dns: Probe = (t, check, source, settle) => bounded(settle, (ok, fail) => {
     fail('dns: needs an IP server');
     return () => {};
   }
+  const v6 = t.family === 6;
   const id = (queryId = (queryId + 1) & 0xffff);
-  const socket = dgram.createSocket(t.family === 6 ? 'udp6' : 'udp4');
-  socket.on('error', (err) => fail(`dns: ${err.message}`));
-  socket.on('message', (msg) => {
-    // any reply to our query counts: the server is there and answering
-    if (msg.length >= 12 && msg.readUInt16BE(0) === id && (msg[2] & 0x80) !== 0) ok();
-  });
-  const send = () => socket.connect(t.port, t.address, () => socket.send(dnsQuery(check.name ?? '.', id)));
+  const handle = new UDP();
   const local = localAddress(t, source);
-  if (local !== undefined) socket.bind(0, local, send);
-  else send();
-  return () => { try { socket.close(); } catch { /* already closed */ } };
+  let err = 0;
+  let syscall = 'bind';
+  if (local !== undefined) err = v6 ? handle.bind6(local, 0, 0) : handle.bind(local, 0, 0);
+  if (err === 0) {
+    syscall = 'connect';
+    err = v6 ? handle.connect6(t.address, t.port) : handle.connect(t.address, t.port);
+  }
+  if (err === 0) {
+    // any reply to our query counts: the server is there and answering; on a connected socket
+    // an ICMP port unreachable arrives here as ECONNREFUSED, so a stopped server fails at once
+    handle.onmessage = (nread, _h, buf) => {
+      if (nread < 0) fail(`dns: ${uvMessage('recvmsg', nread)}`);
+      else if (nread >= 12 && buf.readUInt16BE(0) === id && (buf[2] & 0x80) !== 0) ok();
+    };
+    handle.onerror = () => {};
+    syscall = 'recvStart';
+    err = handle.recvStart();
+  }
+  if (err === 0) {
+    syscall = 'send';
+    const list = [dnsQuery(check.name ?? '.', id)];
+    const req = new SendWrap();
+    req.list = list; // kept alive while the datagram may wait in libuv's queue
+    const sent = handle.send(req, list, 1, false);
+    if (sent < 0) err = sent;
+  }
+  if (err !== 0) fail(`dns: ${uvMessage(syscall, err, syscall === 'bind' ? local : `${t.address}:${t.port}`)}`);
+  return () => {
+    handle.recvStop();
+    handle.close();
+  };
 });
 
 export const PROBES: Record<HealthKind, Probe> = {

@@ -73,6 +73,7 @@ const SAMPLES: Record<string, [string, string | RegExp]> = {
   select: ['select', ''],
   kqueue: ['kqueue', ''],
   exit: ['exit', 'Exit is not enabled; restart with -X flag\n'],
+  health: ['health', 'off\n'],
   hash: ['hash', ''],
   'no hash': ['no hash', ''],
   http: ['http', ''],

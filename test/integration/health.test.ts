@@ -187,3 +187,27 @@ test('-U with health dns example.com: a stopped dnsmasq is marked down and its U
     await b.stop();
   }
 });
+
+test('checks are spread over the interval, not made all at once, and leave from the `source` address', async () => {
+  const accepts: { at: number; from: string }[] = [];
+  const backend = net.createServer((s) => {
+    accepts.push({ at: Date.now(), from: s.remoteAddress ?? '' });
+    s.on('error', () => {});
+    s.destroy();
+  });
+  backend.listen(0, '127.0.0.1');
+  await new Promise((r) => backend.once('listening', r));
+  const port = (backend.address() as net.AddressInfo).port;
+  const servers = Array.from({ length: 8 }, (_, i) => `server ${i} address 127.0.0.1 port ${port}`);
+  const p = await startBalancer([...servers, 'source 127.0.0.2', 'health tcp interval 2']);
+  try {
+    await until('one round of checks', () => accepts.length >= 8, 5000);
+    const round = accepts.slice(0, 8);
+    assert.deepEqual(new Set(round.map((a) => a.from)), new Set(['127.0.0.2']), 'bound to source');
+    const spread = round[7].at - round[0].at;
+    assert.ok(spread >= 1000, `8 checks at interval 2 spread over ${spread} ms`);
+  } finally {
+    p.close();
+    backend.close();
+  }
+});
