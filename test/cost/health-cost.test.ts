@@ -1,7 +1,9 @@
-// What the checks cost: 100 servers checked every second must take under 1% of a core. Measured
+// What the checks cost: 100 servers checked every second must take under 1% of a core, measured
 // on a real pen process from its own CPU time (/proc/PID/stat), with and without the checks, so
 // the difference is the checks' alone. (Before the checks shared one timer, each check its own
-// timers and a net.Socket: 7.3% for tcp, 11% for http.)
+// timers and a net.Socket: 7.3% for tcp, 11% for http.) npm test runs this file after the rest,
+// alone: with another test file beside it on the 2 CPUs the same http checks measured 1.2% in one
+// CI run, against 0.7-0.9% alone.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
