@@ -6,7 +6,7 @@ import { statusMatches, type HealthCheck, type HealthKind } from '../../shared/h
 import type { Family } from './address.ts';
 import {
   PIPE_SOCKET, Pipe, PipeConnectWrap, SendWrap, TCP, TCPConnectWrap, TCP_SOCKET, UDP, UV_EOF, WriteWrap,
-  kReadBytesOrError, streamBaseState, uvMessage, type StreamHandle,
+  connectUdp, kReadBytesOrError, streamBaseState, uvMessage, type StreamHandle,
 } from './uv.ts';
 
 export interface ProbeTarget {
@@ -146,13 +146,7 @@ const dns: Probe = (t, check, source, settle) => bounded(settle, (ok, fail) => {
   const id = (queryId = (queryId + 1) & 0xffff);
   const handle = new UDP();
   const local = localAddress(t, source);
-  let err = 0;
-  let syscall = 'bind';
-  if (local !== undefined) err = v6 ? handle.bind6(local, 0, 0) : handle.bind(local, 0, 0);
-  if (err === 0) {
-    syscall = 'connect';
-    err = v6 ? handle.connect6(t.address, t.port) : handle.connect(t.address, t.port);
-  }
+  let { err, syscall }: { err: number; syscall: string } = connectUdp(handle, v6, local, t.address, t.port);
   if (err === 0) {
     // any reply to our query counts: the server is there and answering; on a connected socket
     // an ICMP port unreachable arrives here as ECONNREFUSED, so a stopped server fails at once

@@ -29,7 +29,7 @@ import { PenError } from './errors.ts';
 import { insertForwardedHeaders } from './http.ts';
 import type { ClientInfo } from './select.ts';
 import { NO_SERVER, isDown, serverAt, serverWhere } from './servers.ts';
-import { SendWrap, UDP, errorName, outOfDescriptors, uvMessage, type SendReq, type UdpHandle } from './uv.ts';
+import { SendWrap, UDP, connectUdp, errorName, outOfDescriptors, uvMessage, type SendReq, type UdpHandle } from './uv.ts';
 
 /** pen reads at most this much of a datagram; the rest is cut off. */
 export const MAX_DATAGRAM = 32768;
@@ -243,13 +243,7 @@ export class UdpSession implements Connection {
     const v6 = server.family === 6;
     const up = new UDP() as UpstreamHandle;
     const source = pen.settings.source;
-    let err = 0;
-    let syscall = 'bind';
-    if (source !== null) err = v6 ? up.bind6(source, 0, 0) : up.bind(source, 0, 0);
-    if (err === 0) {
-      syscall = 'connect';
-      err = v6 ? up.connect6(server.address, server.port) : up.connect(server.address, server.port);
-    }
+    let { err, syscall }: { err: number; syscall: string } = connectUdp(up, v6, source, server.address, server.port);
     if (err === 0) {
       syscall = 'recvStart';
       up.session = this;

@@ -107,6 +107,20 @@ export function outOfDescriptors(status: number): boolean {
   return status === UV_EMFILE || status === UV_ENFILE;
 }
 
+/**
+ * Bind a UDP handle to `local` (when given) and connect it to `address:port`: a session's upstream
+ * and a dns check both do this. 0, or the libuv error with the step that failed.
+ */
+export function connectUdp(
+  handle: UdpHandle, v6: boolean, local: string | null | undefined, address: string, port: number,
+): { err: number; syscall: 'bind' | 'connect' } {
+  if (local !== null && local !== undefined) {
+    const err = v6 ? handle.bind6(local, 0, 0) : handle.bind(local, 0, 0);
+    if (err !== 0) return { err, syscall: 'bind' };
+  }
+  return { err: v6 ? handle.connect6(address, port) : handle.connect(address, port), syscall: 'connect' };
+}
+
 /** `ECONNREFUSED` for a libuv error number. */
 export function errorName(status: number): string {
   try {
