@@ -4,6 +4,8 @@
 // first used (the slots past `slots.length` are all empty, and pen would take the first of them
 // only after every earlier slot is in use), so `clients_max N` costs nothing until clients come.
 
+import { clearClient } from './accounting.ts';
+
 export interface ClientSlot {
   key: string;       // family + IP; all Unix-socket clients share one key
   address: string;   // client IP (or the socket path)
@@ -51,8 +53,7 @@ export class ClientTable {
       slot.address = address;
       slot.server = NONE;
       slot.connects = 0;
-      slot.csx = 0;
-      slot.crx = 0;
+      clearClient(slot);
       this.byKey.set(key, index);
     }
     const slot = this.slots[index];

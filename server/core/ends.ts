@@ -1,11 +1,17 @@
-// The two ends of a TCP pair, as the connection drives them: HandleEnd on a libuv stream handle
-// (accepted clients, and every connection to a server; see uv.ts for why not net.Socket), and
-// SocketEnd on the cleartext side of a TLSSocket (node:tls only hands over streams).
-import type { Socket } from 'node:net';
+// The ends of a TCP pair, as the connection drives them: HandleEnd on a libuv stream handle
+// (accepted clients, and every connection to a server; see uv.ts for why not net.Socket), how a
+// listener hands over its accepted handles (acceptEnds) and how a connect to a server is made
+// (connectEnd). With uv.ts, the only module of the TCP path that touches Node's bindings; the
+// TLS client end (a TLSSocket's cleartext side) is socket-end.ts.
+import type { Server as NetServer } from 'node:net';
+import type { Family } from './address.ts';
 import {
-  ShutdownWrap, UV_EOF, WriteWrap, kLastWriteWasAsync, kReadBytesOrError, streamBaseState, uvMessage,
-  type ShutdownReq, type StreamHandle, type WriteReq,
+  PIPE_SOCKET, Pipe, PipeConnectWrap, ShutdownWrap, TCP, TCPConnectWrap, TCP_SOCKET, UV_EOF, WriteWrap, kLastWriteWasAsync,
+  kReadBytesOrError, outOfDescriptors, streamBaseState, uvMessage, type ConnectReq, type ShutdownReq, type StreamHandle, type WriteReq,
 } from './uv.ts';
+
+// the transports word libuv errors through these, and import nothing from uv.ts themselves
+export { errorName, outOfDescriptors, uvMessage } from './uv.ts';
 
 /** What an end reports to: the connection pair. */
 export interface Pair {
@@ -227,95 +233,6 @@ function onShutdownDone(this: ShutdownReq): void {
   if (!end.closed) end.conn!.flushed(end);
 }
 
-/** The client end of a TLS connection: the cleartext side of a TLSSocket. */
-class SocketEnd implements ClientEnd {
-  conn: Pair | null = null;
-  private waiting = false;
-
-  constructor(readonly socket: Socket) {}
-
-  get closed(): boolean {
-    return this.socket.destroyed;
-  }
-
-  get remoteAddress(): string | undefined {
-    return this.socket.remoteAddress;
-  }
-
-  get remotePort(): number {
-    return this.socket.remotePort ?? 0;
-  }
-
-  attach(conn: Pair): void {
-    this.conn = conn;
-    const closeNow = () => conn.close();
-    this.socket.on('error', closeNow);
-    this.socket.on('close', closeNow);
-  }
-
-  startReading(): void {
-    const conn = this.conn!;
-    this.socket.on('data', (chunk: Buffer) => conn.data(this, chunk));
-    this.socket.on('end', () => conn.eof(this));
-    this.socket.resume();
-  }
-
-  write(chunk: Buffer): boolean {
-    // the chunk may be the server end's own buffer: it counts as written only once flushed
-    this.socket.write(chunk, () => this.flushed());
-    if (this.socket.writableLength === 0) return true;
-    this.waiting = true;
-    return false;
-  }
-
-  private flushed(): void {
-    if (!this.waiting || this.socket.writableLength !== 0) return;
-    this.waiting = false;
-    if (!this.socket.destroyed) this.conn!.drained(this);
-  }
-
-  pause(): void {
-    this.socket.pause();
-  }
-
-  resume(): void {
-    this.socket.resume();
-  }
-
-  shutdown(): void {
-    this.socket.end();
-  }
-
-  finish(): boolean {
-    // TLS always waits for its close_notify to be written
-    if (this.socket.writableFinished || this.socket.destroyed) return false;
-    this.socket.once('finish', () => this.conn!.flushed(this));
-    this.socket.end();
-    return true;
-  }
-
-  pending(): number {
-    return this.socket.writableLength;
-  }
-
-  bytesRead(): number {
-    return this.socket.bytesRead;
-  }
-
-  bytesWritten(): number {
-    return this.socket.bytesWritten;
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-}
-
-/** The client end for a TLS socket (tls.ts hands these to the balancer). */
-export function socketClient(socket: Socket): ClientEnd {
-  return new SocketEnd(socket);
-}
-
 /** The client end for an accepted handle. */
 export function handleClient(handle: StreamHandle, noDelay: boolean): ClientEnd {
   const end = new HandleEnd(handle as EndHandle);
@@ -328,4 +245,90 @@ export function handleClient(handle: StreamHandle, noDelay: boolean): ClientEnd 
     if (noDelay) handle.setNoDelay?.(true);
   }
   return end;
+}
+
+/**
+ * Take a plain TCP (or Unix) listener's accepted handles before net wraps them in Sockets: each
+ * becomes a ClientEnd; a failed accept is reported with Node's wording, and whether the balancer
+ * is out of descriptors.
+ */
+export function acceptEnds(
+  server: NetServer, opts: { tcpNodelay: boolean }, onEnd: (client: ClientEnd) => void, onError: (why: string, noDescriptor: boolean) => void,
+): void {
+  (server as unknown as { _handle: ListeningHandle })._handle.onconnection = (err, handle) => {
+    if (err !== 0 || handle === undefined) return onError(uvMessage('accept', err), outOfDescriptors(err));
+    onEnd(handleClient(handle, opts.tcpNodelay));
+  };
+}
+
+interface ListeningHandle {
+  onconnection: (err: number, client?: StreamHandle) => void;
+}
+
+/** Who hears of a connect's outcome. */
+export interface ConnectOwner {
+  connectDone(p: PendingConnect, status: number): void;
+}
+
+/** A connect in progress: the libuv request itself, so a connect allocates nothing more. */
+export interface PendingConnect {
+  readonly owner: ConnectOwner;
+}
+
+interface PairConnectReq extends ConnectReq, PendingConnect {
+  owner: ConnectOwner;
+  handle: StreamHandle;
+}
+
+/** A connect that could not start: Node's wording, and whether no file descriptor was left. */
+export class ConnectFailure {
+  constructor(readonly why: string, readonly noDescriptor: boolean) {}
+}
+
+/**
+ * Start a connect to a server (bound to `source` first when given, for IP servers): the pending
+ * connect, whose owner hears connectDone(p, status) once, or why it could not start.
+ */
+export function connectEnd(
+  owner: ConnectOwner, to: { family: Family; address: string; port: number }, source: string | null,
+): PendingConnect | ConnectFailure {
+  const unix = to.family === 'unix';
+  const handle = unix ? new Pipe(PIPE_SOCKET) : new TCP(TCP_SOCKET);
+  const req = (unix ? new PipeConnectWrap() : new TCPConnectWrap()) as PairConnectReq;
+  req.oncomplete = onConnectDone;
+  req.owner = owner;
+  req.handle = handle;
+  let err = 0;
+  if (!unix && source !== null) {
+    err = to.family === 6 ? handle.bind6!(source, 0, 0) : handle.bind!(source, 0);
+    if (err !== 0) return failure(handle, uvMessage('bind', err, source), err);
+  }
+  if (unix) err = handle.connect(req, to.address);
+  else if (to.family === 6) err = handle.connect6!(req, to.address, to.port);
+  else err = handle.connect(req, to.address, to.port);
+  if (err !== 0) return failure(handle, uvMessage('connect', err, unix ? to.address : `${to.address}:${to.port}`), err);
+  return req;
+}
+
+function failure(handle: StreamHandle, why: string, err: number): ConnectFailure {
+  handle.close();
+  return new ConnectFailure(why, outOfDescriptors(err));
+}
+
+function onConnectDone(this: ConnectReq, status: number): void {
+  const req = this as PairConnectReq;
+  req.owner.connectDone(req, status);
+}
+
+/** Give up a connect in progress (a timeout, a close); the owner ignores the connectDone (ECANCELED) that may follow. */
+export function abortConnect(p: PendingConnect): void {
+  (p as PairConnectReq).handle.close();
+}
+
+/** The end on a connect that completed. */
+export function connectedEnd(p: PendingConnect, opts: { tcpNodelay: boolean; keepalive: boolean }): HandleEnd {
+  const handle = (p as PairConnectReq).handle;
+  if (opts.tcpNodelay) handle.setNoDelay?.(true);
+  if (opts.keepalive) handle.setKeepAlive?.(true, 0);
+  return new HandleEnd(handle as EndHandle);
 }

@@ -1,5 +1,5 @@
 // Server selection as pen does it: pure functions over plain state, no sockets.
-// The TCP and UDP paths both call chooseInitial, canTry and failoverNext.
+// pick.ts puts them together into the one pick sequence TCP and UDP use.
 import { aclPermits, type AclTable, type CountryLookup } from './acl.ts';
 import { ABUSE, EMERGENCY, NO_SERVER, isOut, serverAt, type Server, type ServerTable } from './servers.ts';
 import type { Settings } from './settings.ts';
@@ -98,14 +98,25 @@ export function chooseInitial(st: SelectState, client: ClientInfo, now: number):
   return roundRobin(st, now);
 }
 
-/** try_server's checks before a connect: address, blacklist, soft/hard limits, server ACL. */
-export function canTry(st: SelectState, index: number, client: ClientInfo, now: number): boolean {
+/** What try_server's checks say of a server: it may be tried, or why not. */
+export const TRY_OK = 0;
+export const TRY_NOSRV = 1;  // no such server, no address or port, blacklisted, health-down or draining
+export const TRY_FULL = 2;   // at its soft limit (or, for the client it last served, its hard limit)
+export const TRY_ACL = 3;    // its ACL denies the client
+export type TryVerdict = typeof TRY_OK | typeof TRY_NOSRV | typeof TRY_FULL | typeof TRY_ACL;
+
+/** try_server's checks before a connect, in pen's order: address, blacklist, soft/hard limits, server ACL. */
+export function tryVerdict(st: SelectState, index: number, client: ClientInfo, now: number): TryVerdict {
   const s = serverAt(st.servers, index);
-  if (s === null || s.family === 0) return false;
-  if (s.port === 0) return false;
-  if (isOut(s, now, st.settings.blacklistTime)) return false;
-  if (s.maxc !== 0 && s.c >= s.maxc && (client.lastServer !== index || s.c >= s.hard)) return false;
-  return aclPermits(st.acls, s.acl, client.ip, st.country);
+  if (s === null || s.family === 0) return TRY_NOSRV;
+  if (s.port === 0) return TRY_NOSRV;
+  if (isOut(s, now, st.settings.blacklistTime)) return TRY_NOSRV;
+  if (s.maxc !== 0 && s.c >= s.maxc && (client.lastServer !== index || s.c >= s.hard)) return TRY_FULL;
+  return aclPermits(st.acls, s.acl, client.ip, st.country) ? TRY_OK : TRY_ACL;
+}
+
+export function canTry(st: SelectState, index: number, client: ClientInfo, now: number): boolean {
+  return tryVerdict(st, index, client, now) === TRY_OK;
 }
 
 /**

@@ -5,33 +5,34 @@
 // propagated unless tcp_fastclose says otherwise; a pair the client has half-closed lives on
 // only while its server answers (see sweep). Running out of file descriptors is the balancer's
 // condition: a connect that finds none waits for one instead of blaming the server.
+//
+// The pair sees the balancer only as its PairHost (pair-host.ts), and Node's bindings only
+// through ends.ts.
 import net, { type Server as NetServer, type Socket } from 'node:net';
-import { CS_CLOSED_DOWN, CS_CLOSED_UP, CS_CONNECTED, CS_CONNECTING, socketId, type Connection } from './connection.ts';
-import { insertForwardedHeaders } from './http.ts';
+import { plainIp } from './address.ts';
+import { CS_CLOSED_DOWN, CS_CLOSED_UP, CS_CONNECTED, CS_CONNECTING, socketId, type SweepClock } from './connection.ts';
 import { debug } from './diag.ts';
-import { NO_SERVER, serverAt, serverWhere } from './servers.ts';
-import { HandleEnd, handleClient, socketClient, type ClientEnd, type End, type EndHandle, type Pair } from './ends.ts';
 import {
-  PIPE_SOCKET, Pipe, PipeConnectWrap, TCP, TCPConnectWrap, TCP_SOCKET, outOfDescriptors, uvMessage, type ConnectReq, type StreamHandle,
-} from './uv.ts';
-import type { Balancer } from './balancer.ts';
+  ConnectFailure, abortConnect, acceptEnds, connectEnd, connectedEnd, uvMessage,
+  type ClientEnd, type ConnectOwner, type End, type HandleEnd, type Pair, type PendingConnect,
+} from './ends.ts';
+import type { PairEntry, PairHost } from './pair-host.ts';
+import { NO_SERVER, serverWhere } from './servers.ts';
+import { socketClient } from './socket-end.ts';
 
 const DUMMY_REPLY = Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 15\r\nContent-Type: text/html\r\n\r\nUlric was here.');
 
 const CS_BOTH_CLOSED = CS_CLOSED_UP | CS_CLOSED_DOWN;
 
-interface PairConnectReq extends ConnectReq {
-  conn: TcpConnection;
-  handle: StreamHandle;
-}
-
 export type { ClientEnd };
 
-export class TcpConnection implements Connection, Pair {
+export class TcpConnection implements PairEntry, Pair, ConnectOwner {
   index = -1;
   state = CS_CONNECTING;
-  clientIndex: number;
-  clientAddress: string;
+  clientIndex = -1;
+  readonly clientAddress: string;
+  readonly clientIp: string | null;
+  readonly clientPort: number;
   initial = NO_SERVER;
   server = NO_SERVER;
   counted = false;
@@ -47,8 +48,8 @@ export class TcpConnection implements Connection, Pair {
   /** bytes queued to the server at the last sweep (see serverSilent) */
   private queuedUp = 0;
   private upstream: HandleEnd | null = null;
-  private connectReq: PairConnectReq | null = null;
-  private attempts = 0;
+  private connecting: PendingConnect | null = null;
+  private failovers = 0;
   private closed = false;
   /** ends still writing out what they had queued before the pair can close (see eof) */
   private flushing = 0;
@@ -56,11 +57,11 @@ export class TcpConnection implements Connection, Pair {
   private dummy = false;
   private dummyAnswered = false;
 
-  constructor(private readonly pen: Balancer, readonly client: ClientEnd, clientAddress: string, clientIndex: number, readonly https: boolean) {
-    this.clientIndex = clientIndex;
-    this.clientAddress = clientAddress;
-    this.t = pen.now();
-    client.attach(this);
+  constructor(private readonly host: PairHost, readonly client: ClientEnd, readonly https: boolean) {
+    this.clientIp = client.remoteAddress ? plainIp(client.remoteAddress) : null;
+    this.clientAddress = this.clientIp ?? 'unix';
+    this.clientPort = client.remotePort;
+    this.t = host.now();
   }
 
   pendingDown(): number {
@@ -79,56 +80,39 @@ export class TcpConnection implements Connection, Pair {
     };
   }
 
-  /** Pick a server and connect, failing over as pen does. */
+  /** The table has given it a slot: pick a server and connect, failing over as pen does. */
   start(): void {
-    if (this.pen.settings.dummy) return this.serveDummy();
-    const client = this.pen.clientInfo(this.clientIndex, this.client);
-    this.initial = this.pen.chooseInitial(client);
-    const target = this.pen.canTry(this.initial, client) ? this.initial : this.pen.failoverNext(this.initial, this.initial, client);
-    if (target === NO_SERVER) {
-      this.pen.noteDropped();
+    this.client.attach(this);
+    if (this.host.settings.dummy) return this.serveDummy();
+    const pick = this.host.firstPick(this);
+    if (pick.kind === 'none') {
+      this.host.dropped(pick.why);
       return this.close();
     }
-    this.connectTo(target);
+    this.connectTo(pick.s);
   }
 
   private connectTo(s: number): void {
-    const pen = this.pen;
-    const server = serverAt(pen.servers, s)!;
+    const host = this.host;
+    const server = host.server(s)!;
     this.server = s;
-    pen.noteChosen(this.clientIndex, s);
+    host.chosen(this, s);
     this.state = CS_CONNECTING;
-    const unix = server.family === 'unix';
-    const handle = unix ? new Pipe(PIPE_SOCKET) : new TCP(TCP_SOCKET);
-    const req = (unix ? new PipeConnectWrap() : new TCPConnectWrap()) as PairConnectReq;
-    req.oncomplete = onConnectDone;
-    req.conn = this;
-    req.handle = handle;
-    this.connectReq = req;
     this.upId = socketId();
-    let err = 0;
-    const source = pen.settings.source;
-    if (!unix && source !== null) {
-      err = server.family === 6 ? handle.bind6!(source, 0, 0) : handle.bind!(source, 0);
-      if (err !== 0) return this.connectError(handle, s, uvMessage('bind', err, source), err);
-    }
-    if (unix) err = handle.connect(req, server.address);
-    else if (server.family === 6) err = handle.connect6!(req, server.address, server.port);
-    else err = handle.connect(req, server.address, server.port);
-    if (err !== 0) return this.connectError(handle, s, uvMessage('connect', err, serverWhere(server)), err);
+    const p = connectEnd(this, server, host.settings.source);
+    if (p instanceof ConnectFailure) return this.connectError(s, p);
+    this.connecting = p;
     this.connectStarted = Date.now();
-    if (pen.fdPaused) pen.descriptorsBack();
+    if (host.fdPaused()) host.descriptorsBack();
   }
 
   /** The server socket could not be opened: no descriptor left (wait for one), or the server's fault. */
-  private connectError(handle: StreamHandle, s: number, why: string, err: number): void {
-    if (!outOfDescriptors(err)) return this.connectFailure(handle, s, `connect failure: ${why}`);
-    this.connectReq = null;
-    handle.close();
+  private connectError(s: number, f: ConnectFailure): void {
+    if (!f.noDescriptor) return this.connectFailure(s, `connect failure: ${f.why}`);
     this.upId = -1;
     this.connectStarted = 0;
     this.fdWaitSince = Date.now();
-    this.pen.outOfDescriptors(why, this);
+    this.host.outOfDescriptors(f.why, this);
   }
 
   /** The balancer may have a descriptor again: retry the connect that found none. */
@@ -140,8 +124,8 @@ export class TcpConnection implements Connection, Pair {
 
   /** sweep(): no descriptor came free within -t: the client is dropped, no server is blamed. */
   noDescriptor(): void {
-    if (this.pen.settings.debug >= 1) debug(`connection ${this.index}: no file descriptor to connect with in ${this.pen.settings.timeout} s`);
-    this.pen.noteDropped();
+    if (this.host.settings.debug >= 1) debug(`connection ${this.index}: no file descriptor to connect with in ${this.host.settings.timeout} s`);
+    this.host.dropped('nofd');
     this.close();
   }
 
@@ -161,54 +145,51 @@ export class TcpConnection implements Connection, Pair {
 
   /** sweep(): the client sent EOF and the server has been silent since, for -t seconds. */
   clientGone(): void {
-    if (this.pen.settings.debug >= 2) debug(`connection ${this.index}: client sent EOF, server silent for ${this.pen.settings.timeout} s: closing`);
+    if (this.host.settings.debug >= 2) debug(`connection ${this.index}: client sent EOF, server silent for ${this.host.settings.timeout} s: closing`);
     this.close();
   }
 
   /** sweep(): the connect in progress has taken longer than -t allows. */
   connectTimedOut(): void {
-    const req = this.connectReq;
-    if (req !== null) this.connectFailure(req.handle, this.server, 'connect timeout');
+    if (this.connecting !== null) this.connectFailure(this.server, 'connect timeout');
   }
 
-  /** The connect on handle completed (status 0) or failed. */
-  connectDone(req: PairConnectReq, status: number): void {
-    if (this.connectReq !== req || this.closed) return;
+  /** The connect p completed (status 0) or failed. */
+  connectDone(p: PendingConnect, status: number): void {
+    if (this.connecting !== p || this.closed) return;
     const s = this.server;
     if (status !== 0) {
-      const server = serverAt(this.pen.servers, s);
-      return this.connectFailure(req.handle, s, `connect failure: ${uvMessage('connect', status, server ? serverWhere(server) : '')}`);
+      const server = this.host.server(s);
+      return this.connectFailure(s, `connect failure: ${uvMessage('connect', status, server ? serverWhere(server) : '')}`);
     }
-    this.connectReq = null;
-    this.connected(req.handle, s);
+    this.connecting = null;
+    this.connected(p);
   }
 
-  /** The connect to s failed or timed out: blacklist it and fail over, as pen does. */
-  private connectFailure(handle: StreamHandle, s: number, why: string): void {
+  /** The connect to s failed or timed out: blacklist it and fail over, as pen does (pick.ts bounds it). */
+  private connectFailure(s: number, why: string): void {
     if (this.closed) return;
-    this.connectReq = null;
-    handle.close();
+    const p = this.connecting;
+    this.connecting = null;
+    if (p !== null) abortConnect(p);
     this.upId = -1;
-    this.pen.connectFailed(s, why);
-    const next = this.pen.failoverNext(s, this.initial, this.pen.clientInfo(this.clientIndex, this.client));
-    if (next === NO_SERVER || ++this.attempts > this.pen.servers.list.length + 2) {
-      this.pen.noteDropped();
+    const host = this.host;
+    host.failed(s, why);
+    const next = host.nextPick(this, s, this.initial, this.failovers++);
+    if (next.kind === 'none') {
+      host.dropped(next.why);
       return this.close();
     }
-    this.connectTo(next);
+    this.connectTo(next.s);
   }
 
-  private connected(handle: StreamHandle, s: number): void {
-    const pen = this.pen;
-    const server = serverAt(pen.servers, s);
-    if (server) server.c += 1;
-    this.counted = true;
+  private connected(p: PendingConnect): void {
+    const host = this.host;
+    host.take(this);
     this.state = CS_CONNECTED;
-    this.t = pen.now();
+    this.t = host.now();
     this.active = Date.now();
-    if (pen.settings.tcpNodelay) handle.setNoDelay?.(true);
-    if (pen.settings.keepalive) handle.setKeepAlive?.(true, 0);
-    const up = new HandleEnd(handle as EndHandle);
+    const up = connectedEnd(p, host.settings);
     up.attach(this);
     this.upstream = up;
     up.startReading();
@@ -219,14 +200,11 @@ export class TcpConnection implements Connection, Pair {
   data(from: End, chunk: Buffer): void {
     if (this.closed) return;
     this.active = Date.now();
-    const pen = this.pen;
     if (this.dummy) return this.replyDummy();
     let to: End | null;
     if (from === this.client) {
       to = this.upstream;
-      if (pen.settings.http) chunk = insertForwardedHeaders(chunk, this.clientAddress, this.https);
-      if (pen.requestLog !== null) pen.requestLog.write(this.clientAddress, serverAt(pen.servers, this.server)?.address ?? '', chunk);
-      if (pen.settings.debug >= 3) pen.dump(this.index, chunk);
+      chunk = this.host.tap(this, chunk, this.https);
     } else {
       to = this.client;
     }
@@ -255,7 +233,7 @@ export class TcpConnection implements Connection, Pair {
       if (this.flushing === 0) this.close();
       return;
     }
-    const fast = this.pen.settings.tcpFastclose;
+    const fast = this.host.settings.tcpFastclose;
     if (fast === 'both' || (side === CS_CLOSED_UP ? fast === 'up' : fast === 'down')) {
       this.flushing = 1;
       if (!other.finish()) this.close();
@@ -271,7 +249,7 @@ export class TcpConnection implements Connection, Pair {
 
   /** A read or write failed: the pair is done. */
   failed(_end: End, why: string): void {
-    if (this.pen.settings.debug >= 2) debug(`connection ${this.index}: ${why}`);
+    if (this.host.settings.debug >= 2) debug(`connection ${this.index}: ${why}`);
     this.close();
   }
 
@@ -292,45 +270,40 @@ export class TcpConnection implements Connection, Pair {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    const req = this.connectReq;
-    this.connectReq = null;
-    req?.handle.close();
+    const p = this.connecting;
+    this.connecting = null;
+    if (p !== null) abortConnect(p);
     this.client.close();
     this.upstream?.close();
-    this.pen.release(this);
+    this.host.release(this);
   }
-}
 
-function onConnectDone(this: ConnectReq, status: number): void {
-  const req = this as PairConnectReq;
-  req.conn.connectDone(req, status);
-}
-
-/** How often sweep() runs: pen checks its timeouts once per trip round its event loop, about as often. */
-export const SWEEP_MS = 250;
-
-/**
- * Connect timeouts (-t) and idle_timeout, checked for the whole table every SWEEP_MS rather than
- * with a timer per connection (a timer set and cleared per connection was measurable).
- */
-export function sweep(pen: Balancer): void {
-  if (pen.fdPaused) pen.retryDescriptors();
-  const connectLimit = pen.settings.timeout * 1000;
-  const idleLimit = pen.settings.idleTimeout * 1000;
-  const now = Date.now();
-  for (const c of pen.conns) {
-    if (!(c instanceof TcpConnection)) continue;
-    if (c.state === CS_CONNECTING) {
-      if (c.connectStarted > 0 && now - c.connectStarted >= connectLimit) c.connectTimedOut();
-      else if (c.fdWaitSince > 0 && now - c.fdWaitSince >= connectLimit) c.noDescriptor();
-    } else if (c.state & CS_CONNECTED) {
-      if (idleLimit > 0 && now - c.active >= idleLimit) c.close();
+  /** The table's sweep: the connect timeout (-t), idle_timeout, and a client gone quiet after its EOF. */
+  timeouts(c: SweepClock): void {
+    const now = c.nowMs;
+    if (this.state === CS_CONNECTING) {
+      if (this.connectStarted > 0 && now - this.connectStarted >= c.connectMs) this.connectTimedOut();
+      else if (this.fdWaitSince > 0 && now - this.fdWaitSince >= c.connectMs) this.noDescriptor();
+    } else if (this.state & CS_CONNECTED) {
+      if (c.idleMs > 0 && now - this.active >= c.idleMs) this.close();
       // the client has sent EOF and for -t seconds the server has neither sent nor read a byte:
       // a client that closed cannot be told from one that half-closed, so the pair ends (an
       // answer still being written to a slow client keeps it)
-      else if ((c.state & CS_BOTH_CLOSED) === CS_CLOSED_DOWN && c.serverSilent(now, connectLimit)) c.clientGone();
+      else if ((this.state & CS_BOTH_CLOSED) === CS_CLOSED_DOWN && this.serverSilent(now, c.connectMs)) this.clientGone();
     }
   }
+}
+
+/** A new client from the listener: a slot and a server, or a place in the queue for a full table. */
+export function acceptClient(host: PairHost, client: ClientEnd, https: boolean): void {
+  const conn = new TcpConnection(host, client, https);
+  if (host.alloc(conn) < 0) {
+    const waiting = { get closed() { return client.closed; }, admit: () => acceptClient(host, client, https), close: () => client.close() };
+    if (!host.wait(waiting)) client.close();
+    return;
+  }
+  conn.clientIndex = host.storeClient(conn.clientIp, conn.clientPort);
+  conn.start();
 }
 
 export interface TcpListenerOptions {
@@ -339,33 +312,27 @@ export interface TcpListenerOptions {
   https?: boolean;
 }
 
-interface ListeningHandle {
-  onconnection: (err: number, client?: StreamHandle) => void;
-}
-
 /** Open the TCP (or TLS) listener; resolves once bound, rejects with the bind error. */
-export function listenTcp(pen: Balancer, bind: net.ListenOptions, opts: TcpListenerOptions): Promise<NetServer> {
+export function listenTcp(host: PairHost, bind: net.ListenOptions, opts: TcpListenerOptions): Promise<NetServer> {
   const https = opts.https ?? false;
   const server = opts.createServer
-    ? opts.createServer((socket) => pen.accept(socketClient(socket), https))
+    ? opts.createServer((socket) => acceptClient(host, socketClient(socket), https))
     : net.createServer({ allowHalfOpen: true, pauseOnConnect: true });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen({ ...bind, backlog: opts.backlog }, () => {
       server.removeListener('error', reject);
       server.on('error', (err: NodeJS.ErrnoException) => {
-        if (err.code === 'EMFILE' || err.code === 'ENFILE') pen.outOfDescriptors(err.message);
+        if (err.code === 'EMFILE' || err.code === 'ENFILE') host.outOfDescriptors(err.message);
         else debug(`listener: ${err.message}`);
       });
       // plain TCP: take the accepted handles before net wraps them in Sockets
-      if (!opts.createServer) (server as unknown as { _handle: ListeningHandle })._handle.onconnection = (err, handle) => {
-        if (err !== 0 || handle === undefined) {
-          if (outOfDescriptors(err)) pen.outOfDescriptors(uvMessage('accept', err));
-          else debug(`listener: ${uvMessage('accept', err)}`);
-          return;
-        }
-        pen.accept(handleClient(handle, pen.settings.tcpNodelay), false);
-      };
+      if (!opts.createServer) {
+        acceptEnds(server, host.settings, (client) => acceptClient(host, client, false), (why, noDescriptor) => {
+          if (noDescriptor) host.outOfDescriptors(why);
+          else debug(`listener: ${why}`);
+        });
+      }
       resolve(server);
     });
   });

@@ -29,11 +29,10 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Server as NetServer, Socket } from 'node:net';
 import tls from 'node:tls';
-import type { Balancer } from './balancer.ts';
 import { debug } from './diag.ts';
 import { PenError } from './errors.ts';
 import { FileError, readOperatorFile, readOperatorFileSync } from './files.ts';
-import type { SslSettings } from './settings.ts';
+import type { Settings, SslSettings } from './settings.ts';
 
 const OCSP_SNI_REFRESH_MS = 3600 * 1000;
 
@@ -278,8 +277,8 @@ function applyRenegotiationLimit(ssl: SslSettings): void {
  * half-open capable, once the handshake is done. The default context is built (and its files
  * checked) here, so a bad -E/-K/-G/-A fails at start-up with a PenError.
  */
-export function tlsServerFactory(pen: Balancer): (onConnection: (s: Socket) => void) => NetServer {
-  const ssl = pen.settings.ssl;
+export function tlsServerFactory(settings: Settings): (onConnection: (s: Socket) => void) => NetServer {
+  const ssl = settings.ssl;
   const base = defaultContextOptions(ssl);
   const sni = new SniStore(ssl);
   const ocsp = new OcspFile();
@@ -288,7 +287,7 @@ export function tlsServerFactory(pen: Balancer): (onConnection: (s: Socket) => v
     const server = tls.createServer({
       ...base,
       allowHalfOpen: true,
-      noDelay: pen.settings.tcpNodelay,
+      noDelay: settings.tcpNodelay,
       requestCert: ssl.requireClientCert,
       rejectUnauthorized: ssl.requireClientCert,
       SNICallback: (name, cb) => {
@@ -307,7 +306,7 @@ export function tlsServerFactory(pen: Balancer): (onConnection: (s: Socket) => v
       })().then((staple) => cb(null, staple), () => cb(null, null));
     });
     server.on('tlsClientError', (err) => {
-      if (pen.settings.debug >= 1) debug(`SSL: ${err.message}`);
+      if (settings.debug >= 1) debug(`SSL: ${err.message}`);
     });
     return server;
   };

@@ -12,24 +12,22 @@
 // sx/rx/csx; later client datagrams count in the server's sx and the client's crx. The
 // listener's own counters (datagrams and bytes each way, drops, sessions) count everything.
 //
-// The sockets are Node's raw libuv UDP handles (server/core/uv.ts), not dgram.Socket: dgram's
-// send() runs every reply address through dns.lookup and a nextTick, allocates a request, a list
-// and closures per datagram, and delivers each datagram through an EventEmitter. That was about a
-// tenth of the CPU per query; what remains is the kernel (about pen's whole cost) and Node's own
-// work per datagram received (a Buffer, an address object, a call into JavaScript). Upstream
-// handles are connect()ed, which is synchronous on a handle, so a first datagram goes out at once.
+// The sockets are Node's raw libuv UDP handles, through datagram.ts; what remains per query is the
+// kernel (about pen's whole cost) and Node's own work per datagram received (a Buffer, an
+// address object, a call into JavaScript). A session sees the balancer only as its PairHost.
 import type { AddressInfo } from 'node:net';
-import { constants as osConstants } from 'node:os';
-import type { Balancer, Listener } from './balancer.ts';
+import type { Listener } from './balancer.ts';
 import { plainIp, type ListenSpec } from './address.ts';
-import { clientKey } from './clients.ts';
-import { CS_CONNECTED, socketId, type Connection } from './connection.ts';
+import { CS_CONNECTED, socketId, type SweepClock } from './connection.ts';
+import {
+  DatagramFailure, closeDatagram, datagramAddress, errorName, listenDatagram, openUpstream, sendConnected, sendTo, uvMessage,
+  type Datagram, type DatagramOwner,
+} from './datagram.ts';
 import { debug } from './diag.ts';
 import { PenError } from './errors.ts';
-import { insertForwardedHeaders } from './http.ts';
-import type { ClientInfo } from './select.ts';
-import { NO_SERVER, isDown, serverAt, serverWhere } from './servers.ts';
-import { SendWrap, UDP, connectUdp, errorName, outOfDescriptors, uvMessage, type SendReq, type UdpHandle } from './uv.ts';
+import type { NoneWhy } from './pick.ts';
+import type { DropWhy, PairEntry, PairHost } from './pair-host.ts';
+import { NO_SERVER, isDown, serverWhere } from './servers.ts';
 
 /** pen reads at most this much of a datagram; the rest is cut off. */
 export const MAX_DATAGRAM = 32768;
@@ -37,57 +35,6 @@ export const MAX_DATAGRAM = 32768;
 export const UDP_IDLE_DEFAULT = 60;
 /** receive buffer asked for on the listener socket */
 const LISTEN_RCVBUF = 4 * 1024 * 1024;
-/** bind flag that lets a restarted pen take the port at once, as dgram's reuseAddr */
-const UV_UDP_REUSEADDR: number = osConstants.UV_UDP_REUSEADDR;
-
-// One request and one 1-element list serve every send that completes at once (send() returns
-// bytes + 1): Node's UDPWrap only wraps the request object when the datagram has to wait in
-// libuv's queue, and then keeps it, and through req.list the buffer, until it is sent. So after
-// an asynchronous send (return 0) the next send takes a fresh pair. Negative returns are libuv
-// errors; as with dgram's send() without a callback, the datagram is lost and nothing is thrown.
-let sendReq: SendReq = new SendWrap();
-let sendList: Buffer[] = [];
-sendReq.list = sendList;
-
-function sendDone(result: number): number {
-  if (result === 0) {
-    sendReq = new SendWrap();
-    sendList = [];
-    sendReq.list = sendList;
-  }
-  return result;
-}
-
-/** Send on a connect()ed handle; a negative libuv error when the datagram was not sent. */
-function sendConnected(handle: UdpHandle, msg: Buffer): number {
-  sendList[0] = msg;
-  return sendDone(handle.send(sendReq, sendList, 1, false));
-}
-
-/** Send to address:port on an unconnected handle of family 4 or 6. */
-function sendTo(handle: UdpHandle, v6: boolean, msg: Buffer, port: number, address: string): number {
-  sendList[0] = msg;
-  return sendDone(v6 ? handle.send6(sendReq, sendList, 1, port, address, false) : handle.send(sendReq, sendList, 1, port, address, false));
-}
-
-/** A session's upstream handle knows its session, so all of them share one onmessage function. */
-interface UpstreamHandle extends UdpHandle {
-  session: UdpSession;
-}
-
-function onUpstreamMessage(nread: number, handle: UdpHandle, buf: Buffer): void {
-  (handle as UpstreamHandle).session.fromUpstream(nread, handle, buf);
-}
-
-function onHandleError(_nread: number, _handle: UdpHandle, err: Error): void {
-  debug(`udp: ${err.message}`);
-}
-
-/** Stop and close a raw handle; nothing calls into it afterwards. */
-function closeHandle(handle: UdpHandle): void {
-  handle.recvStop();
-  handle.close();
-}
 
 export interface UdpCounters {
   datagramsIn: number;   // from clients
@@ -100,7 +47,7 @@ export interface UdpCounters {
   recycled: number;      // closed to make room for a new session in a full table
 }
 
-export class UdpSession implements Connection {
+export class UdpSession implements PairEntry, DatagramOwner {
   index = -1;
   state = CS_CONNECTED;
   clientIndex = -1;
@@ -114,7 +61,7 @@ export class UdpSession implements Connection {
   /** pen's counters: later client datagrams only */
   sx = 0;
   crx = 0;
-  private upstream: UdpHandle | null = null;
+  private upstream: Datagram | null = null;
   /** the latest client datagram, replayed once per server when a server refuses it */
   private last: Buffer | null = null;
   private replays = 0;
@@ -124,15 +71,19 @@ export class UdpSession implements Connection {
   next: UdpSession | null = null;
 
   constructor(
-    private readonly pen: Balancer,
+    private readonly host: PairHost,
     readonly listener: UdpListener,
     /** as the listener socket reports it (`::ffff:a.b.c.d` on a dual-stack socket): where replies go */
     readonly replyAddress: string,
     readonly clientPort: number,
   ) {
     this.clientAddress = plainIp(replyAddress);
-    this.t = pen.now();
+    this.t = host.now();
     this.downId = listener.socketId;
+  }
+
+  get clientIp(): string {
+    return this.clientAddress;
   }
 
   pendingDown(): number {
@@ -148,23 +99,19 @@ export class UdpSession implements Connection {
     return { sx: this.sx, rx: 0, csx: 0, crx: this.crx };
   }
 
-  clientInfo(): ClientInfo {
-    return { ip: this.clientAddress, port: this.clientPort, lastServer: this.pen.clients.slots[this.clientIndex]?.server ?? NO_SERVER };
-  }
-
-  /** The first datagram: choose a server as for a new TCP connection. False when none can take it. */
+  /** The first datagram: choose a server as for a new TCP connection. False (and counted) when none can take it. */
   open(msg: Buffer): boolean {
-    const pen = this.pen;
-    const now = pen.now();
-    this.clientIndex = pen.clients.store(clientKey('ip', this.clientAddress), this.clientAddress, this.clientPort, now, pen.settings.trackingTime);
-    const client = this.clientInfo();
-    this.initial = pen.chooseInitial(client);
-    let target = pen.canTry(this.initial, client) ? this.initial : pen.failoverNext(this.initial, this.initial, client);
+    const host = this.host;
+    this.clientIndex = host.storeClient(this.clientAddress, this.clientPort);
+    let pick = host.firstPick(this);
     // a server UDP cannot reach (a Unix socket path) is skipped like a refused one
-    for (let tries = 0; target !== NO_SERVER && !this.connectTo(target); tries++) {
-      target = tries > pen.servers.list.length ? NO_SERVER : pen.failoverNext(target, this.initial, client);
+    for (let failovers = 0; pick.kind !== 'none' && !this.connectTo(pick.s); failovers++) {
+      pick = host.nextPick(this, pick.s, this.initial, failovers);
     }
-    if (target === NO_SERVER) return false;
+    if (pick.kind === 'none') {
+      this.listener.drop(pick.why);
+      return false;
+    }
     this.last = msg;
     this.send(msg);
     return true;
@@ -172,24 +119,21 @@ export class UdpSession implements Connection {
 
   /** A later datagram from the client. */
   fromClient(msg: Buffer): void {
-    const pen = this.pen;
-    this.t = pen.now();
+    const host = this.host;
+    this.t = host.now();
     this.listener.touch(this);
     this.replays = 0;
-    let server = serverAt(pen.servers, this.server);
+    const server = host.server(this.server);
     // a blacklisted or health-down server loses its sessions, as a TCP client's remembered
     // server would; a draining one keeps them
-    if (server === null || isDown(server, this.t, pen.settings.blacklistTime)) {
-      if (!this.failover()) {
-        this.listener.drop();
+    if (server === null || isDown(server, this.t, host.settings.blacklistTime)) {
+      const why = this.failover();
+      if (why !== null) {
+        this.listener.drop(why);
         return;
       }
-      server = serverAt(pen.servers, this.server);
     }
-    let out = msg;
-    if (pen.settings.http) out = insertForwardedHeaders(msg, this.clientAddress, false);
-    if (pen.requestLog !== null) pen.requestLog.write(this.clientAddress, server?.address ?? '', out);
-    if (pen.settings.debug >= 3) pen.dump(this.index, out);
+    const out = host.tap(this, msg, false);
     this.sx += out.length;
     this.crx += msg.length;
     this.last = out;
@@ -203,12 +147,12 @@ export class UdpSession implements Connection {
   }
 
   /** A datagram or a receive error (nread < 0) on the upstream handle. */
-  fromUpstream(nread: number, handle: UdpHandle, buf: Buffer): void {
+  fromUpstream(nread: number, handle: Datagram, buf: Buffer): void {
     // a handle left behind by failover or close is closed and stopped, but be sure
     if (handle !== this.upstream) return;
     if (nread >= 0) {
       // a reply from the server goes back to the client from the listener's address
-      this.t = this.pen.now();
+      this.t = this.host.now();
       this.listener.touch(this);
       this.listener.reply(buf, this.clientPort, this.replyAddress);
       return;
@@ -221,74 +165,62 @@ export class UdpSession implements Connection {
     }
     // an ICMP port unreachable is UDP's "connection refused": blacklist and fail over as TCP
     // does, and replay the datagram that was lost (at most once per server)
-    const failed = this.server;
-    this.pen.connectFailed(failed, `connect failure: ${message}`);
-    if (!this.failover()) return;
-    if (this.last !== null && this.replays++ < this.pen.servers.list.length) this.send(this.last);
+    this.host.failed(this.server, `connect failure: ${message}`);
+    if (this.failover() !== null) return;
+    if (this.last !== null && this.replays++ < this.host.serverCount()) this.send(this.last);
   }
 
-  /** Move the session to the next server that can take it; false (and no change) when none can. */
-  private failover(): boolean {
-    const pen = this.pen;
-    const next = pen.failoverNext(this.server, this.server, this.clientInfo());
-    if (next === NO_SERVER || next === this.server) return false;
+  /** Move the session to the next server that can take it; null when it moved, else why not (and no change). */
+  private failover(): NoneWhy | null {
+    const next = this.host.nextPick(this, this.server, this.server, 0);
+    if (next.kind === 'none') return next.why;
+    if (next.s === this.server) return 'nosrv';
     this.dropUpstream();
-    return this.connectTo(next);
+    return this.connectTo(next.s) ? null : 'nosrv';
   }
 
   private connectTo(s: number): boolean {
-    const pen = this.pen;
-    const server = serverAt(pen.servers, s);
+    const host = this.host;
+    const server = host.server(s);
     if (server === null || (server.family !== 4 && server.family !== 6)) return false;
-    const v6 = server.family === 6;
-    const up = new UDP() as UpstreamHandle;
-    const source = pen.settings.source;
-    let { err, syscall }: { err: number; syscall: string } = connectUdp(up, v6, source, server.address, server.port);
-    if (err === 0) {
-      syscall = 'recvStart';
-      up.session = this;
-      up.onmessage = onUpstreamMessage;
-      up.onerror = onHandleError;
-      err = up.recvStart();
-    }
-    if (err !== 0) {
+    const source = host.settings.source;
+    const up = openUpstream(this, server.family === 6, source, server.address, server.port);
+    if (up instanceof DatagramFailure) {
       // e.g. a source address of the other family, or no route: skipped like a refused server;
       // no descriptor left is the balancer's condition, counted and logged once (at -d)
-      const why = uvMessage(syscall, err, syscall === 'bind' ? source ?? '' : serverWhere(server));
-      if (outOfDescriptors(err)) pen.outOfDescriptors(why);
+      const why = up.message(up.syscall === 'bind' ? source ?? '' : serverWhere(server));
+      if (up.noDescriptor) host.outOfDescriptors(why);
       else debug(`udp session ${this.index}: ${why}`);
-      closeHandle(up);
       return false;
     }
     this.upstream = up;
     this.upId = socketId();
     this.server = s;
-    pen.noteChosen(this.clientIndex, s);
+    host.chosen(this, s);
     // UDP "connects" at once, so it counts against the server's limits at once
-    server.c += 1;
-    this.counted = true;
+    host.take(this);
     return true;
   }
 
-  /** Close the upstream handle, if any. */
+  /** Close the upstream socket, if any. */
   private closeUpstreamSocket(): void {
     const up = this.upstream;
     this.upstream = null;
-    if (up !== null) closeHandle(up);
+    if (up !== null) closeDatagram(up);
   }
 
   private dropUpstream(): void {
     this.closeUpstreamSocket();
     this.upId = -1;
     // what was sent so far belongs to the server being left
-    const server = serverAt(this.pen.servers, this.server);
-    if (server) {
-      server.sx += this.sx;
-      if (this.counted) server.c = Math.max(0, server.c - 1);
-    }
-    if (this.counted) this.pen.noteReleased(this.server);
+    this.host.drop(this, { sx: this.sx, rx: 0 });
     this.sx = 0;
-    this.counted = false;
+  }
+
+  /** The table's sweep: a session idle for idle_timeout seconds (UDP_IDLE_DEFAULT when that is 0) expires. */
+  timeouts(c: SweepClock): void {
+    const idle = c.idleMs > 0 ? c.idleMs / 1000 : UDP_IDLE_DEFAULT;
+    if (c.nowS - this.t >= idle) this.listener.expire(this);
   }
 
   close(): void {
@@ -297,8 +229,8 @@ export class UdpSession implements Connection {
     this.closeUpstreamSocket();
     this.last = null;
     this.listener.forget(this);
-    // release() folds sx/crx into the server and client and decrements server.c if counted
-    this.pen.release(this);
+    // release() folds sx/crx into the server and client and drops the server if counted
+    this.host.release(this);
   }
 }
 
@@ -313,15 +245,12 @@ export class UdpListener implements Listener {
   /** most and least recently active sessions */
   private head: UdpSession | null = null;
   private tail: UdpSession | null = null;
-  private sweeper: NodeJS.Timeout | null = null;
   private closed = false;
+  private readonly handle: Datagram;
 
-  constructor(private readonly pen: Balancer, private readonly handle: UdpHandle, private readonly v6: boolean) {
-    handle.onmessage = this.onMessage;
-    handle.onerror = onHandleError;
-    handle.recvStart();
-    this.sweeper = setInterval(this.sweep, 1000);
-    this.sweeper.unref();
+  /** Bind and start receiving; throws the bind error. */
+  constructor(private readonly host: PairHost, address: string, port: number, private readonly v6: boolean) {
+    this.handle = listenDatagram(address, port, v6, LISTEN_RCVBUF, this.onMessage);
   }
 
   get size(): number {
@@ -329,12 +258,10 @@ export class UdpListener implements Listener {
   }
 
   address(): AddressInfo {
-    const out: Partial<AddressInfo> = {};
-    this.handle.getsockname(out);
-    return out as AddressInfo;
+    return datagramAddress(this.handle) as AddressInfo;
   }
 
-  private readonly onMessage = (nread: number, _handle: UdpHandle, msg: Buffer, rinfo: { address: string; port: number }): void => {
+  private readonly onMessage = (nread: number, _handle: Datagram, msg: Buffer, rinfo: { address: string; port: number }): void => {
     if (nread < 0) {
       debug(`udp listener: ${uvMessage('recvmsg', nread)}`);
       return;
@@ -349,10 +276,10 @@ export class UdpListener implements Listener {
   };
 
   private newSession(msg: Buffer, address: string, port: number): void {
-    const pen = this.pen;
-    const session = new UdpSession(pen, this, address, port);
-    if (pen.install(session) < 0 && !(this.recycle() && pen.install(session) >= 0)) {
-      this.drop();
+    const host = this.host;
+    const session = new UdpSession(host, this, address, port);
+    if (host.alloc(session) < 0 && !(this.recycle() && host.alloc(session) >= 0)) {
+      this.drop('full');
       return;
     }
     let byPort = this.sessions.get(address);
@@ -364,16 +291,13 @@ export class UdpListener implements Listener {
     this.pushFront(session);
     this.sessionCount += 1;
     this.counters.sessions += 1;
-    if (!session.open(msg)) {
-      this.drop();
-      session.close();
-    }
+    if (!session.open(msg)) session.close();
   }
 
   /** A client datagram that no server could take. */
-  drop(): void {
+  drop(why: DropWhy): void {
     this.counters.dropped += 1;
-    this.pen.noteDropped();
+    this.host.dropped(why);
   }
 
   reply(msg: Buffer, port: number, address: string): void {
@@ -426,50 +350,29 @@ export class UdpListener implements Listener {
     return true;
   }
 
-  /** Close sessions idle for idle_timeout seconds (UDP_IDLE_DEFAULT when that is 0), oldest first. */
-  private readonly sweep = (): void => {
-    const pen = this.pen;
-    const idle = pen.settings.idleTimeout > 0 ? pen.settings.idleTimeout : UDP_IDLE_DEFAULT;
-    const now = pen.now();
-    while (this.tail !== null && now - this.tail.t >= idle) {
-      this.counters.expired += 1;
-      this.tail.close();
-    }
-  };
+  /** The sweep found s idle for too long. */
+  expire(s: UdpSession): void {
+    this.counters.expired += 1;
+    s.close();
+  }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.sweeper) clearInterval(this.sweeper);
-    this.sweeper = null;
     for (const byPort of [...this.sessions.values()]) for (const s of [...byPort.values()]) s.close();
-    closeHandle(this.handle);
+    closeDatagram(this.handle);
   }
 }
 
 /** Open the UDP listener; resolves once bound, rejects with the bind error. */
-export function listenUdp(pen: Balancer, spec: ListenSpec): Promise<UdpListener> {
+export function listenUdp(host: PairHost, spec: ListenSpec): Promise<UdpListener> {
   if (spec.family === 'unix') {
     return Promise.reject(new PenError('PEN_ERR_UNSUPPORTED', `UDP on a Unix socket path is not supported: ${spec.text}`));
   }
-  // spec.host is an IP address here (the balancer resolves names); no IPV6ONLY flag, so `::` is
-  // dual-stack where the system allows it, as with dgram
-  const v6 = spec.family === 6;
-  const handle = new UDP();
-  const err = v6 ? handle.bind6(spec.host, spec.port, UV_UDP_REUSEADDR) : handle.bind(spec.host, spec.port, UV_UDP_REUSEADDR);
-  if (err !== 0) {
-    handle.close();
-    // worded as dgram's bind error: `bind EADDRINUSE 127.0.0.1:53`
-    const e = new Error(uvMessage('bind', err, spec.port > 0 ? `${spec.host}:${spec.port}` : spec.host)) as NodeJS.ErrnoException;
-    e.code = errorName(err);
-    e.errno = err;
-    e.syscall = 'bind';
-    return Promise.reject(e);
+  // spec.host is an IP address here (the balancer resolves names)
+  try {
+    return Promise.resolve(new UdpListener(host, spec.host, spec.port, spec.family === 6));
+  } catch (err) {
+    return Promise.reject(err);
   }
-  // room for bursts of new clients while sessions are set up (the kernel caps it at rmem_max);
-  // bufferSize() returns undefined on failure, and the default buffer still works
-  const ctx = {};
-  const size = handle.bufferSize(0, true, ctx);
-  if (size !== undefined && size < LISTEN_RCVBUF) handle.bufferSize(LISTEN_RCVBUF, true, ctx);
-  return Promise.resolve(new UdpListener(pen, handle, v6));
 }

@@ -131,7 +131,7 @@ test('a burst of limit and blacklisted reports reaches subscribers as one event 
     await s.next((m) => m.type === 'snapshot', 1000);
     for (let i = 0; i < 50; i++) {
       f.pen.emitEvent({ type: 'limit', server: 0, message: 'server 0 reached its limit' });
-      f.pen.connectFailed(1, 'test');
+      f.pen.host.failed(1, 'test');
     }
     // a config change after the burst: once it has arrived, everything before it has too
     await f.cmd('server 1 weight 0');

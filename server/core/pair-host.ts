@@ -1,0 +1,67 @@
+// What a transport (tcp.ts, udp.ts, and later a native one) may ask of the balancer: a narrow
+// interface, made once per balancer as a plain object of functions (lifecycle.ts builds it), so
+// transports never see the Balancer and a call allocates nothing. Types only: a leaf module.
+import type { Waiter } from './conn-table.ts';
+import type { Connection } from './connection.ts';
+import type { NoneWhy, Pick } from './pick.ts';
+import type { Server } from './servers.ts';
+import type { Settings } from './settings.ts';
+
+/** Why a client was dropped: no server took it (Pick's reasons), or no file descriptor came free within -t. */
+export type DropWhy = NoneWhy | 'nofd';
+
+/** A connection as the pick needs it: its client's address (null for a Unix-socket client) and port. */
+export interface PairEntry extends Connection {
+  readonly clientIp: string | null;
+  readonly clientPort: number;
+}
+
+/** A connect that found no file descriptor, retried when some come free. */
+export interface FdWaiter {
+  retryConnect(): void;
+}
+
+export interface PairHost {
+  /** the live settings (the same object for the balancer's life) */
+  readonly settings: Settings;
+  /** pen's clock, in whole seconds */
+  now(): number;
+  /** the server an index names (a regular one, EMERGENCY or ABUSE); null when there is none */
+  server(s: number): Server | null;
+  /** how many regular servers there are (slots 0..n-1) */
+  serverCount(): number;
+
+  /** A slot in the connection table for conn (and one more accepted), or -1 when the table is full. */
+  alloc(conn: Connection): number;
+  /** A client for a full table waits for a slot (admitted as one frees); false when the queue is full too. */
+  wait(w: Waiter): boolean;
+  /** The client table's slot for a new connection's client, stamped now (pen's store_client). */
+  storeClient(ip: string | null, port: number): number;
+
+  /** Where a new connection goes; sets conn.initial (pick.ts firstPick). */
+  firstPick(conn: PairEntry): Pick;
+  /** Where it goes after `failed` did not take it, its `failovers`-th failover (pick.ts nextPick). */
+  nextPick(conn: PairEntry, failed: number, initial: number, failovers: number): Pick;
+  /** A connect to s starts: the client's remembered server, pen's `current`, the 'limit' event. */
+  chosen(conn: Connection, s: number): void;
+  /** s refused or timed out a connect: it is blacklisted (debug line and 'blacklisted' event). */
+  failed(s: number, why: string): void;
+  /** conn is connected to conn.server: it takes the server (accounting.ts take; conn.counted). */
+  take(conn: Connection): void;
+  /** conn leaves conn.server but stays open (a UDP session failing over): bytes so far and its count drop. */
+  drop(conn: Connection, bytes: { sx: number; rx: number }): void;
+  /** conn has closed: its bytes fold in, its count drops, its slot is freed and a waiting client admitted. */
+  release(conn: Connection): void;
+  /** A client was dropped, and why (the `dropped` counter). */
+  dropped(why: DropWhy): void;
+
+  /** What every chunk from a client passes through: X-Forwarded-For, the request log, the hex dump. */
+  tap(conn: Connection, chunk: Buffer, https: boolean): Buffer;
+
+  /** The balancer is out of file descriptors (EMFILE/ENFILE); `waiter` is retried when some come free. */
+  outOfDescriptors(why: string, waiter?: FdWaiter): void;
+  /** whether new connects wait for descriptors */
+  fdPaused(): boolean;
+  /** A socket opened while paused: descriptors may be back. */
+  descriptorsBack(): void;
+}
