@@ -2,14 +2,30 @@
 // directly: a net.Socket pair (two Duplex streams with their state, events and nextTicks) cost
 // ~3x pen's whole CPU time per connection, and dgram's send() looks up every reply address
 // through dns.lookup and a nextTick. These bindings are the ones net.js and dgram.js are built
-// on (process.binding allows them on Node 20 without a warning); the types below describe just
-// what we call. Behaviour they rely on, checked against Node 20's lib/ and src/:
-//  - a stream handle reads into the buffer given by useUserBuffer(); onread(this = handle) gets
-//    the byte count (or a negative libuv error, UV_EOF at end) in streamBaseState[kReadBytesOrError];
-//  - writeBuffer() tries the write at once: when it all went out, streamBaseState[kLastWriteWasAsync]
-//    is 0 and the request object was not used, so it can be passed again; otherwise the request
-//    is in flight, still points into the buffer, and calls req.oncomplete(status) when done;
-//  - requests without an oncomplete property complete silently.
+// on; the types below describe just what we call. Only ends.ts, datagram.ts and probes.ts use
+// this module. What it relies on, read in Node 20's lib/ and src/ and asserted on the running
+// Node by test/unit/uv-contract.test.ts (one test per number):
+//  1. process.binding gives tcp_wrap, pipe_wrap, stream_wrap, udp_wrap and uv without a warning
+//     (not even under --throw-deprecation), with the constructors and constants exported below;
+//  2. a stream handle reads into the buffer given by useUserBuffer(); onread (this = the handle)
+//     finds the byte count in streamBaseState[kReadBytesOrError], UV_EOF at the end, and a Buffer
+//     it returns is where the next read goes;
+//  3. writeBuffer() tries the write at once: when it all went out, streamBaseState[kLastWriteWasAsync]
+//     is 0 and the request object was not used (no oncomplete), so it can be passed again;
+//  4. otherwise kLastWriteWasAsync is 1, writeQueueSize counts what waits, and the request (still
+//     pointing into the buffer) calls req.oncomplete(status) (this = req) once written;
+//  5. requests without an oncomplete property complete silently; a shutdown waiting behind queued
+//     writes finds an oncomplete set after shutdown() was called;
+//  6. handle.connect(req, address, port) with a TCPConnectWrap returns 0 and calls
+//     req.oncomplete(status) later: 0, or a negative libuv error (ECONNREFUSED);
+//  7. a net.Server's _handle.onconnection can be replaced once it listens, and gets (0, handle)
+//     for each accepted client before net wraps it (getpeername() fills address and port), when
+//     the server was made with pauseOnConnect;
+//  8. bytesRead and bytesWritten of a stream handle count its bytes;
+//  9. a UDP handle binds and connects synchronously (0); send() on a connected handle returns
+//     bytes + 1 when the datagram went out at once; onmessage(nread, handle, buf, rinfo) gets
+//     each datagram, and on a connected handle an ICMP port unreachable as nread = ECONNREFUSED;
+// 10. bufferSize(0, true, ctx) returns the receive buffer's size.
 import { getSystemErrorName } from 'node:util';
 
 /** The parts of a libuv stream handle (TCPWrap, PipeWrap) that the data path calls. */
