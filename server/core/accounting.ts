@@ -2,10 +2,15 @@
 // counters (HAProxy's server_take_conn / server_drop_conn): a connection takes its server when it
 // is connected and drops it when it lets go, and what it moved joins the totals then. Live
 // connections' bytes are read from the connections themselves (stats/model.ts adds them).
-import type { ClientSlot } from './clients.ts';
 import type { Server } from './servers.ts';
 
 /** Bytes a connection moved: to and from its server, to and from its client. */
+/** What accounting writes of a client table slot (clients.ts ClientSlot). */
+export interface ClientBytes {
+  csx: number;
+  crx: number;
+}
+
 export interface Bytes {
   sx: number;
   rx: number;
@@ -29,13 +34,13 @@ export function drop(server: Server, bytes: { sx: number; rx: number }, counted:
 }
 
 /** A closed connection's bytes to and from its client join the client's totals. */
-export function foldClient(slot: ClientSlot, bytes: Bytes): void {
+export function foldClient(slot: ClientBytes, bytes: Bytes): void {
   slot.csx += bytes.csx;
   slot.crx += bytes.crx;
 }
 
 /** A client slot taken by a new client starts its byte totals again. */
-export function clearClient(slot: ClientSlot): void {
+export function clearClient(slot: ClientBytes): void {
   slot.csx = 0;
   slot.crx = 0;
 }

@@ -14,7 +14,7 @@ import { PenError } from './errors.ts';
 import { FdWait } from './fd-wait.ts';
 import { openDefaultGeoip } from './geoip.ts';
 import { createPairHost, type LifecycleState } from './lifecycle.ts';
-import type { DropWhy, PairHost } from './pair-host.ts';
+import type { DropWhy, Listener, PairHost } from './pair-host.ts';
 import type { RequestLog } from './requestlog.ts';
 import { ABUSE, EMERGENCY, NO_SERVER, nowSeconds, serverAt, type ServerTable } from './servers.ts';
 import { defaultSettings, type Settings } from './settings.ts';
@@ -24,11 +24,6 @@ import { listenUdp } from './udp.ts';
 import type { PeerSnapshot, PenEvent } from '../../shared/snapshot.ts';
 import { HEALTH_OFF, type HealthCheck } from '../../shared/health.ts';
 import { HealthChecker } from './health.ts';
-
-/** Something that accepts clients: a TCP/TLS server or a UDP socket. */
-export interface Listener {
-  close(): void;
-}
 
 export class Balancer extends EventEmitter implements LifecycleState {
   settings: Settings = defaultSettings();
@@ -210,3 +205,4 @@ export class Balancer extends EventEmitter implements LifecycleState {
 }
 
 export { ABUSE, EMERGENCY, NO_SERVER };
+export type { Listener };

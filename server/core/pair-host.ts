@@ -16,6 +16,11 @@ export interface PairEntry extends Connection {
   readonly clientPort: number;
 }
 
+/** Something that accepts clients: a TCP/TLS server, a UDP socket, or a native listener. */
+export interface Listener {
+  close(): void;
+}
+
 /** A connect that found no file descriptor, retried when some come free. */
 export interface FdWaiter {
   retryConnect(): void;

@@ -16,7 +16,6 @@
 // kernel (about pen's whole cost) and Node's own work per datagram received (a Buffer, an
 // address object, a call into JavaScript). A session sees the balancer only as its PairHost.
 import type { AddressInfo } from 'node:net';
-import type { Listener } from './balancer.ts';
 import { plainIp, type ListenSpec } from './address.ts';
 import { CS_CONNECTED, socketId, type SweepClock } from './connection.ts';
 import {
@@ -26,7 +25,7 @@ import {
 import { debug } from './diag.ts';
 import { PenError } from './errors.ts';
 import type { NoneWhy } from './pick.ts';
-import type { DropWhy, PairEntry, PairHost } from './pair-host.ts';
+import type { DropWhy, Listener, PairEntry, PairHost } from './pair-host.ts';
 import { NO_SERVER, isDown, serverWhere } from './servers.ts';
 
 /** pen reads at most this much of a datagram; the rest is cut off. */
