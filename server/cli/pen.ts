@@ -4,7 +4,7 @@ import { unlinkSync } from 'node:fs';
 import { parseBackend, parseListen, resolveHost } from '../core/address.ts';
 import { Balancer } from '../core/balancer.ts';
 import { ClientTable } from '../core/clients.ts';
-import { debug, setForeground } from '../core/diag.ts';
+import { debug, debugPending, setForeground } from '../core/diag.ts';
 import { PenError } from '../core/errors.ts';
 import { FileError, readOperatorFileSync, writeOperatorFileSync } from '../core/files.ts';
 import { RequestLog } from '../core/requestlog.ts';
@@ -48,12 +48,13 @@ function fatal(message: string): never {
 }
 
 /**
- * Exit once what pen wrote to stdout and stderr has left the process. Writes to a pipe that is
+ * Exit once what pen wrote to stdout, stderr and syslog has left the process. Writes to a pipe that is
  * full (journald or a terminal falling behind) wait in Node's queue, and process.exit() would
  * drop them: the last lines before a stop are the ones that matter. Bounded at 2 s.
  */
 function exitWhenFlushed(code: number): void {
-  const pending = [process.stdout, process.stderr].filter((s) => s.writableLength > 0);
+  const syslog = debugPending(); // the daemon's logger pipe (diag.ts)
+  const pending = [process.stdout, process.stderr, ...(syslog ? [syslog] : [])].filter((s) => s.writableLength > 0);
   let left = pending.length;
   if (left === 0) process.exit(code);
   process.exitCode = code;
