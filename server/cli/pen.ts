@@ -48,17 +48,18 @@ function fatal(message: string): never {
 }
 
 /**
- * Exit once what pen wrote to stdout, stderr and syslog has left the process. Writes to a pipe that is
- * full (journald or a terminal falling behind) wait in Node's queue, and process.exit() would
- * drop them: the last lines before a stop are the ones that matter. Bounded at 2 s.
+ * Exit once what pen wrote to stdout, stderr, syslog and the -l file has left the process. Writes
+ * to a pipe that is full (journald or a terminal falling behind) wait in Node's queue, and
+ * process.exit() would drop them: the last lines before a stop are the ones that matter. Bounded at 2 s.
  */
-function exitWhenFlushed(code: number): void {
+function exitWhenFlushed(code: number, logClosed: Promise<void>): void {
   const syslog = debugPending(); // the daemon's logger pipe (diag.ts)
   const pending = [process.stdout, process.stderr, ...(syslog ? [syslog] : [])].filter((s) => s.writableLength > 0);
-  let left = pending.length;
-  if (left === 0) process.exit(code);
+  let left = pending.length + 1;
+  const flushed = () => { if (--left === 0) process.exit(code); };
   process.exitCode = code;
-  for (const s of pending) s.write('', () => { if (--left === 0) process.exit(code); });
+  void logClosed.then(flushed); // the -l file's last write (requestlog.ts)
+  for (const s of pending) s.write('', flushed);
   setTimeout(() => process.exit(code), 2000);
 }
 
@@ -120,6 +121,7 @@ async function run(args: ParsedArgs): Promise<void> {
     if (shuttingDown) return;
     shuttingDown = true;
     if (pen.settings.debug >= 1) debug('Quitting');
+    const logClosed = pen.requestLog?.close() ?? Promise.resolve();
     pen.shutdown();
     for (const close of closers) {
       try { void close(); } catch { /* closing anyway */ }
@@ -127,7 +129,7 @@ async function run(args: ParsedArgs): Promise<void> {
     if (pen.settings.pidFile) {
       try { unlinkSync(pen.settings.pidFile); } catch { /* already gone */ }
     }
-    exitWhenFlushed(code);
+    exitWhenFlushed(code, logClosed);
   };
   const runtime: Runtime = { exit: () => setImmediate(() => shutdown(0)), argv, stdout: out };
   const ctx: CommandContext = { pen, runtime, origin: 'cli' };
