@@ -26,7 +26,7 @@ function numbers(text: string): number[] {
   });
 }
 
-test('lines reach the file in order, a loop turn later rather than one write each, and close writes the rest', async () => {
+test('lines reach the file in order, together a few milliseconds later rather than one write each, and close writes the rest', async () => {
   const file = join(dir, 'req.log');
   const log = new RequestLog(file);
   const N = 5000;
