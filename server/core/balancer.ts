@@ -67,7 +67,7 @@ export class Balancer extends EventEmitter implements SelectState {
   /** the default database, looked for once by loadDefaultGeoip(); undefined until then */
   private defaultGeoip: CountryLookup | null | undefined;
 
-  /** The country lookup for ACLs: the configured database, else the default file if it was found. Never reads a file. */
+  /** The country lookup for ACLs: the configured database, else the default file if found. Reads no file. */
   get country(): CountryLookup | undefined {
     if (this.settings.geoip !== null) return this.geoipLookup ?? undefined;
     return this.defaultGeoip ?? undefined;

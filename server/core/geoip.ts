@@ -1,6 +1,7 @@
 // Country lookups for `acl N permit|deny country CC`, from a MaxMind DB (.mmdb) file. pen links
 // its GeoIP database at compile time; here the file is named by `geoip FILE`, or else the usual
-// Debian location is used if it exists (looked for once, when the listener opens). The file is read through files.ts: a regular file of at
+// Debian location is used if it exists (looked for once, when the listener opens). The file is
+// read through files.ts: a regular file of at
 // most FILE_LIMITS.geoip bytes, never a FIFO or /dev/zero.
 import { createRequire } from 'node:module';
 import type { CountryResponse, Reader as ReaderType } from 'mmdb-lib';

@@ -60,7 +60,11 @@ class FileSink {
   private readonly done: Promise<void>;
   private finish: () => void = () => {};
 
-  constructor(private readonly fd: number, private readonly onDrop: (lines: number) => void, private readonly max = BUFFER_MAX_BYTES) {
+  constructor(
+    private readonly fd: number,
+    private readonly onDrop: (lines: number) => void,
+    private readonly max = BUFFER_MAX_BYTES,
+  ) {
     this.done = new Promise((resolve) => { this.finish = resolve; });
   }
 

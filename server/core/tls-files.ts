@@ -97,7 +97,9 @@ export function sslFilesChanged(ssl: SslSettings): void {
 }
 
 export class TlsFiles<C> {
-  private state: Loaded<C> = { dir: null, sni: new Map(), byCert: new Map(), ocspPath: null, ocspStamp: '', staple: null };
+  private state: Loaded<C> = {
+    dir: null, sni: new Map(), byCert: new Map(), ocspPath: null, ocspStamp: '', staple: null,
+  };
   /** the read a handshake waits for: the first one, then the latest noticed change */
   private ready: Promise<void>;
   /** reads run one after the other */
@@ -148,7 +150,8 @@ export class TlsFiles<C> {
   }
 
   private reload(): Promise<void> {
-    this.chain = this.chain.then(() => this.load()).catch((err) => debug(`SSL: reading the TLS files: ${(err as Error).message}`));
+    this.chain = this.chain.then(() => this.load())
+      .catch((err) => debug(`SSL: reading the TLS files: ${(err as Error).message}`));
     return this.chain;
   }
 
@@ -176,7 +179,8 @@ export class TlsFiles<C> {
         try {
           ocsp = staple(ocspPath, (await readOperatorFile(ocspPath, 'tls')).data);
         } catch (err) {
-          debug(`SSL: can't read OCSP response '${ocspPath}': ${err instanceof FileError ? err.reason : (err as Error).message}`);
+          const why = err instanceof FileError ? err.reason : (err as Error).message;
+          debug(`SSL: can't read OCSP response '${ocspPath}': ${why}`);
           ocsp = null;
         }
         ocspStamp = stamp;
@@ -196,8 +200,11 @@ export class TlsFiles<C> {
       debug(`SSL: can't read ssl_sni_path '${dir}': ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
       return [];
     }
-    const names = files.filter((f) => f.endsWith('.crt')).map((f) => f.slice(0, -4)).filter((n) => SNI_NAME.test(n)).sort();
-    if (names.length > SNI_NAMES_MAX) debug(`SSL: ssl_sni_path '${dir}' has ${names.length} names; the first ${SNI_NAMES_MAX} are used`);
+    const names = files.filter((f) => f.endsWith('.crt')).map((f) => f.slice(0, -4)).filter((n) => SNI_NAME.test(n));
+    names.sort();
+    if (names.length > SNI_NAMES_MAX) {
+      debug(`SSL: ssl_sni_path '${dir}' has ${names.length} names; the first ${SNI_NAMES_MAX} are used`);
+    }
     return names.slice(0, SNI_NAMES_MAX);
   }
 

@@ -118,7 +118,9 @@ export function defaultContextOptions(ssl: SslSettings): tls.SecureContextOption
 }
 
 /** An SNI name's context from its files (tls-files.ts reads them), or null after saying why. */
-function sniContext(ssl: SslSettings, name: string, cert: Buffer, key: Buffer, ca: Buffer | null): tls.SecureContext | null {
+function sniContext(
+  ssl: SslSettings, name: string, cert: Buffer, key: Buffer, ca: Buffer | null,
+): tls.SecureContext | null {
   const mismatch = keyMismatch(cert, key);
   if (mismatch !== null) {
     debug(`SSL: SNI certificate for ${name}: ${mismatch}`);
