@@ -18,6 +18,7 @@ const dir = mkdtempSync(join(tmpdir(), 'pen-tlsfiles-'));
 const f = (name: string) => join(dir, name);
 let server: Server;
 let port = 0;
+let run: (line: string) => Promise<unknown>;
 
 /** The DER shape pen staples, carrying `text` so staples can be told apart (as in tls.test.ts). */
 function ocspDer(text: string): Buffer {
@@ -43,8 +44,9 @@ before(async () => {
   pen.settings.ssl.cert = f('cert.pem');
   pen.settings.ssl.key = f('key.pem');
   const ctx = { pen, runtime: { exit() {}, argv: ['pen'] }, origin: 'cli' as const };
-  await execute(ctx, `ssl_sni_path ${f('sni')}`);
-  await execute(ctx, `ssl_ocsp_response ${f('default.ocsp')}`);
+  run = (line) => execute(ctx, line);
+  await run(`ssl_sni_path ${f('sni')}`);
+  await run(`ssl_ocsp_response ${f('default.ocsp')}`);
   server = tlsServerFactory(pen)((socket) => socket.destroy());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as AddressInfo).port;
@@ -104,4 +106,14 @@ test('a name whose files appear, and a changed staple, are served from the next 
     counter.restore();
   }
   assert.deepEqual(counter.calls.filter((c) => c.includes(dir)), []);
+});
+
+test('ssl_sni_path and ssl_ocsp_response given while listening are read before the next handshake', async () => {
+  mkdirSync(f('other'));
+  writeFileSync(f('other.ocsp'), ocspDer('other'));
+  await run(`ssl_sni_path ${f('other')}`);
+  await run(`ssl_ocsp_response ${f('other.ocsp')}`);
+  assert.deepEqual(await handshake('foo.test'), { cn: 'localhost', staple: 'other' }, 'the new directory has no foo.test');
+  await run(`ssl_sni_path ${f('sni')}`);
+  assert.deepEqual(await handshake('foo.test'), { cn: 'foo.test', staple: 'foo' });
 });
