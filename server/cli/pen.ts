@@ -4,7 +4,7 @@ import { unlinkSync } from 'node:fs';
 import { parseBackend, parseListen, resolveHost } from '../core/address.ts';
 import { Balancer } from '../core/balancer.ts';
 import { ClientTable } from '../core/clients.ts';
-import { debug, debugPending, setForeground } from '../core/diag.ts';
+import { debug, debugFlushed, setForeground } from '../core/diag.ts';
 import { PenError } from '../core/errors.ts';
 import { FileError, readOperatorFileSync, writeOperatorFileSync } from '../core/files.ts';
 import { RequestLog } from '../core/requestlog.ts';
@@ -43,6 +43,11 @@ function fatal(message: string): never {
     // keep the type checker happy; the process exits once the message is sent
     return undefined as never;
   }
+  if (isDaemonChild) {
+    debug(message); // pen's error(): to syslog when not in the foreground
+    exitWhenFlushed(1);
+    return undefined as never;
+  }
   process.stderr.write(`${message}\n`);
   process.exit(1);
 }
@@ -52,13 +57,13 @@ function fatal(message: string): never {
  * to a pipe that is full (journald or a terminal falling behind) wait in Node's queue, and
  * process.exit() would drop them: the last lines before a stop are the ones that matter. Bounded at 2 s.
  */
-function exitWhenFlushed(code: number, logClosed: Promise<void>): void {
-  const syslog = debugPending(); // the daemon's logger pipe (diag.ts)
-  const pending = [process.stdout, process.stderr, ...(syslog ? [syslog] : [])].filter((s) => s.writableLength > 0);
-  let left = pending.length + 1;
+function exitWhenFlushed(code: number, logClosed: Promise<void> = Promise.resolve()): void {
+  const pending = [process.stdout, process.stderr].filter((s) => s.writableLength > 0);
+  let left = pending.length + 2;
   const flushed = () => { if (--left === 0) process.exit(code); };
   process.exitCode = code;
   void logClosed.then(flushed); // the -l file's last write (requestlog.ts)
+  void debugFlushed().then(flushed); // a daemon's logger pipe (diag.ts)
   for (const s of pending) s.write('', flushed);
   setTimeout(() => process.exit(code), 2000);
 }

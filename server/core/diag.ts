@@ -42,6 +42,8 @@ class SyslogPipe {
   private backoff = BACKOFF_MIN_MS;
   private restart: NodeJS.Timeout | null = null;
   private startedAt = 0;
+  /** exits waiting for the queue to reach logger (see flushed) */
+  private waiters: (() => void)[] = [];
   /** lines lost because logger was down or behind for longer than the queue holds */
   dropped = 0;
 
@@ -63,9 +65,11 @@ class SyslogPipe {
     if (this.child === null && this.restart === null) this.start();
   }
 
-  /** The pipe to logger while it has lines in it (exit waits for them; see pen.ts). */
-  pending(): Writable | null {
-    return this.stdin !== null && this.stdin.writableLength > 0 ? this.stdin : null;
+  /** Resolves once every line sent so far is in logger's pipe (an exit waits for it; see pen.ts). */
+  flushed(): Promise<void> {
+    if (this.stdin !== null) return new Promise((resolve) => this.stdin!.write('', () => resolve()));
+    if (this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve)); // logger is starting
   }
 
   private start(): void {
@@ -93,6 +97,7 @@ class SyslogPipe {
       for (const text of this.queue) stdin.write(text);
       this.queue = [];
       this.queued = 0;
+      for (const resolve of this.waiters.splice(0)) stdin.write('', () => resolve());
     });
   }
 
@@ -120,7 +125,7 @@ export function debugDropped(): number {
   return syslog.dropped;
 }
 
-/** The logger pipe if lines are still on their way, so an exit can wait for them. */
-export function debugPending(): Writable | null {
-  return syslog.pending();
+/** Resolves once the debug lines sent so far have reached logger (at once in the foreground). */
+export function debugFlushed(): Promise<void> {
+  return foreground ? Promise.resolve() : syslog.flushed();
 }

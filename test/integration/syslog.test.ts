@@ -94,3 +94,22 @@ test('debug lines of a daemon reach syslog through one logger process, which is 
   const last = loggers().at(-1)!;
   assert.ok(await until(() => !alive(last)), 'and its logger with it (end of its stdin)');
 });
+
+test('a daemon\'s fatal error (the -l file cannot be reopened on HUP) is said in syslog before it exits', async () => {
+  const port = await freePort();
+  const [pidFile, log] = [join(dir, 'pen2.pid'), join(dir, 'req.log')];
+  const parent = spawn(process.execPath, [PEN, '-p', pidFile, '-l', log, `127.0.0.1:${port}`, '127.0.0.1:9'], {
+    stdio: 'ignore', env: { ...process.env, PATH: `${join(dir, 'bin')}:${process.env.PATH}`, PEN_SYSLOG_SOCKET: sockPath },
+  });
+  assert.equal(await new Promise((r) => parent.on('exit', r)), 0);
+  const pid = Number(readFileSync(pidFile, 'utf8'));
+  try {
+    rmSync(log);
+    mkdirSync(log); // what HUP reopens is now a directory
+    process.kill(pid, 'SIGHUP');
+    assert.ok(await until(() => !alive(pid)), 'pen exits, as pen does when the log cannot be reopened');
+  } finally {
+    if (alive(pid)) process.kill(pid, 'SIGTERM');
+  }
+  assert.ok(await until(() => lines(/^<15>.* pen: Can't open logfile .*req\.log: /).length === 1), received.slice(-500));
+});
