@@ -75,7 +75,8 @@ class SyslogPipe {
   private start(): void {
     this.restart = null;
     const socket = process.env[SOCKET_ENV];
-    const args = ['-t', 'pen', '-p', 'user.debug', ...(socket ? ['-u', socket] : [])];
+    // pen: openlog("pen", LOG_CONS, LOG_USER) and syslog(LOG_DEBUG) of up to 4096 bytes
+    const args = ['-t', 'pen', '-p', 'user.debug', '-S', '4096', ...(socket ? ['-u', socket] : [])];
     let child: ChildProcess;
     try {
       child = spawn('logger', args, { stdio: ['pipe', 'ignore', 'ignore'] });
