@@ -144,6 +144,8 @@ export const SnapshotSchema = Type.Object({
     accepted: Type.Number({ description: 'connections accepted since start' }),
     dropped: Type.Number({ description: 'connections closed because no server could take them (and UDP datagrams dropped)' }),
     fdPauses: Type.Number({ description: 'times pen ran out of file descriptors and paused new connections until some closed' }),
+    logDropped: Type.Number({ description: '-l lines dropped: the file, its disk or its reader did not keep up' }),
+    syslogDropped: Type.Number({ description: 'debug lines a daemon dropped: syslog (its logger) did not keep up' }),
     sx: Type.Number(), rx: Type.Number(), sxRate: Type.Number(), rxRate: Type.Number(),
   }),
   eventLoopDelayMs: Type.Number({ description: 'event-loop delay, p99 over the last interval' }),

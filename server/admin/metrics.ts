@@ -38,6 +38,10 @@ export function createMetrics() {
     feDropped: counter('pen_frontend_dropped_connections_total', 'Connections closed because no server could take them'),
     feIn: counter('pen_frontend_bytes_in_total', 'Bytes sent to servers'),
     feOut: counter('pen_frontend_bytes_out_total', 'Bytes received from servers'),
+    logDropped: counter('pen_request_log_dropped_lines_total',
+      'Request-log (-l) lines dropped because the file or its reader did not keep up'),
+    syslogDropped: counter('pen_syslog_dropped_lines_total',
+      'Debug lines dropped because syslog (the logger process) did not keep up'),
     clients: gauge('pen_frontend_tracked_clients', 'Active clients in the client table'),
     clientsMax: gauge('pen_frontend_tracked_clients_limit', 'Size of the client table (clients_max)'),
     loopDelay: gauge('pen_process_event_loop_delay_p99_seconds', 'Event-loop delay, p99 over the last interval'),
@@ -83,6 +87,8 @@ export function createMetrics() {
       m.feDropped.inc(snap.totals.dropped);
       m.feIn.inc(snap.totals.sx);
       m.feOut.inc(snap.totals.rx);
+      m.logDropped.inc(snap.totals.logDropped);
+      m.syslogDropped.inc(snap.totals.syslogDropped);
       m.clients.set(snap.clients.length);
       m.clientsMax.set(snap.clientsMax);
       m.loopDelay.set(snap.eventLoopDelayMs / 1000);

@@ -4,7 +4,7 @@ import { unlinkSync } from 'node:fs';
 import { parseBackend, parseListen, resolveHost } from '../core/address.ts';
 import { Balancer } from '../core/balancer.ts';
 import { ClientTable } from '../core/clients.ts';
-import { debug, setForeground } from '../core/diag.ts';
+import { debug, debugFlushed, setForeground } from '../core/diag.ts';
 import { PenError } from '../core/errors.ts';
 import { FileError, readOperatorFileSync, writeOperatorFileSync } from '../core/files.ts';
 import { RequestLog } from '../core/requestlog.ts';
@@ -43,21 +43,28 @@ function fatal(message: string): never {
     // keep the type checker happy; the process exits once the message is sent
     return undefined as never;
   }
+  if (isDaemonChild) {
+    debug(message); // pen's error(): to syslog when not in the foreground
+    exitWhenFlushed(1);
+    return undefined as never;
+  }
   process.stderr.write(`${message}\n`);
   process.exit(1);
 }
 
 /**
- * Exit once what pen wrote to stdout and stderr has left the process. Writes to a pipe that is
- * full (journald or a terminal falling behind) wait in Node's queue, and process.exit() would
- * drop them: the last lines before a stop are the ones that matter. Bounded at 2 s.
+ * Exit once what pen wrote to stdout, stderr, syslog and the -l file has left the process. Writes
+ * to a pipe that is full (journald or a terminal falling behind) wait in Node's queue, and
+ * process.exit() would drop them: the last lines before a stop are the ones that matter. Bounded at 2 s.
  */
-function exitWhenFlushed(code: number): void {
+function exitWhenFlushed(code: number, logClosed: Promise<void> = Promise.resolve()): void {
   const pending = [process.stdout, process.stderr].filter((s) => s.writableLength > 0);
-  let left = pending.length;
-  if (left === 0) process.exit(code);
+  let left = pending.length + 2;
+  const flushed = () => { if (--left === 0) process.exit(code); };
   process.exitCode = code;
-  for (const s of pending) s.write('', () => { if (--left === 0) process.exit(code); });
+  void logClosed.then(flushed); // the -l file's last write (requestlog.ts)
+  void debugFlushed().then(flushed); // a daemon's logger pipe (diag.ts)
+  for (const s of pending) s.write('', flushed);
   setTimeout(() => process.exit(code), 2000);
 }
 
@@ -119,6 +126,7 @@ async function run(args: ParsedArgs): Promise<void> {
     if (shuttingDown) return;
     shuttingDown = true;
     if (pen.settings.debug >= 1) debug('Quitting');
+    const logClosed = pen.requestLog?.close() ?? Promise.resolve();
     pen.shutdown();
     for (const close of closers) {
       try { void close(); } catch { /* closing anyway */ }
@@ -126,7 +134,7 @@ async function run(args: ParsedArgs): Promise<void> {
     if (pen.settings.pidFile) {
       try { unlinkSync(pen.settings.pidFile); } catch { /* already gone */ }
     }
-    exitWhenFlushed(code);
+    exitWhenFlushed(code, logClosed);
   };
   const runtime: Runtime = { exit: () => setImmediate(() => shutdown(0)), argv, stdout: out };
   const ctx: CommandContext = { pen, runtime, origin: 'cli' };

@@ -4,6 +4,7 @@
 import { resolveHost } from '../core/address.ts';
 import { FileError } from '../core/files.ts';
 import { openGeoip } from '../core/geoip.ts';
+import { sslFilesChanged } from '../core/tls-files.ts';
 import { RequestLog } from '../core/requestlog.ts';
 import { renderStatusHtml } from '../stats/html.ts';
 import { atoi } from './atoi.ts';
@@ -77,6 +78,7 @@ export const sslRenegotiationInterval: Handler = ({ pen }, args) => {
 export const sslOcspResponse: Handler = ({ pen }, args) => {
   if (args[0] === undefined) throw refuse('ssl_ocsp_response: expected a file name');
   pen.settings.ssl.ocspResponse = args[0];
+  sslFilesChanged(pen.settings.ssl); // read now, off the handshakes (also when the name is the same)
   return '';
 };
 
@@ -93,6 +95,7 @@ export const sslOption: Handler = ({ pen }, args) => {
 export const sslSniPath: Handler = ({ pen }, args) => {
   if (args[0] === undefined) throw quiet('Missing ssl_sni_path');
   pen.settings.ssl.sniPath = args[0];
+  sslFilesChanged(pen.settings.ssl);
   return '';
 };
 

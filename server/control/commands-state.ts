@@ -166,7 +166,7 @@ function dottedQuad(text: string): string | null {
 }
 
 /** `acl N permit|deny …`: pen needs three words and reports every problem through debug() only. */
-export const acl: Handler = ({ pen }, args) => {
+export const acl: Handler = async ({ pen }, args) => {
   const [no, action, what, extra] = args;
   if (what === undefined) return '';
   const n = atoiWide(no); // not wrapped to C's int, so 4294967297 is out of range rather than 1
@@ -174,6 +174,7 @@ export const acl: Handler = ({ pen }, args) => {
   let words = [action, what, ...(extra !== undefined ? [extra] : [])];
   if (what === 'country') {
     if (extra === undefined) throw quiet('acl: expected country');
+    await pen.loadDefaultGeoip(); // an -O command runs before the listener opens and looks for it
     if (pen.country === undefined) {
       throw refuse('acl: country ACLs need a GeoIP database; load one with `geoip FILE`', 'PEN_ERR_UNSUPPORTED');
     }

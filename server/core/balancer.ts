@@ -57,14 +57,18 @@ export class Balancer extends EventEmitter implements LifecycleState {
 
   /** the database `geoip FILE` opened (settings.geoip names it) */
   private geoipLookup: CountryLookup | null = null;
-  /** the default database, looked for on first use; undefined until then */
+  /** the default database, looked for once by loadDefaultGeoip(); undefined until then */
   private defaultGeoip: CountryLookup | null | undefined;
 
-  /** The country lookup for ACLs: the configured database, else the default file if it exists. */
+  /** The country lookup for ACLs: the configured database, else the default file if found. Reads no file. */
   get country(): CountryLookup | undefined {
     if (this.settings.geoip !== null) return this.geoipLookup ?? undefined;
-    if (this.defaultGeoip === undefined) this.defaultGeoip = openDefaultGeoip();
     return this.defaultGeoip ?? undefined;
+  }
+
+  /** Look for the default database, once: when the listener opens, or for a country ACL command before that. */
+  async loadDefaultGeoip(): Promise<void> {
+    if (this.defaultGeoip === undefined) this.defaultGeoip = await openDefaultGeoip();
   }
 
   /** `geoip FILE` / `no geoip`: file and lookup change together (null, null: back to the default). */
@@ -144,6 +148,7 @@ export class Balancer extends EventEmitter implements LifecycleState {
   /** Open (or replace) the listener on `text`; resolves once bound. */
   async listen(text: string): Promise<void> {
     const spec = parseListen(text, this.settings.udp ? 'udp' : 'tcp');
+    await this.loadDefaultGeoip(); // here, so that no pick opens it
     if (spec.family === 0) {
       const r = await resolveHost(spec.host);
       spec.host = r.address;

@@ -1,12 +1,12 @@
 // Country lookups for `acl N permit|deny country CC`, from a MaxMind DB (.mmdb) file. pen links
 // its GeoIP database at compile time; here the file is named by `geoip FILE`, or else the usual
-// Debian location is used if it exists. The file is read through files.ts: a regular file of at
+// Debian location is used if it exists (looked for once, when the listener opens). The file is
+// read through files.ts: a regular file of at
 // most FILE_LIMITS.geoip bytes, never a FIFO or /dev/zero.
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { CountryResponse, Reader as ReaderType } from 'mmdb-lib';
 import type { CountryLookup } from './acl.ts';
-import { FileError, readOperatorFile, readOperatorFileSync } from './files.ts';
+import { FileError, readOperatorFile } from './files.ts';
 
 // required on first use, not imported: most pens never open a database, and an ESM import of a
 // CommonJS package costs Node 20 ~8 MiB of RSS (see acl.ts)
@@ -38,12 +38,14 @@ export async function openGeoip(file: string): Promise<CountryLookup> {
   return countryLookup(file, (await readOperatorFile(file, 'geoip')).data);
 }
 
-/** The default database, if it exists and opens; null otherwise. Synchronous: the first country ACL check asks for it. */
-export function openDefaultGeoip(file = DEFAULT_GEOIP_FILE): CountryLookup | null {
-  if (!existsSync(file)) return null;
+/**
+ * The default database, if it exists and opens; null otherwise. Read when the listener opens (and
+ * by a country ACL command given before that), so no connection ever waits for it.
+ */
+export async function openDefaultGeoip(file = DEFAULT_GEOIP_FILE): Promise<CountryLookup | null> {
   try {
-    return countryLookup(file, readOperatorFileSync(file, 'geoip').data);
+    return countryLookup(file, (await readOperatorFile(file, 'geoip')).data);
   } catch {
-    return null;
+    return null; // not there, or not a database: country entries are refused, as without one
   }
 }

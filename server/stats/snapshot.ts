@@ -5,7 +5,9 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { formatAclEntry } from '../core/acl.ts';
 import type { Balancer } from '../core/balancer.ts';
 import { collectStats, type ServerRow } from './model.ts';
+import { debugDropped } from '../core/diag.ts';
 import { effectiveCheck } from '../core/health.ts';
+import { requestLogDropped } from '../core/requestlog.ts';
 import { ABUSE, EMERGENCY, blacklistLeft, isBlacklisted, type Server } from '../core/servers.ts';
 import type {
   ClientSnapshot, ConnectionSnapshot, HealthSnapshot, ServerHealth, ServerSnapshot, SettingsSnapshot, Snapshot,
@@ -167,6 +169,7 @@ export function buildSnapshot(pen: Balancer, previous?: Snapshot | null): Snapsh
     connMax: pen.settings.connMax,
     totals: {
       connections: pen.connsUsed, accepted: pen.accepted, dropped: pen.dropped, fdPauses: pen.fdPauses,
+      logDropped: requestLogDropped(), syslogDropped: debugDropped(),
       sx, rx, sxRate: rate(sx, previous?.totals.sx, dt), rxRate: rate(rx, previous?.totals.rx, dt),
     },
     eventLoopDelayMs: eventLoopDelayMs(timeMs),

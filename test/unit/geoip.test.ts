@@ -11,6 +11,8 @@ import { PenError } from '../../server/core/errors.ts';
 import { DEFAULT_GEOIP_FILE, openDefaultGeoip, openGeoip } from '../../server/core/geoip.ts';
 import { formatConfig } from '../../server/control/config.ts';
 import { execute } from '../../server/control/registry.ts';
+import { freePort } from '../helpers/backends.ts';
+import { countFsCalls } from '../helpers/fscount.ts';
 import { mmdbUnavailable, writeTestMmdb } from '../helpers/mmdb.ts';
 
 const missing = mmdbUnavailable();
@@ -57,8 +59,9 @@ describe('geoip lookups', { skip: missing ?? false }, () => {
       await assert.rejects(openGeoip(file), (err: unknown) =>
         err instanceof PenError && err.code === 'PEN_ERR_IO' && pattern.test(err.message) && !err.message.includes('\n'));
     }
-    assert.equal(openDefaultGeoip(join(scratch, 'absent.mmdb')), null);
-    assert.equal(openDefaultGeoip(bogus), null);
+    assert.equal(await openDefaultGeoip(join(scratch, 'absent.mmdb')), null);
+    assert.equal(await openDefaultGeoip(bogus), null);
+    assert.equal((await openDefaultGeoip(db))?.('127.0.1.5'), 'NO');
   });
 
   test('`geoip FILE` loads, reports and is saved ahead of the country entries it makes possible', async () => {
@@ -102,3 +105,24 @@ test('without a database, `acl N ... country CC` answers an error line naming `g
     assert.equal((await run(pen, 'no geoip')).reply, '');
     assert.equal(pen.country, undefined);
   });
+
+test('the default database is looked for when the listener opens, and a pick reads no file', async () => {
+  const pen = new Balancer();
+  await run(pen, 'server 0 address 127.0.0.1 port 9');
+  const client = { ip: '127.0.0.1', port: 40000, lastServer: -1 };
+  const picking = countFsCalls();
+  try {
+    for (let i = 0; i < 3; i++) assert.equal(pen.chooseInitial(client), 0);
+  } finally {
+    picking.restore();
+  }
+  assert.deepEqual(picking.calls.filter((c) => c.includes('GeoIP')), [], 'no pick looks for the database');
+  const listening = countFsCalls();
+  try {
+    await pen.listen(`127.0.0.1:${await freePort()}`);
+  } finally {
+    listening.restore();
+    pen.shutdown();
+  }
+  assert.deepEqual(listening.calls.filter((c) => c.includes('GeoIP')), [`fs/promises.open ${DEFAULT_GEOIP_FILE}`], 'listen looks, once');
+});
