@@ -180,7 +180,7 @@ test('connect refused: failed() picks the next server; all refused closes with c
 
 test('connect timeout: a server that never answers the SYN is given up after connectMs', async (t) => {
   // a listener whose accept queue is full drops further SYNs: the connect hangs
-  const py = spawn('python3', ['-c', 'import socket,sys,time\ns=socket.socket()\ns.bind(("127.0.0.1",0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(30)'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const py = spawn('python3', ['-c', 'import socket,sys,time\ns=socket.socket()\ns.bind(("127.0.0.1",0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(30)'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LD_PRELOAD: '' } });   // not under test:asan's libasan
   t.after(() => py.kill());
   const [line] = await once(py.stdout!, 'data');
   const stuck = Number(String(line).trim());
