@@ -3,7 +3,7 @@
 # alone) and run test/native under it. Node itself is not instrumented, so libasan is preloaded.
 # Leak detection stays on for the addon: allocation stacks are cut short
 # (malloc_context_size=4), so a leak is reported where the addon allocated it, and leaks whose
-# first caller is Node, V8, libstdc++ or libc (Node does not free everything at exit) are
+# few frames are all Node, V8, libstdc++ or libc (Node does not free everything at exit) are
 # suppressed by module in native/lsan.supp.
 set -e
 inc="${npm_config_nodedir:-/usr}/include/node"

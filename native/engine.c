@@ -56,6 +56,7 @@ int engine_close_fd(struct engine *e, int fd) {
  */
 int slot_take(struct engine *e, double picked, int32_t *slot, int32_t *server, int kind, void *ptr) {
   if (!(picked >= 0)) return -1;                   /* -1, NaN, undefined */
+  if (!(picked < 9007199254740992.0)) { e->st.refused++; return -2; }   /* 2^53: exact integers only */
   double s = (double)(int64_t)(picked / PICK_SLOT_MUL);
   double v = picked - s * PICK_SLOT_MUL;
   if (picked != (double)(int64_t)picked || s >= e->nslots || v >= e->nservers) { e->st.refused++; return -2; }
@@ -108,12 +109,20 @@ static void dispatch(struct engine *e, struct epoll_event *ev) {
   }
 }
 
+/* Like a net.Server, the engine keeps Node's loop alive only while it has fds open. */
+void engine_update_ref(struct engine *e) {
+  if (!e->poll || e->destroyed) return;
+  if (e->st.fds > 0) uv_ref((uv_handle_t *)e->poll);
+  else uv_unref((uv_handle_t *)e->poll);
+}
+
 /* After a native callback: deliver records, free the graveyard, close the JS scope. */
 static void batch_end(struct engine *e) {
   e->in_batch--;
   if (e->in_batch) return;
   if (e->rec_count && !e->destroyed) js_flush_records(e);
   engine_reap(e);
+  engine_update_ref(e);
   js_scope_close(e);
 }
 
@@ -187,6 +196,7 @@ int engine_init(struct engine *e, uint32_t nslots) {
   e->hmask = hs - 1;
   if (!e->slot_kind || !e->slot_ptr || !e->iobuf || !e->hash) return -ENOMEM;   /* caller: engine_destroy */
   uv_poll_start(e->poll, UV_READABLE, on_poll);
+  engine_update_ref(e);
   return 0;
 }
 

@@ -181,6 +181,7 @@ void engine_reap(struct engine *e);
 void engine_record(struct engine *e, int kind, int32_t slot, int32_t server, int32_t listener, int why, int err);
 void engine_arm_sweep(struct engine *e);
 void engine_kick(struct engine *e);
+void engine_update_ref(struct engine *e);
 int engine_close_fd(struct engine *e, int fd);
 uint64_t engine_now(struct engine *e);
 int slot_take(struct engine *e, double picked, int32_t *slot, int32_t *server, int kind, void *ptr);

@@ -155,6 +155,7 @@ static napi_value m_listen(napi_env env, napi_callback_info info) {
   int id = -1;
   int r = udp ? udp_listen(e, &a, len, &id) : tcp_listen(e, &a, len, (int)backlog, &id);
   if (r < 0) { throw_errno(env, "listen", -r); return NULL; }
+  engine_update_ref(e);
   union sockaddr_any bound;
   socklen_t blen = sizeof bound;
   int bport = 0;
@@ -174,6 +175,7 @@ static napi_value m_close_listener(napi_env env, napi_callback_info info) {
   double id;
   if (!e || argc < 1 || get_int(env, argv[0], 0, MAX_LISTENERS - 1, &id, "listener id")) return NULL;
   listener_close(e, (int)id);
+  engine_update_ref(e);
   return NULL;
 }
 
@@ -188,6 +190,7 @@ static napi_value m_close(napi_env env, napi_callback_info info) {
   int kind = e->slot_kind[s];
   if (kind == SLOT_TCP) conn_close(e, e->slot_ptr[s], WHY_CLOSED, 0);
   else if (kind == SLOT_UDP) session_close(e, e->slot_ptr[s], WHY_CLOSED);
+  engine_update_ref(e);
   napi_get_boolean(env, kind == SLOT_TCP || kind == SLOT_UDP, &out);
   return out;
 }

@@ -286,3 +286,18 @@ test('Unix socket listener and backend', async () => {
     await h.waitClosed(1);
   } finally { h.destroy(); await be.close(); rmSync(dir, { recursive: true, force: true }); }
 });
+
+test('like a net.Server, the engine keeps the process alive only while it has fds open', async () => {
+  const file = process.env.PEN_NATIVE_ADDON ?? join(import.meta.dirname, '..', '..', 'build', 'Release', 'pen_native.node');
+  const script = `const a = require(${JSON.stringify(file)});
+    const e = a.create({ slots: 4, select: () => -1, failed: () => -1, onRecords() {} });
+    const l = e.listen('tcp', '127.0.0.1', 0, 8);
+    setTimeout(() => { e.closeListener(l.id); console.log('closed'); }, 100);`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (d) => { out += d; });
+  const exited = await Promise.race([once(child, 'exit').then(() => true), sleep(5000).then(() => false)]);
+  if (!exited) child.kill();
+  assert.equal(exited, true, 'the process exited by itself once the listener was closed');
+  assert.equal(out.trim(), 'closed');
+});
