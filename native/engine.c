@@ -1,0 +1,267 @@
+/*
+ * The engine: its private epoll fd on Node's loop, the dispatch of one epoll batch, slots,
+ * records, the graveyard and the timeout sweep.
+ *
+ * fd ownership: the engine owns epfd (closed in engine_destroy after the poll handle is closed)
+ * and the listener fds (listener_close). Connection and session fds belong to tcp.c and udp.c.
+ * Memory named by epoll_data is freed only by engine_reap, outside any epoll batch.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include "engine.h"
+
+void *xmalloc(struct engine *e, size_t n) {
+  void *p = malloc(n);
+  if (p) { e->st.allocs++; e->st.alloc_bytes += (double)n; }
+  return p;
+}
+
+void *xcalloc(struct engine *e, size_t n) {
+  void *p = calloc(1, n);
+  if (p) { e->st.allocs++; e->st.alloc_bytes += (double)n; }
+  return p;
+}
+
+void xfree(struct engine *e, void *p, size_t n) {
+  if (!p) return;
+  free(p);
+  e->st.allocs--;
+  e->st.alloc_bytes -= (double)n;
+}
+
+uint64_t engine_now(struct engine *e) { return uv_now(e->loop); }
+
+int engine_watch(struct engine *e, int fd, struct watch *w, uint32_t events) {
+  struct epoll_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.events = events;
+  ev.data.ptr = w;
+  return epoll_ctl(e->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+int engine_close_fd(struct engine *e, int fd) {
+  if (fd < 0) return -1;
+  close(fd);
+  e->st.fds--;
+  return -1;
+}
+
+/*
+ * JS returned a pick: -1, or slot * 65536 + server. Take the slot for `ptr`.
+ * Returns 0, or -1 when JS refused, -2 when the pick is out of range or the slot is taken.
+ */
+int slot_take(struct engine *e, double picked, int32_t *slot, int32_t *server, int kind, void *ptr) {
+  if (!(picked >= 0)) return -1;                   /* -1, NaN, undefined */
+  if (!(picked < 9007199254740992.0)) { e->st.refused++; return -2; }   /* 2^53: exact integers only */
+  double s = (double)(int64_t)(picked / PICK_SLOT_MUL);
+  double v = picked - s * PICK_SLOT_MUL;
+  if (picked != (double)(int64_t)picked || s >= e->nslots || v >= e->nservers) { e->st.refused++; return -2; }
+  uint32_t si = (uint32_t)s;
+  if (e->slot_kind[si] != SLOT_FREE) { e->st.slot_busy++; return -2; }
+  e->slot_kind[si] = (uint8_t)kind;
+  e->slot_ptr[si] = ptr;
+  *slot = (int32_t)si;
+  *server = (int32_t)v;
+  double *l = e->live + (size_t)si * LIVE_WORDS;
+  memset(l, 0, LIVE_WORDS * sizeof(double));
+  l[L_SERVER] = v;
+  return 0;
+}
+
+/* A connection or session closed: one record; the slot stays taken until JS has seen it. */
+void engine_record(struct engine *e, int kind, int32_t slot, int32_t server, int32_t listener, int why, int err) {
+  if (slot < 0 || (uint32_t)slot >= e->nslots) return;
+  double *l = e->live + (size_t)slot * LIVE_WORDS;
+  e->slot_kind[slot] = SLOT_CLOSED;
+  e->slot_ptr[slot] = NULL;
+  l[L_STATE] = ST_CLOSED;
+  if (e->destroyed) return;
+  /* rec_count < nslots always: one record per taken slot, freed only when delivered */
+  if (e->rec_count >= e->nslots) abort();
+  double *r = e->rec + (size_t)e->rec_count++ * REC_WORDS;
+  r[R_KIND] = kind; r[R_SLOT] = slot; r[R_SERVER] = server; r[R_LISTENER] = listener;
+  r[R_BYTES_UP] = l[L_BYTES_UP]; r[R_BYTES_DOWN] = l[L_BYTES_DOWN];
+  r[R_WHY] = why; r[R_ERRNO] = err;
+  r[R_PKTS_UP] = l[L_PKTS_UP]; r[R_PKTS_DOWN] = l[L_PKTS_DOWN];
+  if (!e->in_batch && !e->flushing) engine_kick(e);
+}
+
+/* Free what closed during the batch. Never inside a batch: later events may name it. */
+void engine_reap(struct engine *e) {
+  if (e->in_batch) return;
+  while (e->grave) { struct conn *c = e->grave; e->grave = c->next; conn_free(e, c); }
+  while (e->sgrave) { struct session *s = e->sgrave; e->sgrave = s->next; session_free(e, s); }
+  while (e->lgrave) { struct listener *l = e->lgrave; e->lgrave = l->next; xfree(e, l, sizeof *l); }
+}
+
+static void dispatch(struct engine *e, struct epoll_event *ev) {
+  struct watch *w = ev->data.ptr;
+  switch (w->kind) {   /* 0: a listener closed earlier in this batch */
+  case W_TCP_LISTEN: tcp_on_accept(e, (struct listener *)w); break;
+  case W_UDP_LISTEN: udp_on_listener(e, (struct listener *)w); break;
+  case W_CLIENT: tcp_on_event(e, (struct conn *)((char *)w - offsetof(struct conn, wc)), 0, ev->events); break;
+  case W_SERVER: tcp_on_event(e, (struct conn *)((char *)w - offsetof(struct conn, ws)), 1, ev->events); break;
+  case W_UDP_UP: udp_on_upstream(e, (struct session *)w); break;
+  }
+}
+
+/* Like a net.Server, the engine keeps Node's loop alive only while it has fds open. */
+void engine_update_ref(struct engine *e) {
+  if (!e->poll || e->destroyed) return;
+  if (e->st.fds > 0) uv_ref((uv_handle_t *)e->poll);
+  else uv_unref((uv_handle_t *)e->poll);
+}
+
+/* After a native callback: deliver records, free the graveyard, close the JS scope. */
+static void batch_end(struct engine *e) {
+  e->in_batch--;
+  if (e->in_batch) return;
+  if (e->rec_count && !e->destroyed) js_flush_records(e);
+  engine_reap(e);
+  engine_update_ref(e);
+  js_scope_close(e);
+}
+
+/* The single reader of the private epoll fd. Each call handles one batch; the poll handle fires
+ * again while epoll still has ready fds, so other work on Node's loop gets its turn. */
+static void on_poll(uv_poll_t *h, int status, int events) {
+  (void)status; (void)events;
+  struct engine *e = h->data;
+  struct epoll_event ev[EPOLL_BATCH];
+  e->in_batch++;
+  e->st.batches++;
+  int n = epoll_wait(e->epfd, ev, EPOLL_BATCH, 0);
+  for (int i = 0; i < n && !e->destroyed; i++) dispatch(e, &ev[i]);
+  batch_end(e);
+}
+
+static void on_timer(uv_timer_t *t) {
+  struct engine *e = t->data;
+  e->in_batch++;
+  uint64_t now = engine_now(e);
+  tcp_sweep(e, now);
+  udp_sweep(e, now);
+  batch_end(e);
+}
+
+/* records produced outside a batch (close() from JS, a listener closed) are delivered next turn */
+static void on_idle(uv_idle_t *i) {
+  struct engine *e = i->data;
+  uv_idle_stop(i);
+  e->in_batch++;
+  batch_end(e);
+}
+
+/* deliver pending records on the next loop turn */
+void engine_kick(struct engine *e) {
+  if (e->idle && !e->destroyed) uv_idle_start(e->idle, on_idle);
+}
+
+void engine_arm_sweep(struct engine *e) {
+  uint64_t t = 0;
+  uint64_t ts[3] = { e->connect_timeout_ms, e->idle_timeout_ms, e->udp_idle_ms };
+  for (int i = 0; i < 3; i++) if (ts[i] && (!t || ts[i] < t)) t = ts[i];
+  uv_timer_stop(e->timer);
+  if (!t) return;
+  uint64_t every = t / 10;
+  if (every < 10) every = 10;
+  if (every > 1000) every = 1000;
+  uv_timer_start(e->timer, on_timer, every, every);
+}
+
+int engine_init(struct engine *e, uint32_t nslots) {
+  e->epfd = epoll_create1(EPOLL_CLOEXEC);
+  if (e->epfd < 0) return -errno;
+  e->poll = xmalloc(e, sizeof *e->poll);
+  e->timer = xmalloc(e, sizeof *e->timer);
+  e->idle = xmalloc(e, sizeof *e->idle);
+  if (!e->poll || !e->timer || !e->idle) abort();   /* three small structs at start-up */
+  uv_poll_init(e->loop, e->poll, e->epfd);   /* an epoll fd: FIONBIO on it is harmless */
+  uv_timer_init(e->loop, e->timer);
+  uv_idle_init(e->loop, e->idle);
+  e->poll->data = e->timer->data = e->idle->data = e;
+  e->handles_open = 3;
+  uv_unref((uv_handle_t *)e->timer);
+  e->nslots = nslots;
+  e->slot_kind = xcalloc(e, nslots);
+  e->slot_ptr = xcalloc(e, (size_t)nslots * sizeof(void *));
+  e->iobuf = xmalloc(e, IO_BUF_SIZE);
+  uint32_t hs = 64;
+  while (hs < nslots * 2u && hs < (1u << 24)) hs <<= 1;
+  e->hash = xcalloc(e, (size_t)hs * sizeof(struct session *));
+  e->hmask = hs - 1;
+  if (!e->slot_kind || !e->slot_ptr || !e->iobuf || !e->hash) return -ENOMEM;   /* caller: engine_destroy */
+  uv_poll_start(e->poll, UV_READABLE, on_poll);
+  engine_update_ref(e);
+  return 0;
+}
+
+int listener_add(struct engine *e, int fd, int family, int udp, int *id) {
+  int i = 0;
+  while (i < MAX_LISTENERS && e->listeners[i]) i++;
+  if (i == MAX_LISTENERS) return -EMFILE;
+  struct listener *l = xcalloc(e, sizeof *l);
+  if (!l) return -ENOMEM;
+  l->w.kind = udp ? W_UDP_LISTEN : W_TCP_LISTEN;
+  l->fd = fd; l->id = i; l->family = family; l->udp = udp;
+  /* TCP listeners edge-triggered (accept to EAGAIN); UDP level-triggered (bounded batches) */
+  int r = engine_watch(e, fd, &l->w, udp ? EPOLLIN : (EPOLLIN | EPOLLET));
+  if (r < 0) { xfree(e, l, sizeof *l); return r; }
+  e->listeners[i] = l;
+  e->st.listeners++;
+  *id = i;
+  return 0;
+}
+
+/* Closing a listener leaves its TCP connections alone (as a listener going away in pen) but ends
+ * its UDP sessions, whose replies go out through the listener fd. */
+void listener_close(struct engine *e, int id) {
+  if (id < 0 || id >= MAX_LISTENERS || !e->listeners[id]) return;
+  struct listener *l = e->listeners[id];
+  e->listeners[id] = NULL;
+  if (l->udp) udp_listener_gone(e, id);
+  l->fd = engine_close_fd(e, l->fd);
+  e->st.listeners--;
+  /* later events of this batch may still name l: free it with the graveyard */
+  l->w.kind = 0;
+  l->next = e->lgrave;
+  e->lgrave = l;
+  if (!e->in_batch) engine_reap(e);
+}
+
+static void on_handle_closed(uv_handle_t *h) {
+  struct engine *e = h->data;
+  if (h == (uv_handle_t *)e->poll) { xfree(e, e->poll, sizeof *e->poll); e->poll = NULL; }
+  else if (h == (uv_handle_t *)e->timer) { xfree(e, e->timer, sizeof *e->timer); e->timer = NULL; }
+  else if (h == (uv_handle_t *)e->idle) { xfree(e, e->idle, sizeof *e->idle); e->idle = NULL; }
+  if (--e->handles_open == 0) {
+    close(e->epfd);
+    xfree(e, e->iobuf, IO_BUF_SIZE);
+    xfree(e, e->slot_kind, e->nslots);
+    xfree(e, e->slot_ptr, (size_t)e->nslots * sizeof(void *));
+    xfree(e, e->hash, (size_t)(e->hmask + 1) * sizeof(struct session *));
+    xfree(e, e->servers, (size_t)e->nservers * sizeof(struct server_addr));
+    xfree(e, e->udpbuf, (size_t)UDP_BATCH * UDP_BUF_SIZE);
+    free(e);   /* the engine struct itself is not counted */
+  }
+}
+
+/* Close every fd; the memory goes once libuv has closed the handles. No JS is called. */
+void engine_destroy(struct engine *e) {
+  e->destroyed = 1;
+  e->in_batch++;
+  for (uint32_t i = 0; i < e->nslots; i++) {
+    if (e->slot_kind[i] == SLOT_TCP) conn_close(e, e->slot_ptr[i], WHY_SHUTDOWN, 0);
+    else if (e->slot_kind[i] == SLOT_UDP) session_close(e, e->slot_ptr[i], WHY_SHUTDOWN);
+  }
+  for (int i = 0; i < MAX_LISTENERS; i++) listener_close(e, i);
+  e->in_batch--;
+  engine_reap(e);
+  uv_close((uv_handle_t *)e->poll, on_handle_closed);
+  uv_close((uv_handle_t *)e->timer, on_handle_closed);
+  uv_close((uv_handle_t *)e->idle, on_handle_closed);
+}

@@ -1,0 +1,224 @@
+/*
+ * The native data path of pen-ts: shared definitions.
+ *
+ * One engine = one private epoll fd, watched by one uv_poll_t on Node's loop, so every native
+ * callback runs on the JS thread and may call JS synchronously (select, failed, onRecords).
+ *
+ * fd ownership (the rule for every file of the addon):
+ *  - The engine owns its epoll fd; libuv only watches it (uv_poll_t) and never closes it: the
+ *    engine closes it after uv_close of the poll handle has completed.
+ *  - Every data fd (listener, accepted client, connected server, UDP listener and upstream) is
+ *    created by the addon, registered once in the private epoll fd, and closed by the addon only
+ *    (conn_close, session_close, listener_close). libuv and JS never see these fds.
+ *  - close(fd) removes it from epoll; the memory that epoll_data points at stays valid until the
+ *    end of the epoll batch (graveyard, see engine_reap), because later events of the same batch
+ *    may still name it.
+ */
+#ifndef PEN_ENGINE_H
+#define PEN_ENGINE_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <uv.h>
+#include <node_api.h>
+
+#define IO_BUF_SIZE 65536        /* one forwarding buffer per engine */
+#define MAX_LISTENERS 64
+#define MAX_SERVERS 65535        /* select packs slot * 65536 + server */
+#define EPOLL_BATCH 128
+#define UDP_BATCH 32             /* datagrams per recvmmsg/sendmmsg */
+#define UDP_BUF_SIZE 65536       /* one full datagram per batch entry */
+#define UDP_BATCHES_PER_EVENT 8  /* UDP sockets are level-triggered: bound the work per wake-up */
+#define PICK_SLOT_MUL 65536.0
+
+/* one record = REC_WORDS doubles in the records Float64Array */
+enum { R_KIND, R_SLOT, R_SERVER, R_LISTENER, R_BYTES_UP, R_BYTES_DOWN, R_WHY, R_ERRNO, R_PKTS_UP, R_PKTS_DOWN, REC_WORDS };
+enum rec_kind { REC_TCP_CLOSED = 1, REC_UDP_CLOSED = 2 };
+enum close_why {
+  WHY_EOF = 0,            /* both directions ended (or tcp_fastclose) */
+  WHY_ERROR = 1,          /* read/write error (errno in R_ERRNO) */
+  WHY_IDLE = 2,           /* idle timeout (TCP) or UDP session expiry */
+  WHY_CONNECT_FAILED = 3, /* failed() returned -1 (last errno in R_ERRNO) */
+  WHY_CLOSED = 4,         /* close(slot) from JS */
+  WHY_SHUTDOWN = 5,       /* listener or engine going away */
+};
+
+/* per-slot live counters = LIVE_WORDS doubles in the live Float64Array */
+enum { L_BYTES_UP, L_BYTES_DOWN, L_SERVER, L_STATE, L_PKTS_UP, L_PKTS_DOWN, LIVE_WORDS };
+/* L_STATE values (bit flags once connected) */
+#define ST_FREE 0
+#define ST_CONNECTING 1
+#define ST_CONNECTED 2
+#define ST_EOF_CLIENT 4   /* client sent FIN */
+#define ST_EOF_SERVER 8   /* server sent FIN */
+#define ST_UDP 16
+#define ST_CLOSED 32      /* closed, record not yet delivered: the slot is still taken */
+
+enum watch_kind { W_TCP_LISTEN = 1, W_UDP_LISTEN, W_CLIENT, W_SERVER, W_UDP_UP };
+struct watch { uint8_t kind; };
+
+union sockaddr_any {
+  struct sockaddr sa;
+  struct sockaddr_in in4;
+  struct sockaddr_in6 in6;
+  struct sockaddr_un un;
+};
+
+/* bytes waiting to be written to one end; data == NULL when nothing is pending */
+struct pending { char *data; uint32_t len, off; };
+
+enum fastclose { FC_OFF = 0, FC_UP = 1, FC_DOWN = 2, FC_BOTH = 3 };
+
+struct engine;
+
+struct conn {
+  struct watch wc, ws;          /* epoll_data of the client and the server fd */
+  struct conn *next;            /* graveyard */
+  struct engine *e;
+  int cfd, sfd;
+  int32_t slot, server, listener;
+  uint32_t flags;
+  uint32_t attempts;
+  int last_errno;
+  struct pending to_server, to_client;
+  uint64_t active_ms, connect_ms;
+  union { struct sockaddr_in in4; struct sockaddr_in6 in6; sa_family_t family; } peer;
+};
+/* conn flags */
+#define C_CONNECTING 1u
+#define C_CONNECTED 2u
+#define C_EOF_CLIENT 4u      /* read EOF from the client */
+#define C_EOF_SERVER 8u      /* read EOF from the server */
+#define C_FLUSH_CLOSE 16u    /* close once nothing is pending (both ended, or fastclose) */
+#define C_DEAD 32u
+#define C_SHUT_SERVER 64u    /* shutdown(SHUT_WR) sent to the server */
+#define C_SHUT_CLIENT 128u
+
+struct server_addr {
+  union sockaddr_any addr; socklen_t len;
+  union sockaddr_any source; socklen_t source_len;   /* source_len 0: no bind */
+};
+
+struct listener {
+  struct watch w;
+  int fd, id;
+  int family;
+  int udp;
+  struct listener *next;   /* graveyard */
+};
+
+struct session {
+  struct watch w;
+  struct session *next;           /* graveyard */
+  struct session *hnext;          /* hash chain */
+  struct engine *e;
+  int fd;
+  int32_t slot, server, listener;
+  uint32_t dead;
+  uint64_t active_ms;
+  union sockaddr_any client; socklen_t clen;
+};
+
+struct engine_stats {
+  double allocs, alloc_bytes;      /* live native allocations */
+  double fds;                      /* open data fds (listeners + connections + sessions) */
+  double conns, sessions, listeners, pending_bufs;
+  double accepted, accept_errors, closed, connect_failed, refused, slot_busy;
+  double udp_in, udp_out, udp_dropped, sessions_created, sessions_closed;
+  double js_calls, batches;
+};
+
+struct engine {
+  napi_env env;
+  uv_loop_t *loop;
+  int epfd;
+  uv_poll_t *poll;                 /* own allocation: freed in its close callback */
+  uv_timer_t *timer;
+  uv_idle_t *idle;
+  int handles_open;                /* uv handles not yet closed-back */
+  int destroyed, in_batch, flushing;
+  /* JS side */
+  napi_ref self_ref, select_ref, failed_ref, records_ref, records_ab, live_ab, resource_ref;
+  napi_async_context actx;
+  napi_handle_scope hscope; napi_callback_scope cscope; int scoped;
+  /* shared memory */
+  double *rec; uint32_t rec_count;
+  double *live;
+  uint32_t nslots;
+  uint8_t *slot_kind;              /* 0 free, 1 tcp, 2 udp, 3 closed-awaiting-record */
+  void **slot_ptr;
+  /* configuration */
+  struct server_addr *servers; uint32_t nservers;
+  int fastclose;
+  uint64_t connect_timeout_ms, idle_timeout_ms, udp_idle_ms;
+  /* tables */
+  struct listener *listeners[MAX_LISTENERS];
+  struct conn *grave;
+  struct session *sgrave;
+  struct listener *lgrave;
+  struct session **hash; uint32_t hmask;
+  char *iobuf;
+  char *udpbuf;                    /* UDP_BATCH * UDP_BUF_SIZE, while a UDP listener exists */
+  struct engine_stats st;
+};
+
+#define SLOT_FREE 0
+#define SLOT_TCP 1
+#define SLOT_UDP 2
+#define SLOT_CLOSED 3
+
+/* engine.c */
+void *xmalloc(struct engine *e, size_t n);
+void *xcalloc(struct engine *e, size_t n);
+void xfree(struct engine *e, void *p, size_t n);
+int engine_init(struct engine *e, uint32_t nslots);
+void engine_destroy(struct engine *e);
+int engine_watch(struct engine *e, int fd, struct watch *w, uint32_t events);
+void engine_reap(struct engine *e);
+void engine_record(struct engine *e, int kind, int32_t slot, int32_t server, int32_t listener, int why, int err);
+void engine_arm_sweep(struct engine *e);
+void engine_kick(struct engine *e);
+void engine_update_ref(struct engine *e);
+int engine_close_fd(struct engine *e, int fd);
+uint64_t engine_now(struct engine *e);
+int slot_take(struct engine *e, double picked, int32_t *slot, int32_t *server, int kind, void *ptr);
+
+/* js.c: calls into JS, valid only on the JS thread inside a native callback */
+void js_scope_open(struct engine *e);
+void js_scope_close(struct engine *e);
+double js_select(struct engine *e, int listener, const union sockaddr_any *from, int udp);
+double js_failed(struct engine *e, int32_t slot, int32_t server, int err);
+void js_flush_records(struct engine *e);
+
+/* addr.c */
+int addr_parse(const char *host, int port, union sockaddr_any *out, socklen_t *len);
+int addr_unix(const char *path, union sockaddr_any *out, socklen_t *len);
+int addr_format(const struct sockaddr *sa, char *buf, size_t buflen, int *port);
+uint32_t addr_hash(const union sockaddr_any *a);
+int addr_equal(const union sockaddr_any *a, const union sockaddr_any *b);
+
+/* tcp.c */
+int tcp_listen(struct engine *e, const union sockaddr_any *a, socklen_t len, int backlog, int *id);
+void tcp_on_accept(struct engine *e, struct listener *l);
+void tcp_on_event(struct engine *e, struct conn *c, int server_side, uint32_t events);
+void conn_close(struct engine *e, struct conn *c, int why, int err);
+void tcp_sweep(struct engine *e, uint64_t now);
+void conn_free(struct engine *e, struct conn *c);
+
+/* udp.c */
+int udp_listen(struct engine *e, const union sockaddr_any *a, socklen_t len, int *id);
+void udp_on_listener(struct engine *e, struct listener *l);
+void udp_on_upstream(struct engine *e, struct session *s);
+void session_close(struct engine *e, struct session *s, int why);
+void udp_sweep(struct engine *e, uint64_t now);
+void session_free(struct engine *e, struct session *s);
+void udp_listener_gone(struct engine *e, int id);
+
+/* listener.c helpers */
+int listener_add(struct engine *e, int fd, int family, int udp, int *id);
+void listener_close(struct engine *e, int id);
+
+#endif

@@ -1,0 +1,290 @@
+/*
+ * TCP and Unix-socket pairs: listen, accept, non-blocking connect with failover through JS,
+ * forwarding both ways with backpressure, half-close, tcp_fastclose, connect and idle timeouts.
+ *
+ * fd ownership: a conn owns cfd (from accept4) and sfd (from socket); both are registered once
+ * in the engine's epoll fd (edge-triggered, EPOLLIN|EPOLLOUT|EPOLLRDHUP) and closed only by
+ * conn_close (or, for a failed connect attempt, by connect_failed). The conn memory is freed
+ * by engine_reap after the batch (pitfall 3), so every handler first checks C_DEAD.
+ *
+ * Reading: always to EAGAIN or EOF (edge-triggered; an EOF that came with the data must not be
+ * lost, pitfalls 1 and 2). A partial send keeps the rest in a pending buffer and stops reading
+ * that direction; when the buffer drains the read is retried (pitfall 6).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include "engine.h"
+
+#define CONN_EVENTS (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
+#define MAX_ATTEMPTS 1024   /* failover is JS's policy; this only stops a JS bug looping forever */
+
+static double *live_of(struct engine *e, struct conn *c) { return e->live + (size_t)c->slot * LIVE_WORDS; }
+
+int tcp_listen(struct engine *e, const union sockaddr_any *a, socklen_t len, int backlog, int *id) {
+  int fd = socket(a->sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  int one = 1;
+  if (a->sa.sa_family != AF_UNIX) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (bind(fd, &a->sa, len) < 0 || listen(fd, backlog) < 0) { int err = errno; close(fd); return -err; }
+  e->st.fds++;
+  int r = listener_add(e, fd, a->sa.sa_family, 0, id);
+  if (r < 0) engine_close_fd(e, fd);
+  return r;
+}
+
+static void pending_free(struct engine *e, struct pending *p) {
+  if (!p->data) return;
+  xfree(e, p->data, p->len);
+  p->data = NULL;
+  p->len = p->off = 0;
+  e->st.pending_bufs--;
+}
+
+static int pending_store(struct engine *e, struct pending *p, const char *data, size_t n) {
+  if (n == 0 || n > IO_BUF_SIZE) return n == 0 ? 0 : -EINVAL;
+  p->data = xmalloc(e, n);
+  if (!p->data) return -ENOMEM;
+  memcpy(p->data, data, n);
+  p->len = (uint32_t)n;
+  p->off = 0;
+  e->st.pending_bufs++;
+  return 0;
+}
+
+void conn_close(struct engine *e, struct conn *c, int why, int err) {
+  if (c->flags & C_DEAD) return;
+  c->flags |= C_DEAD;
+  c->cfd = engine_close_fd(e, c->cfd);
+  c->sfd = engine_close_fd(e, c->sfd);
+  pending_free(e, &c->to_server);
+  pending_free(e, &c->to_client);
+  engine_record(e, REC_TCP_CLOSED, c->slot, c->server, c->listener, why, err);
+  e->st.conns--;
+  e->st.closed++;
+  c->next = e->grave;
+  e->grave = c;
+  engine_reap(e);   /* no-op inside a batch */
+}
+
+void conn_free(struct engine *e, struct conn *c) { xfree(e, c, sizeof *c); }
+
+/* Start a connect to c->server. Returns 0 (in progress or done) or the errno of the failure. */
+static int start_connect(struct engine *e, struct conn *c) {
+  if ((uint32_t)c->server >= e->nservers) return EINVAL;   /* servers changed meanwhile */
+  const struct server_addr *s = &e->servers[c->server];
+  int fd = socket(s->addr.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return errno;
+  e->st.fds++;
+  if (s->source_len) {
+    int one = 1;
+    setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+    if (bind(fd, &s->source.sa, s->source_len) < 0) { int err = errno; engine_close_fd(e, fd); return err; }
+  }
+  if (connect(fd, &s->addr.sa, s->len) < 0 && errno != EINPROGRESS) {
+    int err = errno;
+    engine_close_fd(e, fd);
+    return err;
+  }
+  int r = engine_watch(e, fd, &c->ws, CONN_EVENTS);
+  if (r < 0) { engine_close_fd(e, fd); return -r; }
+  c->sfd = fd;
+  c->flags |= C_CONNECTING;
+  c->connect_ms = engine_now(e);
+  live_of(e, c)[L_STATE] = ST_CONNECTING;
+  live_of(e, c)[L_SERVER] = c->server;
+  return 0;
+}
+
+/* A connect attempt failed: ask JS for the next server. Returns 0 to try it, -1 when c closed. */
+static int connect_failed(struct engine *e, struct conn *c, int err) {
+  c->sfd = engine_close_fd(e, c->sfd);
+  c->flags &= ~C_CONNECTING;
+  c->last_errno = err;
+  c->attempts++;
+  e->st.connect_failed++;
+  double next = js_failed(e, c->slot, c->server, err);
+  if (c->flags & C_DEAD) return -1;   /* JS closed it from the callback */
+  if (!(next >= 0) || next >= e->nservers || next != (double)(int64_t)next || c->attempts >= MAX_ATTEMPTS) {
+    conn_close(e, c, WHY_CONNECT_FAILED, err);
+    return -1;
+  }
+  c->server = (int32_t)next;
+  return 0;
+}
+
+static void connect_with_failover(struct engine *e, struct conn *c) {
+  for (;;) {
+    int err = start_connect(e, c);
+    if (!err || connect_failed(e, c, err) < 0) return;
+  }
+}
+
+static void on_eof(struct engine *e, struct conn *c, int from_client);
+
+/* Move bytes from one end to the other until EAGAIN, EOF or the destination is full. */
+static void pump(struct engine *e, struct conn *c, int from_client) {
+  int src = from_client ? c->cfd : c->sfd, dst = from_client ? c->sfd : c->cfd;
+  struct pending *p = from_client ? &c->to_server : &c->to_client;
+  uint32_t eof = from_client ? C_EOF_CLIENT : C_EOF_SERVER;
+  if ((c->flags & (eof | C_DEAD)) || p->data) return;
+  double *l = live_of(e, c);
+  for (;;) {
+    ssize_t n = recv(src, e->iobuf, IO_BUF_SIZE, 0);
+    if (n > 0) {
+      c->active_ms = engine_now(e);
+      l[from_client ? L_BYTES_UP : L_BYTES_DOWN] += (double)n;
+      l[from_client ? L_PKTS_UP : L_PKTS_DOWN] += 1;
+      ssize_t w;
+      do w = send(dst, e->iobuf, (size_t)n, MSG_NOSIGNAL); while (w < 0 && errno == EINTR);
+      if (w == n) continue;
+      if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK) { conn_close(e, c, WHY_ERROR, errno); return; }
+      if (w < 0) w = 0;
+      if (pending_store(e, p, e->iobuf + w, (size_t)(n - w)) < 0) conn_close(e, c, WHY_ERROR, ENOMEM);
+      return;   /* backpressure: this direction waits for the drain */
+    }
+    if (n == 0) { on_eof(e, c, from_client); return; }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) conn_close(e, c, WHY_ERROR, errno);
+    return;
+  }
+}
+
+/* Write what is pending to one end. 0: nothing was pending; 1: drained; -1: still pending or closed. */
+static int drain(struct engine *e, struct conn *c, int to_server) {
+  struct pending *p = to_server ? &c->to_server : &c->to_client;
+  int fd = to_server ? c->sfd : c->cfd;
+  if (!p->data) return 0;
+  while (p->off < p->len) {
+    ssize_t w = send(fd, p->data + p->off, p->len - p->off, MSG_NOSIGNAL);
+    if (w > 0) { p->off += (uint32_t)w; continue; }
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return -1;
+    conn_close(e, c, WHY_ERROR, w < 0 ? errno : EIO);
+    return -1;
+  }
+  pending_free(e, p);
+  return 1;
+}
+
+/*
+ * EOF from one end, as TcpConnection.eof() in server/core/tcp.ts: when both directions are done,
+ * or tcp_fastclose says this one is enough, close once what is still queued to the other end is
+ * written; otherwise pass the half-close on. Reading stops while data is pending, so at EOF
+ * nothing is pending toward the other end and the shutdown can go at once.
+ */
+static void on_eof(struct engine *e, struct conn *c, int from_client) {
+  c->flags |= from_client ? C_EOF_CLIENT : C_EOF_SERVER;
+  live_of(e, c)[L_STATE] = ST_CONNECTED | ((c->flags & C_EOF_CLIENT) ? ST_EOF_CLIENT : 0) | ((c->flags & C_EOF_SERVER) ? ST_EOF_SERVER : 0);
+  int fc = e->fastclose;
+  int fast = fc == FC_BOTH || (from_client ? fc == FC_DOWN : fc == FC_UP);
+  if (fast) pending_free(e, from_client ? &c->to_client : &c->to_server);   /* nothing more goes to `from` */
+  if (fast || (c->flags & (C_EOF_CLIENT | C_EOF_SERVER)) == (C_EOF_CLIENT | C_EOF_SERVER)) {
+    if (!c->to_server.data && !c->to_client.data) conn_close(e, c, WHY_EOF, 0);
+    else c->flags |= C_FLUSH_CLOSE;
+    return;
+  }
+  shutdown(from_client ? c->sfd : c->cfd, SHUT_WR);
+  c->flags |= from_client ? C_SHUT_SERVER : C_SHUT_CLIENT;
+}
+
+static void on_connect_done(struct engine *e, struct conn *c, uint32_t events) {
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (getsockopt(c->sfd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
+  if (!err && !(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
+  if (err) {
+    if (connect_failed(e, c, err) == 0) connect_with_failover(e, c);
+    return;
+  }
+  c->flags = (c->flags & ~C_CONNECTING) | C_CONNECTED;
+  c->active_ms = engine_now(e);
+  live_of(e, c)[L_STATE] = ST_CONNECTED;
+  pump(e, c, 1);   /* what the client sent while we connected: its edge has passed */
+  pump(e, c, 0);
+}
+
+void tcp_on_event(struct engine *e, struct conn *c, int server_side, uint32_t events) {
+  if (c->flags & C_DEAD) return;
+  if (c->flags & C_CONNECTING) {
+    if (server_side) on_connect_done(e, c, events);
+    return;   /* client events wait for the connect; on_connect_done reads what came */
+  }
+  if (!(c->flags & C_CONNECTED)) return;
+  if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
+    int r = drain(e, c, server_side);
+    if (c->flags & C_DEAD) return;
+    if (r == 1) {
+      if (c->flags & C_FLUSH_CLOSE) {
+        if (!c->to_server.data && !c->to_client.data) conn_close(e, c, WHY_EOF, 0);
+        return;
+      }
+      pump(e, c, server_side);   /* the direction into this end may read again */
+      if (c->flags & C_DEAD) return;
+    }
+  }
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) pump(e, c, server_side ? 0 : 1);
+}
+
+static void new_conn(struct engine *e, struct listener *l, int fd, const union sockaddr_any *peer) {
+  double picked = js_select(e, l->id, peer, 0);
+  struct conn *c = xcalloc(e, sizeof *c);
+  int32_t slot, server;
+  if (!c || e->destroyed || slot_take(e, picked, &slot, &server, SLOT_TCP, c) < 0) {
+    engine_close_fd(e, fd);
+    if (c) xfree(e, c, sizeof *c);
+    return;
+  }
+  c->e = e;
+  c->wc.kind = W_CLIENT;
+  c->ws.kind = W_SERVER;
+  c->cfd = fd;
+  c->sfd = -1;
+  c->slot = slot;
+  c->server = server;
+  c->listener = l->id;
+  if (peer->sa.sa_family == AF_INET) c->peer.in4 = peer->in4;
+  else if (peer->sa.sa_family == AF_INET6) c->peer.in6 = peer->in6;
+  else c->peer.family = AF_UNIX;
+  c->active_ms = engine_now(e);
+  e->st.conns++;
+  int r = engine_watch(e, fd, &c->wc, CONN_EVENTS);
+  if (r < 0) { conn_close(e, c, WHY_ERROR, -r); return; }
+  connect_with_failover(e, c);
+}
+
+void tcp_on_accept(struct engine *e, struct listener *l) {
+  for (;;) {   /* edge-triggered: accept until EAGAIN */
+    union sockaddr_any peer;
+    socklen_t plen = sizeof peer;
+    memset(&peer, 0, sizeof peer.sa);
+    int fd = accept4(l->fd, &peer.sa, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) e->st.accept_errors++;
+      return;
+    }
+    e->st.fds++;
+    e->st.accepted++;
+    if (l->family == AF_UNIX) peer.sa.sa_family = AF_UNIX;
+    new_conn(e, l, fd, &peer);
+    if (e->destroyed || l->w.kind == 0) return;   /* JS closed the listener from select */
+  }
+}
+
+/* One sweep over the slots: robust against JS closing other connections from failed(). */
+void tcp_sweep(struct engine *e, uint64_t now) {
+  for (uint32_t i = 0; i < e->nslots && !e->destroyed; i++) {
+    if (e->slot_kind[i] != SLOT_TCP) continue;
+    struct conn *c = e->slot_ptr[i];
+    if (c->flags & C_CONNECTING) {
+      if (e->connect_timeout_ms && now - c->connect_ms >= e->connect_timeout_ms)
+        if (connect_failed(e, c, ETIMEDOUT) == 0) connect_with_failover(e, c);
+    } else if (e->idle_timeout_ms && now - c->active_ms >= e->idle_timeout_ms) {
+      conn_close(e, c, WHY_IDLE, 0);
+    }
+  }
+}

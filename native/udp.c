@@ -1,0 +1,224 @@
+/*
+ * UDP: a listener read with recvmmsg, a session table keyed by (listener, client address), each
+ * session with its own connected upstream socket; datagrams of a known client go upstream with
+ * send/sendmmsg and replies come back with recvmmsg + sendmmsg on the listener, without JS.
+ * JS is called only for a new client (select); expiry is reported as a record.
+ *
+ * fd ownership: a session owns its upstream fd (socket + connect), registered once in the
+ * engine's epoll fd (level-triggered: each wake-up handles at most UDP_BATCHES_PER_EVENT
+ * batches, the rest is handled on the next loop turn) and closed only by session_close. The
+ * listener fd belongs to the engine (listener_close). Session memory is freed by engine_reap.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include "engine.h"
+
+int udp_listen(struct engine *e, const union sockaddr_any *a, socklen_t len, int *id) {
+  if (!e->udpbuf) {
+    e->udpbuf = xmalloc(e, (size_t)UDP_BATCH * UDP_BUF_SIZE);
+    if (!e->udpbuf) return -ENOMEM;
+  }
+  int fd = socket(a->sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (bind(fd, &a->sa, len) < 0) { int err = errno; close(fd); return -err; }
+  e->st.fds++;
+  int r = listener_add(e, fd, a->sa.sa_family, 1, id);
+  if (r < 0) engine_close_fd(e, fd);
+  return r;
+}
+
+static struct session **bucket(struct engine *e, const union sockaddr_any *a) {
+  return &e->hash[addr_hash(a) & e->hmask];
+}
+
+static struct session *lookup(struct engine *e, int listener, const union sockaddr_any *a) {
+  for (struct session *s = *bucket(e, a); s; s = s->hnext)
+    if (s->listener == listener && addr_equal(&s->client, a)) return s;
+  return NULL;
+}
+
+static void unhash(struct engine *e, struct session *s) {
+  for (struct session **p = bucket(e, &s->client); *p; p = &(*p)->hnext)
+    if (*p == s) { *p = s->hnext; return; }
+}
+
+void session_close(struct engine *e, struct session *s, int why) {
+  if (s->dead) return;
+  s->dead = 1;
+  unhash(e, s);
+  s->fd = engine_close_fd(e, s->fd);
+  engine_record(e, REC_UDP_CLOSED, s->slot, s->server, s->listener, why, 0);
+  e->st.sessions--;
+  e->st.sessions_closed++;
+  s->next = e->sgrave;
+  e->sgrave = s;
+  engine_reap(e);
+}
+
+void session_free(struct engine *e, struct session *s) { xfree(e, s, sizeof *s); }
+
+static int open_upstream(struct engine *e, struct session *s) {
+  if ((uint32_t)s->server >= e->nservers) return EINVAL;
+  const struct server_addr *sv = &e->servers[s->server];
+  if (sv->addr.sa.sa_family == AF_UNIX) return EAFNOSUPPORT;
+  int fd = socket(sv->addr.sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return errno;
+  e->st.fds++;
+  if ((sv->source_len && bind(fd, &sv->source.sa, sv->source_len) < 0) || connect(fd, &sv->addr.sa, sv->len) < 0) {
+    int err = errno;
+    engine_close_fd(e, fd);
+    return err;
+  }
+  int r = engine_watch(e, fd, &s->w, EPOLLIN);
+  if (r < 0) { engine_close_fd(e, fd); return -r; }
+  s->fd = fd;
+  return 0;
+}
+
+/* A datagram from an unknown client: JS picks the slot and server. NULL: dropped. */
+static struct session *session_new(struct engine *e, struct listener *l, const union sockaddr_any *from, socklen_t flen) {
+  if (from->sa.sa_family != AF_INET && from->sa.sa_family != AF_INET6) return NULL;
+  double picked = js_select(e, l->id, from, 1);
+  if (e->destroyed || l->w.kind == 0) return NULL;
+  struct session *s = xcalloc(e, sizeof *s);
+  int32_t slot, server;
+  if (!s) return NULL;
+  if (slot_take(e, picked, &slot, &server, SLOT_UDP, s) < 0) { xfree(e, s, sizeof *s); return NULL; }
+  s->e = e;
+  s->w.kind = W_UDP_UP;
+  s->fd = -1;
+  s->slot = slot; s->server = server; s->listener = l->id;
+  s->client = *from;
+  s->clen = flen;
+  s->active_ms = engine_now(e);
+  s->next = NULL;
+  struct session **b = bucket(e, from);
+  s->hnext = *b;
+  *b = s;
+  e->st.sessions++;
+  e->st.sessions_created++;
+  e->live[(size_t)slot * LIVE_WORDS + L_STATE] = ST_UDP | ST_CONNECTED;
+  int err = open_upstream(e, s);
+  if (err) {
+    engine_record(e, REC_UDP_CLOSED, slot, server, l->id, WHY_CONNECT_FAILED, err);
+    s->dead = 1;   /* record written: close without a second one */
+    unhash(e, s);
+    e->st.sessions--;
+    e->st.sessions_closed++;
+    s->next = e->sgrave;
+    e->sgrave = s;
+    return NULL;
+  }
+  return s;
+}
+
+/* Send msgs[from, to) of the received batch to the session's upstream. */
+static void send_run(struct engine *e, struct session *s, struct mmsghdr *in, int from, int to) {
+  struct mmsghdr out[UDP_BATCH];
+  struct iovec iov[UDP_BATCH];
+  int n = to - from;
+  double bytes = 0;
+  for (int k = 0; k < n; k++) {
+    iov[k].iov_base = in[from + k].msg_hdr.msg_iov->iov_base;
+    iov[k].iov_len = in[from + k].msg_len;
+    bytes += in[from + k].msg_len;
+    memset(&out[k], 0, sizeof out[k]);
+    out[k].msg_hdr.msg_iov = &iov[k];
+    out[k].msg_hdr.msg_iovlen = 1;
+  }
+  int sent = n == 1 ? (send(s->fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL | MSG_DONTWAIT) >= 0 ? 1 : 0)
+                    : sendmmsg(s->fd, out, (unsigned)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+  if (sent < 0) sent = 0;
+  e->st.udp_dropped += n - sent;
+  double *l = e->live + (size_t)s->slot * LIVE_WORDS;
+  l[L_BYTES_UP] += bytes;
+  l[L_PKTS_UP] += n;
+  s->active_ms = engine_now(e);
+}
+
+static void setup_batch(struct engine *e, struct mmsghdr *m, struct iovec *iov, union sockaddr_any *names) {
+  for (int i = 0; i < UDP_BATCH; i++) {
+    iov[i].iov_base = e->udpbuf + (size_t)i * UDP_BUF_SIZE;
+    iov[i].iov_len = UDP_BUF_SIZE;
+    memset(&m[i], 0, sizeof m[i]);
+    m[i].msg_hdr.msg_iov = &iov[i];
+    m[i].msg_hdr.msg_iovlen = 1;
+    if (names) { m[i].msg_hdr.msg_name = &names[i]; m[i].msg_hdr.msg_namelen = sizeof names[i]; }
+  }
+}
+
+void udp_on_listener(struct engine *e, struct listener *l) {
+  struct mmsghdr m[UDP_BATCH];
+  struct iovec iov[UDP_BATCH];
+  union sockaddr_any names[UDP_BATCH];
+  for (int b = 0; b < UDP_BATCHES_PER_EVENT && l->w.kind && !e->destroyed; b++) {
+    setup_batch(e, m, iov, names);
+    int n = recvmmsg(l->fd, m, UDP_BATCH, MSG_DONTWAIT, NULL);
+    if (n <= 0) return;
+    e->st.udp_in += n;
+    for (int i = 0; i < n && l->w.kind && !e->destroyed;) {
+      if (m[i].msg_hdr.msg_flags & MSG_TRUNC) { e->st.udp_dropped++; i++; continue; }
+      struct session *s = lookup(e, l->id, &names[i]);
+      if (!s) s = session_new(e, l, &names[i], m[i].msg_hdr.msg_namelen);
+      if (!s) { e->st.udp_dropped++; i++; continue; }
+      int j = i + 1;   /* the run of datagrams from the same client goes out in one call */
+      while (j < n && !(m[j].msg_hdr.msg_flags & MSG_TRUNC) && addr_equal(&names[j], &names[i])) j++;
+      send_run(e, s, m, i, j);
+      i = j;
+    }
+    if (n < UDP_BATCH) return;
+  }
+}
+
+void udp_on_upstream(struct engine *e, struct session *s) {
+  if (s->dead) return;
+  struct listener *l = (s->listener >= 0 && s->listener < MAX_LISTENERS) ? e->listeners[s->listener] : NULL;
+  if (!l) { session_close(e, s, WHY_SHUTDOWN); return; }
+  struct mmsghdr m[UDP_BATCH];
+  struct iovec iov[UDP_BATCH];
+  double *lv = e->live + (size_t)s->slot * LIVE_WORDS;
+  for (int b = 0; b < UDP_BATCHES_PER_EVENT; b++) {
+    setup_batch(e, m, iov, NULL);
+    int n = recvmmsg(s->fd, m, UDP_BATCH, MSG_DONTWAIT, NULL);
+    if (n <= 0) {
+      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) e->st.udp_dropped++;   /* ICMP errors */
+      return;
+    }
+    for (int i = 0; i < n; i++) {   /* replies go back to the client, through the listener */
+      iov[i].iov_len = m[i].msg_len;
+      m[i].msg_hdr.msg_name = &s->client;
+      m[i].msg_hdr.msg_namelen = s->clen;
+      m[i].msg_hdr.msg_flags = 0;
+      lv[L_BYTES_DOWN] += m[i].msg_len;
+    }
+    lv[L_PKTS_DOWN] += n;
+    s->active_ms = engine_now(e);
+    int sent = sendmmsg(l->fd, m, (unsigned)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (sent < 0) sent = 0;
+    e->st.udp_out += sent;
+    e->st.udp_dropped += n - sent;
+    if (n < UDP_BATCH) return;
+  }
+}
+
+void udp_sweep(struct engine *e, uint64_t now) {
+  if (!e->udp_idle_ms) return;
+  for (uint32_t i = 0; i < e->nslots && !e->destroyed; i++) {
+    if (e->slot_kind[i] != SLOT_UDP) continue;
+    struct session *s = e->slot_ptr[i];
+    if (now - s->active_ms >= e->udp_idle_ms) session_close(e, s, WHY_IDLE);
+  }
+}
+
+void udp_listener_gone(struct engine *e, int id) {
+  for (uint32_t i = 0; i < e->nslots; i++) {
+    if (e->slot_kind[i] != SLOT_UDP) continue;
+    struct session *s = e->slot_ptr[i];
+    if (s->listener == id) session_close(e, s, WHY_SHUTDOWN);
+  }
+}
