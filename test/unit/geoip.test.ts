@@ -8,6 +8,7 @@ import { after, describe, test } from 'node:test';
 import { aclPermits, emptyAcls, parseAclEntry } from '../../server/core/acl.ts';
 import { Balancer } from '../../server/core/balancer.ts';
 import { PenError } from '../../server/core/errors.ts';
+import { firstPick } from '../../server/core/pick.ts';
 import { DEFAULT_GEOIP_FILE, openDefaultGeoip, openGeoip } from '../../server/core/geoip.ts';
 import { formatConfig } from '../../server/control/config.ts';
 import { execute } from '../../server/control/registry.ts';
@@ -109,10 +110,10 @@ test('without a database, `acl N ... country CC` answers an error line naming `g
 test('the default database is looked for when the listener opens, and a pick reads no file', async () => {
   const pen = new Balancer();
   await run(pen, 'server 0 address 127.0.0.1 port 9');
-  const client = { ip: '127.0.0.1', port: 40000, lastServer: -1 };
+  const client = { ip: '127.0.0.1', port: 40000, lastServer: -1, initial: -1 };
   const picking = countFsCalls();
   try {
-    for (let i = 0; i < 3; i++) assert.equal(pen.chooseInitial(client), 0);
+    for (let i = 0; i < 3; i++) assert.deepEqual(firstPick(pen, client, pen.now()), { kind: 'server', s: 0 });
   } finally {
     picking.restore();
   }

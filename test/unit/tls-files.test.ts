@@ -47,7 +47,7 @@ before(async () => {
   run = (line) => execute(ctx, line);
   await run(`ssl_sni_path ${f('sni')}`);
   await run(`ssl_ocsp_response ${f('default.ocsp')}`);
-  server = tlsServerFactory(pen)((socket) => socket.destroy());
+  server = tlsServerFactory(pen.settings)((socket) => socket.destroy());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as AddressInfo).port;
 });
