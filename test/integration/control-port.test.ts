@@ -264,6 +264,8 @@ test('listen moves the listener; log and web_stats write their files', async () 
     assert.equal(p.ctl2(`log ${log}`), `${log}\n`);
     await get(next, { path: '/logged' });
     const { readFileSync } = await import('node:fs');
+    // -l lines are batched (written within 20 ms, core/requestlog.ts): wait up to 2 s for this one
+    for (let i = 0; i < 40 && readFileSync(log, 'latin1') === ''; i++) await sleep(50);
     assert.match(readFileSync(log, 'latin1'), /^127\.0\.0\.1 \d+ 127\.0\.0\.1 GET \/logged HTTP\/1\.1\n/);
     const html = join(dir, 'live.html');
     p.ctl2(`web_stats ${html}`);
