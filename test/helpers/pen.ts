@@ -74,3 +74,13 @@ export function penctl(target: string, command: string[], binary: string = PENCT
     : spawnSync(binary, [target, ...command], { encoding: 'utf8', timeout: 10000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
+
+/** Whether a process (one the test started) is still running. */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { freePort, get, httpBackend, sleep, tcpBackend, type HttpBackend } from '../helpers/backends.ts';
-import { runPen, startPen } from '../helpers/pen.ts';
+import { alive, runPen, startPen } from '../helpers/pen.ts';
 
 let a: HttpBackend;
 let dir: string;
@@ -19,15 +19,6 @@ after(async () => {
   await a.close();
   rmSync(dir, { recursive: true, force: true });
 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function waitFor(cond: () => boolean, ms = 5000): Promise<boolean> {
   const end = Date.now() + ms;

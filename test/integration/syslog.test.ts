@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { freePort, sleep } from '../helpers/backends.ts';
-import { PEN } from '../helpers/pen.ts';
+import { waitFor } from '../helpers/netns.ts';
+import { PEN, alive } from '../helpers/pen.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pen-syslog-'));
 const sockPath = join(dir, 'log.sock');
@@ -30,21 +31,6 @@ after(async () => {
   await new Promise((r) => sink.close(r));
   rmSync(dir, { recursive: true, force: true });
 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function until(cond: () => boolean, ms = 10000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!cond() && Date.now() < end) await sleep(50);
-  return cond();
-}
 
 /** Connect to pen n times, one after the other, and wait for each close (the backend is dead). */
 async function failedConnects(port: number, n: number): Promise<void> {
@@ -75,7 +61,7 @@ test('debug lines of a daemon reach syslog through one logger process, which is 
     const N = 40;
     const blacklisting = /^<15>.* pen: blacklisting server 0 because of connect failure/;
     await failedConnects(port, N);
-    assert.ok(await until(() => lines(blacklisting).length === N), `${N} lines in syslog, got ${lines(blacklisting).length}`);
+    assert.ok(await waitFor(() => lines(blacklisting).length === N, 10000), `${N} lines in syslog, got ${lines(blacklisting).length}`);
     assert.equal(lines(/ pen: pen-ts \S+ starting$/).length, 1, '-d: the start-up line too, tagged pen, priority user.debug (<15>)');
     assert.equal(loggers().length, 1, `one logger for ${N + 1} lines`);
     const [first] = loggers();
@@ -83,16 +69,16 @@ test('debug lines of a daemon reach syslog through one logger process, which is 
 
     // logger dies (the test's own pen started it): the next lines wait, a new logger takes them
     process.kill(first, 'SIGKILL');
-    assert.ok(await until(() => !alive(first)));
+    assert.ok(await waitFor(() => !alive(first), 10000));
     await failedConnects(port, N);
-    assert.ok(await until(() => lines(blacklisting).length === 2 * N), `${2 * N} lines after the restart, got ${lines(blacklisting).length}`);
+    assert.ok(await waitFor(() => lines(blacklisting).length === 2 * N, 10000), `${2 * N} lines after the restart, got ${lines(blacklisting).length}`);
     assert.equal(loggers().length, 2, 'exactly one more logger');
   } finally {
     process.kill(pid, 'SIGTERM');
   }
-  assert.ok(await until(() => !alive(pid)), 'pen exits on TERM');
+  assert.ok(await waitFor(() => !alive(pid), 10000), 'pen exits on TERM');
   const last = loggers().at(-1)!;
-  assert.ok(await until(() => !alive(last)), 'and its logger with it (end of its stdin)');
+  assert.ok(await waitFor(() => !alive(last), 10000), 'and its logger with it (end of its stdin)');
 });
 
 test('a daemon\'s fatal error (the -l file cannot be reopened on HUP) is said in syslog before it exits', async () => {
@@ -107,9 +93,9 @@ test('a daemon\'s fatal error (the -l file cannot be reopened on HUP) is said in
     rmSync(log);
     mkdirSync(log); // what HUP reopens is now a directory
     process.kill(pid, 'SIGHUP');
-    assert.ok(await until(() => !alive(pid)), 'pen exits, as pen does when the log cannot be reopened');
+    assert.ok(await waitFor(() => !alive(pid), 10000), 'pen exits, as pen does when the log cannot be reopened');
   } finally {
     if (alive(pid)) process.kill(pid, 'SIGTERM');
   }
-  assert.ok(await until(() => lines(/^<15>.* pen: Can't open logfile .*req\.log: /).length === 1), received.slice(-500));
+  assert.ok(await waitFor(() => lines(/^<15>.* pen: Can't open logfile .*req\.log: /).length === 1, 10000), received.slice(-500));
 });
