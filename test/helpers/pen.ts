@@ -16,10 +16,10 @@ export interface PenProcess {
 }
 
 /** Run pen in the foreground (-f is added) with args; waits until `waitPort` accepts connections. */
-export async function startPen(args: string[], opts: { waitPort?: number; waitPath?: string; binary?: string } = {}): Promise<PenProcess> {
+export async function startPen(args: string[], opts: { waitPort?: number; waitPath?: string; binary?: string; nodeArgs?: string[] } = {}): Promise<PenProcess> {
   const bin = opts.binary ?? PEN;
   const child = bin === PEN
-    ? spawn(process.execPath, [PEN, '-f', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    ? spawn(process.execPath, [...(opts.nodeArgs ?? []), PEN, '-f', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
     : spawn(bin, ['-f', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
