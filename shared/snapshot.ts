@@ -166,7 +166,7 @@ export type Role = Static<typeof RoleSchema>;
 export const PenEventSchema = Type.Object({
   type: Type.Union([
     Type.Literal('blacklisted'), Type.Literal('back'), Type.Literal('limit'),
-    Type.Literal('config'), Type.Literal('connect-failed'),
+    Type.Literal('config'),
     Type.Literal('down'), Type.Literal('up'), Type.Literal('drained'),
     Type.Literal('peer-up'), Type.Literal('peer-down'),
   ]),

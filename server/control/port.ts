@@ -16,13 +16,6 @@ export const READ_TIMEOUT_MS = 5000;
 /** after the first bytes, wait this long for the rest of an unterminated line */
 export const LINE_GRACE_MS = 200;
 
-/** pen refuses the control port to root unless -u names a user (root included). */
-export function controlAllowed(uid: number | undefined, user: string | null): boolean {
-  return uid !== 0 || user !== null;
-}
-
-export const CONTROL_REFUSED_MESSAGE = "Won't open control port running as root; use -u to run as different user";
-
 function serve(ctx: CommandContext, socket: net.Socket): void {
   socket.on('error', () => {});
   const ip = socket.remoteAddress ? plainIp(socket.remoteAddress) : null; // null: Unix socket

@@ -7,11 +7,6 @@ import { PenError } from './errors.ts';
 
 export type Family = 0 | 4 | 6 | 'unix';
 
-export interface Endpoint {
-  family: Family;
-  address: string; // IP text, or the socket path for 'unix'
-  port: number;
-}
 
 export interface BackendSpec {
   host: string;

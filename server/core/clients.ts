@@ -5,6 +5,7 @@
 // only after every earlier slot is in use), so `clients_max N` costs nothing until clients come.
 
 import { clearClient } from './accounting.ts';
+import { NO_SERVER } from './servers.ts';
 
 export interface ClientSlot {
   key: string;       // family + IP; all Unix-socket clients share one key
@@ -16,8 +17,6 @@ export interface ClientSlot {
   csx: number;       // bytes sent to the client by closed connections
   crx: number;       // bytes received from the client by closed connections
 }
-
-const NONE = -3;
 
 export class ClientTable {
   /** the slots used so far, in slot order */
@@ -45,13 +44,13 @@ export class ClientTable {
     if (index === undefined) {
       index = this.freeSlot(now, trackingTime);
       if (index === this.slots.length) {
-        this.slots.push({ key: '', address: '', port: 0, last: 0, server: NONE, connects: 0, csx: 0, crx: 0 });
+        this.slots.push({ key: '', address: '', port: 0, last: 0, server: NO_SERVER, connects: 0, csx: 0, crx: 0 });
       }
       const slot = this.slots[index];
       if (slot.key !== '') this.byKey.delete(slot.key);
       slot.key = key;
       slot.address = address;
-      slot.server = NONE;
+      slot.server = NO_SERVER;
       slot.connects = 0;
       clearClient(slot);
       this.byKey.set(key, index);

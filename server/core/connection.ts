@@ -7,7 +7,6 @@ export const CS_CONNECTING = 1;
 export const CS_CONNECTED = 2;
 export const CS_CLOSED_UP = 4;    // EOF from the server
 export const CS_CLOSED_DOWN = 8;  // EOF from the client
-export const CS_HALFDEAD = 16;    // UDP session marked for recycling
 
 /** The sweep's clock and limits, filled in once per sweep (conn-table.ts) and shared by every connection. */
 export interface SweepClock {

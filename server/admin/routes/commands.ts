@@ -80,17 +80,15 @@ export const commandRoutes: FastifyPluginAsync<{ deps: AdminDeps }> = async (app
     return reply.type('text/plain; charset=utf-8').send(result.reply);
   });
 
-  {
-    app.post<{ Body: Static<typeof WriteSchema> | undefined }>('/write', {
-      schema: {
-        tags: ['commands'], summary: 'Save the configuration (`write [FILE]`; default the -F file)',
-        body: WriteSchema, response: { 200: CommandReplySchema, ...errors },
-      },
-    }, async (req) => {
-      const command = req.body?.file ? `write ${req.body.file}` : 'write';
-      const result = await run(deps, req, command);
-      failed(result, 'file');
-      return { command, reply: result.reply };
-    });
-  }
+  app.post<{ Body: Static<typeof WriteSchema> | undefined }>('/write', {
+    schema: {
+      tags: ['commands'], summary: 'Save the configuration (`write [FILE]`; default the -F file)',
+      body: WriteSchema, response: { 200: CommandReplySchema, ...errors },
+    },
+  }, async (req) => {
+    const command = req.body?.file ? `write ${req.body.file}` : 'write';
+    const result = await run(deps, req, command);
+    failed(result, 'file');
+    return { command, reply: result.reply };
+  });
 };

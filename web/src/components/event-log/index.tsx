@@ -5,11 +5,11 @@ import { clock } from '../../format.ts';
 import styles from './style.module.css';
 
 const TONE: Record<LogKind, string> = {
-  blacklisted: 'bad', 'connect-failed': 'bad', error: 'bad', limit: 'warn', back: 'up', config: 'info', link: '',
+  blacklisted: 'bad', error: 'bad', limit: 'warn', back: 'up', config: 'info', link: '',
   down: 'bad', up: 'up', drained: 'info', 'peer-up': 'up', 'peer-down': 'bad',
 };
 const LABEL: Record<LogKind, string> = {
-  blacklisted: 'blacklist', 'connect-failed': 'failed', error: 'error', limit: 'limit', back: 'back', config: 'config', link: 'link',
+  blacklisted: 'blacklist', error: 'error', limit: 'limit', back: 'back', config: 'config', link: 'link',
   down: 'down', up: 'up', drained: 'drained', 'peer-up': 'peer up', 'peer-down': 'peer down',
 };
 
