@@ -163,13 +163,12 @@ export type Snapshot = Static<typeof SnapshotSchema>;
 export type PeerSnapshot = Static<typeof PeerSnapshotSchema>;
 export type Role = Static<typeof RoleSchema>;
 
+/** Every event the core publishes, each on its own diagnostics channel (server/core/events.ts). */
+export const PEN_EVENT_TYPES = ['blacklisted', 'back', 'limit', 'config', 'down', 'up', 'drained', 'peer-up', 'peer-down'] as const;
+export type PenEventType = (typeof PEN_EVENT_TYPES)[number];
+
 export const PenEventSchema = Type.Object({
-  type: Type.Union([
-    Type.Literal('blacklisted'), Type.Literal('back'), Type.Literal('limit'),
-    Type.Literal('config'),
-    Type.Literal('down'), Type.Literal('up'), Type.Literal('drained'),
-    Type.Literal('peer-up'), Type.Literal('peer-down'),
-  ]),
+  type: Type.Union(PEN_EVENT_TYPES.map((t) => Type.Literal(t))),
   time: Type.Integer(),
   server: Type.Optional(Type.Integer()),
   message: Type.String(),

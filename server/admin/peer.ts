@@ -9,6 +9,7 @@ import { Type } from '@sinclair/typebox';
 import { PEER_PATH, type PeerClient, type PeerMessage } from '../../shared/peer.ts';
 import { PeerSnapshotSchema, RoleSchema, type PenEvent, type Role } from '../../shared/snapshot.ts';
 import type { Balancer } from '../core/balancer.ts';
+import { subscribe } from '../core/events.ts';
 import { configLines } from '../control/config.ts';
 import type { AdminDeps } from './deps.ts';
 
@@ -82,7 +83,7 @@ export function startFeed(pen: Balancer, write: (line: string) => boolean, drop:
 
   sendConfig();
   scanClients();
-  pen.on('event', onEvent);
+  const unsubscribe = subscribe(pen, onEvent);
   const scan = setInterval(scanClients, CLIENT_SCAN_MS);
   const status = setInterval(() => send({ type: 'status', behind, role: pen.peer.role }), STATUS_EVERY_MS);
   pen.peer.followers += 1;
@@ -92,7 +93,7 @@ export function startFeed(pen: Balancer, write: (line: string) => boolean, drop:
     stopped = true;
     clearInterval(scan);
     clearInterval(status);
-    pen.off('event', onEvent);
+    unsubscribe();
     pen.peer.followers -= 1;
   }
   return { stop };

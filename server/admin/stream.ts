@@ -1,5 +1,5 @@
 // GET /stream (WebSocket): a snapshot every second (the first at once) and events the moment
-// they happen. One timer and one 'event' listener serve every subscriber, and both exist only
+// they happen. One timer and one events listener serve every subscriber, and both exist only
 // while someone is subscribed, so an unwatched pen pays nothing.
 //
 // Memory: each message is encoded once, into one Buffer that every subscriber's socket shares.
@@ -12,12 +12,10 @@ import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { WebSocket } from 'ws';
 import type { StreamMessage } from '../../shared/api.ts';
-import type { PenEvent, ServerSnapshot } from '../../shared/snapshot.ts';
-import { serverStates } from '../stats/snapshot.ts';
+import type { PenEvent } from '../../shared/snapshot.ts';
+import { subscribe } from '../core/events.ts';
 import type { AdminDeps } from './deps.ts';
 import { HttpError } from './errors.ts';
-
-type ServerState = ServerSnapshot['state'];
 
 /** subscribers at once unless --admin-stream-max says otherwise: a dashboard per operator */
 export const DEFAULT_STREAM_MAX = 32;
@@ -30,9 +28,6 @@ const HELD_MAX = 256;
 
 /** ping every this many ticks; a subscriber that has not answered the last ping is dropped */
 const PING_EVERY_TICKS = 30;
-
-/** at most one 'limit' event per server this often */
-const LIMIT_EVENT_INTERVAL_MS = 1000;
 
 /** WebSocket close code 1013: try again later */
 const TRY_AGAIN_LATER = 1013;
@@ -68,7 +63,7 @@ export function createStreamHub(deps: AdminDeps, intervalMs = 1000, maxSubscribe
   const subs = new Map<WebSocket, Subscriber>();
   let ticks = 0;
   let timer: NodeJS.Timeout | null = null;
-  let states: ServerState[] = [];
+  let unsubscribe: (() => void) | null = null;
   /**
    * The last snapshot sent and the events since, which a newcomer gets while the snapshot is
    * younger than a tick: the view it would have had by subscribing then, and a reconnect loop
@@ -122,41 +117,8 @@ export function createStreamHub(deps: AdminDeps, intervalMs = 1000, maxSubscribe
     for (const sub of subs.values()) deliver(sub, data, msg.type === 'snapshot');
   };
 
-  const event = (e: Omit<PenEvent, 'time'>): void => broadcast({ type: 'event', event: { ...e, time: pen.now() } });
-
-  /**
-   * Compare server states with the last look and announce what the core does not: a blacklisting
-   * that ran out ('back'), and blacklistings and un-blacklistings made by commands.
-   */
-  const transitions = (now: readonly ServerState[]): void => {
-    now.forEach((cur, i) => {
-      const before = states[i];
-      if (before === undefined || before === cur) return;
-      if (before === 'blacklisted') event({ type: 'back', server: i, message: `server ${i} is back` });
-      else if (cur === 'blacklisted') event({ type: 'blacklisted', server: i, message: `server ${i} blacklisted` });
-    });
-    states = [...now];
-  };
-
-  /** when each server last had a 'limit' event pushed */
-  const lastLimit = new Map<number, number>();
-
-  const onEvent = (e: PenEvent): void => {
-    // WHY: the core may report these once per connection; subscribers get state changes, so a
-    // busy pen does no per-connection work for them
-    if (e.type === 'blacklisted' && e.server !== undefined && e.server >= 0) {
-      if (states[e.server] === 'blacklisted') return;
-      // remembered, so the next look does not announce it again
-      states[e.server] = 'blacklisted';
-    }
-    if (e.type === 'limit' && e.server !== undefined) {
-      const now = Date.now();
-      if (now - (lastLimit.get(e.server) ?? -Infinity) < LIMIT_EVENT_INTERVAL_MS) return;
-      lastLimit.set(e.server, now);
-    }
-    broadcast({ type: 'event', event: e });
-    if (e.type === 'config') transitions(serverStates(pen));
-  };
+  // the core publishes each transition once (core/events.ts): forwarded as it comes
+  const onEvent = (e: PenEvent): void => broadcast({ type: 'event', event: e });
 
   /** a dead peer would otherwise only be noticed once its send buffer filled up */
   const heartbeat = (): void => {
@@ -174,20 +136,19 @@ export function createStreamHub(deps: AdminDeps, intervalMs = 1000, maxSubscribe
     ticks += 1;
     if (ticks % PING_EVERY_TICKS === 0) heartbeat();
     const snapshot = deps.sampler.sample();
-    transitions(snapshot.servers.map((s) => s.state));
     broadcast({ type: 'snapshot', snapshot });
   };
 
   const start = (): void => {
-    states = serverStates(pen);
-    pen.on('event', onEvent);
+    unsubscribe = subscribe(pen, onEvent);
     timer = setInterval(tick, intervalMs);
   };
 
   const stop = (): void => {
     if (timer) clearInterval(timer);
     timer = null;
-    pen.off('event', onEvent);
+    unsubscribe?.();
+    unsubscribe = null;
     // an unwatched pen keeps no snapshot around
     latest = null;
   };

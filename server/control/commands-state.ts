@@ -4,7 +4,8 @@ import { resolveHost } from '../core/address.ts';
 import { CS_CONNECTING } from '../core/connection.ts';
 import { debug } from '../core/diag.ts';
 import type { Balancer } from '../core/balancer.ts';
-import { blacklistFor, ensureServer } from '../core/servers.ts';
+import { setBlacklist } from '../core/blacklist.ts';
+import { ensureServer } from '../core/servers.ts';
 import { HealthSyntaxError, formatHealth, parseHealth, type HealthCheck } from '../../shared/health.ts';
 import { atoi } from './atoi.ts';
 import { atoiWide, upTo, within } from './limits.ts';
@@ -59,10 +60,7 @@ export const server: Handler = async ({ pen }, args) => {
       case 'max': s.maxc = value; break;
       case 'hard': s.hard = value; break;
       case 'blacklist':
-        blacklistFor(s, value, pen.now(), pen.settings.blacklistTime);
-        pen.emitEvent(value > 0
-          ? { type: 'blacklisted', server: n, message: `server ${n} blacklisted for ${value} s by command` }
-          : { type: 'back', server: n, message: `server ${n} taken off the blacklist by command` });
+        setBlacklist(pen, n, value, `for ${value} s by command`);
         break;
       case 'weight': s.weight = value; break;
       case 'prio': s.prio = value; break;

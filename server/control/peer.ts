@@ -7,6 +7,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { PEER_PATH, PEER_SILENCE_MS, type PeerMessage } from '../../shared/peer.ts';
 import { debug } from '../core/diag.ts';
+import { publish } from '../core/events.ts';
 import { configLines } from './config.ts';
 import { execute, tokenize, type CommandContext } from './registry.ts';
 
@@ -75,7 +76,7 @@ export function followPeer(ctx: CommandContext, url: string, token: string): Pee
     pen.peer.error = null;
     pen.peer.connected = true;
     retryMs = RETRY_FIRST_MS;
-    pen.emitEvent({ type: 'peer-up', message: `following the peer at ${url}` });
+    publish(pen, 'peer-up', `following the peer at ${url}`);
   };
 
   /** the request now in use: events of one already given up are ignored */
@@ -90,7 +91,7 @@ export function followPeer(ctx: CommandContext, url: string, token: string): Pee
     req = null;
     if (pen.peer.connected) {
       pen.peer.connected = false;
-      pen.emitEvent({ type: 'peer-down', message: `lost the peer at ${url}: ${why}` });
+      publish(pen, 'peer-down', `lost the peer at ${url}: ${why}`);
     }
     if (closed || retry) return;
     retry = setTimeout(() => {

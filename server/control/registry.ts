@@ -3,6 +3,7 @@
 import { COMMANDS, commandName, type CommandSpec } from '../../shared/commands.ts';
 import type { Balancer } from '../core/balancer.ts';
 import { debug } from '../core/diag.ts';
+import { publish } from '../core/events.ts';
 import { PenError, type PenErrorCode } from '../core/errors.ts';
 import { FileError } from '../core/files.ts';
 import { HANDLERS } from './commands.ts';
@@ -87,7 +88,7 @@ export async function execute(ctx: CommandContext, line: string): Promise<Comman
   const args = words.slice(name.split(' ').length);
   try {
     const reply = await HANDLERS[spec.name as keyof typeof HANDLERS](ctx, args);
-    if (changes(spec, args)) ctx.pen.emitEvent({ type: 'config', message: words.join(' ') });
+    if (changes(spec, args)) publish(ctx.pen, 'config', words.join(' '));
     return { reply, spec };
   } catch (err) {
     if (ctx.fileLine) return fileLineFailure(ctx.fileLine, spec, err);

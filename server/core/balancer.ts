@@ -2,16 +2,17 @@
 // listener, and wires them to the transports through the one connection lifecycle (lifecycle.ts),
 // which is all a transport sees of it. No admin code in here: control/, stats/ and admin/ read
 // this state and change it through control/.
-import { EventEmitter } from 'node:events';
 import { existsSync, unlinkSync } from 'node:fs';
 import type { Server as NetServer } from 'node:net';
 import { emptyAcls, type AclTable, type CountryLookup } from './acl.ts';
 import { parseListen, resolveHost, type ListenSpec } from './address.ts';
+import { settleBlacklists } from './blacklist.ts';
 import { ClientTable } from './clients.ts';
 import { ConnTable, SWEEP_MS } from './conn-table.ts';
 import type { Connection } from './connection.ts';
 import { PenError } from './errors.ts';
 import { FdWait } from './fd-wait.ts';
+import { publish } from './events.ts';
 import { openDefaultGeoip } from './geoip.ts';
 import { createPairHost, type LifecycleState } from './lifecycle.ts';
 import type { DropWhy, Listener, PairHost } from './pair-host.ts';
@@ -21,11 +22,11 @@ import { defaultSettings, type Settings } from './settings.ts';
 import { listenTcp } from './tcp.ts';
 import { tlsServerFactory } from './tls.ts';
 import { listenUdp } from './udp.ts';
-import type { PeerSnapshot, PenEvent } from '../../shared/snapshot.ts';
+import type { PeerSnapshot } from '../../shared/snapshot.ts';
 import { HEALTH_OFF, type HealthCheck } from '../../shared/health.ts';
 import { HealthChecker } from './health.ts';
 
-export class Balancer extends EventEmitter implements LifecycleState {
+export class Balancer implements LifecycleState {
   settings: Settings = defaultSettings();
   servers: ServerTable = { list: [], emergency: null, abuse: null, current: NO_SERVER };
   clients = new ClientTable(this.settings.clientsMax);
@@ -85,12 +86,8 @@ export class Balancer extends EventEmitter implements LifecycleState {
   noteReleased(s: number): void {
     const server = serverAt(this.servers, s);
     if (server && server.drain && server.c === 0) {
-      this.emitEvent({ type: 'drained', server: s, message: `server ${s} is drained: its last connection closed` });
+      publish(this, 'drained', `server ${s} is drained: its last connection closed`, s);
     }
-  }
-
-  emitEvent(e: Omit<PenEvent, 'time'>): void {
-    this.emit('event', { ...e, time: this.now() } as PenEvent);
   }
 
   // ---- the connection table (conn-table.ts), as control/ and stats/ read it ----
@@ -167,10 +164,11 @@ export class Balancer extends EventEmitter implements LifecycleState {
     this.settings.listen = text;
   }
 
-  /** Every SWEEP_MS: connects waiting for a descriptor are retried, then every connection's timeouts. */
+  /** Every SWEEP_MS: connects waiting for a descriptor are retried, then every connection's timeouts and blacklist's end. */
   private sweep(): void {
     if (this.fd.paused) this.fd.retry();
     this.table.sweep(this.now());
+    settleBlacklists(this);
   }
 
   private async openListener(spec: ListenSpec): Promise<Listener> {

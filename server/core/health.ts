@@ -3,6 +3,7 @@
 // failures in a row and up after `rise` successes; selection skips a down server (servers.ts:
 // isOut) exactly as it skips a blacklisted one. Passive blacklisting carries on beside this.
 import { formatHealth, type HealthCheck } from '../../shared/health.ts';
+import { publish } from './events.ts';
 import { PROBES, type ProbeTarget } from './probes.ts';
 import type { Server } from './servers.ts';
 
@@ -67,7 +68,6 @@ export interface HealthHost {
   servers: { list: Server[] };
   settings: { source: string | null };
   healthDefault: HealthCheck;
-  emitEvent(e: { type: 'down' | 'up'; server: number; message: string }): void;
 }
 
 interface Job {
@@ -179,11 +179,8 @@ export class HealthChecker {
     const change = recordResult(h, error === null, check.rise, check.fall);
     s.healthDown = h.state === 'down';
     const index = this.host.servers.list.indexOf(s);
-    if (change === 'down') {
-      this.host.emitEvent({ type: 'down', server: index, message: `server ${index} is down: ${error}` });
-    } else if (change === 'up') {
-      this.host.emitEvent({ type: 'up', server: index, message: `server ${index} is up` });
-    }
+    if (change === 'down') publish(this.host, 'down', `server ${index} is down: ${error}`, index);
+    else if (change === 'up') publish(this.host, 'up', `server ${index} is up`, index);
   }
 }
 

@@ -6,14 +6,15 @@ import type { ClientTable } from './clients.ts';
 import { clientKey } from './clients.ts';
 import type { ConnTable } from './conn-table.ts';
 import type { Connection } from './connection.ts';
+import { setBlacklist } from './blacklist.ts';
 import { debug } from './diag.ts';
+import { publish } from './events.ts';
 import type { FdWait } from './fd-wait.ts';
 import type { DropWhy, PairEntry, PairHost } from './pair-host.ts';
 import { firstPick, nextPick, type PickClient } from './pick.ts';
 import type { SelectState } from './select.ts';
 import { NO_SERVER, serverAt } from './servers.ts';
 import { tapClientChunk, type TapState } from './taps.ts';
-import type { PenEvent } from '../../shared/snapshot.ts';
 
 export interface LifecycleState extends SelectState, TapState {
   clients: ClientTable;
@@ -25,7 +26,6 @@ export interface LifecycleState extends SelectState, TapState {
   dropped: number;
   droppedBy: Record<DropWhy, number>;
   now(): number;
-  emitEvent(e: Omit<PenEvent, 'time'>): void;
   /** a connection to s let go of it: a draining server with none left is drained */
   noteReleased(s: number): void;
 }
@@ -71,25 +71,22 @@ export function createPairHost(st: LifecycleState): PairHost {
       const slot = st.clients.slots[conn.clientIndex];
       if (slot) slot.server = s;
       st.servers.current = s;
-      const server = serverAt(st.servers, s);
-      if (server && server.maxc > 0 && server.c + 1 >= server.maxc) {
-        st.emitEvent({ type: 'limit', server: s, message: `server ${s} reached its limit of ${server.maxc}` });
-      }
     },
 
     // a refused or timed-out connect blacklists the server (the man page's behaviour, pen HEAD)
     failed(s, why) {
-      const server = serverAt(st.servers, s);
-      if (!server) return;
+      if (!serverAt(st.servers, s)) return;
       debug(`blacklisting server ${s} because of ${why}`);
-      server.status = st.now();
-      st.emitEvent({ type: 'blacklisted', server: s, message: `server ${s} blacklisted: ${why}` });
+      setBlacklist(st, s, null, why);
     },
 
     take(conn) {
       const server = serverAt(st.servers, conn.server);
-      if (server) take(server);
       conn.counted = true;
+      if (!server) return;
+      take(server);
+      // the one connection that brings it to its limit says so
+      if (server.c === server.maxc) publish(st, 'limit', `server ${conn.server} reached its limit of ${server.maxc}`, conn.server);
     },
 
     drop(conn, bytes) {

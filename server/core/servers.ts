@@ -27,10 +27,12 @@ export interface Server {
   healthDown: boolean;
   /** `server N drain on`: no new picks; open connections carry on */
   drain: boolean;
+  /** blacklisted, as last published (core/blacklist.ts): each start and end is announced once */
+  announced: boolean;
 }
 
 export function emptyServer(): Server {
-  return { family: 0, address: '', port: 0, maxc: 0, hard: 0, weight: 0, prio: 0, acl: 0, status: 0, c: 0, sx: 0, rx: 0, health: null, healthDown: false, drain: false };
+  return { family: 0, address: '', port: 0, maxc: 0, hard: 0, weight: 0, prio: 0, acl: 0, status: 0, c: 0, sx: 0, rx: 0, health: null, healthDown: false, drain: false, announced: false };
 }
 
 export interface ServerTable {

@@ -14,6 +14,7 @@ import { openControlPort } from '../../server/control/port.ts';
 import { writeWebStats } from '../../server/stats/html.ts';
 import { freePort } from '../helpers/backends.ts';
 import { ADMIN_TOKEN, READ_TOKEN, adminFixture, bearer, penctlPort, type Fixture } from './admin-fixture.ts';
+import { subscribe } from '../../server/core/events.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'pen-admin-files-'));
 const root = join(scratch, 'etc-pen');
@@ -32,7 +33,7 @@ before(async () => {
   f.pen.settings.configFile = cfg;
   await f.cmd(`web_stats ${join(root, 'status.html')}`);
   writeWebStats(f.pen);
-  f.pen.on('event', (e: { type: string }) => events.push(e.type));
+  subscribe(f.pen, (e: { type: string }) => events.push(e.type));
 });
 after(async () => {
   await f.close();

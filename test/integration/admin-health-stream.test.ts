@@ -6,6 +6,7 @@ import WebSocket from 'ws';
 import type { StreamMessage } from '../../shared/api.ts';
 import type { PenEvent } from '../../shared/snapshot.ts';
 import { adminFixture, type Fixture } from './admin-fixture.ts';
+import { subscribe } from '../../server/core/events.ts';
 
 let f: Fixture;
 let base: string;
@@ -28,7 +29,7 @@ test('down, up and drained reach a subscriber as they happen', async () => {
   let server = await listenOn(0);
   const port = (server.address() as net.AddressInfo).port;
   const emitted = new Map<string, number>();
-  f.pen.on('event', (e: PenEvent) => { if (!emitted.has(e.type)) emitted.set(e.type, performance.now()); });
+  subscribe(f.pen, (e: PenEvent) => { if (!emitted.has(e.type)) emitted.set(e.type, performance.now()); });
   const ws = new WebSocket(`${base}/stream`);
   const got = new Map<string, { at: number; event: PenEvent }>();
   ws.on('message', (data) => {

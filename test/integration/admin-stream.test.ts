@@ -1,10 +1,12 @@
 // The live stream over a real WebSocket: snapshots every second, events as they happen.
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, test } from 'node:test';
 import WebSocket from 'ws';
 import type { StreamMessage } from '../../shared/api.ts';
 import type { PenEvent } from '../../shared/snapshot.ts';
-import { deadPort, freePort, get } from '../helpers/backends.ts';
+import { deadPort, freePort, get, sleep } from '../helpers/backends.ts';
+import { listenerCount } from '../../server/core/events.ts';
 import { ADMIN_TOKEN, READ_TOKEN, adminFixture, type Fixture } from './admin-fixture.ts';
 
 let f: Fixture;
@@ -15,6 +17,32 @@ before(async () => {
   base = `ws://127.0.0.1:${(f.app.server.address() as { port: number }).port}`;
 });
 after(async () => { await f.close(); });
+
+let listenPort = 0;
+/** The balancer listening (its sweep runs only then), on one port for the whole file. */
+async function listening(): Promise<number> {
+  if (listenPort === 0) {
+    listenPort = await freePort();
+    await f.pen.listen(`127.0.0.1:${listenPort}`);
+  }
+  return listenPort;
+}
+
+/** A client connection through the balancer, once it is open (and the backend's reply has begun, if any). */
+function connected(port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const c = net.connect({ host: '127.0.0.1', port }, () => resolve(c));
+    c.on('error', reject);
+  });
+}
+
+async function waitUntil(cond: () => boolean, ms = 2000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await sleep(20);
+  }
+}
 
 /** A connected client that collects messages with their arrival times. */
 async function subscribe(url: string): Promise<{ ws: WebSocket; messages: { at: number; msg: StreamMessage }[]; next(pred: (m: StreamMessage) => boolean, ms: number): Promise<{ at: number; msg: StreamMessage }> }> {
@@ -85,7 +113,8 @@ test('a blacklisting made through REST reaches subscribers within 100 ms, and it
   }
 });
 
-test('a blacklisting that runs out is announced as back on the next tick', async () => {
+test('a blacklisting that runs out is announced as back by the next sweep', async () => {
+  await listening(); // the sweep that finds it runs while pen listens, as it always does outside tests
   const s = await subscribe(`${base}/stream`);
   try {
     await s.next((m) => m.type === 'snapshot', 1000);
@@ -124,36 +153,71 @@ test('a failed connect is pushed as the core reports it, once', async () => {
   }
 });
 
-test('a burst of limit and blacklisted reports reaches subscribers as one event each', async () => {
+test('blacklisting is one event however many connects fail, and exactly one back per recovery', async () => {
   await f.cmd('server 1 blacklist 0');
+  await listening();
   const s = await subscribe(`${base}/stream`);
+  const count = (type: PenEvent['type']) => s.messages.filter((m) => isEvent(type, 1)(m.msg)).length;
   try {
     await s.next((m) => m.type === 'snapshot', 1000);
-    for (let i = 0; i < 50; i++) {
-      f.pen.emitEvent({ type: 'limit', server: 0, message: 'server 0 reached its limit' });
-      f.pen.host.failed(1, 'test');
-    }
-    // a config change after the burst: once it has arrived, everything before it has too
-    await f.cmd('server 1 weight 0');
-    await s.next(isEvent('config'), 1000);
-    assert.equal(s.messages.filter((m) => isEvent('limit', 0)(m.msg)).length, 1);
-    assert.equal(s.messages.filter((m) => isEvent('blacklisted', 1)(m.msg)).length, 1);
+    await f.cmd('blacklist 1');
+    // 1. fifty failed connects, then the time runs out (the sweep finds it)
+    for (let i = 0; i < 50; i++) f.pen.host.failed(1, 'test');
+    await s.next(isEvent('back', 1), 2500);
+    // 2. by command, on and off
+    await f.cmd('server 1 blacklist 30');
+    await f.cmd('server 1 blacklist 0');
+    // 3. a failed connect under a long blacklist time, ended by shortening it
+    await f.cmd('blacklist 30');
+    f.pen.host.failed(1, 'test');
+    await f.cmd('blacklist 1');
+    const deadline = Date.now() + 2500;
+    while (count('back') < 3 && Date.now() < deadline) await sleep(50);
+    await sleep(600); // a second 'back' would come within a sweep or two
+    assert.deepEqual([count('blacklisted'), count('back')], [3, 3], JSON.stringify(s.messages.filter((m) => m.msg.type === 'event').map((m) => m.msg)));
   } finally {
     s.ws.close();
+    await f.cmd('blacklist 30');
     await f.cmd('server 1 blacklist 0');
+  }
+});
+
+test('a server reaching its limit is one limit event per time it gets there', async () => {
+  const port = await listening();
+  await f.cmd('server 0 max 1');
+  await f.cmd('roundrobin');
+  const s = await subscribe(`${base}/stream`);
+  const open: net.Socket[] = [];
+  try {
+    await s.next((m) => m.type === 'snapshot', 1000);
+    for (let round = 0; round < 2; round++) {
+      // round robin takes server 0 in turn; its count passes 1, the limit, exactly once a round
+      for (let i = 0; i < 4; i++) open.push(await connected(port));
+      await waitUntil(() => f.pen.servers.list[0]!.c >= 1);
+      for (const c of open.splice(0)) c.destroy();
+      await waitUntil(() => f.pen.servers.list[0]!.c === 0);
+    }
+    await f.cmd('server 0 weight 0');
+    await s.next(isEvent('config'), 1000);
+    assert.equal(s.messages.filter((m) => isEvent('limit', 0)(m.msg)).length, 2);
+  } finally {
+    for (const c of open) c.destroy();
+    s.ws.close();
+    await f.cmd('server 0 max 0');
+    await f.cmd('no roundrobin');
   }
 });
 
 test('the stream stops listening to the balancer when the last subscriber leaves', async () => {
   const settled = async (n: number) => {
     const deadline = Date.now() + 2000;
-    while (f.pen.listenerCount('event') !== n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    return f.pen.listenerCount('event');
+    while (listenerCount(f.pen) !== n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    return listenerCount(f.pen);
   };
   assert.equal(await settled(0), 0, 'earlier subscribers have left');
   const a = await subscribe(`${base}/stream`);
   const b = await subscribe(`${base}/stream`);
-  assert.equal(f.pen.listenerCount('event'), 1, 'one listener for all subscribers');
+  assert.equal(listenerCount(f.pen), 1, 'one listener for all subscribers');
   a.ws.close();
   b.ws.close();
   assert.equal(await settled(0), 0);

@@ -9,13 +9,14 @@ import { execute, type CommandContext } from '../../server/control/registry.ts';
 import type { PenEvent } from '../../shared/snapshot.ts';
 import { freePort, hold, sleep, tcpBackend } from '../helpers/backends.ts';
 import { dnsBackend, dnsClient, freeUdpPort } from '../helpers/dns.ts';
+import { subscribe } from '../../server/core/events.ts';
 
 async function balancer(lines: string[], udp = false) {
   const pen = new Balancer();
   pen.settings.udp = udp;
   const ctx: CommandContext = { pen, runtime: { exit() {}, argv: [] }, origin: 'cli' };
   const events: PenEvent[] = [];
-  pen.on('event', (e: PenEvent) => events.push(e));
+  subscribe(pen, (e: PenEvent) => events.push(e));
   const cmd = async (line: string) => {
     const r = await execute(ctx, line);
     assert.equal(r.error, undefined, `${line}: ${r.error?.message}`);

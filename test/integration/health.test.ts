@@ -13,6 +13,7 @@ import type { PenEvent } from '../../shared/snapshot.ts';
 import { freePort, get, sleep } from '../helpers/backends.ts';
 import { dnsClient, freeUdpPort } from '../helpers/dns.ts';
 import { dnsmasq, nginx, type Daemon } from '../helpers/daemons.ts';
+import { subscribe } from '../../server/core/events.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pen-health-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -30,7 +31,7 @@ async function startBalancer(lines: string[], udp = false): Promise<Pen> {
   pen.settings.udp = udp;
   const ctx: CommandContext = { pen, runtime: { exit() {}, argv: [] }, origin: 'cli' };
   const events: (PenEvent & { at: number })[] = [];
-  pen.on('event', (e: PenEvent) => events.push({ ...e, at: Date.now() }));
+  subscribe(pen, (e: PenEvent) => events.push({ ...e, at: Date.now() }));
   const cmd = async (line: string) => {
     const r = await execute(ctx, line);
     assert.equal(r.error, undefined, `${line}: ${r.error?.message}`);

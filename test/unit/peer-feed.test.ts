@@ -8,6 +8,7 @@ import { ensureServer } from '../../server/core/servers.ts';
 import type { PeerMessage } from '../../shared/peer.ts';
 import { execute } from '../../server/control/registry.ts';
 import { changedLines } from '../../server/control/peer.ts';
+import { listenerCount } from '../../server/core/events.ts';
 
 function balancer(clients: number): Balancer {
   const pen = new Balancer();
@@ -62,7 +63,7 @@ test('a follower that stops reading is dropped at once, and the feed stops', asy
   }
   assert.equal(dropped, 1, 'dropped once');
   assert.equal(pen.peer.followers, 0, 'the feed stopped (no timers, no listener)');
-  assert.equal(pen.listenerCount('event'), 0);
+  assert.equal(listenerCount(pen), 0);
   feed.stop();
 });
 

@@ -11,6 +11,7 @@ import { isBlacklisted } from '../../server/core/servers.ts';
 import { HANDLERS } from '../../server/control/commands.ts';
 import { formatConfig, runConfigFile } from '../../server/control/config.ts';
 import { execute, type CommandContext } from '../../server/control/registry.ts';
+import { subscribe } from '../../server/core/events.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pen-registry-'));
 // commands given junk (`write x`, `log -1`) create files relative to the working directory
@@ -330,7 +331,7 @@ test('include runs another file; a file including itself stops', async () => {
 test('changes are announced as config events, reads are not', async () => {
   const ctx = fresh();
   const seen: string[] = [];
-  ctx.pen.on('event', (e: { type: string; message: string }) => seen.push(`${e.type}:${e.message}`));
+  subscribe(ctx.pen, (e: { type: string; message: string }) => seen.push(`${e.type}:${e.message}`));
   await run(ctx, 'blacklist', 'servers', 'blacklist 5', 'hash', 'foo');
   assert.deepEqual(seen, ['config:blacklist 5', 'config:hash']);
 });
