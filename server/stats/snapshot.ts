@@ -27,12 +27,6 @@ export function serverState(s: Server, now: number, blacklistTime: number): Serv
   return 'up';
 }
 
-/** Just the regular servers' states, for cheap transition checks (blacklisted → back). */
-export function serverStates(pen: Balancer): ServerState[] {
-  const now = pen.now();
-  return pen.servers.list.map((s) => serverState(s, now, pen.settings.blacklistTime));
-}
-
 // ---- event-loop delay ----
 
 let histogram: IntervalHistogram | null = null;
