@@ -4,7 +4,8 @@ import type { Balancer } from '../core/balancer.ts';
 import { debug, timestamp } from '../core/diag.ts';
 import { FileError, writeOperatorFileSync } from '../core/files.ts';
 import { NO_SERVER } from '../core/servers.ts';
-import { collectStats, penAddress } from './model.ts';
+import { CLIENT_FIELDS, CONNECTION_FIELDS, SERVER_FIELDS } from './fields.ts';
+import { collectStats } from './model.ts';
 
 const head = (cols: string[]) =>
   `<table bgcolor="#c0c0c0">\n<tr>\n${cols.map((c) => `<td bgcolor="#80f080">${c}</td>\n`).join('')}</tr>\n`;
@@ -19,24 +20,18 @@ export function renderStatusHtml(pen: Balancer, now = new Date()): string {
   // before the first connection pen's `current` is 0, not "no server"
   const current = pen.servers.current === NO_SERVER ? 0 : pen.servers.current;
   out += `Time ${timestamp(now)}, ${servers.length} servers, ${current} current<p>\n`;
-  out += head(['server', 'address', 'status', 'port', 'connections', 'max soft', 'max hard', 'sent', 'received', 'weight', 'prio']);
-  for (const { index, server: s, sx, rx } of stats.servers) {
-    out += row([index, penAddress(s), s.status, s.port, s.c, s.maxc, s.hard, sx, rx, s.weight, s.prio]);
-  }
+  out += head(SERVER_FIELDS.map((f) => f.html));
+  for (const r of stats.servers) out += row(SERVER_FIELDS.map((f) => f.value(r)));
   out += '</table>\n';
 
   out += `<h2>Active clients</h2>Max number of clients: ${pen.clients.size}<p>`;
-  out += head(['client', 'address', 'age(secs)', 'last server', 'connects', 'sent', 'received']);
-  for (const { index, slot: c, csx, crx } of stats.clients) {
-    out += row([index, c.address, secs - c.last, c.server, c.connects, csx, crx]);
-  }
+  out += head(CLIENT_FIELDS.map((f) => f.html));
+  for (const r of stats.clients) out += row(CLIENT_FIELDS.map((f) => f.value({ row: r, now: secs })));
   out += '</table>\n';
 
   out += `<h2>Active connections</h2>Number of connections: ${pen.settings.connMax} max, ${pen.connsUsed} used, ${pen.connsLast} last<p>`;
-  out += head(['connection', 'downfd', 'upfd', 'pending data down', 'pending data up', 'client', 'server']);
-  for (const { conn: c } of stats.connections) {
-    out += row([c.index, c.downId, c.upId, c.pendingDown(), c.pendingUp(), c.clientIndex, c.server]);
-  }
+  out += head(CONNECTION_FIELDS.map((f) => f.html));
+  for (const r of stats.connections) out += row(CONNECTION_FIELDS.map((f) => f.value(r)));
   out += '</table>\n</body>\n</html>\n';
   return out;
 }

@@ -3,13 +3,20 @@
 // `servers` and `recent` replies.
 import type { Balancer } from '../core/balancer.ts';
 import { timestamp } from '../core/diag.ts';
+import { PENCTL_SERVER_ORDER, SERVER_FIELDS } from './fields.ts';
 import { collectStats, penAddress, type PenStats } from './model.ts';
+
+const PENCTL_SERVER_FIELDS = PENCTL_SERVER_ORDER.map((key) => SERVER_FIELDS.find((f) => f.key === key)!);
 
 /** penctl `servers`: one line per server slot. */
 export function renderServers(stats: PenStats): string {
-  return stats.servers.map(({ index, server: s, sx, rx }) =>
-    `${index} addr ${penAddress(s)} port ${s.port} conn ${s.c} max ${s.maxc} hard ${s.hard} weight ${s.weight} prio ${s.prio} sx ${sx} rx ${rx}\n`,
-  ).join('');
+  let out = '';
+  for (const r of stats.servers) {
+    out += r.index;
+    for (const f of PENCTL_SERVER_FIELDS) out += ` ${f.penctl} ${f.value(r)}`;
+    out += '\n';
+  }
+  return out;
 }
 
 /** penctl `recent SECS`: the active clients seen in the last SECS seconds, in slot order. */
