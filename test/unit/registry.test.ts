@@ -9,8 +9,9 @@ import { aclPermits } from '../../server/core/acl.ts';
 import { Balancer } from '../../server/core/balancer.ts';
 import { isBlacklisted } from '../../server/core/servers.ts';
 import { HANDLERS } from '../../server/control/commands.ts';
-import { formatConfig, runConfigFile } from '../../server/control/config.ts';
-import { execute, type CommandContext } from '../../server/control/registry.ts';
+import { formatConfig } from '../../server/control/config.ts';
+import type { CommandContext } from '../../server/control/context.ts';
+import { execute, runConfigFile } from '../../server/control/registry.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pen-registry-'));
 // commands given junk (`write x`, `log -1`) create files relative to the working directory
