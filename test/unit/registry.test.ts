@@ -335,13 +335,3 @@ test('changes are announced as config events, reads are not', async () => {
   await run(ctx, 'blacklist', 'servers', 'blacklist 5', 'hash', 'foo');
   assert.deepEqual(seen, ['config:blacklist 5', 'config:hash']);
 });
-
-test('every control module can be the first one imported (no import cycle breaks the table)', async () => {
-  const { spawnSync } = await import('node:child_process');
-  const root = new URL('../../', import.meta.url).pathname;
-  for (const f of ['commands-io', 'commands-state', 'config', 'port', 'commands', 'registry']) {
-    const code = `await import('./server/control/${f}.ts'); const { HANDLERS } = await import('./server/control/commands.ts'); if (typeof HANDLERS.include !== 'function') process.exit(3);`;
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: root, encoding: 'utf8', timeout: 30_000 });
-    assert.equal(r.status, 0, `${f}: ${r.stderr}`);
-  }
-});
