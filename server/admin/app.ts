@@ -7,7 +7,7 @@ import { dirname, resolve } from 'node:path';
 import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { STREAM_PROTOCOL } from '../../shared/stream-auth.ts';
 import type { Balancer } from '../core/balancer.ts';
-import type { Runtime } from '../control/registry.ts';
+import type { Runtime } from '../control/context.ts';
 import { createSampler, stopEventLoopMonitor } from '../stats/snapshot.ts';
 import { NO_TOKENS, authHook, createFailureLimiter, type TokenStore } from './auth.ts';
 import type { AdminDeps } from './deps.ts';

@@ -6,7 +6,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Balancer } from '../core/balancer.ts';
 import { ipaddr } from '../core/acl.ts';
 import { PenError } from '../core/errors.ts';
-import type { Runtime } from '../control/registry.ts';
+import type { Runtime } from '../control/context.ts';
 import { buildAdmin } from './app.ts';
 import { NO_TOKENS, loadTokenFile } from './auth.ts';
 import { allowedHosts } from './guard.ts';

@@ -10,7 +10,7 @@ import { FileError, readOperatorFileSync, writeOperatorFileSync } from '../core/
 import { RequestLog } from '../core/requestlog.ts';
 import { defaultSettings, type Settings } from '../core/settings.ts';
 import { emptyServer, ensureServer, type Server } from '../core/servers.ts';
-import type { CommandContext, Runtime } from '../control/registry.ts';
+import type { CommandContext, Runtime } from '../control/context.ts';
 import { parseCommandLine, type ParsedArgs } from './args.ts';
 import { holdYoungGeneration, releaseYoungGeneration } from './heap.ts';
 import { USAGE } from './usage.ts';
@@ -158,7 +158,7 @@ async function run(args: ParsedArgs): Promise<void> {
 
   // 2. the -F file
   if (pen.settings.configFile) {
-    const { runConfigFile } = await import('../control/config.ts');
+    const { runConfigFile } = await import('../control/registry.ts');
     out(await runConfigFile(ctx, pen.settings.configFile));
   }
 
@@ -238,7 +238,7 @@ async function run(args: ParsedArgs): Promise<void> {
         fatal((e as Error).message);
       }
       if (pen.settings.configFile) {
-        const { runConfigFile } = await import('../control/config.ts');
+        const { runConfigFile } = await import('../control/registry.ts');
         out(await runConfigFile({ ...ctx, origin: 'file' }, pen.settings.configFile));
       }
     })().catch((e) => debug(`SIGHUP: ${(e as Error).message}`));

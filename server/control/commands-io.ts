@@ -9,7 +9,8 @@ import { RequestLog } from '../core/requestlog.ts';
 import { renderStatusHtml } from '../stats/html.ts';
 import { atoi } from './atoi.ts';
 import { CommandError, quiet, refuse } from './errors.ts';
-import type { Handler } from './registry.ts';
+import { includeFile, writeConfig } from './config.ts';
+import type { Handler } from './context.ts';
 
 /** `listen [ADDR]`: a new address replaces the listener; if it cannot be opened the old one stays. */
 export const listen: Handler = async ({ pen }, args) => {
@@ -115,14 +116,12 @@ export const status: Handler = ({ pen }) => {
  * `include FILE`: replies go to pen's stdout when the command came over the control port, as in pen.
  * A file that cannot be run (not a regular file, too large, a cycle) is refused with one line naming it.
  */
-export const include: Handler = async (ctx, args) => {
+export const include: Handler = async (ctx, args, run) => {
   const file = args[0];
   if (file === undefined) throw quiet('Usage: include filename');
-  // imported here: config.ts runs commands through the registry, which holds this module
-  const { includeFile } = await import('./config.ts');
   let replies: string;
   try {
-    replies = await includeFile(ctx, file);
+    replies = await includeFile(ctx, file, run);
   } catch (err) {
     throw err instanceof FileError ? err.for('include') : err;
   }
@@ -134,7 +133,6 @@ export const include: Handler = async (ctx, args) => {
 export const write: Handler = async ({ pen }, args) => {
   const file = args[0] ?? pen.settings.configFile;
   if (!file) throw quiet('write: no file');
-  const { writeConfig } = await import('./config.ts');
   await writeConfig(pen, file);
   return '';
 };

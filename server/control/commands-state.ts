@@ -10,7 +10,7 @@ import { HealthSyntaxError, formatHealth, parseHealth, type HealthCheck } from '
 import { atoi } from './atoi.ts';
 import { atoiWide, upTo, within } from './limits.ts';
 import { quiet, refuse } from './errors.ts';
-import type { Handler } from './registry.ts';
+import type { Handler } from './context.ts';
 import { collectStats } from '../stats/model.ts';
 import { renderRecent, renderServers } from '../stats/text.ts';
 

@@ -7,7 +7,7 @@ import type { LimitName } from '../../shared/limits.ts';
 import { CommandError, refuse } from './errors.ts';
 import { atoi } from './atoi.ts';
 import { upTo } from './limits.ts';
-import type { Handler } from './registry.ts';
+import type { Handler } from './context.ts';
 import * as io from './commands-io.ts';
 import * as state from './commands-state.ts';
 

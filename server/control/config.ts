@@ -1,6 +1,6 @@
-// pen's configuration files: -F (at start-up and on SIGHUP) and `include` run a file line by line
-// through the registry; `write` serialises the state back into the same command language. Files
-// are read and written through core/files.ts (regular files only, size-capped, never blocking).
+// pen's configuration files: -F (at start-up and on SIGHUP, registry.ts's runConfigFile) and `include`
+// run a file line by line through the interpreter; `write` serialises the state back into the same command
+// language. Files are read and written through core/files.ts (regular files only, size-capped, never blocking).
 import { formatHealth } from '../../shared/health.ts';
 import { formatAclEntry } from '../core/acl.ts';
 import type { Balancer } from '../core/balancer.ts';
@@ -8,7 +8,7 @@ import { debug, timestamp } from '../core/diag.ts';
 import { FileError, readOperatorFile, writeOperatorFile } from '../core/files.ts';
 import { defaultSettings } from '../core/settings.ts';
 import { quiet } from './errors.ts';
-import { execute, type CommandContext, type IncludeChain } from './registry.ts';
+import type { CommandContext, IncludeChain, Run } from './context.ts';
 
 /** Files may include files, but not without end: C pen recurses until it crashes. */
 export const MAX_INCLUDE_DEPTH = 8;
@@ -19,12 +19,12 @@ export const MAX_INCLUDE_DEPTH = 8;
 export const MAX_INCLUDED_FILES = 64;
 
 /**
- * Run every line of `path` as a command; returns the replies, which pen prints on stdout. A reply
- * to a line that fails names `path:LINE`, never the line (registry.ts), unless `quoteLines` asks for
- * pen's own replies. Throws a FileError when the file cannot be run: not a regular file, too large,
- * nested too deep, or already being run.
+ * Run every line of `path` as a command through `run` (the interpreter); returns the replies, which pen
+ * prints on stdout. A reply to a line that fails names `path:LINE`, never the line (registry.ts), unless
+ * `quoteLines` asks for pen's own replies. Throws a FileError when the file cannot be run: not a regular
+ * file, too large, nested too deep, or already being run.
  */
-export async function includeFile(ctx: CommandContext, path: string, quoteLines = false): Promise<string> {
+export async function includeFile(ctx: CommandContext, path: string, run: Run, quoteLines = false): Promise<string> {
   const chain: IncludeChain = ctx.include ?? { ids: [], budget: { files: 0 } };
   if (chain.ids.length >= MAX_INCLUDE_DEPTH) throw new FileError(path, `nested more than ${MAX_INCLUDE_DEPTH} deep`);
   if (++chain.budget.files > MAX_INCLUDED_FILES) throw new FileError(path, `more than ${MAX_INCLUDED_FILES} files included in one run`);
@@ -37,25 +37,10 @@ export async function includeFile(ctx: CommandContext, path: string, quoteLines 
     const lineCtx: CommandContext = { ...ctx, origin: 'file', include: inner, fileLine: quoteLines ? undefined : `${path}:${i + 1}` };
     // pen reads with fgets into 4096 bytes: a longer line is cut, the rest read as the next one
     for (let at = 0; at < Math.max(1, line.length); at += 4095) {
-      replies += (await execute(lineCtx, line.slice(at, at + 4095))).reply;
+      replies += (await run(lineCtx, line.slice(at, at + 4095))).reply;
     }
   }
   return replies;
-}
-
-/**
- * -F at start-up and on SIGHUP: a file that cannot be run is reported through debug(), as pen does.
- * Its replies are pen's, byte for byte: the operator named this file on the command line and reads
- * pen's stdout. Only `include` can name a file on behalf of a caller, so only it hides the lines
- * (files that this one includes are run by `include` and hide theirs).
- */
-export async function runConfigFile(ctx: CommandContext, path: string): Promise<string> {
-  try {
-    return await includeFile(ctx, path, true);
-  } catch (err) {
-    debug(`Can't read config file ${(err as Error).message}`);
-    return '';
-  }
 }
 
 /** The `# pen …` line: the options a fresh start needs besides the file, in pen's order. */

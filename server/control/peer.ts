@@ -9,7 +9,8 @@ import { PEER_PATH, PEER_SILENCE_MS, type PeerMessage } from '../../shared/peer.
 import { debug } from '../core/diag.ts';
 import { publish } from '../core/events.ts';
 import { configLines } from './config.ts';
-import { execute, tokenize, type CommandContext } from './registry.ts';
+import type { CommandContext } from './context.ts';
+import { execute, tokenize } from './registry.ts';
 
 const RETRY_FIRST_MS = 250;
 const RETRY_MAX_MS = 5000;

@@ -7,7 +7,8 @@ import { aclPermits } from '../core/acl.ts';
 import { parseListen, plainIp, resolveHost } from '../core/address.ts';
 import { debug } from '../core/diag.ts';
 import { PenError } from '../core/errors.ts';
-import { execute, type CommandContext } from './registry.ts';
+import type { CommandContext } from './context.ts';
+import { execute } from './registry.ts';
 
 /** pen reads one command of at most 4095 bytes */
 export const MAX_COMMAND = 4095;

@@ -1,56 +1,14 @@
 // The one command interpreter. Every adapter (penctl port, -o/-O, -F and include files, HUP
 // reload, REST, dashboard) calls execute(); none of them changes settings any other way.
 import { COMMANDS, commandName, type CommandSpec } from '../../shared/commands.ts';
-import type { Balancer } from '../core/balancer.ts';
 import { debug } from '../core/diag.ts';
 import { publish } from '../core/events.ts';
 import { PenError, type PenErrorCode } from '../core/errors.ts';
 import { FileError } from '../core/files.ts';
 import { HANDLERS } from './commands.ts';
+import { includeFile } from './config.ts';
+import type { CommandContext, CommandResult } from './context.ts';
 import { CommandError } from './errors.ts';
-
-export type Origin = 'cli' | 'file' | 'port' | 'rest';
-
-/** Process-level hooks the commands need and the core does not own. */
-export interface Runtime {
-  /** `exit`: leave cleanly (only offered with -X) */
-  exit(): void;
-  /** the command line pen was started with */
-  argv: readonly string[];
-  /** where `include` sends its replies when the command came from the control port (default: stdout) */
-  stdout?(text: string): void;
-}
-
-export interface CommandContext {
-  pen: Balancer;
-  runtime: Runtime;
-  origin: Origin;
-  /** the files being run, outermost first, when this command is a line of one (config.ts) */
-  include?: IncludeChain;
-  /**
-   * `FILE:LINE` when this command is a line of a file: its error replies name this and never quote
-   * the line, so `include /etc/shadow` cannot read the file back to the caller
-   */
-  fileLine?: string;
-}
-
-export interface IncludeChain {
-  /** device:inode of each file in the chain (a file that is already here includes itself) */
-  readonly ids: readonly string[];
-  /** files opened since the outermost one, shared by the whole run */
-  readonly budget: { files: number };
-}
-
-/** A handler gets the words after the command name and returns pen's exact reply text. */
-export type Handler = (ctx: CommandContext, args: string[]) => string | Promise<string>;
-
-export interface CommandResult {
-  /** exactly what pen would write back (often empty) */
-  reply: string;
-  spec: CommandSpec | null; // null: unknown, comment or empty line
-  /** set when the command was refused or did nothing; REST maps it to an error status */
-  error?: { code: PenErrorCode; message: string };
-}
 
 /** Split as pen does: single spaces only (tabs are not separators), first line only. */
 export function tokenize(line: string): string[] {
@@ -87,7 +45,7 @@ export async function execute(ctx: CommandContext, line: string): Promise<Comman
   }
   const args = words.slice(name.split(' ').length);
   try {
-    const reply = await HANDLERS[spec.name as keyof typeof HANDLERS](ctx, args);
+    const reply = await HANDLERS[spec.name as keyof typeof HANDLERS](ctx, args, execute);
     if (changes(spec, args)) publish(ctx.pen, 'config', words.join(' '));
     return { reply, spec };
   } catch (err) {
@@ -101,6 +59,21 @@ export async function execute(ctx: CommandContext, line: string): Promise<Comman
     const message = (err as Error).message;
     const code = err instanceof PenError ? err.code : 'PEN_ERR_COMMAND';
     return { reply: `${message}\n`, spec, error: { code, message } };
+  }
+}
+
+/**
+ * -F at start-up and on SIGHUP: a file that cannot be run is reported through debug(), as pen does.
+ * Its replies are pen's, byte for byte: the operator named this file on the command line and reads
+ * pen's stdout. Only `include` can name a file on behalf of a caller, so only it hides the lines
+ * (files that this one includes are run by `include` and hide theirs).
+ */
+export async function runConfigFile(ctx: CommandContext, path: string): Promise<string> {
+  try {
+    return await includeFile(ctx, path, execute, true);
+  } catch (err) {
+    debug(`Can't read config file ${(err as Error).message}`);
+    return '';
   }
 }
 

@@ -6,8 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { Balancer } from '../../server/core/balancer.ts';
-import { MAX_INCLUDE_DEPTH, MAX_INCLUDED_FILES, runConfigFile } from '../../server/control/config.ts';
-import { execute, type CommandContext } from '../../server/control/registry.ts';
+import { MAX_INCLUDE_DEPTH, MAX_INCLUDED_FILES } from '../../server/control/config.ts';
+import type { CommandContext } from '../../server/control/context.ts';
+import { execute, runConfigFile } from '../../server/control/registry.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pen-include-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -6,7 +6,8 @@ import type { TSchema } from '@sinclair/typebox';
 import { parseCommandLine } from '../../server/cli/args.ts';
 import { Balancer } from '../../server/core/balancer.ts';
 import { formatConfig } from '../../server/control/config.ts';
-import { execute, type CommandContext } from '../../server/control/registry.ts';
+import type { CommandContext } from '../../server/control/context.ts';
+import { execute } from '../../server/control/registry.ts';
 import {
   AclParamsSchema, BlacklistSchema, ServerNewSchema, ServerParamsSchema, ServerPatchSchema, settingsPatchSchema,
 } from '../../shared/api.ts';
