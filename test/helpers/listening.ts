@@ -57,19 +57,30 @@ export function listening(pid: number, at: Endpoint): boolean {
   return boundInodes(at).some((inode) => mine.has(inode));
 }
 
-/**
- * True when process `pid` has a handler for SIGTERM (the SigCgt mask in /proc/PID/status). Both
- * pens install their handlers as the last step of start-up (C pen: setup_signals() in mainloop();
- * ours: after the listener, admin API, pid and health files), so this says start-up has finished
- * and a signal the test sends now is handled, not fatal.
- */
-export function handlesSigterm(pid: number): boolean {
+/** The signals process `pid` catches (the SigCgt mask in /proc/PID/status); none once it has gone. */
+function caughtSignals(pid: number): bigint {
   try {
     const mask = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return mask !== undefined && (BigInt(`0x${mask}`) & (1n << 14n)) !== 0n; // SIGTERM is 15, bit 14
+    return mask === undefined ? 0n : BigInt(`0x${mask}`);
   } catch {
-    return false; // gone
+    return 0n;
   }
+}
+
+const SIGHUP = 1;
+const SIGTERM = 15;
+const bit = (signal: number) => 1n << BigInt(signal - 1);
+
+/**
+ * True when process `pid` has finished start-up, as both pens show it: they install their signal
+ * handlers as the last step (C pen: setup_signals() in mainloop(), SIGHUP just before SIGTERM; ours:
+ * step 7 of server/cli/pen.ts, after the listener, admin API, pid and health files, SIGHUP after
+ * SIGTERM). SIGTERM alone does not tell: Node catches SIGTERM (and SIGINT, SIGUSR1) from its first
+ * instruction, so our pen shows it before it has even parsed its arguments. Node leaves SIGHUP alone.
+ */
+export function startedUp(pid: number): boolean {
+  const caught = caughtSignals(pid);
+  return (caught & bit(SIGHUP)) !== 0n && (caught & bit(SIGTERM)) !== 0n;
 }
 
 export const describeEndpoint = (at: Endpoint): string =>

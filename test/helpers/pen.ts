@@ -2,7 +2,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { sleep } from './backends.ts';
-import { describeEndpoint, handlesSigterm, listening, type Endpoint } from './listening.ts';
+import { describeEndpoint, listening, startedUp, type Endpoint } from './listening.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const PEN = `${ROOT}bin/pen.js`;
@@ -51,7 +51,7 @@ export async function startPen(args: string[], opts: { waitPort?: number; waitPa
 
 /**
  * Poll /proc (every 25 ms, at most 400 times or 10 s) until pen holds the socket at `at` and has
- * finished start-up (it handles SIGTERM).
+ * finished start-up (it catches SIGHUP and SIGTERM).
  */
 async function waitListening(proc: PenProcess, at: Endpoint): Promise<void> {
   const deadline = Date.now() + 10000;
@@ -59,7 +59,7 @@ async function waitListening(proc: PenProcess, at: Endpoint): Promise<void> {
     const { exitCode, signalCode, pid, spawnfile } = proc.child;
     if (pid === undefined) throw new Error(`could not start ${spawnfile}`);
     if (exitCode !== null || signalCode !== null) throw new Error(`pen exited (${exitCode ?? signalCode}) before listening on ${describeEndpoint(at)}: ${proc.stderr()}`);
-    if (listening(pid, at) && handlesSigterm(pid)) return;
+    if (listening(pid, at) && startedUp(pid)) return;
     await sleep(25);
   }
   await proc.stop('SIGKILL');
