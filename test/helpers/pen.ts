@@ -30,6 +30,10 @@ export async function startPen(args: string[], opts: { waitPort?: number; waitPa
   child.stdout!.on('data', (d) => { out += d; });
   child.stderr!.on('data', (d) => { err += d; });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // 'exit' can come before the last of stdout: the C pen's is block-buffered into the pipe and only
+  // flushed as it exits, so its whole -O/-F output may still be unread then. 'close' means the
+  // pipes are drained too (bounded, in case something else holds them open).
+  const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
   const proc: PenProcess = {
     child,
     stdout: () => out,
@@ -39,6 +43,9 @@ export async function startPen(args: string[], opts: { waitPort?: number; waitPa
       const t = setTimeout(() => child.kill('SIGKILL'), 5000);
       const code = await exited;
       clearTimeout(t);
+      let drained: NodeJS.Timeout | undefined;
+      await Promise.race([closed, new Promise((r) => { drained = setTimeout(r, 2000); })]);
+      clearTimeout(drained);
       return code;
     },
   };
