@@ -224,7 +224,7 @@ async function run(args: ParsedArgs): Promise<void> {
 
   writeHealthFile(args.healthFile, HEALTH_SERVING);
 
-  // 7. signals
+  // 7. signals, last: the tests read SIGHUP's handler as the end of start-up (test/helpers/listening.ts)
   const stop = () => drainThenStop(pen, { seconds: args.drain, healthFile: args.healthFile }, () => shutdown(0));
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

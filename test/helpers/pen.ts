@@ -1,8 +1,8 @@
 // Start our pen (or Debian's, for comparison) as a real process, and stop it by pid.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { sleep } from './backends.ts';
+import { describeEndpoint, listening, startedUp, type Endpoint } from './listening.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const PEN = `${ROOT}bin/pen.js`;
@@ -15,7 +15,11 @@ export interface PenProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Run pen in the foreground (-f is added) with args; waits until `waitPort` accepts connections. */
+/**
+ * Run pen in the foreground (-f is added) with args; waits until pen listens on `waitPort` (bound,
+ * with -U) or `waitPath` and has finished starting, seen in /proc: no connection goes through the
+ * balancer before the test's own.
+ */
 export async function startPen(args: string[], opts: { waitPort?: number; waitPath?: string; binary?: string; nodeArgs?: string[] } = {}): Promise<PenProcess> {
   const bin = opts.binary ?? PEN;
   const child = bin === PEN
@@ -26,6 +30,10 @@ export async function startPen(args: string[], opts: { waitPort?: number; waitPa
   child.stdout!.on('data', (d) => { out += d; });
   child.stderr!.on('data', (d) => { err += d; });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // 'exit' can come before the last of stdout: the C pen's is block-buffered into the pipe and only
+  // flushed as it exits, so its whole -O/-F output may still be unread then. 'close' means the
+  // pipes are drained too (bounded, in case something else holds them open).
+  const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
   const proc: PenProcess = {
     child,
     stdout: () => out,
@@ -35,30 +43,35 @@ export async function startPen(args: string[], opts: { waitPort?: number; waitPa
       const t = setTimeout(() => child.kill('SIGKILL'), 5000);
       const code = await exited;
       clearTimeout(t);
+      let drained: NodeJS.Timeout | undefined;
+      await Promise.race([closed, new Promise((r) => { drained = setTimeout(r, 2000); })]);
+      clearTimeout(drained);
       return code;
     },
   };
-  if (opts.waitPort !== undefined || opts.waitPath !== undefined) {
-    const deadline = Date.now() + 10000;
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`pen exited ${child.exitCode}: ${err}`);
-      if (await canConnect(opts.waitPort, opts.waitPath)) break;
-      if (Date.now() > deadline) {
-        await proc.stop('SIGKILL');
-        throw new Error(`pen did not listen in time: ${err}`);
-      }
-      await sleep(50);
-    }
-  }
+  const at: Endpoint | null = opts.waitPath !== undefined ? { unix: opts.waitPath }
+    : opts.waitPort === undefined ? null
+      : args.includes('-U') ? { udp: opts.waitPort } : { tcp: opts.waitPort };
+  if (at !== null) await waitListening(proc, at);
   return proc;
 }
 
-function canConnect(port?: number, path?: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = port !== undefined ? net.connect({ host: '127.0.0.1', port }) : net.connect({ path: path! });
-    s.on('connect', () => { s.destroy(); resolve(true); });
-    s.on('error', () => resolve(false));
-  });
+/**
+ * Poll /proc (every 25 ms, at most 1200 times or 30 s) until pen holds the socket at `at` and has
+ * finished start-up (it catches SIGHUP and SIGTERM). With --admin on a loaded machine start-up
+ * took 3.4-6.3 s, and the CI machine runs the suite about 3x slower than this one: 10 s was missed.
+ */
+async function waitListening(proc: PenProcess, at: Endpoint): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (let i = 0; i < 1200 && Date.now() < deadline; i++) {
+    const { exitCode, signalCode, pid, spawnfile } = proc.child;
+    if (pid === undefined) throw new Error(`could not start ${spawnfile}`);
+    if (exitCode !== null || signalCode !== null) throw new Error(`pen exited (${exitCode ?? signalCode}) before listening on ${describeEndpoint(at)}: ${proc.stderr()}`);
+    if (listening(pid, at) && startedUp(pid)) return;
+    await sleep(25);
+  }
+  await proc.stop('SIGKILL');
+  throw new Error(`pen did not listen on ${describeEndpoint(at)} in time: ${proc.stderr()}`);
 }
 
 /** Run our pen to completion (for argument errors, --help, daemon mode). */

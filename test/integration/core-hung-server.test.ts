@@ -40,7 +40,7 @@ test('clients that give up on a server that never answers free their slots (-x 6
   const healthy = await httpBackend('B');
   const [port, cport] = [await freePort(), await freePort()];
   const ctl = `127.0.0.1:${cport}`;
-  // no server yet, so the start-up probe is closed at once and leaves every slot free
+  // no server yet: the test's own connections are the only ones
   const pen = await startPen(['-u', 'root', '-x', '6', '-C', ctl, `127.0.0.1:${port}`], { waitPort: port });
   // the C client: six queries per check, and it starts in a millisecond
   const ask = (line: string) => penctl(ctl, line.split(' '), '/usr/bin/penctl').stdout;

@@ -46,9 +46,11 @@ function slowRead(s: net.Socket, every: number, stallMs: number, deadline: numbe
 
 test('a download to a client that keeps stalling arrives whole and in order', async () => {
   const data = pattern();
+  const errors: Error[] = [];
+  let accepted = 0;
   const backend = net.createServer((s) => {
-    // the readiness probe's connection is reset mid-download: that is not this test's business
-    s.on('error', () => {});
+    accepted += 1;
+    s.on('error', (e) => errors.push(e));
     s.end(data);
   });
   await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
@@ -59,6 +61,8 @@ test('a download to a client that keeps stalling arrives whole and in order', as
     const parts = await slowRead(client, 4 * 1024 * 1024, 150, 20000);
     assert.equal(parts.reduce((n, p) => n + p.length, 0), SIZE);
     assert.equal(sha(parts), sha(data));
+    assert.equal(accepted, 1, 'the backend served this one client and nothing else');
+    assert.deepEqual(errors, []);
   } finally {
     await pen.stop();
     backend.close();

@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { afterEach, describe, test } from 'node:test';
-import { freePort, sleep } from '../helpers/backends.ts';
-import { dnsBackend, freeUdpPort, udpPortBound, type DnsBackend } from '../helpers/dns.ts';
+import { freePort } from '../helpers/backends.ts';
+import { dnsBackend, freeUdpPort, type DnsBackend } from '../helpers/dns.ts';
 import { penctl, startPen, type PenProcess } from '../helpers/pen.ts';
 
 const cleanups: (() => unknown)[] = [];
@@ -34,15 +34,10 @@ async function backends(n: number, host = '127.0.0.1'): Promise<DnsBackend[]> {
   return list;
 }
 
-/** Start pen -U and wait until its UDP port is bound. */
+/** Start pen -U and wait until it has bound its UDP port. */
 async function udpPen(args: string[], port: number): Promise<PenProcess> {
-  const pen = await startPen(args);
+  const pen = await startPen(args, { waitPort: port });
   cleanups.push(() => pen.stop());
-  for (let i = 0; i < 200 && !udpPortBound(port); i++) {
-    if (pen.child.exitCode !== null) break;
-    await sleep(50);
-  }
-  assert.ok(udpPortBound(port), `pen did not bind UDP port ${port}: ${pen.stderr()}`);
   return pen;
 }
 
