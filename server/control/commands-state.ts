@@ -10,6 +10,8 @@ import { atoi } from './atoi.ts';
 import { atoiWide, upTo, within } from './limits.ts';
 import { quiet, refuse } from './errors.ts';
 import type { Handler } from './registry.ts';
+import { commandNumber } from './settings.ts';
+import { settingRow } from '../../shared/settings.ts';
 import { collectStats } from '../stats/model.ts';
 import { renderRecent, renderServers } from '../stats/text.ts';
 
@@ -150,13 +152,15 @@ export const socket: Handler = ({ pen }, args) => {
 };
 
 export const clientsMax: Handler = ({ pen }, args) => {
-  if (args[0] !== undefined) pen.clients.grow(upTo('clients_max', args[0]));
+  const n = args[0] !== undefined ? commandNumber(settingRow('clients_max'), args[0]) : null;
+  if (n !== null) pen.clients.grow(n);
   pen.settings.clientsMax = pen.clients.size;
   return `${pen.clients.size}\n`;
 };
 
 export const connMax: Handler = ({ pen }, args) => {
-  if (args[0] !== undefined) pen.growConnections(upTo('conn_max', args[0]));
+  const n = args[0] !== undefined ? commandNumber(settingRow('conn_max'), args[0]) : null;
+  if (n !== null) pen.growConnections(n);
   return `${pen.settings.connMax}\n`;
 };
 

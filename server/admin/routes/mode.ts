@@ -2,9 +2,9 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import {
-  ErrorSchema, MODE_FLAGS, ModeSchema, SETTING_COMMANDS, SettingsPatchReplySchema, SettingsSchema,
-  settingLine, settingsPatchSchema, type Mode,
+  ErrorSchema, MODE_FLAGS, ModeSchema, SettingsPatchReplySchema, SettingsSchema, settingsPatchSchema, type Mode,
 } from '../../../shared/api.ts';
+import { PATCH_SETTINGS, settingLine } from '../../../shared/settings.ts';
 import { failed, hasCommand, run, type AdminDeps } from '../deps.ts';
 
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema };
@@ -46,9 +46,8 @@ export const modeRoutes: FastifyPluginAsync<{ deps: AdminDeps }> = async (app, {
 
   // string settings (files, addresses) are the ones that can fail, so they run first: the first
   // failure stops the rest and names its field
-  const fields = Object.keys(SETTING_COMMANDS)
-    .filter((k) => hasCommand(SETTING_COMMANDS[k].command))
-    .sort((a, b) => Number(SETTING_COMMANDS[b].kind === 'string') - Number(SETTING_COMMANDS[a].kind === 'string'));
+  const fields = PATCH_SETTINGS.map((r) => r.name)
+    .sort((a, b) => Number(PATCH_SETTINGS.find((r) => r.name === b)?.kind.type === 'text') - Number(PATCH_SETTINGS.find((r) => r.name === a)?.kind.type === 'text'));
   app.get('/settings', {
     schema: { tags: ['settings'], summary: 'Every value setting, under its penctl name', response: { 200: SettingsSchema } },
   }, async () => deps.sampler.sample().settings);
@@ -58,7 +57,7 @@ export const modeRoutes: FastifyPluginAsync<{ deps: AdminDeps }> = async (app, {
       tags: ['settings'],
       summary: 'Change settings; each field runs its command (`blacklist 30`, `no http`, `web_stats FILE`, …)',
       description: `Fields: ${fields.join(', ')}. A boolean false or a null runs \`no NAME\`.`,
-      body: settingsPatchSchema(hasCommand), response: { 200: SettingsPatchReplySchema, ...errors },
+      body: settingsPatchSchema(), response: { 200: SettingsPatchReplySchema, ...errors },
     },
   }, async (req) => {
     const replies: Record<string, string> = {};
