@@ -24,12 +24,12 @@ export const LIMITS = {
       + '(far past any real pool) keeps a `status` page near 1 MB and a pick in microseconds',
   },
   conn_max: {
-    min: 1, max: 1_000_000, flag: 'x', low: 'below 1 changes nothing, from -x or the command, as in pen (the table never shrinks)',
+    min: 1, max: 1_000_000, flag: 'x', low: 'the command changes nothing below 1, as in pen (the table never shrinks); -x below 1 is an error',
     why: 'connection slots cost 8 bytes each until used and each connection needs two file '
       + 'descriptors, so a million slots (8 MB) is past what one process can hold open',
   },
   clients_max: {
-    min: 1, max: 1_000_000, flag: 'c', low: 'below 1 changes nothing, from -c or the command, as in pen (the table never shrinks)',
+    min: 1, max: 1_000_000, flag: 'c', low: 'the command changes nothing below 1, as in pen (the table never shrinks); -c below 1 is an error',
     why: 'client slots are made when a client first arrives, so the bound only caps memory at about '
       + '200 MB for a million distinct client addresses',
   },

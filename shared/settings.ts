@@ -18,7 +18,9 @@ export type FlagStatus = 'works' | 'no effect' | 'refused' | 'extension';
  * REST's schema share the row's range; below it the flag and the command share this rule, which is
  * pen's where pen has one. REST refuses anything outside the range.
  * keep: stored as given (pen's atoi); clamp: raised to the least; refuse: an error, nothing changes;
- * ignore: nothing changes (pen's tables only grow); reset: 0 (pen's ACL numbers, either side).
+ * ignore: the command changes nothing (pen's tables only grow), the flag is an error (a start-up
+ * value that would change nothing is a mistake: pen exits non-zero with one line);
+ * reset: 0 (pen's ACL numbers, either side).
  */
 export type Low = 'keep' | 'clamp' | 'refuse' | 'ignore' | 'reset';
 
@@ -96,8 +98,8 @@ export const SETTINGS = [
   { name: 'weight', key: 'weight', kind: bool, flag: { flag: '-W', what: 'use weight for server selection', status: 'works' }, reply: 'none', write: 'always', support: 'yes', command: 'table' },
   { name: 'prio', key: 'prio', kind: bool, reply: 'none', write: 'always', support: 'yes', command: 'table' },
   // not saved by C pen's `write`; saved here when they differ from the defaults
-  { name: 'clients_max', key: 'clientsMax', kind: int('clients_max', 'ignore'), flag: { flag: '-c', arg: 'N', what: 'max number of clients [2048]', status: 'works', note: 'Below 1 changes nothing, as in pen.' }, reply: 'value', write: 'changed', support: 'yes', command: 'own', rest: 'rw', description: 'grows the client table; it never shrinks' },
-  { name: 'conn_max', key: 'connMax', kind: int('conn_max', 'ignore'), flag: { flag: '-x', arg: 'N', what: 'max number of simultaneous connections [500]', status: 'works', note: 'Below 1 changes nothing, as in pen.' }, reply: 'value', write: 'changed', support: 'yes', command: 'own', rest: 'rw', description: 'grows the connection table; it never shrinks' },
+  { name: 'clients_max', key: 'clientsMax', kind: int('clients_max', 'ignore'), flag: { flag: '-c', arg: 'N', what: 'max number of clients [2048]', status: 'works', note: 'At least 1 (pen ignores a smaller value).' }, reply: 'value', write: 'changed', support: 'yes', command: 'own', rest: 'rw', description: 'grows the client table; it never shrinks' },
+  { name: 'conn_max', key: 'connMax', kind: int('conn_max', 'ignore'), flag: { flag: '-x', arg: 'N', what: 'max number of simultaneous connections [500]', status: 'works', note: 'At least 1 (pen ignores a smaller value).' }, reply: 'value', write: 'changed', support: 'yes', command: 'own', rest: 'rw', description: 'grows the connection table; it never shrinks' },
   { name: 'idle_timeout', key: 'idleTimeout', kind: int('idle_timeout', 'clamp'), reply: (n: number) => `Idle timeout: ${n} seconds\n`, write: 'changed', support: 'yes', command: 'table', rest: 'rw', description: 'seconds; 0 = off' },
   { name: 'pending_max', key: 'pendingMax', kind: int('pending_max', 'clamp'), reply: 'none', write: 'changed', support: 'no-op', command: 'table', rest: 'rw' },
   // -1 means none; pen's reply has no newline
@@ -162,13 +164,16 @@ export function atoiWide(text: string): number {
   return m ? Number(m[1]) : 0;
 }
 
+/** Where a number comes from: a command-line flag or a command (port, -o/-O, -F, include, HUP). */
+export type Source = 'flag' | 'command';
+
 /** What a number comes to under its row: the value to store, nothing to change, or why it is refused. */
 export type Checked =
   | { ok: true; value: number | null; bumped?: string }
   /** error names the setting (`timeout: …`); reason is the same without the name, for a flag's message */
   | { ok: false; error: string; reason: string };
 
-export function checkNumber(row: SettingRow, n: number, text: string): Checked {
+export function checkNumber(row: SettingRow, n: number, text: string, from: Source = 'command'): Checked {
   if (row.kind.type !== 'int') throw new Error(`${row.name} is not a number setting`);
   const { limit, low, why } = row.kind;
   if (limit === undefined) return { ok: true, value: n | 0 };
@@ -182,7 +187,11 @@ export function checkNumber(row: SettingRow, n: number, text: string): Checked {
   switch (low) {
     case 'keep': return { ok: true, value: Math.max(n, -2147483648) };
     case 'clamp': return { ok: true, value: min, ...(row.kind.announce ? { bumped: `${row.name} bumped to ${min}` } : {}) };
-    case 'ignore': return { ok: true, value: null };
+    case 'ignore': {
+      if (from === 'command') return { ok: true, value: null };
+      const reason = `'${text}' must be at least ${min}`;
+      return { ok: false, error: `${row.name}: ${reason}`, reason };
+    }
     case 'refuse': {
       const reason = `${why ?? `${row.name} must be at least ${min}`}, got '${text}'`;
       return { ok: false, error: `${row.name}: ${reason}`, reason };

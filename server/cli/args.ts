@@ -93,8 +93,8 @@ const CHECKS: Record<string, (v: string) => unknown> = { '-B': parseBackend, '-C
 
 /**
  * The step a flag that sets a row makes: a number under the row's range rule (the command's rule:
- * past the bound pen stops with one line), a switch on (or one more for -d), a word as given.
- * Null: the value changes nothing (below the least of a table that only grows, as in pen).
+ * past the bound pen stops with one line; a value the command would ignore is an error here too),
+ * a switch on (or one more for -d), a word as given. Null: the value changes nothing.
  */
 function settingStep(row: SettingRow, flag: string, v: string | undefined, messages: Step[]): Step | null {
   const { kind } = row;
@@ -104,7 +104,7 @@ function settingStep(row: SettingRow, flag: string, v: string | undefined, messa
   }
   if (kind.type === 'int') {
     const n = int(flag.slice(1), v as string);
-    const checked = checkNumber(row, n, v as string);
+    const checked = checkNumber(row, n, v as string, 'flag');
     if (!checked.ok) throw new PenError('PEN_ERR_ARGUMENT', `pen: ${flag}: ${checked.reason}`);
     if (checked.bumped) messages.push({ kind: 'message', text: checked.bumped });
     if (checked.value === null) return null;

@@ -50,6 +50,13 @@ async function viaCommand(row: SettingRow, text: string): Promise<unknown> {
 
 const numberRows = ROWS.filter((r) => r.kind.type === 'int' && r.kind.limit !== undefined && r.flag?.arg && r.command !== 'none');
 
+/**
+ * What the flag must do given what the command did: the same, except that a value the command
+ * ignores (below the least of a table that only grows) is an error from the flag, since a
+ * start-up value that changes nothing is a mistake.
+ */
+const flagFromCommand = (command: unknown): unknown => (command === 'unchanged' ? 'refused' : command);
+
 test('every number row with a flag and a command takes the same values from both', async () => {
   assert.ok(numberRows.length >= 5, 'blacklist, timeout, tracking, clients_max, conn_max at least');
   for (const row of numberRows) {
@@ -59,7 +66,21 @@ test('every number row with a flag and a command takes the same values from both
     const values = [max, max + 1, min - 1, min - 5, 99999999999, ...(row.write === 'changed' ? [] : [min])];
     for (const n of values) {
       const text = String(n);
-      assert.deepEqual(await viaCommand(row, text), viaFlag(row, text), `${row.flag!.flag} ${text} and ${row.name} ${text}`);
+      assert.deepEqual(viaFlag(row, text), flagFromCommand(await viaCommand(row, text)), `${row.flag!.flag} ${text} and ${row.name} ${text}`);
+    }
+  }
+});
+
+test('-x 0 and -c 0 are an error naming the flag; conn_max 0 and clients_max 0 change nothing, as in C pen', async () => {
+  for (const [flag, name] of [['-x', 'conn_max'], ['-c', 'clients_max']] as const) {
+    for (const text of ['0', '-1']) {
+      // attached, as getopt reads -x-1 (a separate -1 is taken for a flag)
+      assert.throws(() => parseCommandLine([`${flag}${text}`, '8080', 'a']), { message: `pen: ${flag}: '${text}' must be at least 1` });
+      const ctx = fresh();
+      const before = readKey(ctx.pen.settings, name === 'conn_max' ? 'connMax' : 'clientsMax');
+      const r = await execute(ctx, `${name} ${text}`);
+      assert.equal(r.error, undefined, `${name} ${text}`);
+      assert.equal(r.reply, `${before}\n`, `${name} ${text} replies the unchanged size`);
     }
   }
 });
