@@ -9,7 +9,7 @@ import { RequestLog } from '../core/requestlog.ts';
 import { renderStatusHtml } from '../stats/html.ts';
 import { atoi } from './atoi.ts';
 import { CommandError, quiet, refuse } from './errors.ts';
-import type { Handler } from './registry.ts';
+import type { Handler } from './types.ts';
 
 /** `listen [ADDR]`: a new address replaces the listener; if it cannot be opened the old one stays. */
 export const listen: Handler = async ({ pen }, args) => {

@@ -2,11 +2,11 @@
 // handler without a spec, fails the compile). The settings that only store a value are made from
 // their rows (settings.ts); servers, clients, connections and ACLs are in commands-state.ts; files,
 // sockets and TLS in commands-io.ts.
-import type { CommandName } from '../../shared/commands.ts';
 import type { Settings } from '../core/settings.ts';
 import { CommandError, refuse } from './errors.ts';
-import type { Handler } from './registry.ts';
-import { tableHandlers } from './settings.ts';
+import { COMMANDS, type CommandName } from '../../shared/commands.ts';
+import { settingEntries, type TableCommand } from './settings.ts';
+import { asHandler, wordsEntry, type Entry, type Handler } from './types.ts';
 import * as io from './commands-io.ts';
 import * as state from './commands-state.ts';
 
@@ -21,13 +21,11 @@ const dsr: Handler = () => {
   throw refuse('Direct Server Return (dsr_if, dsr_ip) needs raw packet sockets, which this pen does not have', 'PEN_ERR_UNSUPPORTED');
 };
 
-export const HANDLERS = {
-  ...tableHandlers(),
+/** The commands that take their arguments as pen's words, with pen's reply as their outcome. */
+const WORD_HANDLERS = {
   acl: state.acl,
   'no acl': state.noAcl,
-  clients_max: state.clientsMax,
   close: state.close,
-  conn_max: state.connMax,
   connection: state.connection,
   control: ({ pen }) => `${pen.settings.control ?? '(null)'}\n`,
   dsr_if: dsr,
@@ -57,7 +55,6 @@ export const HANDLERS = {
   },
   pid: () => `${process.pid}\n`,
   recent: state.recent,
-  server: state.server,
   servers: state.servers,
   socket: state.socket,
   source: io.source,
@@ -67,13 +64,30 @@ export const HANDLERS = {
   ssl_option: io.sslOption,
   ssl_sni_path: io.sslSniPath,
   status: io.status,
-  tcp_fastclose: ({ pen }, args) => {
-    const mode = args[0];
-    if (mode === undefined) {
-      throw new CommandError('tcp_fastclose: no argument', { reply: 'do_cmd: ignoring tcp_fastclose without argument\n' });
-    }
-    pen.settings.tcpFastclose = mode === 'both' || mode === 'up' || mode === 'down' ? mode : 'off';
-    return '';
-  },
   write: io.write,
-} satisfies Record<CommandName, Handler>;
+} satisfies Record<Exclude<CommandName, TableCommand | 'server'>, Handler>;
+
+/**
+ * Commands whose bare form only reports: with words they set something, without them nothing.
+ * Every other admin command changes state whenever it succeeds; read commands never do.
+ */
+const REPORTS_WHEN_BARE = new Set<string>(['geoip', 'health', 'listen', 'log', 'server']);
+
+const SCOPE = new Map(COMMANDS.map((c) => [c.name, c.scope]));
+
+function changesFor(name: string): (words: readonly string[]) => boolean {
+  if (SCOPE.get(name) === 'read') return () => false;
+  return REPORTS_WHEN_BARE.has(name) ? (words) => words.length > 0 : () => true;
+}
+
+/** THE command table: an entry (types.ts) per spec of shared/commands.ts. */
+export const ENTRIES = {
+  ...settingEntries(),
+  server: state.server,
+  ...Object.fromEntries(Object.entries(WORD_HANDLERS).map(([name, h]) => [name, wordsEntry(h, changesFor(name))])) as unknown as Record<keyof typeof WORD_HANDLERS, Entry>,
+} satisfies Record<CommandName, Entry>;
+
+/** Every command as pen's words in, pen's reply out. */
+export const HANDLERS = Object.fromEntries(
+  Object.entries(ENTRIES).map(([name, e]) => [name, asHandler(e as Entry)]),
+) as Record<CommandName, Handler>;

@@ -1,52 +1,21 @@
-// The one command interpreter. Every adapter (penctl port, -o/-O, -F and include files, HUP
-// reload, REST, dashboard) calls execute(); none of them changes settings any other way.
+// The one command interpreter. The penctl port, -o/-O, -F and include files and HUP reload call
+// execute(): parse → apply → reply. REST validates its body with the entry's schema and calls
+// applyCommand(): the same apply. Nothing changes settings any other way.
 import { COMMANDS, commandName, type CommandSpec } from '../../shared/commands.ts';
-import type { Balancer } from '../core/balancer.ts';
 import { debug } from '../core/diag.ts';
 import { PenError, type PenErrorCode } from '../core/errors.ts';
 import { FileError } from '../core/files.ts';
-import { HANDLERS } from './commands.ts';
+import { ENTRIES } from './commands.ts';
 import { CommandError } from './errors.ts';
+import type { CommandContext, Entry, Outcome } from './types.ts';
 
-export type Origin = 'cli' | 'file' | 'port' | 'rest';
-
-/** Process-level hooks the commands need and the core does not own. */
-export interface Runtime {
-  /** `exit`: leave cleanly (only offered with -X) */
-  exit(): void;
-  /** the command line pen was started with */
-  argv: readonly string[];
-  /** where `include` sends its replies when the command came from the control port (default: stdout) */
-  stdout?(text: string): void;
-}
-
-export interface CommandContext {
-  pen: Balancer;
-  runtime: Runtime;
-  origin: Origin;
-  /** the files being run, outermost first, when this command is a line of one (config.ts) */
-  include?: IncludeChain;
-  /**
-   * `FILE:LINE` when this command is a line of a file: its error replies name this and never quote
-   * the line, so `include /etc/shadow` cannot read the file back to the caller
-   */
-  fileLine?: string;
-}
-
-export interface IncludeChain {
-  /** device:inode of each file in the chain (a file that is already here includes itself) */
-  readonly ids: readonly string[];
-  /** files opened since the outermost one, shared by the whole run */
-  readonly budget: { files: number };
-}
-
-/** A handler gets the words after the command name and returns pen's exact reply text. */
-export type Handler = (ctx: CommandContext, args: string[]) => string | Promise<string>;
-
+export type { CommandContext, Entry, Handler, IncludeChain, Origin, Outcome, Runtime } from './types.ts';
 export interface CommandResult {
   /** exactly what pen would write back (often empty) */
   reply: string;
   spec: CommandSpec | null; // null: unknown, comment or empty line
+  /** what the command did, when it ran */
+  outcome?: Outcome;
   /** set when the command was refused or did nothing; REST maps it to an error status */
   error?: { code: PenErrorCode; message: string };
 }
@@ -67,28 +36,41 @@ export function findSpec(name: string): CommandSpec | undefined {
   return SPECS.get(name);
 }
 
-/** An admin command with an optional argument only reports when called without one. */
-function changes(spec: CommandSpec, args: string[]): boolean {
-  return spec.scope === 'admin' && (args.length > 0 || !spec.grammar.startsWith('['));
+/** The entry and the words after the command name for a token line; null: not a command. */
+export function lookup(words: readonly string[]): { spec: CommandSpec; entry: Entry; args: string[] } | null {
+  const spec = SPECS.get(commandName(words));
+  if (!spec) return null;
+  return { spec, entry: ENTRIES[spec.name as keyof typeof ENTRIES] as Entry, args: words.slice(spec.name.split(' ').length) };
+}
+
+/**
+ * Apply a command to arguments already typed (REST, after its schema): the same `apply` the
+ * penctl port runs. A change is announced as the port announces it. Throws what `apply` throws.
+ */
+export async function applyCommand(ctx: CommandContext, name: string, args: unknown, line = name): Promise<Outcome> {
+  const entry = ENTRIES[name as keyof typeof ENTRIES] as Entry | undefined;
+  if (!entry) throw new Error(`no command ${name}`);
+  const outcome = await entry.apply(ctx, args);
+  if (outcome.changed) ctx.pen.emitEvent({ type: 'config', message: line });
+  return outcome;
 }
 
 /** Run one penctl command line and return pen's reply. Never throws for bad input. */
 export async function execute(ctx: CommandContext, line: string): Promise<CommandResult> {
   const words = tokenize(line);
   if (words.length === 0 || words[0].startsWith('#')) return { reply: '', spec: null };
-  const name = commandName(words);
-  const spec = SPECS.get(name);
-  if (!spec) {
+  const found = lookup(words);
+  if (!found) {
     // pen: `no` + an unknown word is silently ignored
     if (words[0] === 'no') return { reply: '', spec: null };
     const reply = ctx.fileLine ? `${ctx.fileLine}: not a command\n` : `do_cmd: ignoring command starting with '${words[0]}'\n`;
     return { reply, spec: null, error: { code: 'PEN_ERR_COMMAND', message: reply.trimEnd() } };
   }
-  const args = words.slice(name.split(' ').length);
+  const { spec, entry, args } = found;
   try {
-    const reply = await HANDLERS[spec.name as keyof typeof HANDLERS](ctx, args);
-    if (changes(spec, args)) ctx.pen.emitEvent({ type: 'config', message: words.join(' ') });
-    return { reply, spec };
+    const outcome = await entry.apply(ctx, entry.parse(args));
+    if (outcome.changed) ctx.pen.emitEvent({ type: 'config', message: words.join(' ') });
+    return { reply: entry.reply(outcome), spec, outcome };
   } catch (err) {
     if (ctx.fileLine) return fileLineFailure(ctx.fileLine, spec, err);
     if (err instanceof CommandError) {
