@@ -43,16 +43,27 @@ export function lookup(words: readonly string[]): { spec: CommandSpec; entry: En
   return { spec, entry: ENTRIES[spec.name as keyof typeof ENTRIES] as Entry, args: words.slice(spec.name.split(' ').length) };
 }
 
+/** The entry of a command by its name (`blacklist`, `no http`). */
+export function entryOf(name: string): Entry | undefined {
+  return SPECS.has(name) ? ENTRIES[name as keyof typeof ENTRIES] as Entry : undefined;
+}
+
 /**
- * Apply a command to arguments already typed (REST, after its schema): the same `apply` the
- * penctl port runs. A change is announced as the port announces it. Throws what `apply` throws.
+ * Apply a command to arguments already typed (REST, after the entry's schema): the same `apply`
+ * the penctl port runs, and the same result, with the outcome. A change is announced as the port
+ * announces it, as `line`. Never throws for bad input.
  */
-export async function applyCommand(ctx: CommandContext, name: string, args: unknown, line = name): Promise<Outcome> {
-  const entry = ENTRIES[name as keyof typeof ENTRIES] as Entry | undefined;
-  if (!entry) throw new Error(`no command ${name}`);
-  const outcome = await entry.apply(ctx, args);
-  if (outcome.changed) ctx.pen.emitEvent({ type: 'config', message: line });
-  return outcome;
+export async function applyCommand(ctx: CommandContext, name: string, args: unknown, line = name): Promise<CommandResult> {
+  const spec = SPECS.get(name);
+  if (!spec) throw new Error(`no command ${name}`);
+  const entry = ENTRIES[spec.name as keyof typeof ENTRIES] as Entry;
+  try {
+    const outcome = await entry.apply(ctx, args);
+    if (outcome.changed) ctx.pen.emitEvent({ type: 'config', message: line });
+    return { reply: entry.reply(outcome), spec, outcome };
+  } catch (err) {
+    return failure(ctx, spec, err);
+  }
 }
 
 /** Run one penctl command line and return pen's reply. Never throws for bad input. */
@@ -72,17 +83,22 @@ export async function execute(ctx: CommandContext, line: string): Promise<Comman
     if (outcome.changed) ctx.pen.emitEvent({ type: 'config', message: words.join(' ') });
     return { reply: entry.reply(outcome), spec, outcome };
   } catch (err) {
-    if (ctx.fileLine) return fileLineFailure(ctx.fileLine, spec, err);
-    if (err instanceof CommandError) {
-      if (err.log) debug(err.message);
-      return { reply: err.reply, spec, error: { code: err.code, message: err.message } };
-    }
-    // anything else (a name that does not resolve, a file that cannot be opened) is answered
-    // with its message on one line; the process carries on
-    const message = (err as Error).message;
-    const code = err instanceof PenError ? err.code : 'PEN_ERR_COMMAND';
-    return { reply: `${message}\n`, spec, error: { code, message } };
+    return failure(ctx, spec, err);
   }
+}
+
+/** What a refused command answers: pen's reply (or ours, one line) and the error REST maps to a status. */
+function failure(ctx: CommandContext, spec: CommandSpec, err: unknown): CommandResult {
+  if (ctx.fileLine) return fileLineFailure(ctx.fileLine, spec, err);
+  if (err instanceof CommandError) {
+    if (err.log) debug(err.message);
+    return { reply: err.reply, spec, error: { code: err.code, message: err.message } };
+  }
+  // anything else (a name that does not resolve, a file that cannot be opened) is answered
+  // with its message on one line; the process carries on
+  const message = (err as Error).message;
+  const code = err instanceof PenError ? err.code : 'PEN_ERR_COMMAND';
+  return { reply: `${message}\n`, spec, error: { code, message } };
 }
 
 /** Said of a failed line of a file instead of the handler's message, which may quote the line. */

@@ -40,13 +40,22 @@ export function ruled(row: SettingRow, n: number, text = String(n)): number | nu
   return checked.value;
 }
 
-/** How a number row stores its value: most set the field; the tables grow (they never shrink, as in pen). */
-const STORE: Partial<Record<string, (pen: Balancer, n: number) => void>> = {
+/**
+ * How a number row stores its value, and whether that changed it: most set the field; the tables
+ * only grow (they never shrink, as in pen), so a smaller size changes nothing.
+ */
+const STORE: Partial<Record<string, (pen: Balancer, n: number) => boolean>> = {
   clients_max: (pen, n) => {
-    pen.clients.grow(n);
+    const grew = pen.clients.grow(n);
     pen.settings.clientsMax = pen.clients.size;
+    return grew;
   },
   conn_max: (pen, n) => pen.growConnections(n),
+};
+
+const setField = (row: SettingRow) => (pen: Balancer, n: number): boolean => {
+  writeKey(pen.settings, row.key, n);
+  return true;
 };
 
 const NumberArgs = Type.Object({ value: Type.Optional(Type.Integer()), text: Type.Optional(Type.String()) });
@@ -63,8 +72,8 @@ function numberEntry(row: SettingRow): Entry<typeof NumberArgs, SettingOutcome> 
     parse: (words) => (words[0] === undefined ? {} : { value: atoiWide(words[0]), text: words[0] }),
     apply: ({ pen }, { value, text }) => {
       const n = value === undefined ? null : ruled(row, value, text);
-      if (n !== null) (STORE[row.name] ?? ((p, v) => writeKey(p.settings, row.key, v)))(pen, n);
-      return outcome(row, pen, n !== null);
+      const changed = n !== null && (STORE[row.name] ?? setField(row))(pen, n);
+      return outcome(row, pen, changed);
     },
     reply: (o) => replyFor(row, o.value),
   };
