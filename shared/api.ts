@@ -95,6 +95,9 @@ export const SettingsSchema = SettingsSnapshotSchema;
 export const SettingsPatchReplySchema = Type.Object({
   settings: SettingsSnapshotSchema,
   replies: Type.Record(Type.String(), Type.String(), { description: 'each command\'s reply, by field' }),
+  outcomes: Type.Record(Type.String(), Type.Object({ changed: Type.Boolean() }, { additionalProperties: true }), {
+    description: 'what each command did, by field: `changed`, and the setting and its value afterwards (`{ changed: true, setting: "blacklist", value: 30 }`)',
+  }),
 });
 
 // ---- clients and connections ----

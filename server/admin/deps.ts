@@ -4,7 +4,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { FastifyRequest } from 'fastify';
 import type { Balancer } from '../core/balancer.ts';
-import { execute, findSpec, type CommandResult, type Runtime } from '../control/registry.ts';
+import { applyCommand, execute, findSpec, type CommandResult, type Runtime } from '../control/registry.ts';
 import type { Snapshot } from '../../shared/snapshot.ts';
 import { HttpError, statusForCode } from './errors.ts';
 import { confineFiles } from './files.ts';
@@ -32,6 +32,20 @@ export function hasCommand(name: string): boolean {
 export async function run(deps: AdminDeps, req: FastifyRequest, line: string, origin: 'rest' | 'port' = 'rest'): Promise<CommandResult> {
   confineFiles(line, deps.fileRoot?.() ?? null);
   const result = await execute({ pen: deps.pen, runtime: deps.runtime, origin }, line);
+  if (result.spec?.scope === 'admin') {
+    req.log.info({ remote: req.ip, scope: req.callerScope, command: line }, 'admin change');
+  }
+  return result;
+}
+
+/**
+ * Apply a command to arguments its entry's schema already accepts (REST's own validation), on
+ * behalf of a REST caller: the same `apply` as the port, no penctl line in between. `line` is the
+ * penctl line it stands for: the file check, the admin log and the `config` event name it.
+ */
+export async function apply(deps: AdminDeps, req: FastifyRequest, name: string, args: unknown, line: string): Promise<CommandResult> {
+  confineFiles(line, deps.fileRoot?.() ?? null);
+  const result = await applyCommand({ pen: deps.pen, runtime: deps.runtime, origin: 'rest' }, name, args, line);
   if (result.spec?.scope === 'admin') {
     req.log.info({ remote: req.ip, scope: req.callerScope, command: line }, 'admin change');
   }

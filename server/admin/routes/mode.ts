@@ -4,8 +4,9 @@ import { Type } from '@sinclair/typebox';
 import {
   ErrorSchema, MODE_FLAGS, ModeSchema, SettingsPatchReplySchema, SettingsSchema, settingsPatchSchema, type Mode,
 } from '../../../shared/api.ts';
-import { PATCH_SETTINGS, settingLine } from '../../../shared/settings.ts';
-import { failed, hasCommand, run, type AdminDeps } from '../deps.ts';
+import { PATCH_SETTINGS, settingLine, settingRow, type SettingName } from '../../../shared/settings.ts';
+import { entryOf, type Outcome } from '../../control/registry.ts';
+import { apply, failed, hasCommand, run, type AdminDeps } from '../deps.ts';
 
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema };
 
@@ -61,12 +62,29 @@ export const modeRoutes: FastifyPluginAsync<{ deps: AdminDeps }> = async (app, {
     },
   }, async (req) => {
     const replies: Record<string, string> = {};
+    const outcomes: Record<string, Outcome> = {};
     for (const field of fields) {
-      if (req.body[field] === undefined) continue;
-      const result = await run(deps, req, settingLine(field, req.body[field]));
+      const value = req.body[field];
+      if (value === undefined) continue;
+      const { name, args } = typedArgs(field as SettingName, value);
+      const result = await apply(deps, req, name, args, settingLine(field, value));
       failed(result, field);
       replies[field] = result.reply;
+      if (result.outcome) outcomes[field] = result.outcome;
     }
-    return { settings: deps.sampler.sample().settings, replies };
+    return { settings: deps.sampler.sample().settings, replies, outcomes };
   });
 };
+
+/**
+ * The command and typed arguments a PATCH /settings field stands for, its value already checked by
+ * the row's schema: `false` / `null` is `no NAME`; a command that takes pen's words (log, listen,
+ * source) gets the value as its one word; the others take `{ value }`.
+ */
+function typedArgs(field: SettingName, value: unknown): { name: string; args: unknown } {
+  if (value === false || value === null) return { name: `no ${field}`, args: {} };
+  if (value === true) return { name: field, args: {} };
+  const takesWords = 'words' in ((entryOf(field)?.schema as { properties?: object } | undefined)?.properties ?? {});
+  if (settingRow(field).kind.type === 'int' || !takesWords) return { name: field, args: { value } };
+  return { name: field, args: { words: [String(value)] } };
+}
