@@ -1,7 +1,5 @@
 // What the admin routes share: the balancer (read only through stats/), the runtime hooks the
 // registry needs, the snapshot sampler, and `run`, the one way a route changes anything.
-import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
 import type { FastifyRequest } from 'fastify';
 import type { Balancer } from '../core/balancer.ts';
 import { applyCommand, execute, findSpec, type CommandResult, type Runtime } from '../control/registry.ts';
@@ -57,17 +55,4 @@ export function failed(result: CommandResult, field?: string): never | void {
   if (!result.error) return;
   const message = result.error.message || result.reply.trim() || 'the command was refused';
   throw new HttpError(statusForCode(result.error.code), message, field, result.error.code, result.reply);
-}
-
-/**
- * Check that a server address resolves before `server N address …` runs: the command creates the
- * slot before it resolves, so a bad name would otherwise leave a change behind.
- */
-export async function checkResolvable(address: string, field = 'address'): Promise<void> {
-  if (address.includes('/') || isIP(address)) return;
-  try {
-    await lookup(address);
-  } catch {
-    throw new HttpError(400, `can't resolve ${address}`, field);
-  }
 }
