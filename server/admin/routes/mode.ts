@@ -40,7 +40,7 @@ export const modeRoutes: FastifyPluginAsync<{ deps: AdminDeps }> = async (app, {
   }, async (req) => {
     for (const f of settable) {
       const on = req.body[f];
-      if (on !== undefined) failed(await run(deps, req, on ? f : `no ${f}`), f);
+      if (on !== undefined) failed(await apply(deps, req, on ? f : `no ${f}`, {}, on ? f : `no ${f}`), f);
     }
     return current(req);
   });
