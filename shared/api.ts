@@ -1,21 +1,19 @@
 // The admin API's request and response bodies. One typebox definition gives the server's
 // validation, the TypeScript types on both sides and the OpenAPI document. No Node APIs here:
 // the dashboard imports this file.
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import {
   ClientSnapshotSchema, ConnectionSnapshotSchema, PenEventSchema, ServerSnapshotSchema,
   SettingsSnapshotSchema, SnapshotSchema,
 } from './snapshot.ts';
 import { LIMITS, type LimitName } from './limits.ts';
+import { Word } from './settings.ts';
 
 /** An integer within its row of shared/limits.ts: the same bound as the flag and the command. */
 const Bounded = (name: LimitName, opts: { description?: string } = {}) =>
   Type.Integer({ minimum: LIMITS[name].min, maximum: LIMITS[name].max, ...opts });
 
-/** One penctl word: no spaces or control characters, so a value can never smuggle in a second command. */
-export const WORD_PATTERN = '^[^\\s\\x00-\\x1f\\x7f]+$';
-const Word = (opts: { description?: string; maxLength?: number } = {}) =>
-  Type.String({ pattern: WORD_PATTERN, minLength: 1, maxLength: opts.maxLength ?? 1024, ...opts });
+export { WORD_PATTERN } from './settings.ts';
 
 const IPV4 = '^(\\d{1,3})\\.(\\d{1,3})\\.(\\d{1,3})\\.(\\d{1,3})$';
 const IPV6_WITH_LEN = '^[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*(/\\d{1,3})?$';
@@ -88,65 +86,18 @@ export const ModePatchSchema = Type.Object({
 }, { additionalProperties: false, minProperties: 1 });
 export type ModePatch = Static<typeof ModePatchSchema>;
 
-// ---- settings ----
+// ---- settings (the rows of shared/settings.ts) ----
 
-export type SettingKind = 'integer' | 'boolean' | 'string' | 'fastclose';
-
-/**
- * The settings PATCH /settings can change, each with the command that sets it. A boolean `false`
- * becomes `no NAME`; a string `null` becomes `no NAME`. Settings whose command the registry does
- * not have are left out of the route at start-up.
- */
-export const SETTING_COMMANDS: Readonly<Record<string, { command: string; kind: SettingKind; nullable?: boolean; schema: TSchema }>> = {
-  blacklist: { command: 'blacklist', kind: 'integer', schema: Bounded('blacklist') },
-  timeout: { command: 'timeout', kind: 'integer', schema: Bounded('timeout') },
-  tracking: { command: 'tracking', kind: 'integer', schema: Bounded('tracking') },
-  debug: { command: 'debug', kind: 'integer', schema: Bounded('debug') },
-  client_acl: { command: 'client_acl', kind: 'integer', schema: Bounded('client_acl') },
-  control_acl: { command: 'control_acl', kind: 'integer', schema: Bounded('control_acl') },
-  tarpit_acl: { command: 'tarpit_acl', kind: 'integer', schema: Bounded('tarpit_acl') },
-  idle_timeout: { command: 'idle_timeout', kind: 'integer', schema: Bounded('idle_timeout') },
-  pending_max: { command: 'pending_max', kind: 'integer', schema: Bounded('pending_max') },
-  clients_max: { command: 'clients_max', kind: 'integer', schema: Bounded('clients_max', { description: 'grows the client table; it never shrinks' }) },
-  conn_max: { command: 'conn_max', kind: 'integer', schema: Bounded('conn_max', { description: 'grows the connection table; it never shrinks' }) },
-  tcp_fastclose: { command: 'tcp_fastclose', kind: 'fastclose', schema: Type.Union([Type.Literal('off'), Type.Literal('up'), Type.Literal('down'), Type.Literal('both')]) },
-  http: { command: 'http', kind: 'boolean', schema: Type.Boolean() },
-  ascii: { command: 'ascii', kind: 'boolean', schema: Type.Boolean() },
-  keepalive: { command: 'keepalive', kind: 'boolean', schema: Type.Boolean() },
-  tcp_nodelay: { command: 'tcp_nodelay', kind: 'boolean', schema: Type.Boolean() },
-  transparent: { command: 'transparent', kind: 'boolean', schema: Type.Boolean() },
-  dummy: { command: 'dummy', kind: 'boolean', schema: Type.Boolean() },
-  peek: { command: 'peek', kind: 'boolean', schema: Type.Boolean() },
-  abort_on_error: { command: 'abort_on_error', kind: 'boolean', schema: Type.Boolean() },
-  web_stats: { command: 'web_stats', kind: 'string', nullable: true, schema: Type.Union([Word({ maxLength: 4000 }), Type.Null()]) },
-  log: { command: 'log', kind: 'string', nullable: true, schema: Type.Union([Word({ maxLength: 4000 }), Type.Null()]) },
-  source: { command: 'source', kind: 'string', schema: Word({ maxLength: 255 }) },
-  listen: { command: 'listen', kind: 'string', schema: Word({ maxLength: 4000, description: 'replaces the listener' }) },
-};
-
-/** The penctl line that sets one setting, e.g. `no http` or `blacklist 30`. */
-export function settingLine(field: string, value: unknown): string {
-  const spec = SETTING_COMMANDS[field];
-  if (!spec) throw new Error(`unknown setting ${field}`);
-  if (spec.kind === 'boolean') return value ? spec.command : `no ${spec.command}`;
-  if (value === null) return `no ${spec.command}`;
-  return `${spec.command} ${String(value)}`;
-}
-
-/** The PATCH /settings body for the settings whose commands exist. */
-export function settingsPatchSchema(available: (command: string) => boolean) {
-  const props: Record<string, TSchema> = {};
-  for (const [field, spec] of Object.entries(SETTING_COMMANDS)) {
-    if (available(spec.command)) props[field] = Type.Optional(spec.schema);
-  }
-  return Type.Object(props, { additionalProperties: false, minProperties: 1 });
-}
+export { settingsPatchSchema } from './settings.ts';
 
 export const SettingsSchema = SettingsSnapshotSchema;
 
 export const SettingsPatchReplySchema = Type.Object({
   settings: SettingsSnapshotSchema,
   replies: Type.Record(Type.String(), Type.String(), { description: 'each command\'s reply, by field' }),
+  outcomes: Type.Record(Type.String(), Type.Object({ changed: Type.Boolean() }, { additionalProperties: true }), {
+    description: 'what each command did, by field: `changed`, and the setting and its value afterwards (`{ changed: true, setting: "blacklist", value: 30 }`)',
+  }),
 });
 
 // ---- clients and connections ----

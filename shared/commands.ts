@@ -99,7 +99,7 @@ const LIST = [
   spec('tcp_fastclose', 'up|down|both|off', 'admin', 'close both sides as soon as one side closes'),
   spec('tcp_nodelay', '', 'admin', 'TCP_NODELAY on sockets created from now on'),
   spec('no tcp_nodelay', '', 'admin', 'no TCP_NODELAY'),
-  spec('timeout', '[N]', 'admin', 'report or set the connect timeout in seconds', 'yes', 'Values below 1 are stored as 1'),
+  spec('timeout', '[N]', 'admin', 'report or set the connect timeout in seconds', 'yes', 'Values below 1 get an error line and change nothing, as -t refuses them (C pen stores them, and every connect then times out at once)'),
   spec('tracking', '[N]', 'admin', 'report or set the client tracking time in seconds (-T)'),
   spec('transparent', '', 'admin', 'connect to servers from the client address', 'no-op', 'IP_TRANSPARENT is not available to Node; connects are made from pen\'s address, as C pen does when it lacks the privilege'),
   spec('no transparent', '', 'admin', 'connect from pen\'s own address', 'no-op'),

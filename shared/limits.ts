@@ -1,9 +1,10 @@
 // The bounds of every count, index and time pen takes: one row each, read by the command line
 // (server/cli/args.ts), the commands (penctl port, -o/-O, -F, include, HUP: server/control/) and
 // the REST schemas (shared/api.ts), so all of them accept the same values. A value past `max` is
-// refused with one line (pastLimit) and changes nothing. Below `min` each surface keeps pen's own
-// rule (a clamp, a reset, or ignoring the value), which `low` records; the ACL numbers keep pen's
-// port replies on both sides (the control-compat test holds them to C pen). No Node APIs here.
+// refused with one line (pastLimit) and changes nothing. Below `min` a setting's flag and command
+// share one rule, pen's where pen has one (its row in shared/settings.ts), which `low` describes;
+// REST refuses. The ACL numbers keep pen's port replies on both sides (the control-compat test
+// holds them to C pen). No Node APIs here.
 
 export interface Limit {
   min: number;
@@ -23,24 +24,24 @@ export const LIMITS = {
       + '(far past any real pool) keeps a `status` page near 1 MB and a pick in microseconds',
   },
   conn_max: {
-    min: 1, max: 1_000_000, flag: 'x', low: 'the table never shrinks; -x below 1 is an error',
+    min: 1, max: 1_000_000, flag: 'x', low: 'the command changes nothing below 1, as in pen (the table never shrinks); -x below 1 is an error',
     why: 'connection slots cost 8 bytes each until used and each connection needs two file '
       + 'descriptors, so a million slots (8 MB) is past what one process can hold open',
   },
   clients_max: {
-    min: 1, max: 1_000_000, flag: 'c', low: 'the table never shrinks; -c below 1 is an error',
+    min: 1, max: 1_000_000, flag: 'c', low: 'the command changes nothing below 1, as in pen (the table never shrinks); -c below 1 is an error',
     why: 'client slots are made when a client first arrives, so the bound only caps memory at about '
       + '200 MB for a million distinct client addresses',
   },
-  blacklist: { min: 0, max: 100_000_000, flag: 'b', low: '-b clamps to 0', why: 'seconds: three years' },
-  tracking: { min: 0, max: 100_000_000, flag: 'T', low: '-T clamps to 0', why: 'seconds: three years' },
+  blacklist: { min: 0, max: 100_000_000, flag: 'b', low: 'stored as given, from -b or the command, as pen does (no blacklisting)', why: 'seconds: three years' },
+  tracking: { min: 0, max: 100_000_000, flag: 'T', low: 'stored as given, from -T or the command, as pen does', why: 'seconds: three years' },
   timeout: {
-    min: 1, max: 100_000, flag: 't', low: 'clamped to 1 (-t below 1 is an error)',
+    min: 1, max: 100_000, flag: 't', low: 'refused, from -t (pen prints its usage) or the command (pen stores it and every connect times out at once)',
     why: 'connect timeout in seconds: 27 hours is far past any useful connect wait',
   },
   idle_timeout: { min: 0, max: 100_000_000, low: 'clamped to 0 (no idle timeout)', why: 'seconds: three years' },
   pending_max: { min: 1, max: 1_000_000, low: 'clamped to 1', why: 'as many as connection slots' },
-  idlers: { min: 0, max: 1_000_000, low: 'clamped to 0', why: 'as many as connection slots' },
+  idlers: { min: 0, max: 1_000_000, low: 'stored as given, as pen does', why: 'as many as connection slots' },
   debug: { min: 0, max: 100, low: 'stored (below 1 is off)', why: 'pen has levels 0-3; 100 leaves room' },
   listen_queue: {
     min: 50, max: 65_535, flag: 'q', low: 'bumped to 50, as pen does',

@@ -2,6 +2,7 @@
 // the REST validation/OpenAPI document and what the dashboard reads. No Node APIs here.
 import { Type, type Static } from '@sinclair/typebox';
 import { HealthCheckSchema } from './health.ts';
+import { SettingsSnapshotSchema } from './settings.ts';
 
 export const ServerStateSchema = Type.Union([
   Type.Literal('up'), Type.Literal('blacklisted'), Type.Literal('limit'), Type.Literal('unset'),
@@ -71,38 +72,7 @@ export const ConnectionSnapshotSchema = Type.Object({
   age: Type.Integer(),
 });
 
-/**
- * The value settings, named after the penctl command that reports and sets each one
- * (`blacklist 30`, `no http`, …). REST's PATCH /settings takes the same names.
- */
-export const SettingsSnapshotSchema = Type.Object({
-  blacklist: Type.Integer({ description: 'seconds a failed server stays blacklisted (-b)' }),
-  timeout: Type.Integer({ description: 'connect timeout in seconds (-t)' }),
-  tracking: Type.Integer({ description: 'client tracking time in seconds, 0 = forever (-T)' }),
-  debug: Type.Integer({ description: 'debug level (-d)' }),
-  client_acl: Type.Integer(),
-  control_acl: Type.Integer(),
-  tarpit_acl: Type.Integer(),
-  idle_timeout: Type.Integer({ description: 'seconds; 0 = off' }),
-  pending_max: Type.Integer(),
-  clients_max: Type.Integer(),
-  conn_max: Type.Integer(),
-  idlers: Type.Integer(),
-  tcp_fastclose: Type.Union([Type.Literal('off'), Type.Literal('up'), Type.Literal('down'), Type.Literal('both')]),
-  http: Type.Boolean({ description: 'X-Forwarded-For insertion (-H)' }),
-  ascii: Type.Boolean(),
-  keepalive: Type.Boolean(),
-  tcp_nodelay: Type.Boolean(),
-  transparent: Type.Boolean(),
-  dummy: Type.Boolean(),
-  peek: Type.Boolean(),
-  abort_on_error: Type.Boolean(),
-  web_stats: Type.Union([Type.String(), Type.Null()], { description: 'the -w file' }),
-  log: Type.Union([Type.String(), Type.Null()], { description: 'the -l log target' }),
-  source: Type.Union([Type.String(), Type.Null()]),
-  listen: Type.Union([Type.String(), Type.Null()]),
-  control: Type.Union([Type.String(), Type.Null()], { description: 'the -C address as given' }),
-});
+export { SettingsSnapshotSchema };
 
 export const RoleSchema = Type.Union([
   Type.Literal('master'), Type.Literal('backup'), Type.Literal('fault'), Type.Literal('stop'), Type.Literal('unknown'),

@@ -1,11 +1,9 @@
 // What the admin routes share: the balancer (read only through stats/), the runtime hooks the
 // registry needs, the snapshot sampler, and `run`, the one way a route changes anything.
-import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
 import type { FastifyRequest } from 'fastify';
 import type { Balancer } from '../core/balancer.ts';
 import type { CommandResult, Runtime } from '../control/context.ts';
-import { execute, findSpec } from '../control/registry.ts';
+import { applyCommand, execute, findSpec } from '../control/registry.ts';
 import type { Snapshot } from '../../shared/snapshot.ts';
 import { HttpError, statusForCode } from './errors.ts';
 import { confineFiles } from './files.ts';
@@ -39,22 +37,23 @@ export async function run(deps: AdminDeps, req: FastifyRequest, line: string, or
   return result;
 }
 
+/**
+ * Apply a command to arguments its entry's schema already accepts (REST's own validation), on
+ * behalf of a REST caller: the same `apply` as the port, no penctl line in between. `line` is the
+ * penctl line it stands for: the file check, the admin log and the `config` event name it.
+ */
+export async function apply(deps: AdminDeps, req: FastifyRequest, name: string, args: unknown, line: string): Promise<CommandResult> {
+  confineFiles(line, deps.fileRoot?.() ?? null);
+  const result = await applyCommand({ pen: deps.pen, runtime: deps.runtime, origin: 'rest' }, name, args, line);
+  if (result.spec?.scope === 'admin') {
+    req.log.info({ remote: req.ip, scope: req.callerScope, command: line }, 'admin change');
+  }
+  return result;
+}
+
 /** Turn a command the registry refused into an HTTP error naming `field`. */
 export function failed(result: CommandResult, field?: string): never | void {
   if (!result.error) return;
   const message = result.error.message || result.reply.trim() || 'the command was refused';
   throw new HttpError(statusForCode(result.error.code), message, field, result.error.code, result.reply);
-}
-
-/**
- * Check that a server address resolves before `server N address …` runs: the command creates the
- * slot before it resolves, so a bad name would otherwise leave a change behind.
- */
-export async function checkResolvable(address: string, field = 'address'): Promise<void> {
-  if (address.includes('/') || isIP(address)) return;
-  try {
-    await lookup(address);
-  } catch {
-    throw new HttpError(400, `can't resolve ${address}`, field);
-  }
 }

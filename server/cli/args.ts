@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { parseBackend, parseListen } from '../core/address.ts';
 import { PenError } from '../core/errors.ts';
 import type { Settings } from '../core/settings.ts';
-import { LIMITS, pastLimit, type Limit, type LimitName } from '../../shared/limits.ts';
+import { checkNumber, flagRow, readKey, writeKey, type SettingRow } from '../../shared/settings.ts';
 
 const VALUE_OPTIONS = 'BCFOSTbceijlmopqtuwxEKGAL';
 const FLAG_OPTIONS = 'DHNPQWXUadfhnrsZR';
@@ -26,9 +26,12 @@ export const options: Record<string, { type: 'string' | 'boolean'; short?: strin
 for (const c of VALUE_OPTIONS) options[c] = { type: 'string', short: c, multiple: true };
 for (const c of FLAG_OPTIONS) if (!(c in options)) options[c] = { type: 'boolean', short: c, multiple: true };
 
-/** One step of start-up, in command-line order: a setting, or a penctl command from -o/-O. */
+/**
+ * One step of start-up, in command-line order: a setting (the row of shared/settings.ts a flag sets,
+ * with its value under the row's range rule), a penctl command from -o/-O, or a message.
+ */
 export type Step =
-  | { kind: 'set'; apply: (s: Settings) => void }
+  | { kind: 'set'; setting: string; value: unknown; apply: (s: Settings) => void }
   | { kind: 'command'; line: string }
   | { kind: 'message'; text: string };
 
@@ -85,13 +88,36 @@ function int(flag: string, value: string): number {
   return Number(value);
 }
 
-/** A number for the setting `name` (shared/limits.ts): past its bound, pen stops with one line. */
-function count(name: LimitName, value: string): number {
-  const limit: Limit = LIMITS[name];
-  const flag = limit.flag ?? name;
-  const n = int(flag, value);
-  if (n > limit.max) throw new PenError('PEN_ERR_ARGUMENT', `pen: -${flag}: ${pastLimit(name, value)}`);
-  return n;
+/** What the value of these flags must parse as, beyond their rows' kind. */
+const CHECKS: Record<string, (v: string) => unknown> = { '-B': parseBackend, '-C': parseListen, '-e': parseBackend };
+
+/**
+ * The step a flag that sets a row makes: a number under the row's range rule (the command's rule:
+ * past the bound pen stops with one line; a value the command would ignore is an error here too),
+ * a switch on (or one more for -d), a word as given. Null: the value changes nothing.
+ */
+function settingStep(row: SettingRow, flag: string, v: string | undefined, messages: Step[]): Step | null {
+  const { kind } = row;
+  let value: unknown = v;
+  if (kind.type === 'int' && v === undefined) {
+    return { kind: 'set', setting: row.name, value: '+1', apply: (s) => writeKey(s, row.key, (readKey(s, row.key) as number) + 1) };
+  }
+  if (kind.type === 'int') {
+    const n = int(flag.slice(1), v as string);
+    const checked = checkNumber(row, n, v as string, 'flag');
+    if (!checked.ok) throw new PenError('PEN_ERR_ARGUMENT', `pen: ${flag}: ${checked.reason}`);
+    if (checked.bumped) messages.push({ kind: 'message', text: checked.bumped });
+    if (checked.value === null) return null;
+    value = checked.value;
+  } else if (kind.type === 'bool') {
+    value = true;
+  } else if (kind.type === 'enum') {
+    value = row.flag?.sets ?? v;
+    if (!kind.values.includes(value as string)) throw new PenError('PEN_ERR_ARGUMENT', `protocol version ${v} not known`);
+  } else {
+    CHECKS[flag]?.(v as string);
+  }
+  return { kind: 'set', setting: row.name, value, apply: (s) => writeKey(s, row.key, value) };
 }
 
 const OBSOLETE: Record<string, string> = {
@@ -118,10 +144,16 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
     help: false, version: false, windowsOnly: false, steps: [], listen: null, servers: [], admin: null, adminTokenFile: null,
     adminHosts: [], adminCors: [], adminFileRoot: null, adminStreamMax: null, drain: 0, healthFile: null, peer: null, peerTokenFile: null,
   };
-  const set = (apply: (s: Settings) => void) => out.steps.push({ kind: 'set', apply });
   for (const t of parsed.tokens) {
     if (t.kind !== 'option') continue;
     const v = t.value ?? '';
+    const row = t.name.length === 1 ? flagRow(`-${t.name}`) : undefined;
+    if (row) {
+      const messages: Step[] = [];
+      const step = settingStep(row, `-${t.name}`, t.value, messages);
+      out.steps.push(...messages, ...(step ? [step] : []));
+      continue;
+    }
     switch (t.name) {
       case 'help': out.help = true; break;
       case 'version': out.version = true; break;
@@ -139,64 +171,11 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
       case 'health-file': out.healthFile = v; break;
       case 'peer': out.peer = peerUrl(v); break;
       case 'peer-token-file': out.peerTokenFile = v; break;
-      case 'B': parseBackend(v); set((s) => { s.abuse = v; }); break;
-      case 'C': parseListen(v); set((s) => { s.control = v; }); break;
-      case 'F': set((s) => { s.configFile = v; }); break;
       case 'O': case 'o': out.steps.push({ kind: 'command', line: v }); break;
       case 'S': int('S', v); out.steps.push({ kind: 'message', text: OBSOLETE.S }); break;
-      case 'T': { const n = count('tracking', v); set((s) => { s.trackingTime = Math.max(0, n); }); break; }
-      case 'b': { const n = count('blacklist', v); set((s) => { s.blacklistTime = Math.max(0, n); }); break; }
-      case 'c': { const n = count('clients_max', v); if (n < 1) throw new PenError('PEN_ERR_ARGUMENT', `pen: -c: '${v}' must be at least 1`); set((s) => { s.clientsMax = n; }); break; }
-      case 'e': parseBackend(v); set((s) => { s.emergency = v; }); break;
       case 'i': out.windowsOnly = true; break;
-      case 'j': set((s) => { s.chroot = v; }); break;
-      case 'l': set((s) => { s.logFile = v; }); break;
-      case 'm': {
-        const n = count('multi_accept', v);
-        if (n < 1) out.steps.push({ kind: 'message', text: 'multi_accept bumped to 1' });
-        set((s) => { s.multiAccept = Math.max(1, n); });
-        break;
-      }
-      case 'p': set((s) => { s.pidFile = v; }); break;
-      case 'q': {
-        const n = count('listen_queue', v);
-        if (n < 50) out.steps.push({ kind: 'message', text: 'listen_queue bumped to 50' });
-        set((s) => { s.listenQueue = Math.max(50, n); });
-        break;
-      }
-      case 't': {
-        const n = count('timeout', v);
-        if (n < 1) throw new PenError('PEN_ERR_ARGUMENT', `pen: -t: connect timeout must be at least 1 second, got '${v}'`);
-        set((s) => { s.timeout = n; });
-        break;
-      }
-      case 'u': set((s) => { s.user = v; }); break;
-      case 'w': set((s) => { s.webStats = v; }); break;
-      case 'x': { const n = count('conn_max', v); if (n < 1) throw new PenError('PEN_ERR_ARGUMENT', `pen: -x: '${v}' must be at least 1`); set((s) => { s.connMax = n; }); break; }
-      case 'E': set((s) => { s.ssl.cert = v; }); break;
-      case 'K': set((s) => { s.ssl.key = v; }); break;
-      case 'G': set((s) => { s.ssl.caFile = v; }); break;
-      case 'A': set((s) => { s.ssl.caDir = v; }); break;
-      case 'L': {
-        if (v !== 'ssl23' && v !== 'ssl2' && v !== 'ssl3' && v !== 'tls1') throw new PenError('PEN_ERR_ARGUMENT', `protocol version ${v} not known`);
-        set((s) => { s.ssl.protocol = v; });
-        break;
-      }
       case 'D': case 'Q': case 'n': out.steps.push({ kind: 'message', text: OBSOLETE[t.name] }); break;
       case 'N': throw new PenError('PEN_ERR_ARGUMENT', "pen: -N is listed in pen's usage but was never implemented");
-      case 'H': set((s) => { s.http = true; }); break;
-      case 'P': set((s) => { s.eventBackend = 'poll'; }); break;
-      case 'W': set((s) => { s.weight = true; }); break;
-      case 'X': set((s) => { s.exitEnabled = true; }); break;
-      case 'U': set((s) => { s.udp = true; }); break;
-      case 'a': set((s) => { s.ascii = true; }); break;
-      case 'd': set((s) => { s.debug += 1; }); break;
-      case 'f': set((s) => { s.foreground = true; }); break;
-      case 'h': set((s) => { s.hash = true; }); break;
-      case 'r': set((s) => { s.roundrobin = true; }); break;
-      case 's': set((s) => { s.stubborn = true; }); break;
-      case 'Z': set((s) => { s.ssl.compat = true; }); break;
-      case 'R': set((s) => { s.ssl.requireClientCert = true; }); break;
       default: throw new PenError('PEN_ERR_ARGUMENT', `pen: unknown option '-${t.name}'`);
     }
   }

@@ -1,12 +1,14 @@
 // Every command-line flag pen accepts, one row each: what `pen --help` prints and what pen.1's
 // OPTIONS section is made of, so the two cannot drift (test/unit/flags.test.ts holds them, and
-// the parser, to this table). A new flag is one row here plus its case in args.ts.
+// the parser, to this table). A flag that sets a setting is part of that setting's row in
+// shared/settings.ts (args.ts parses it from the row); the others are below, with their case in args.ts.
+import { flagRow, type FlagStatus } from '../../shared/settings.ts';
 
 /**
  * works: does what pen's does. no effect: accepted (and checked) as pen accepts it, but changes
  * nothing here. refused: pen exits with an error saying why. extension: ours, not in C pen.
  */
-export type FlagStatus = 'works' | 'no effect' | 'refused' | 'extension';
+export type { FlagStatus };
 
 export interface Flag {
   flag: string;
@@ -19,50 +21,16 @@ export interface Flag {
   note?: string;
 }
 
-// In pen's usage order, then the flags its usage leaves out, then ours.
-export const FLAGS: readonly Flag[] = [
-  { flag: '-B', arg: 'host:port', what: 'abuse server for naughty clients', status: 'works', note: 'Clients denied by the client access list go here. Parsed like a server spec.' },
-  { flag: '-C', arg: '[addr:]port', what: 'control port', status: 'works', note: 'TCP, or a Unix socket when the value contains a slash. Not opened when running as root without -u, as in pen.' },
-  { flag: '-T', arg: 'sec', what: 'tracking time in seconds (0 = forever) [0]', status: 'works' },
-  { flag: '-H', what: 'add X-Forwarded-For header in http requests', status: 'works', note: 'Also X-Forwarded-Proto.' },
-  { flag: '-U', what: 'use udp protocol support', status: 'works' },
+/** The flags that set no setting: commands, obsolete flags, and ours. */
+const OTHER_FLAGS: readonly Flag[] = [
   { flag: '-N', what: 'use hash for initial server selection without save server', status: 'refused', note: "Listed in pen's usage but never implemented there (pen prints its usage)." },
   { flag: '-O', arg: 'option', what: 'use option in penctl format', status: 'works', note: 'Run at its place on the command line; replies go to standard output.' },
-  { flag: '-P', what: 'use poll() rather than select()', status: 'no effect', note: "Node's event loop (epoll) is used whatever is chosen." },
   { flag: '-Q', what: 'use kqueue to manage events (BSD)', status: 'no effect', note: "Obsolete in pen too; prints pen's message saying so." },
-  { flag: '-W', what: 'use weight for server selection', status: 'works' },
-  { flag: '-X', what: "enable 'exit' command for control port", status: 'works' },
-  { flag: '-a', what: 'debugging dumps in ascii format', status: 'works' },
-  { flag: '-b', arg: 'sec', what: 'blacklist time in seconds [30]', status: 'works', note: '0 turns blacklisting off.' },
-  { flag: '-c', arg: 'N', what: 'max number of clients [2048]', status: 'works' },
-  { flag: '-d', what: 'debugging on (repeat -d for more)', status: 'works' },
-  { flag: '-e', arg: 'host:port', what: 'emergency server of last resort', status: 'works' },
-  { flag: '-f', what: 'stay in foreground', status: 'works', note: 'Messages go to standard error. Without -f the parent exits 0 only once the daemon is listening, and with its error otherwise.' },
-  { flag: '-h', what: 'use hash for initial server selection', status: 'works', note: 'Not help: that is --help.' },
-  { flag: '-j', arg: 'dir', what: 'run in chroot', status: 'refused', note: "Node.js programs cannot chroot; use a container or systemd's RootDirectory=." },
-  { flag: '-F', arg: 'file', what: 'name of configuration file', status: 'works', note: 'penctl commands, one a line, run after the options and again on SIGHUP.' },
-  { flag: '-l', arg: 'file', what: 'logging on', status: 'works', note: 'The request log; host:port sends it over UDP (to penlogd). Reopened on SIGHUP.' },
-  { flag: '-r', what: 'bypass client tracking in server selection', status: 'works' },
-  { flag: '-s', what: "stubborn selection, i.e. don't fail over", status: 'works' },
-  { flag: '-t', arg: 'sec', what: 'connect timeout in seconds [3]', status: 'works', note: 'At least 1.' },
-  { flag: '-u', arg: 'user', what: 'run as alternative user', status: 'works', note: 'setgid and setuid after the sockets are open.' },
-  { flag: '-p', arg: 'file', what: 'write pid to file', status: 'works', note: 'Removed on a clean exit.' },
-  { flag: '-x', arg: 'N', what: 'max number of simultaneous connections [500]', status: 'works' },
-  { flag: '-w', arg: 'file', what: 'save statistics in HTML format in a file', status: 'works', note: 'Written on SIGUSR1 and on the status command.' },
   { flag: '-o', arg: 'option', what: 'use option in penctl format', status: 'works', note: 'The same as -O.' },
-  { flag: '-E', arg: 'certfile', what: 'use the given certificate in PEM format', status: 'works', note: 'Terminates TLS on the listener.' },
-  { flag: '-K', arg: 'keyfile', what: 'use the given key in PEM format (may be contained in cert)', status: 'works' },
-  { flag: '-G', arg: 'cacertfile', what: "file containing the CA's certificate", status: 'works' },
-  { flag: '-A', arg: 'cacertdir', what: 'directory containing CA certificates in hashed format', status: 'works' },
-  { flag: '-Z', what: 'use SSL compatibility mode', status: 'works', note: 'SSL_OP_ALL.' },
-  { flag: '-R', what: 'require valid peer certificate', status: 'works' },
-  { flag: '-L', arg: 'protocol', what: 'ssl23 (default), ssl2, ssl3 or tls1', status: 'no effect', note: "Checked as pen checks it; Node negotiates TLS 1.2 or 1.3 whatever is given (use ssl_option to narrow it)." },
   { flag: '-D', what: 'delayed forward', status: 'no effect', note: "Obsolete in pen too; prints pen's message saying so." },
   { flag: '-S', arg: 'N', what: 'number of servers', status: 'no effect', note: "Obsolete in pen too (the server table grows by itself); prints pen's message." },
   { flag: '-n', what: 'nonblocking sockets', status: 'no effect', note: "Obsolete in pen too; prints pen's message saying so." },
   { flag: '-i', arg: 'name', what: 'install as a Windows service', status: 'no effect', note: 'Prints "Windows only" and exits 0, as pen does on POSIX systems.' },
-  { flag: '-m', arg: 'N', what: 'accept up to N connections at a time [100]', status: 'no effect', note: "Checked (below 1 is bumped to 1, as in pen); Node's listener decides how many it accepts per wake-up." },
-  { flag: '-q', arg: 'N', what: 'listen queue (backlog) [500]', status: 'works', note: 'Below 50 is bumped to 50, as in pen.' },
   { flag: '--admin', arg: '[host:]port', what: 'admin API and dashboard (loopback unless a host is given)', status: 'extension', note: 'REST API, WebSocket stream, Prometheus metrics and the dashboard; see ADMIN API.' },
   { flag: '--admin-token-file', arg: 'file', what: 'bearer tokens for the admin API', status: 'extension', note: 'Lines of "admin TOKEN" or "read TOKEN"; needed for a non-loopback --admin address.' },
   { flag: '--admin-host', arg: 'name[:port]', what: 'another Host name the admin API answers to (repeatable)', status: 'extension', note: 'Requests whose Host header is not the bound address (or, on loopback, localhost, 127.0.0.1 or [::1]) or one of these names get 403: a DNS-rebinding page cannot read the API.' },
@@ -76,6 +44,25 @@ export const FLAGS: readonly Flag[] = [
   { flag: '--help', what: 'this text', status: 'extension' },
   { flag: '--version', what: 'print the version and exit', status: 'extension' },
 ];
+
+// In pen's usage order, then the flags its usage leaves out, then ours.
+const ORDER = [
+  '-B', '-C', '-T', '-H', '-U', '-N', '-O', '-P', '-Q', '-W', '-X', '-a',
+  '-b', '-c', '-d', '-e', '-f', '-h', '-j', '-F', '-l', '-r', '-s', '-t',
+  '-u', '-p', '-x', '-w', '-o', '-E', '-K', '-G', '-A', '-Z', '-R', '-L',
+  '-D', '-S', '-n', '-i', '-m', '-q', '--admin', '--admin-token-file', '--admin-host', '--admin-cors', '--admin-file-root', '--admin-stream-max',
+  '--drain', '--health-file', '--peer', '--peer-token-file', '--help', '--version',
+] as const;
+
+const OTHER = new Map(OTHER_FLAGS.map((f) => [f.flag, f]));
+
+/** Every flag: a setting's comes from its row of shared/settings.ts, the rest from OTHER_FLAGS. */
+export const FLAGS: readonly Flag[] = ORDER.map((flag) => {
+  const row = flagRow(flag);
+  const f = row?.flag ?? OTHER.get(flag);
+  if (!f) throw new Error(`${flag}: no row`);
+  return { flag: f.flag, ...(f.arg ? { arg: f.arg } : {}), what: f.what, status: f.status, ...(f.note ? { note: f.note } : {}) };
+});
 
 /** What the help text adds after a flag that does not simply work. */
 export const STATUS_MARK: Record<FlagStatus, string> = {

@@ -10,7 +10,7 @@ import { renderStatusHtml } from '../stats/html.ts';
 import { atoi } from './atoi.ts';
 import { CommandError, quiet, refuse } from './errors.ts';
 import { includeFile, writeConfig } from './config.ts';
-import type { Handler } from './context.ts';
+import type { Handler } from './types.ts';
 
 /** `listen [ADDR]`: a new address replaces the listener; if it cannot be opened the old one stays. */
 export const listen: Handler = async ({ pen }, args) => {

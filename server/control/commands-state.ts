@@ -3,71 +3,149 @@ import { ACL_COUNT, ipaddr, parseAclEntry } from '../core/acl.ts';
 import { resolveHost } from '../core/address.ts';
 import { CS_CONNECTING } from '../core/connection.ts';
 import { debug } from '../core/diag.ts';
-import type { Balancer } from '../core/balancer.ts';
 import { setBlacklist } from '../core/blacklist.ts';
-import { ensureServer } from '../core/servers.ts';
-import { HealthSyntaxError, formatHealth, parseHealth, type HealthCheck } from '../../shared/health.ts';
+import { blacklistLeft, ensureServer } from '../core/servers.ts';
+import { Type, type Static } from '@sinclair/typebox';
+import { HealthCheckSchema, HealthSyntaxError, formatHealth, parseHealth, type HealthCheck } from '../../shared/health.ts';
+import { LIMITS, pastLimit } from '../../shared/limits.ts';
 import { atoi } from './atoi.ts';
-import { atoiWide, upTo, within } from './limits.ts';
-import { quiet, refuse } from './errors.ts';
-import type { Handler } from './context.ts';
+import { atoiWide, upTo } from './limits.ts';
+import { CommandError, quiet, refuse } from './errors.ts';
+import type { Entry, Handler, Outcome } from './types.ts';
 import { collectStats } from '../stats/model.ts';
 import { renderRecent, renderServers } from '../stats/text.ts';
 
 export const servers: Handler = ({ pen }) => renderServers(collectStats(pen));
 
-const SERVER_KEYS = ['acl', 'address', 'port', 'max', 'hard', 'blacklist', 'weight', 'prio'] as const;
-type ServerKey = (typeof SERVER_KEYS)[number];
-const isServerKey = (k: string): k is ServerKey => (SERVER_KEYS as readonly string[]).includes(k);
+const NUMBER_KEYS = ['acl', 'port', 'max', 'hard', 'blacklist', 'weight', 'prio'] as const;
+type NumberKey = (typeof NUMBER_KEYS)[number];
+const isNumberKey = (k: string): k is NumberKey => (NUMBER_KEYS as readonly string[]).includes(k);
+
+/** One `key value` of `server N …`, in the order given (pen applies them in order, repeats too). */
+const ServerPairSchema = Type.Union([
+  Type.Object({ key: Type.Literal('address'), value: Type.String() }),
+  Type.Object({ key: Type.Union(NUMBER_KEYS.map((k) => Type.Literal(k))), value: Type.Integer(), text: Type.Optional(Type.String()) }),
+]);
+export type ServerPair = Static<typeof ServerPairSchema>;
+
+export const ServerArgsSchema = Type.Object({
+  /** null: `server` alone or a negative slot, which pen ignores */
+  n: Type.Union([Type.Integer(), Type.Null()]),
+  pairs: Type.Array(ServerPairSchema),
+  health: Type.Optional(Type.Union([HealthCheckSchema, Type.Null()], { description: 'null: back to the default check' })),
+  drain: Type.Optional(Type.Boolean()),
+  /**
+   * pen's words: the slot is made, and the pairs before an address that does not resolve are
+   * applied, as pen does (it stops there). Without it (REST) such a line changes nothing.
+   */
+  asPen: Type.Optional(Type.Boolean()),
+});
+export type ServerArgs = Static<typeof ServerArgsSchema>;
+
+export interface ServerOutcome extends Outcome {
+  server: number | null;
+  /** the slot was made by this command */
+  created?: boolean;
+  /** seconds of blacklisting left, when the command set it */
+  blacklistLeft?: number;
+}
+
+/** A number of `server N key value` within its bound (shared/limits.ts); blacklist takes 0 or less as "off". */
+function checkPair(p: ServerPair): void {
+  if (p.key === 'address') return;
+  const name = `server ${p.key}` as const;
+  const text = p.text ?? String(p.value);
+  const l = LIMITS[name];
+  if (p.value > l.max) throw refuse(pastLimit(name, text));
+  if (p.key !== 'blacklist' && p.value < l.min) throw refuse(`${name}: ${text} is less than ${l.min}`);
+}
 
 /**
- * `server N key value …`: pairs in any order, unknown keys ignored, as pen reads them. Every
- * number is checked against shared/limits.ts before anything changes.
+ * `server N key value …`: pairs in any order, unknown keys ignored, as pen reads them;
+ * `server N health CHECK|default`, `server N drain on|off`. `apply` checks every number and
+ * resolves every address before it changes anything, so a refused line leaves no trace.
  */
-export const server: Handler = async ({ pen }, args) => {
-  if (args[0] === undefined) return '';
-  const n = upTo('server', args[0]);
-  if (n < 0) return '';
-  if (args[1] === 'health') return serverHealth(pen, n, args.slice(2));
-  if (args[1] === 'drain') return serverDrain(pen, n, args.slice(2));
-  const pairs: { key: ServerKey; text: string; n: number }[] = [];
-  for (let i = 1; i + 1 < args.length; i += 2) {
-    const key = args[i];
-    const text = args[i + 1];
-    if (!isServerKey(key)) continue;
-    const value = key === 'address' ? 0 : key === 'blacklist' ? upTo('server blacklist', text) : within(`server ${key}`, text);
-    pairs.push({ key, text, n: value });
-  }
-  const s = ensureServer(pen.servers, n);
-  for (const { key, text, n: value } of pairs) {
-    switch (key) {
-      case 'acl': s.acl = value; break;
-      case 'address': {
-        debug(`do_cmd: server ${n} address ${text}`);
-        let r;
-        try {
-          r = await resolveHost(text);
-        } catch (err) {
-          throw quiet(`server ${n}: ${(err as Error).message}`); // pen stops at a bad address
-        }
+export const server: Entry<typeof ServerArgsSchema, ServerOutcome> = {
+  schema: ServerArgsSchema,
+  parse(words) {
+    if (words[0] === undefined) return { n: null, pairs: [] };
+    const n = upTo('server', words[0]);
+    if (n < 0) return { n: null, pairs: [] };
+    const rest = words.slice(2);
+    if (words[1] === 'health') {
+      if (rest.length === 0) throw refuse('server health: expected off, tcp, http PATH [STATUS], dns NAME or default', 'PEN_ERR_ARGUMENT');
+      return { n, pairs: [], health: rest.length === 1 && rest[0] === 'default' ? null : parseCheck(rest) };
+    }
+    if (words[1] === 'drain') {
+      if (rest.length !== 1 || (rest[0] !== 'on' && rest[0] !== 'off')) throw refuse('server drain: expected on or off', 'PEN_ERR_ARGUMENT');
+      return { n, pairs: [], drain: rest[0] === 'on' };
+    }
+    const pairs: ServerPair[] = [];
+    for (let i = 1; i + 1 < words.length; i += 2) {
+      const key = words[i] as string;
+      const text = words[i + 1] as string;
+      if (key === 'address') pairs.push({ key, value: text });
+      else if (isNumberKey(key)) pairs.push({ key, value: atoiWide(text), text });
+    }
+    return { n, pairs, asPen: true };
+  },
+  async apply({ pen }, args) {
+    const { n } = args;
+    if (n === null) return { changed: false, server: null };
+    upTo('server', String(n));
+    for (const p of args.pairs) checkPair(p);
+    const resolved = new Map<string, Awaited<ReturnType<typeof resolveHost>>>();
+    let failure: { at: number; error: CommandError } | null = null;
+    for (const [at, p] of args.pairs.entries()) {
+      if (p.key !== 'address' || resolved.has(p.value)) continue;
+      debug(`do_cmd: server ${n} address ${p.value}`);
+      try {
+        resolved.set(p.value, await resolveHost(p.value));
+      } catch (err) {
+        // pen says nothing
+        failure = { at, error: new CommandError(`server ${n}: ${(err as Error).message}`, { code: 'PEN_ERR_ADDRESS' }) };
+        break;
+      }
+    }
+    if (failure && !args.asPen) throw failure.error;
+    // everything is checked: from here on nothing fails
+    const pairs = failure ? args.pairs.slice(0, failure.at) : args.pairs;
+    const created = n >= pen.servers.list.length;
+    const s = ensureServer(pen.servers, n);
+    const out: ServerOutcome = { changed: true, server: n, created };
+    if (args.health !== undefined) s.health = args.health;
+    if (args.drain !== undefined && s.drain !== args.drain) {
+      s.drain = args.drain;
+      if (args.drain) pen.noteReleased(n);
+    }
+    for (const p of pairs) {
+      if (p.key === 'address') {
+        const r = resolved.get(p.value)!;
         s.family = r.family;
         s.address = r.address;
         // pen gives a new address port 0 until `port` is set; a Unix socket reports port 1
         if (r.family === 'unix') s.port = 1;
-        break;
+        continue;
       }
-      case 'port': s.port = value; break;
-      case 'max': s.maxc = value; break;
-      case 'hard': s.hard = value; break;
-      case 'blacklist':
-        setBlacklist(pen, n, value, `for ${value} s by command`);
-        break;
-      case 'weight': s.weight = value; break;
-      case 'prio': s.prio = value; break;
+      const value = p.value;
+      switch (p.key) {
+        case 'acl': s.acl = value; break;
+        case 'port': s.port = value; break;
+        case 'max': s.maxc = value; break;
+        case 'hard': s.hard = value; break;
+        case 'blacklist':
+          setBlacklist(pen, n, value, `for ${value} s by command`);
+          out.blacklistLeft = blacklistLeft(s, pen.now(), pen.settings.blacklistTime);
+          break;
+        case 'weight': s.weight = value; break;
+        case 'prio': s.prio = value; break;
+      }
     }
-  }
-  pen.health.reconcile(); // a new address or port restarts its check
-  return '';
+    pen.health.reconcile(); // a new address or port restarts its check
+    if (failure) throw failure.error;
+    return out;
+  },
+  reply: () => '',
 };
 
 function parseCheck(words: string[]): HealthCheck {
@@ -87,30 +165,6 @@ export const health: Handler = ({ pen }, args) => {
   }
   return `${formatHealth(pen.healthDefault, true)}\n`;
 };
-
-/** `server N health CHECK|default`: this server's own check, or back to the default. */
-function serverHealth(pen: Balancer, n: number, args: string[]): string {
-  if (args.length === 0) throw refuse('server health: expected off, tcp, http PATH [STATUS], dns NAME or default', 'PEN_ERR_ARGUMENT');
-  const check = args.length === 1 && args[0] === 'default' ? null : parseCheck(args);
-  ensureServer(pen.servers, n).health = check;
-  pen.health.reconcile();
-  return '';
-}
-
-/**
- * `server N drain on|off`: no new picks while on (returning clients fail over as from a
- * blacklisted server); open connections and UDP sessions carry on, and `drained` is published
- * when the last one closes (at once if there are none).
- */
-function serverDrain(pen: Balancer, n: number, args: string[]): string {
-  if (args.length !== 1 || (args[0] !== 'on' && args[0] !== 'off')) throw refuse('server drain: expected on or off', 'PEN_ERR_ARGUMENT');
-  const s = ensureServer(pen.servers, n);
-  const on = args[0] === 'on';
-  if (s.drain === on) return '';
-  s.drain = on;
-  if (on) pen.noteReleased(n);
-  return '';
-}
 
 /** `recent [SECS]`: clients seen in the last SECS seconds (300 by default), in slot order. */
 export const recent: Handler = ({ pen }, args) =>
@@ -145,17 +199,6 @@ export const socket: Handler = ({ pen }, args) => {
   const fd = args[0] !== undefined ? atoi(args[0]) : 0;
   const conn = pen.conns.findIndex((c) => c !== null && (c.downId === fd || c.upId === fd));
   return `Socket ${fd} belongs to connection ${conn}\n`;
-};
-
-export const clientsMax: Handler = ({ pen }, args) => {
-  if (args[0] !== undefined) pen.clients.grow(upTo('clients_max', args[0]));
-  pen.settings.clientsMax = pen.clients.size;
-  return `${pen.clients.size}\n`;
-};
-
-export const connMax: Handler = ({ pen }, args) => {
-  if (args[0] !== undefined) pen.growConnections(upTo('conn_max', args[0]));
-  return `${pen.settings.connMax}\n`;
 };
 
 /** inet_aton's forms (`10.1`, `0x7f.1`) normalised to dotted quad; null when not an address. */

@@ -7,6 +7,7 @@ import type { Balancer } from '../core/balancer.ts';
 import { debug, timestamp } from '../core/diag.ts';
 import { FileError, readOperatorFile, writeOperatorFile } from '../core/files.ts';
 import { defaultSettings } from '../core/settings.ts';
+import { SETTINGS, readKey, settingRow, type SettingName, type SettingRow } from '../../shared/settings.ts';
 import { quiet } from './errors.ts';
 import type { CommandContext, IncludeChain, Run } from './context.ts';
 
@@ -44,91 +45,78 @@ export async function includeFile(ctx: CommandContext, path: string, run: Run, q
 }
 
 /** The `# pen …` line: the options a fresh start needs besides the file, in pen's order. */
+const COMMAND_LINE: readonly { name: SettingName; quoted?: true }[] = [
+  { name: 'udp' }, { name: 'foreground' }, { name: 'exit_enabled' }, { name: 'clients_max' }, { name: 'emergency' },
+  { name: 'abuse' }, { name: 'chroot', quoted: true }, { name: 'pid_file', quoted: true }, { name: 'user', quoted: true },
+  { name: 'conn_max' },
+];
+
 function commandLine(pen: Balancer, file: string): string {
   const s = pen.settings;
   const d = defaultSettings();
   let line = '# pen';
-  if (s.udp) line += ' -U';
-  if (s.foreground) line += ' -f';
-  if (s.exitEnabled) line += ' -X';
-  if (s.clientsMax !== d.clientsMax) line += ` -c ${s.clientsMax}`;
-  if (s.emergency) line += ` -e ${s.emergency}`;
-  if (s.abuse) line += ` -B ${s.abuse}`;
-  if (s.chroot) line += ` -j '${s.chroot}'`;
-  if (s.pidFile) line += ` -p '${s.pidFile}'`;
-  if (s.user) line += ` -u '${s.user}'`;
-  if (s.connMax !== d.connMax) line += ` -x ${s.connMax}`;
+  for (const { name, quoted } of COMMAND_LINE) {
+    const row = settingRow(name);
+    const value = readKey(s, row.key);
+    const flag = row.flag?.flag ?? '';
+    if (row.kind.type === 'bool') {
+      if (value) line += ` ${flag}`;
+    } else if (row.kind.type === 'int' ? value !== readKey(d, row.key) : value) {
+      line += quoted ? ` ${flag} '${String(value)}'` : ` ${flag} ${String(value)}`;
+    }
+  }
   return `${line} -F '${file}' -C ${s.control ?? '(null)'} ${s.listen ?? ''}\n`;
 }
 
-const onOff = (on: boolean, name: string) => `${on ? '' : 'no '}${name}\n`;
-
-/**
- * Settings C pen's `write` leaves out. We append them when they differ from the defaults, so a
- * fresh start from the file gets them back; with defaults the file is exactly what pen writes.
- */
-function extraLines(pen: Balancer): string {
-  const s = pen.settings;
-  const d = defaultSettings();
-  const lines: string[] = [];
-  if (s.clientsMax !== d.clientsMax) lines.push(`clients_max ${s.clientsMax}`);
-  if (s.connMax !== d.connMax) lines.push(`conn_max ${s.connMax}`);
-  if (s.idleTimeout !== d.idleTimeout) lines.push(`idle_timeout ${s.idleTimeout}`);
-  if (s.pendingMax !== d.pendingMax) lines.push(`pending_max ${s.pendingMax}`);
-  if (s.tarpitAcl !== d.tarpitAcl) lines.push(`tarpit_acl ${s.tarpitAcl}`);
-  if (s.idlers !== d.idlers) lines.push(`idlers ${s.idlers}`);
-  if (s.keepalive) lines.push('keepalive');
-  if (s.transparent) lines.push('transparent');
-  if (s.dummy) lines.push('dummy');
-  if (s.peek) lines.push('peek');
-  if (s.abortOnError) lines.push('abort_on_error');
-  if (s.source) lines.push(`source ${s.source}`);
-  if (s.ssl.ciphers) lines.push(`ssl_ciphers ${s.ssl.ciphers}`);
-  for (const opt of s.ssl.options) lines.push(`ssl_option ${opt}`);
-  if (s.ssl.sniPath) lines.push(`ssl_sni_path ${s.ssl.sniPath}`);
-  if (s.ssl.ocspResponse) lines.push(`ssl_ocsp_response ${s.ssl.ocspResponse}`);
-  if (s.ssl.renegotiationInterval !== d.ssl.renegotiationInterval) {
-    lines.push(`ssl_client_renegotiation_interval ${s.ssl.renegotiationInterval}`);
+/** A row's lines, by its write rule (shared/settings.ts). */
+function rowLines(row: SettingRow, s: object, d: object): string[] {
+  const value = readKey(s, row.key);
+  switch (row.write) {
+    case 'always': return [row.kind.type === 'bool' ? `${value ? '' : 'no '}${row.name}` : `${row.name} ${String(value)}`];
+    case 'nullable': return [value ? `${row.name} ${String(value)}` : `no ${row.name}`];
+    case 'changed': return value !== readKey(d, row.key) ? [`${row.name} ${String(value)}`] : [];
+    case 'on': return value ? [row.name] : [];
+    case 'set': return value ? [`${row.name} ${String(value)}`] : [];
+    case 'each': return (value as string[]).map((v) => `${row.name} ${v}`);
+    case 'never': return [];
   }
-  return lines.map((l) => `${l}\n`).join('');
 }
 
-/** The text `write` saves, in pen's order and layout. */
+/** The tables pen writes among the settings, and the setting each comes before. */
+function tableLines(pen: Balancer, before: string): string {
+  let out = '';
+  if (before === 'ascii') {
+    pen.acls.forEach((list, n) => {
+      out += `no acl ${n}\n`;
+      for (const e of list) out += `${formatAclEntry(n, e)}\n`;
+    });
+  } else if (before === 'stubborn') {
+    pen.servers.list.forEach((sv, i) => {
+      const addr = sv.family === 0 ? '(unknown address family 0' : sv.address;
+      out += `server ${i} acl ${sv.acl} address ${addr} port ${sv.port} max ${sv.maxc} hard ${sv.hard}`;
+      // pen saves weight and prio only in their modes; we also keep values set outside them
+      if (pen.settings.weight || sv.weight !== 0) out += ` weight ${sv.weight}`;
+      if (pen.settings.prio || sv.prio !== 0) out += ` prio ${sv.prio}`;
+      out += '\n';
+    });
+  }
+  return out;
+}
+
+/**
+ * The text `write` saves: the settings in the table's order, which is pen's for the lines pen
+ * writes (the ACLs before `ascii`, the servers before `stubborn`), then the settings C pen leaves
+ * out (only where they differ from the defaults, so with defaults the file is what pen writes).
+ * `geoip` comes first: country entries need their database before they can be read back in.
+ */
 export function formatConfig(pen: Balancer, file: string, now = new Date()): string {
-  const s = pen.settings;
+  const d = defaultSettings();
   let out = `# Generated by pen ${timestamp(now)}\n${commandLine(pen, file)}`;
-  // country entries need their database before they can be read back in; pen's is compiled in
-  if (s.geoip) out += `geoip ${s.geoip}\n`;
-  pen.acls.forEach((list, n) => {
-    out += `no acl ${n}\n`;
-    for (const e of list) out += `${formatAclEntry(n, e)}\n`;
-  });
-  out += onOff(s.ascii, 'ascii');
-  out += `blacklist ${s.blacklistTime}\n`;
-  out += `client_acl ${s.clientAcl}\n`;
-  out += `control_acl ${s.controlAcl}\n`;
-  out += `debug ${s.debug}\n`;
-  out += onOff(s.hash, 'hash');
-  out += onOff(s.http, 'http');
-  out += s.logFile ? `log ${s.logFile}\n` : 'no log\n';
-  out += onOff(s.roundrobin, 'roundrobin');
-  pen.servers.list.forEach((sv, i) => {
-    const addr = sv.family === 0 ? '(unknown address family 0' : sv.address;
-    out += `server ${i} acl ${sv.acl} address ${addr} port ${sv.port} max ${sv.maxc} hard ${sv.hard}`;
-    // pen saves weight and prio only in their modes; we also keep values set outside them
-    if (s.weight || sv.weight !== 0) out += ` weight ${sv.weight}`;
-    if (s.prio || sv.prio !== 0) out += ` prio ${sv.prio}`;
-    out += '\n';
-  });
-  out += onOff(s.stubborn, 'stubborn');
-  out += `tcp_fastclose ${s.tcpFastclose}\n`;
-  out += onOff(s.tcpNodelay, 'tcp_nodelay');
-  out += `timeout ${s.timeout}\n`;
-  out += `tracking ${s.trackingTime}\n`;
-  out += s.webStats ? `web_stats ${s.webStats}\n` : 'no web_stats\n';
-  out += onOff(s.weight, 'weight');
-  out += onOff(s.prio, 'prio');
-  return out + extraLines(pen) + healthLines(pen);
+  for (const row of SETTINGS as readonly SettingRow[]) {
+    out += tableLines(pen, row.name);
+    for (const line of rowLines(row, pen.settings, d)) out += `${line}\n`;
+  }
+  return out + healthLines(pen);
 }
 
 /**

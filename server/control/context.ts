@@ -46,10 +46,21 @@ export type Run = (ctx: CommandContext, line: string) => Promise<CommandResult>;
  */
 export type Handler = (ctx: CommandContext, args: string[], run: Run) => string | Promise<string>;
 
+/**
+ * What a command did. `changed`: it set something (the `config` event and the admin log follow
+ * it; a report does not). The rest is the command's own data, which REST answers with as JSON.
+ */
+export interface Outcome {
+  changed: boolean;
+  [field: string]: unknown;
+}
+
 export interface CommandResult {
   /** exactly what pen would write back (often empty) */
   reply: string;
   spec: CommandSpec | null; // null: unknown, comment or empty line
+  /** what the command did, when it ran */
+  outcome?: Outcome;
   /** set when the command was refused or did nothing; REST maps it to an error status */
   error?: { code: PenErrorCode; message: string };
 }

@@ -1,14 +1,16 @@
-// The one command interpreter. Every adapter (penctl port, -o/-O, -F and include files, HUP
-// reload, REST, dashboard) calls execute(); none of them changes settings any other way.
+// The one command interpreter. The penctl port, -o/-O, -F and include files and HUP reload call
+// execute(): parse → apply → reply. REST validates its body with the entry's schema and calls
+// applyCommand(): the same apply. Nothing changes settings any other way.
 import { COMMANDS, commandName, type CommandSpec } from '../../shared/commands.ts';
 import { debug } from '../core/diag.ts';
 import { publish } from '../core/events.ts';
 import { PenError, type PenErrorCode } from '../core/errors.ts';
 import { FileError } from '../core/files.ts';
-import { HANDLERS } from './commands.ts';
+import { ENTRIES } from './commands.ts';
+import { CommandError } from './errors.ts';
 import { includeFile } from './config.ts';
 import type { CommandContext, CommandResult } from './context.ts';
-import { CommandError } from './errors.ts';
+import type { Entry } from './types.ts';
 
 /** Split as pen does: single spaces only (tabs are not separators), first line only. */
 export function tokenize(line: string): string[] {
@@ -26,39 +28,54 @@ export function findSpec(name: string): CommandSpec | undefined {
   return SPECS.get(name);
 }
 
-/** An admin command with an optional argument only reports when called without one. */
-function changes(spec: CommandSpec, args: string[]): boolean {
-  return spec.scope === 'admin' && (args.length > 0 || !spec.grammar.startsWith('['));
+/** The entry and the words after the command name for a token line; null: not a command. */
+export function lookup(words: readonly string[]): { spec: CommandSpec; entry: Entry; args: string[] } | null {
+  const spec = SPECS.get(commandName(words));
+  if (!spec) return null;
+  return { spec, entry: ENTRIES[spec.name as keyof typeof ENTRIES] as Entry, args: words.slice(spec.name.split(' ').length) };
+}
+
+/** The entry of a command by its name (`blacklist`, `no http`). */
+export function entryOf(name: string): Entry | undefined {
+  return SPECS.has(name) ? ENTRIES[name as keyof typeof ENTRIES] as Entry : undefined;
+}
+
+/**
+ * Apply a command to arguments already typed (REST, after the entry's schema): the same `apply`
+ * the penctl port runs, and the same result, with the outcome. A change is announced as the port
+ * announces it, as `line`. Never throws for bad input.
+ */
+export async function applyCommand(ctx: CommandContext, name: string, args: unknown, line = name): Promise<CommandResult> {
+  const spec = SPECS.get(name);
+  if (!spec) throw new Error(`no command ${name}`);
+  const entry = ENTRIES[spec.name as keyof typeof ENTRIES] as Entry;
+  try {
+    const outcome = await entry.apply(ctx, args, execute);
+    if (outcome.changed) publish(ctx.pen, 'config', line);
+    return { reply: entry.reply(outcome), spec, outcome };
+  } catch (err) {
+    return failure(ctx, spec, err);
+  }
 }
 
 /** Run one penctl command line and return pen's reply. Never throws for bad input. */
 export async function execute(ctx: CommandContext, line: string): Promise<CommandResult> {
   const words = tokenize(line);
   if (words.length === 0 || words[0].startsWith('#')) return { reply: '', spec: null };
-  const name = commandName(words);
-  const spec = SPECS.get(name);
-  if (!spec) {
+  const found = lookup(words);
+  if (!found) {
     // pen: `no` + an unknown word is silently ignored
     if (words[0] === 'no') return { reply: '', spec: null };
     const reply = ctx.fileLine ? `${ctx.fileLine}: not a command\n` : `do_cmd: ignoring command starting with '${words[0]}'\n`;
     return { reply, spec: null, error: { code: 'PEN_ERR_COMMAND', message: reply.trimEnd() } };
   }
-  const args = words.slice(name.split(' ').length);
+  const { spec, entry, args } = found;
   try {
-    const reply = await HANDLERS[spec.name as keyof typeof HANDLERS](ctx, args, execute);
-    if (changes(spec, args)) publish(ctx.pen, 'config', words.join(' '));
-    return { reply, spec };
+    const outcome = await entry.apply(ctx, entry.parse(args), execute);
+    if (outcome.changed) publish(ctx.pen, 'config', words.join(' '));
+    return { reply: entry.reply(outcome), spec, outcome };
   } catch (err) {
-    if (ctx.fileLine) return fileLineFailure(ctx.fileLine, spec, err);
-    if (err instanceof CommandError) {
-      if (err.log) debug(err.message);
-      return { reply: err.reply, spec, error: { code: err.code, message: err.message } };
-    }
-    // anything else (a name that does not resolve, a file that cannot be opened) is answered
-    // with its message on one line; the process carries on
-    const message = (err as Error).message;
-    const code = err instanceof PenError ? err.code : 'PEN_ERR_COMMAND';
-    return { reply: `${message}\n`, spec, error: { code, message } };
+    return failure(ctx, spec, err);
   }
 }
 
@@ -75,6 +92,20 @@ export async function runConfigFile(ctx: CommandContext, path: string): Promise<
     debug(`Can't read config file ${(err as Error).message}`);
     return '';
   }
+}
+
+/** What a refused command answers: pen's reply (or ours, one line) and the error REST maps to a status. */
+function failure(ctx: CommandContext, spec: CommandSpec, err: unknown): CommandResult {
+  if (ctx.fileLine) return fileLineFailure(ctx.fileLine, spec, err);
+  if (err instanceof CommandError) {
+    if (err.log) debug(err.message);
+    return { reply: err.reply, spec, error: { code: err.code, message: err.message } };
+  }
+  // anything else (a name that does not resolve, a file that cannot be opened) is answered
+  // with its message on one line; the process carries on
+  const message = (err as Error).message;
+  const code = err instanceof PenError ? err.code : 'PEN_ERR_COMMAND';
+  return { reply: `${message}\n`, spec, error: { code, message } };
 }
 
 /** Said of a failed line of a file instead of the handler's message, which may quote the line. */

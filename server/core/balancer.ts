@@ -126,8 +126,10 @@ export class Balancer implements LifecycleState {
   }
 
   /** `conn_max N`: the table only grows (its slots are made when first used). */
-  growConnections(n: number): void {
-    this.settings.connMax = Math.max(this.settings.connMax, n);
+  growConnections(n: number): boolean {
+    if (n <= this.settings.connMax) return false;
+    this.settings.connMax = n;
+    return true;
   }
 
   /** Install a connection made elsewhere; returns its slot or -1 when full. */

@@ -33,9 +33,11 @@ export class ClientTable {
     return this.capacity;
   }
 
-  /** `clients_max N`: the table only grows. */
-  grow(size: number): void {
-    this.capacity = Math.max(this.capacity, size);
+  /** `clients_max N`: the table only grows. Whether it grew. */
+  grow(size: number): boolean {
+    if (size <= this.capacity) return false;
+    this.capacity = size;
+    return true;
   }
 
   /** pen's store_client: find or take a slot, stamp it with now, count the connect. */

@@ -1,4 +1,5 @@
-// Every runtime setting of pen, with pen's defaults. Only server/control changes these.
+// Every runtime setting of pen, with pen's defaults. Only server/control changes these. Each field
+// a command or flag sets has its row in shared/settings.ts (name, range rule, reply, write rule).
 
 export type FastClose = 'off' | 'up' | 'down' | 'both';
 
@@ -21,7 +22,7 @@ export interface Settings {
   connMax: number;         // -x
   idleTimeout: number;
   pendingMax: number;
-  multiAccept: number;     // -m
+  multiAccept: number;     // -m: checked and stored, read by nothing (Node decides accepts per wake-up)
   listenQueue: number;     // -q
   tcpFastclose: FastClose;
   tcpNodelay: boolean;
@@ -45,6 +46,7 @@ export interface Settings {
   emergency: string | null; // -e spec as given
   abuse: string | null;     // -B spec as given
   eventBackend: 'epoll' | 'poll' | 'select' | 'kqueue';
+  // never set: dsr_if/dsr_ip are refused (kept because test/unit/registry.test.ts asserts dsrIf stays null)
   dsrIf: string | null;
   dsrIp: string | null;
   idlers: number;

@@ -3,6 +3,7 @@
 // snapshot costs O(servers + clients + connection slots).
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { formatAclEntry } from '../core/acl.ts';
+import { settingsValues } from '../../shared/settings.ts';
 import type { Balancer } from '../core/balancer.ts';
 import { collectStats, type ServerRow } from './model.ts';
 import { debugDropped } from '../core/diag.ts';
@@ -67,19 +68,9 @@ function rate(now: number, before: number | undefined, seconds: number): number 
   return Math.max(0, (now - before) / seconds);
 }
 
-/** The value settings under their penctl names. */
+/** The value settings under their penctl names (the rows of shared/settings.ts). */
 export function settingsSnapshot(pen: Balancer): SettingsSnapshot {
-  const s = pen.settings;
-  return {
-    blacklist: s.blacklistTime, timeout: s.timeout, tracking: s.trackingTime, debug: s.debug,
-    client_acl: s.clientAcl, control_acl: s.controlAcl, tarpit_acl: s.tarpitAcl,
-    idle_timeout: s.idleTimeout, pending_max: s.pendingMax,
-    clients_max: pen.clients.size, conn_max: pen.settings.connMax, idlers: s.idlers,
-    tcp_fastclose: s.tcpFastclose,
-    http: s.http, ascii: s.ascii, keepalive: s.keepalive, tcp_nodelay: s.tcpNodelay,
-    transparent: s.transparent, dummy: s.dummy, peek: s.peek, abort_on_error: s.abortOnError,
-    web_stats: s.webStats, log: s.logFile, source: s.source, listen: s.listen, control: s.control,
-  };
+  return settingsValues(pen.settings);
 }
 
 /** A checked server's check and its state; null when it is not checked. */

@@ -127,8 +127,17 @@ test('GET /mode matches `mode`; PATCH /mode turns switches on and off', async ()
 });
 
 test('PATCH /settings runs each field as its command; GET /settings reads them back', async () => {
-  const r = await f.app.inject({ method: 'PATCH', url: '/settings', payload: { blacklist: 12, tracking: 60, http: true, tcp_fastclose: 'both' } });
+  const r = await f.app.inject({ method: 'PATCH', url: '/settings', payload: { blacklist: 12, tracking: 60, http: true, tcp_fastclose: 'both', conn_max: 3 } });
   assert.equal(r.statusCode, 200);
+  // each field's command applied to typed arguments; its outcome says what it did
+  assert.deepEqual(json(r).outcomes, {
+    blacklist: { changed: true, setting: 'blacklist', value: 12 },
+    tracking: { changed: true, setting: 'tracking', value: 60 },
+    http: { changed: true, setting: 'http', value: true },
+    tcp_fastclose: { changed: true, setting: 'tcp_fastclose', value: 'both' },
+    conn_max: { changed: false, setting: 'conn_max', value: 500 }, // the table only grows
+  });
+  assert.deepEqual(json(r).replies, { blacklist: '12\n', tracking: '60\n', http: '', tcp_fastclose: '', conn_max: '500\n' }, "pen's replies too");
   assert.equal(await f.cmd('blacklist'), '12\n');
   assert.equal(await f.cmd('tracking'), '60\n');
   const s = json(await f.app.inject({ method: 'GET', url: '/settings' }));

@@ -49,6 +49,8 @@ describe('command line', () => {
       [['-v', `${port}`, 'localhost:80'], /unknown option '-v'/],
       [['-x', 'many', `${port}`, 'localhost:80'], /-x: 'many' is not a number/],
       [['-t', '0', `${port}`, 'localhost:80'], /-t: connect timeout must be at least 1/],
+      [['-x', '0', `${port}`, 'localhost:80'], /-x: '0' must be at least 1/],
+      [['-c', '0', `${port}`, 'localhost:80'], /-c: '0' must be at least 1/],
       [[`127.0.0.1:99999`, 'localhost:80'], /invalid listen address '127.0.0.1:99999'/],
       [[`${port}`, '::1:80'], /invalid server '::1:80'/],
       [[`${port}`, 'localhost:80:lots'], /invalid server 'localhost:80:lots': bad max 'lots'/],

@@ -2,10 +2,12 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import {
-  ErrorSchema, MODE_FLAGS, ModeSchema, SETTING_COMMANDS, SettingsPatchReplySchema, SettingsSchema,
-  settingLine, settingsPatchSchema, type Mode,
+  ErrorSchema, MODE_FLAGS, ModeSchema, SettingsPatchReplySchema, SettingsSchema, settingsPatchSchema, type Mode,
 } from '../../../shared/api.ts';
-import { failed, hasCommand, run, type AdminDeps } from '../deps.ts';
+import { PATCH_SETTINGS, settingLine, settingRow, type SettingName } from '../../../shared/settings.ts';
+import type { Outcome } from '../../control/context.ts';
+import { entryOf } from '../../control/registry.ts';
+import { apply, failed, hasCommand, run, type AdminDeps } from '../deps.ts';
 
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema };
 
@@ -39,16 +41,15 @@ export const modeRoutes: FastifyPluginAsync<{ deps: AdminDeps }> = async (app, {
   }, async (req) => {
     for (const f of settable) {
       const on = req.body[f];
-      if (on !== undefined) failed(await run(deps, req, on ? f : `no ${f}`), f);
+      if (on !== undefined) failed(await apply(deps, req, on ? f : `no ${f}`, {}, on ? f : `no ${f}`), f);
     }
     return current(req);
   });
 
   // string settings (files, addresses) are the ones that can fail, so they run first: the first
   // failure stops the rest and names its field
-  const fields = Object.keys(SETTING_COMMANDS)
-    .filter((k) => hasCommand(SETTING_COMMANDS[k].command))
-    .sort((a, b) => Number(SETTING_COMMANDS[b].kind === 'string') - Number(SETTING_COMMANDS[a].kind === 'string'));
+  const fields = PATCH_SETTINGS.map((r) => r.name)
+    .sort((a, b) => Number(PATCH_SETTINGS.find((r) => r.name === b)?.kind.type === 'text') - Number(PATCH_SETTINGS.find((r) => r.name === a)?.kind.type === 'text'));
   app.get('/settings', {
     schema: { tags: ['settings'], summary: 'Every value setting, under its penctl name', response: { 200: SettingsSchema } },
   }, async () => deps.sampler.sample().settings);
@@ -58,16 +59,33 @@ export const modeRoutes: FastifyPluginAsync<{ deps: AdminDeps }> = async (app, {
       tags: ['settings'],
       summary: 'Change settings; each field runs its command (`blacklist 30`, `no http`, `web_stats FILE`, …)',
       description: `Fields: ${fields.join(', ')}. A boolean false or a null runs \`no NAME\`.`,
-      body: settingsPatchSchema(hasCommand), response: { 200: SettingsPatchReplySchema, ...errors },
+      body: settingsPatchSchema(), response: { 200: SettingsPatchReplySchema, ...errors },
     },
   }, async (req) => {
     const replies: Record<string, string> = {};
+    const outcomes: Record<string, Outcome> = {};
     for (const field of fields) {
-      if (req.body[field] === undefined) continue;
-      const result = await run(deps, req, settingLine(field, req.body[field]));
+      const value = req.body[field];
+      if (value === undefined) continue;
+      const { name, args } = typedArgs(field as SettingName, value);
+      const result = await apply(deps, req, name, args, settingLine(field, value));
       failed(result, field);
       replies[field] = result.reply;
+      if (result.outcome) outcomes[field] = result.outcome;
     }
-    return { settings: deps.sampler.sample().settings, replies };
+    return { settings: deps.sampler.sample().settings, replies, outcomes };
   });
 };
+
+/**
+ * The command and typed arguments a PATCH /settings field stands for, its value already checked by
+ * the row's schema: `false` / `null` is `no NAME`; a command that takes pen's words (log, listen,
+ * source) gets the value as its one word; the others take `{ value }`.
+ */
+function typedArgs(field: SettingName, value: unknown): { name: string; args: unknown } {
+  if (value === false || value === null) return { name: `no ${field}`, args: {} };
+  if (value === true) return { name: field, args: {} };
+  const takesWords = 'words' in ((entryOf(field)?.schema as { properties?: object } | undefined)?.properties ?? {});
+  if (settingRow(field).kind.type === 'int' || !takesWords) return { name: field, args: { value } };
+  return { name: field, args: { words: [String(value)] } };
+}

@@ -6,15 +6,24 @@ import {
   ServerPatchSchema, type Blacklist,
 } from '../../../shared/api.ts';
 import { ServerSnapshotSchema, type ServerSnapshot } from '../../../shared/snapshot.ts';
-import { checkResolvable, failed, run, type AdminDeps } from '../deps.ts';
+import type { ServerOutcome, ServerPair } from '../../control/commands-state.ts';
+import { apply, failed, type AdminDeps } from '../deps.ts';
 import { HttpError } from '../errors.ts';
 
 type Params = Static<typeof ServerParamsSchema>;
 const tags = ['servers'];
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema };
 
+type ServerFields = Partial<Record<(typeof SERVER_PATCH_KEYS)[number], string | number>>;
+
+/** `server N …`'s typed pairs for the given fields, address first, as the line below has them. */
+function serverPairs(body: ServerFields): ServerPair[] {
+  return SERVER_PATCH_KEYS.filter((key) => body[key] !== undefined)
+    .map((key) => (key === 'address' ? { key, value: String(body[key]) } : { key, value: Number(body[key]) }));
+}
+
 /** The `server N key value …` line for the given fields, address first. */
-function serverLine(n: number, body: Partial<Record<(typeof SERVER_PATCH_KEYS)[number], string | number>>): string {
+function serverLine(n: number, body: ServerFields): string {
   const words = [`server ${n}`];
   for (const key of SERVER_PATCH_KEYS) {
     if (body[key] !== undefined) words.push(`${key} ${body[key]}`);
@@ -29,8 +38,14 @@ export const serverRoutes: FastifyPluginAsync<{ deps: AdminDeps }> = async (app,
     return s;
   };
 
-  const runServerLine = async (req: Parameters<typeof run>[1], line: string, field?: string) => {
-    failed(await run(deps, req, line), field);
+  /**
+   * The server entry's apply on typed pairs: it checks every number and resolves every address
+   * before it changes anything, so a refusal leaves no trace (and no slot). `line` is what it stands for.
+   */
+  const applyServer = async (req: Parameters<typeof apply>[1], n: number, pairs: ServerPair[], line: string): Promise<ServerOutcome> => {
+    const result = await apply(deps, req, 'server', { n, pairs }, line);
+    failed(result, result.error?.code === 'PEN_ERR_ADDRESS' ? 'address' : undefined);
+    return result.outcome as ServerOutcome;
   };
 
   app.get('/servers', {
@@ -43,9 +58,8 @@ export const serverRoutes: FastifyPluginAsync<{ deps: AdminDeps }> = async (app,
       body: ServerNewSchema, response: { 201: ServerSnapshotSchema, ...errors },
     },
   }, async (req, reply) => {
-    await checkResolvable(req.body.address);
     const n = deps.sampler.sample().servers.length;
-    await runServerLine(req, serverLine(n, req.body), 'address');
+    await applyServer(req, n, serverPairs(req.body), serverLine(n, req.body));
     return reply.code(201).send(row(n));
   });
 
@@ -61,8 +75,7 @@ export const serverRoutes: FastifyPluginAsync<{ deps: AdminDeps }> = async (app,
   }, async (req) => {
     const { n } = req.params;
     row(n);
-    if (req.body.address !== undefined) await checkResolvable(req.body.address);
-    await runServerLine(req, serverLine(n, req.body), req.body.address !== undefined ? 'address' : undefined);
+    await applyServer(req, n, serverPairs(req.body), serverLine(n, req.body));
     return row(n);
   });
 
@@ -78,8 +91,8 @@ export const serverRoutes: FastifyPluginAsync<{ deps: AdminDeps }> = async (app,
   }, async (req): Promise<Blacklist> => {
     const { n } = req.params;
     row(n);
-    await runServerLine(req, `server ${n} blacklist ${req.body.seconds}`);
-    return { seconds: row(n).blacklistLeft };
+    const done = await applyServer(req, n, [{ key: 'blacklist', value: req.body.seconds }], `server ${n} blacklist ${req.body.seconds}`);
+    return { seconds: done.blacklistLeft ?? 0 };
   });
 
   app.delete<{ Params: Params }>('/servers/:n/blacklist', {
@@ -87,7 +100,7 @@ export const serverRoutes: FastifyPluginAsync<{ deps: AdminDeps }> = async (app,
   }, async (req): Promise<Blacklist> => {
     const { n } = req.params;
     row(n);
-    await runServerLine(req, `server ${n} blacklist 0`);
-    return { seconds: row(n).blacklistLeft };
+    const done = await applyServer(req, n, [{ key: 'blacklist', value: 0 }], `server ${n} blacklist 0`);
+    return { seconds: done.blacklistLeft ?? 0 };
   });
 };

@@ -1,0 +1,54 @@
+// README.md's table of command-line flags is generated from the flag table (server/cli/flags.ts,
+// whose setting flags are rows of shared/settings.ts); this test keeps them in step.
+// Regenerate with: UPDATE_README=1 node --import tsx --test test/unit/flags-readme.test.ts
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { FLAGS, flagWithArg, type FlagStatus } from '../../server/cli/flags.ts';
+import { flagRow } from '../../shared/settings.ts';
+
+const README = new URL('../../README.md', import.meta.url);
+const START = '<!-- flags:start -->';
+const END = '<!-- flags:end -->';
+
+const SUPPORT: Record<FlagStatus, string> = {
+  works: 'works', 'no effect': 'accepted, no effect here', refused: 'refused (error line)', extension: 'ours',
+};
+
+const cell = (text: string) => text.replace(/\|/g, '\\|');
+
+function table(): string {
+  const rows = FLAGS.map((f) => {
+    const row = flagRow(f.flag);
+    const sets = row ? (row.command === 'none' ? row.name : `\`${row.name}\``) : '';
+    return `| \`${cell(flagWithArg(f))}\` | ${sets} | ${SUPPORT[f.status]} | ${cell(f.what)}${f.note ? `. ${cell(f.note)}` : ''} |`;
+  });
+  return [
+    '',
+    'Every flag `pen` accepts, in pen\'s usage order, then the ones its usage leaves out, then ours.',
+    'A flag that sets a setting runs under the same range rule as the command named in the second',
+    'column (`-b 30` is `blacklist 30`); a plain name is a setting with no command. This table is',
+    'generated from `server/cli/flags.ts` and `shared/settings.ts`.',
+    '',
+    '| flag | setting | status | what it does |',
+    '|---|---|---|---|',
+    ...rows,
+    '',
+  ].join('\n');
+}
+
+test('README lists every flag, with the setting it sets and its status', () => {
+  let text = readFileSync(README, 'utf8');
+  if (process.env.UPDATE_README === '1' && !text.includes(START)) {
+    text = text.replace('\n## Control commands', `\n## Command-line flags\n${START}${END}\n\n## Control commands`);
+  }
+  const start = text.indexOf(START);
+  const end = text.indexOf(END);
+  assert.ok(start >= 0 && end > start, 'README has the flags block');
+  const block = text.slice(start + START.length, end);
+  if (process.env.UPDATE_README === '1' && block !== table()) {
+    writeFileSync(README, text.slice(0, start + START.length) + table() + text.slice(end));
+    return;
+  }
+  assert.equal(block, table());
+});
