@@ -162,31 +162,49 @@ test('health http: a server that accepts and never answers fails the check by it
   }
 });
 
+/** dnsmasq on a free UDP port: something else may bind it between the pick and dnsmasq's bind, so three tries. */
+async function startDnsmasq(answer: string): Promise<Daemon> {
+  for (let attempt = 1; ; attempt++) {
+    const d = dnsmasq(dir, await freeUdpPort(), answer);
+    try {
+      await d.start();
+      return d;
+    } catch (err) {
+      await d.stop();
+      if (attempt === 3) throw err;
+    }
+  }
+}
+
 test('-U with health dns example.com: a stopped dnsmasq is marked down and its UDP sessions fail over', async () => {
-  const a = dnsmasq(dir, await freeUdpPort(), '10.0.0.1');
-  const b = dnsmasq(dir, await freeUdpPort(), '10.0.0.2');
-  await a.start();
-  await b.start();
-  const p = await startBalancer([
-    `server 0 address 127.0.0.1 port ${a.port}`, `server 1 address 127.0.0.1 port ${b.port}`,
-    'health dns example.com interval 1 timeout 1 fall 2',
-  ], true);
-  const client = await dnsClient();
+  const started: Daemon[] = [];
+  let balancer: Awaited<ReturnType<typeof startBalancer>> | null = null;
+  let client: Awaited<ReturnType<typeof dnsClient>> | null = null;
   try {
+    const a = await startDnsmasq('10.0.0.1');
+    started.push(a);
+    const b = await startDnsmasq('10.0.0.2');
+    started.push(b);
+    const p = await startBalancer([
+      `server 0 address 127.0.0.1 port ${a.port}`, `server 1 address 127.0.0.1 port ${b.port}`,
+      'health dns example.com interval 1 timeout 1 fall 2',
+    ], true);
+    balancer = p;
+    const dns = await dnsClient();
+    client = dns;
     await until('both up', () => stateOf(p, 0) === 'up' && stateOf(p, 1) === 'up', 5000);
-    const first = await client.ask(p.port);
+    const first = await dns.ask(p.port);
     assert.ok(first?.answer === '10.0.0.1' || first?.answer === '10.0.0.2', JSON.stringify(first));
     const [gone, other] = first!.answer === '10.0.0.1' ? [a, b] : [b, a];
     const goneIndex = gone === a ? 0 : 1;
     await gone.stop();
     await until('the stopped dnsmasq is down', () => stateOf(p, goneIndex) === 'down', 4000);
-    const next = await client.ask(p.port);
+    const next = await dns.ask(p.port);
     assert.equal(next?.answer, other === a ? '10.0.0.1' : '10.0.0.2', 'the same session now goes to the other server');
   } finally {
-    client.close();
-    p.close();
-    await a.stop();
-    await b.stop();
+    client?.close();
+    balancer?.close();
+    for (const d of started) await d.stop();
   }
 });
 
