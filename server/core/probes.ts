@@ -6,7 +6,7 @@ import { statusMatches, type HealthCheck, type HealthKind } from '../../shared/h
 import type { Family } from './address.ts';
 import {
   PIPE_SOCKET, Pipe, PipeConnectWrap, SendWrap, TCP, TCPConnectWrap, TCP_SOCKET, UDP, UV_EOF, WriteWrap,
-  connectUdp, kReadBytesOrError, streamBaseState, uvMessage, type StreamHandle,
+  connectUdp, kLastWriteWasAsync, kReadBytesOrError, streamBaseState, uvMessage, type StreamHandle,
 } from './uv.ts';
 
 export interface ProbeTarget {
@@ -45,14 +45,15 @@ function localAddress(t: ProbeTarget, source: string | null): string | undefined
 }
 
 /**
- * Close a check's handle. A connected TCP socket is reset (an RST rather than a FIN, assumption 11
- * in core/uv.ts): a FIN left a TIME_WAIT socket behind every check (thousands at 100 checks a
- * second), which made each close and the next connect's port search dearer. By then the server
- * has said all a check waits for, so it loses nothing. Pipes, and sockets not yet connected
- * (nothing to linger), close plainly.
+ * Close a check's handle. With `reset`, a connected TCP socket closes with an RST rather than a
+ * FIN (assumption 11 in core/uv.ts), which leaves no TIME_WAIT socket on either side: the http
+ * check does it once it has the server's answer (the server has said all the check waits for).
+ * A tcp check closes with a FIN: after an RST the server could not even tell where the check came
+ * from (getpeername fails on its accepted socket), and the RST measured no cheaper there. Pipes,
+ * and sockets not yet connected (nothing to linger), close plainly.
  */
-function closeHandle(handle: StreamHandle, connected: boolean): void {
-  if (connected && handle.reset !== undefined) {
+function closeHandle(handle: StreamHandle, reset: boolean): void {
+  if (reset && handle.reset !== undefined) {
     if (handle.reset() === 0) return;
   }
   handle.close(); // after a failed reset this does nothing on Node 20 (see uv.ts): kept for the others
@@ -62,8 +63,8 @@ function closeHandle(handle: StreamHandle, connected: boolean): void {
  * Connect a raw libuv handle (as the data path does, core/uv.ts: a net.Socket per check cost ~7x
  * more CPU); `connected` gets the open handle. With `onread`, reading starts at once rather than
  * once connected (assumption 12): libuv then registers the socket for both directions in one
- * epoll_ctl, where starting it later cost two (the first failing with EEXIST). Returns the
- * handle's close.
+ * epoll_ctl, where starting it later cost two (the first failing with EEXIST); a check that reads
+ * resets the socket once connected (closeHandle). Returns the handle's close.
  */
 function connectRaw(
   t: ProbeTarget, source: string | null, onread: StreamHandle['onread'],
@@ -74,7 +75,7 @@ function connectRaw(
   let state: 'connecting' | 'connected' | 'closed' = 'connecting';
   const close = () => {
     if (state === 'closed') return;
-    closeHandle(handle, state === 'connected');
+    closeHandle(handle, state === 'connected' && onread !== null);
     state = 'closed';
   };
   const req = unix ? new PipeConnectWrap() : new TCPConnectWrap();
@@ -146,6 +147,9 @@ export function statusCode(b: Uint8Array, end: number): number {
   return (b[i + 1] - ZERO) * 100 + (b[i + 2] - ZERO) * 10 + (b[i + 3] - ZERO);
 }
 
+/** The write request of every check: a request whose write went out at once was not used (assumption 3 in core/uv.ts). */
+let sharedWrite = new WriteWrap();
+
 const httpProbe: Probe = (t, check, source, settle) => bounded(settle, (ok, fail) => {
   const path = check.path ?? '/';
   const expected = check.status ?? '200';
@@ -169,11 +173,12 @@ const httpProbe: Probe = (t, check, source, settle) => bounded(settle, (ok, fail
   };
   return connectRaw(t, source, onread, (handle) => {
     const request = requestFor(path, t);
-    const write = new WriteWrap();
-    write.handle = handle;
-    write.buffer = request; // kept alive while the write may be in flight
-    const err = handle.writeBuffer(write, request);
+    const err = handle.writeBuffer(sharedWrite, request);
     if (err !== 0) fail(`http ${path}: ${uvMessage('write', err)}`);
+    else if (streamBaseState[kLastWriteWasAsync] !== 0) {
+      sharedWrite.buffer = request; // in flight: it keeps the bytes alive, and the next check gets a new one
+      sharedWrite = new WriteWrap();
+    }
   }, fail);
 });
 
