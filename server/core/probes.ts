@@ -6,7 +6,7 @@ import { statusMatches, type HealthCheck, type HealthKind } from '../../shared/h
 import type { Family } from './address.ts';
 import {
   PIPE_SOCKET, Pipe, PipeConnectWrap, SendWrap, TCP, TCPConnectWrap, TCP_SOCKET, UDP, UV_EOF, WriteWrap,
-  connectUdp, kReadBytesOrError, streamBaseState, uvMessage, type StreamHandle,
+  connectUdp, kLastWriteWasAsync, kReadBytesOrError, streamBaseState, uvMessage, type StreamHandle,
 } from './uv.ts';
 
 export interface ProbeTarget {
@@ -45,24 +45,45 @@ function localAddress(t: ProbeTarget, source: string | null): string | undefined
 }
 
 /**
- * Connect a raw libuv handle (as the data path does, core/uv.ts: a net.Socket per check cost ~7x
- * more CPU); `connected` gets the open handle. Returns the handle's close.
+ * Close a check's handle. With `reset`, a connected TCP socket closes with an RST rather than a
+ * FIN (assumption 11 in core/uv.ts), which leaves no TIME_WAIT socket on either side: the http
+ * check does it once it has the server's answer (the server has said all the check waits for).
+ * A tcp check closes with a FIN: after an RST the server could not even tell where the check came
+ * from (getpeername fails on its accepted socket), and the RST measured no cheaper there. Pipes,
+ * and sockets not yet connected (nothing to linger), close plainly.
  */
-function connectRaw(t: ProbeTarget, source: string | null, connected: (h: StreamHandle) => void, fail: (why: string) => void): () => void {
+function closeHandle(handle: StreamHandle, reset: boolean): void {
+  if (reset && handle.reset !== undefined) {
+    if (handle.reset() === 0) return;
+  }
+  handle.close(); // after a failed reset this does nothing on Node 20 (see uv.ts): kept for the others
+}
+
+/**
+ * Connect a raw libuv handle (as the data path does, core/uv.ts: a net.Socket per check cost ~7x
+ * more CPU); `connected` gets the open handle. With `onread`, reading starts at once rather than
+ * once connected (assumption 12): libuv then registers the socket for both directions in one
+ * epoll_ctl, where starting it later cost two (the first failing with EEXIST); a check that reads
+ * resets the socket once connected (closeHandle). Returns the handle's close.
+ */
+function connectRaw(
+  t: ProbeTarget, source: string | null, onread: StreamHandle['onread'],
+  connected: (h: StreamHandle) => void, fail: (why: string) => void,
+): () => void {
   const unix = t.family === 'unix';
   const handle = unix ? new Pipe(PIPE_SOCKET) : new TCP(TCP_SOCKET);
-  let closed = false;
+  let state: 'connecting' | 'connected' | 'closed' = 'connecting';
   const close = () => {
-    if (closed) return;
-    closed = true;
-    handle.close();
+    if (state === 'closed') return;
+    closeHandle(handle, state === 'connected' && onread !== null);
+    state = 'closed';
   };
   const req = unix ? new PipeConnectWrap() : new TCPConnectWrap();
-  const where = unix ? t.address : `${t.address}:${t.port}`;
   req.oncomplete = (status) => {
-    if (closed) return;
-    if (status !== 0) fail(uvMessage('connect', status, where));
-    else connected(handle);
+    if (state === 'closed') return;
+    if (status !== 0) return void fail(uvMessage('connect', status, unix ? t.address : `${t.address}:${t.port}`));
+    state = 'connected';
+    connected(handle);
   };
   const local = localAddress(t, source);
   let err = 0;
@@ -74,54 +95,90 @@ function connectRaw(t: ProbeTarget, source: string | null, connected: (h: Stream
   if (unix) err = handle.connect(req, t.address);
   else if (t.family === 6) err = handle.connect6!(req, t.address, t.port);
   else err = handle.connect(req, t.address, t.port);
-  if (err !== 0) fail(uvMessage('connect', err, where));
+  if (err !== 0) fail(uvMessage('connect', err, unix ? t.address : `${t.address}:${t.port}`));
+  else if (onread !== null) {
+    handle.onread = onread;
+    handle.useUserBuffer(READ_BUFFER);
+    err = handle.readStart();
+    if (err !== 0) fail(uvMessage('read', err));
+  }
   return close;
 }
 
-const tcp: Probe = (t, _check, source, settle) => bounded(settle, (ok, fail) => connectRaw(t, source, ok, fail));
+const tcp: Probe = (t, _check, source, settle) => bounded(settle, (ok, fail) => connectRaw(t, source, null, ok, fail));
 
 /** Where every http check reads its answer: only the status line is looked at, at once. */
 const READ_BUFFER = Buffer.allocUnsafe(1024);
-const STATUS_LINE = /^HTTP\/\d(?:\.\d)? (\d{3})/;
 
 /** The request bytes for a path and host, made once (a server asks for the same thing each time). */
 const requests = new Map<string, Buffer>();
-function requestFor(path: string, host: string): Buffer {
-  const key = `${host} ${path}`;
+function requestFor(path: string, t: ProbeTarget): Buffer {
+  const key = `${t.address} ${t.port} ${path}`;
   let request = requests.get(key);
   if (request === undefined) {
     if (requests.size >= 10_000) requests.clear(); // servers come and go; the cache must not grow for ever
+    const host = t.family === 'unix' ? 'localhost' : t.family === 6 ? `[${t.address}]:${t.port}` : `${t.address}:${t.port}`;
     request = Buffer.from(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: pen-health-check\r\nConnection: close\r\n\r\n`, 'latin1');
     requests.set(key, request);
   }
   return request;
 }
 
+const [H, T, P, SLASH, DOT, SPACE, CR, LF, ZERO, NINE] = [...'HTP/. \r\n09'].map((c) => c.charCodeAt(0));
+const HTTP_SLASH = [H, T, T, P, SLASH];
+const isDigit = (b: number) => b >= ZERO && b <= NINE;
+
+/** Where the first line of b[0, n) ends (its CR LF), or -1. */
+function lineEnd(b: Uint8Array, n: number): number {
+  for (let i = 0; i + 1 < n; i++) if (b[i] === CR && b[i + 1] === LF) return i;
+  return -1;
+}
+
+/**
+ * The status code of the status line b[0, end) (`HTTP/1.1 200 OK`: what /^HTTP\/\d(?:\.\d)? (\d{3})/
+ * matches), or -1 when it is not one. Read from the bytes: no string per check.
+ */
+export function statusCode(b: Uint8Array, end: number): number {
+  let i = 0;
+  for (; i < HTTP_SLASH.length; i++) if (i >= end || b[i] !== HTTP_SLASH[i]) return -1;
+  if (i >= end || !isDigit(b[i++])) return -1;
+  if (i + 1 < end && b[i] === DOT && isDigit(b[i + 1])) i += 2;
+  if (i + 4 > end || b[i] !== SPACE || !isDigit(b[i + 1]) || !isDigit(b[i + 2]) || !isDigit(b[i + 3])) return -1;
+  return (b[i + 1] - ZERO) * 100 + (b[i + 2] - ZERO) * 10 + (b[i + 3] - ZERO);
+}
+
+/** The write request of every check: a request whose write went out at once was not used (assumption 3 in core/uv.ts). */
+let sharedWrite = new WriteWrap();
+
 const httpProbe: Probe = (t, check, source, settle) => bounded(settle, (ok, fail) => {
   const path = check.path ?? '/';
   const expected = check.status ?? '200';
-  const host = t.family === 'unix' ? 'localhost' : t.family === 6 ? `[${t.address}]:${t.port}` : `${t.address}:${t.port}`;
-  let head = '';
-  return connectRaw(t, source, (handle) => {
-    const request = requestFor(path, host);
-    const write = new WriteWrap();
-    write.handle = handle;
-    write.buffer = request; // kept alive while the write may be in flight
-    handle.useUserBuffer(READ_BUFFER);
-    handle.onread = function onread() {
-      const n = streamBaseState[kReadBytesOrError];
-      if (n < 0) return void fail(`http ${path}: ${n === UV_EOF ? 'closed before a status line' : uvMessage('read', n)}`);
-      head += READ_BUFFER.toString('latin1', 0, n);
-      const eol = head.indexOf('\r\n');
-      if (eol < 0 && head.length < READ_BUFFER.length) return undefined;
-      const m = STATUS_LINE.exec(head.slice(0, eol < 0 ? head.length : eol));
-      if (!m) fail(`http ${path}: not an HTTP answer`);
-      else if (statusMatches(expected, Number(m[1]))) ok();
-      else fail(`http ${path}: status ${m[1]}, expected ${expected}`);
+  let head: Buffer | null = null; // only when the status line comes in pieces: READ_BUFFER is shared
+  const onread = function onread(this: StreamHandle): undefined {
+    const n = streamBaseState[kReadBytesOrError];
+    if (n < 0) return void fail(`http ${path}: ${n === UV_EOF ? 'closed before a status line' : uvMessage('read', n)}`);
+    if (head !== null) head = Buffer.concat([head, READ_BUFFER.subarray(0, n)]);
+    const bytes = head ?? READ_BUFFER;
+    const length = head === null ? n : head.length;
+    const eol = lineEnd(bytes, length);
+    if (eol < 0 && length < READ_BUFFER.length) {
+      head ??= Buffer.from(READ_BUFFER.subarray(0, n));
       return undefined;
-    };
-    const err = handle.writeBuffer(write, request) || handle.readStart();
+    }
+    const code = statusCode(bytes, eol < 0 ? length : eol);
+    if (code < 0) fail(`http ${path}: not an HTTP answer`);
+    else if (statusMatches(expected, code)) ok();
+    else fail(`http ${path}: status ${code}, expected ${expected}`);
+    return undefined;
+  };
+  return connectRaw(t, source, onread, (handle) => {
+    const request = requestFor(path, t);
+    const err = handle.writeBuffer(sharedWrite, request);
     if (err !== 0) fail(`http ${path}: ${uvMessage('write', err)}`);
+    else if (streamBaseState[kLastWriteWasAsync] !== 0) {
+      sharedWrite.buffer = request; // in flight: it keeps the bytes alive, and the next check gets a new one
+      sharedWrite = new WriteWrap();
+    }
   }, fail);
 });
 

@@ -25,7 +25,13 @@
 //  9. a UDP handle binds and connects synchronously (0); send() on a connected handle returns
 //     bytes + 1 when the datagram went out at once; onmessage(nread, handle, buf, rinfo) gets
 //     each datagram, and on a connected handle an ICMP port unreachable as nread = ECONNREFUSED;
-// 10. bufferSize(0, true, ctx) returns the receive buffer's size.
+// 10. bufferSize(0, true, ctx) returns the receive buffer's size;
+// 11. a TCP handle's reset(cb) (uv_tcp_close_reset: SO_LINGER 0, then close) returns 0 and closes
+//     it, calling cb; the peer sees ECONNRESET, and no TIME_WAIT socket is left behind. When it
+//     fails (only on a handle shutting down or without a socket) Node 20 has marked the handle
+//     closing all the same, so a close() after it does nothing: reset only connected handles;
+// 12. readStart() may be called as soon as connect() has returned 0, before the connect completes:
+//     reads then start once connected (libuv sets the stream readable when it makes the socket).
 import { getSystemErrorName } from 'node:util';
 
 /** The parts of a libuv stream handle (TCPWrap, PipeWrap) that the data path calls. */
@@ -37,6 +43,8 @@ export interface StreamHandle {
   writeBuffer(req: WriteReq, buf: Buffer): number;
   shutdown(req: ShutdownReq): number;
   close(cb?: () => void): void;
+  /** TCP only: close with an RST rather than a FIN (assumption 11) */
+  reset?(cb?: () => void): number;
   readonly bytesRead: number;
   readonly bytesWritten: number;
   readonly writeQueueSize: number;

@@ -1,9 +1,10 @@
 // Health checks without sockets: the command language (shared/health.ts), the up/down state
-// machine (core/health.ts) and selection skipping health-down and draining servers (select.ts).
+// machine (core/health.ts), the http check's status-line reader (probes.ts) and selection skipping health-down and draining servers (select.ts).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { emptyAcls } from '../../server/core/acl.ts';
 import { freshHealth, recordResult } from '../../server/core/health.ts';
+import { statusCode } from '../../server/core/probes.ts';
 import { canTry, chooseInitial, failoverNext, type ClientInfo, type SelectState } from '../../server/core/select.ts';
 import { EMERGENCY, NO_SERVER, emptyServer, type Server } from '../../server/core/servers.ts';
 import { defaultSettings } from '../../server/core/settings.ts';
@@ -39,6 +40,19 @@ test('status patterns: exact codes and x as any digit', () => {
   assert.ok(statusMatches('2xx', 204));
   assert.ok(!statusMatches('2xx', 500));
   assert.ok(statusMatches('30x', 302));
+});
+
+test('the http check reads the status code from the bytes of the status line, or -1 for anything else', () => {
+  const table: [string, number][] = [
+    ['HTTP/1.1 200 OK', 200], ['HTTP/1.0 404 Not Found', 404], ['HTTP/2 503', 503], ['HTTP/1.1 2000', 200],
+    ['HTTP/1.1 20', -1], ['HTTP/1.x 200', -1], ['HTTP/1. 200', -1], ['http/1.1 200', -1], ['HTTP/11 200', -1],
+    ['HTTP/1.1  200', -1], ['HTTP/', -1], ['', -1], ['SSH-2.0-OpenSSH', -1], ['HTTP/1.1 abc', -1],
+  ];
+  for (const [line, code] of table) {
+    // the line sits at the start of a bigger buffer (the shared read buffer): bytes past its end do not count
+    const bytes = Buffer.from(`${line}999 trailing`, 'latin1');
+    assert.equal(statusCode(bytes, line.length), code, line);
+  }
 });
 
 test('a server goes down after `fall` failures in a row and up after `rise` successes', () => {

@@ -242,3 +242,41 @@ test('10. bufferSize(0, true, ctx) returns the receive buffer size', () => {
   assert.ok((size ?? 0) > 0);
   h.close();
 });
+
+test('11. reset() closes a connected TCP handle with an RST: 0, the callback runs, the peer sees ECONNRESET', async () => {
+  const peer = await peerServer();
+  const h = await connectRaw(peer.port);
+  const s = await peer.socket;
+  const peerSaw = within<string>('the RST at the peer', (done) => {
+    s.on('error', (e: NodeJS.ErrnoException) => done(e.code ?? e.message));
+    s.on('end', () => done('a FIN'));
+  });
+  assert.equal(typeof h.reset, 'function');
+  const closed = within<void>('the reset callback', (done) => assert.equal(h.reset!(() => done()), 0));
+  await closed;
+  assert.equal(await peerSaw, 'ECONNRESET');
+  peer.close();
+});
+
+test('12. readStart() right after connect() returned, before it completes, reads once connected', async () => {
+  const peer = await peerServer();
+  const h = new TCP(TCP_SOCKET);
+  const req = new TCPConnectWrap();
+  const buf = Buffer.alloc(64);
+  const connected = within<number>('connect', (done) => { req.oncomplete = (status: number) => done(status); });
+  const read = within<string>('the first read', (done) => {
+    h.onread = () => {
+      const n = streamBaseState[kReadBytesOrError];
+      done(n > 0 ? buf.toString('latin1', 0, n) : `error ${n}`);
+      return undefined;
+    };
+  });
+  assert.equal(h.connect(req, LOOPBACK, peer.port), 0);
+  h.useUserBuffer(buf);
+  assert.equal(h.readStart(), 0, 'reading may start while connecting');
+  assert.equal(await connected, 0);
+  (await peer.socket).write('hi');
+  assert.equal(await read, 'hi');
+  h.close();
+  peer.close();
+});
