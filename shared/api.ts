@@ -7,6 +7,7 @@ import {
   SettingsSnapshotSchema, SnapshotSchema,
 } from './snapshot.ts';
 import { LIMITS, type LimitName } from './limits.ts';
+import type { CommandName } from './commands.ts';
 import { Word } from './settings.ts';
 
 /** An integer within its row of shared/limits.ts: the same bound as the flag and the command. */
@@ -71,6 +72,9 @@ export const ServerListSchema = Type.Array(ServerSnapshotSchema);
 
 export const MODE_FLAGS = ['roundrobin', 'hash', 'weight', 'prio', 'stubborn'] as const;
 export type ModeFlag = (typeof MODE_FLAGS)[number];
+// each switch and its `no` form are registry commands (a compile error names the one that is not)
+const MODE_COMMANDS_EXIST: readonly CommandName[] = MODE_FLAGS.flatMap((f) => [f, `no ${f}` as const]);
+void MODE_COMMANDS_EXIST;
 
 export const ModeSchema = Type.Object({
   roundrobin: Type.Boolean(), hash: Type.Boolean(), weight: Type.Boolean(),

@@ -269,7 +269,7 @@ export const SettingsSnapshotSchema = Type.Object(
 ) as unknown as TObject<SnapshotProps>;
 
 /** The PATCH /settings body: any of the settable rows, at least one (every row's command exists). */
-export function settingsPatchSchema(_everyCommandExists?: (command: string) => boolean): TObject {
+export function settingsPatchSchema(): TObject {
   return Type.Object(
     Object.fromEntries(PATCH_SETTINGS.map((r) => [r.name, Type.Optional(patchSchema(r))])),
     { additionalProperties: false, minProperties: 1 },

@@ -16,11 +16,6 @@ export interface AdminDeps {
   fileRoot?: () => string | null;
 }
 
-/** Whether the registry has a command (the registry grows; routes adapt at start-up). */
-export function hasCommand(name: string): boolean {
-  return findSpec(name) !== undefined;
-}
-
 /**
  * Run one penctl line through the registry on behalf of a REST caller. Changes (admin-scope
  * commands) are logged with the caller's address. `origin: 'port'` is for POST /penctl, whose

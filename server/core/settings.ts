@@ -46,9 +46,6 @@ export interface Settings {
   emergency: string | null; // -e spec as given
   abuse: string | null;     // -B spec as given
   eventBackend: 'epoll' | 'poll' | 'select' | 'kqueue';
-  // never set: dsr_if/dsr_ip are refused (kept because test/unit/registry.test.ts asserts dsrIf stays null)
-  dsrIf: string | null;
-  dsrIp: string | null;
   idlers: number;
   geoip: string | null;    // `geoip FILE` (our extension; pen's database is compiled in)
   ssl: SslSettings;
@@ -79,7 +76,7 @@ export function defaultSettings(): Settings {
     dummy: false, peek: false, abortOnError: false, exitEnabled: false, udp: false, foreground: false,
     logFile: null, webStats: null, configFile: null, control: null, listen: null, pidFile: null,
     user: null, chroot: null, emergency: null, abuse: null, eventBackend: 'epoll',
-    dsrIf: null, dsrIp: null, idlers: 0, geoip: null,
+    idlers: 0, geoip: null,
     ssl: {
       cert: null, key: null, caFile: null, caDir: null, compat: false, requireClientCert: false,
       protocol: 'ssl23', ciphers: null, options: [], sniPath: null, ocspResponse: null,

@@ -46,7 +46,7 @@ const COMMAND: Record<LimitName, ((n: string) => string) | null> = {
 };
 
 /** The REST schema that carries each row's bound. */
-const settingsPatch = settingsPatchSchema(() => true).properties as Record<string, TSchema>;
+const settingsPatch = settingsPatchSchema().properties as Record<string, TSchema>;
 const REST: Record<LimitName, TSchema[]> = {
   server: [ServerParamsSchema.properties.n],
   conn_max: [settingsPatch.conn_max], clients_max: [settingsPatch.clients_max],

@@ -246,14 +246,15 @@ test('ssl_* commands fill the TLS settings', async () => {
   assert.equal(ssl.ciphers, null);
 });
 
-test('DSR is refused with one clear line', async () => {
+test('DSR is refused with one clear line, and changes nothing', async () => {
   const ctx = fresh();
+  const before = JSON.stringify(ctx.pen.settings);
   for (const l of ['dsr_if eth0', 'dsr_ip 10.0.0.1']) {
     const r = await execute(ctx, l);
     assert.match(r.reply, /Direct Server Return[^\n]*\n$/);
     assert.equal(r.error?.code, 'PEN_ERR_UNSUPPORTED');
   }
-  assert.equal(ctx.pen.settings.dsrIf, null);
+  assert.equal(JSON.stringify(ctx.pen.settings), before);
 });
 
 test('write then a fresh read reproduces servers, modes, ACLs and settings', async () => {

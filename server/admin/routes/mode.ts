@@ -7,7 +7,7 @@ import {
 import { PATCH_SETTINGS, settingLine, settingRow, type SettingName } from '../../../shared/settings.ts';
 import type { Outcome } from '../../control/context.ts';
 import { entryOf } from '../../control/registry.ts';
-import { apply, failed, hasCommand, run, type AdminDeps } from '../deps.ts';
+import { apply, failed, run, type AdminDeps } from '../deps.ts';
 
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema };
 
@@ -16,14 +16,12 @@ export const modeRoutes: FastifyPluginAsync<{ deps: AdminDeps }> = async (app, {
     const { mode } = deps.sampler.sample();
     const flags = { roundrobin: mode.roundrobin, hash: mode.hash, weight: mode.weight, prio: mode.prio, stubborn: mode.stubborn };
     // the text form is the `mode` command's reply (a read: it changes nothing)
-    const text = hasCommand('mode')
-      ? (await run(deps, req, 'mode')).reply.trim()
-      : MODE_FLAGS.map((f) => (flags[f] ? f : `no ${f}`)).join(' ');
+    const text = (await run(deps, req, 'mode')).reply.trim();
     return { ...flags, text };
   };
 
-  // only the switches whose commands the registry has are offered
-  const settable = MODE_FLAGS.filter((f) => hasCommand(f) && hasCommand(`no ${f}`));
+  // every switch has its command and its `no` form: shared/api.ts checks that at compile time
+  const settable = MODE_FLAGS;
   const ModePatch = Type.Object(
     Object.fromEntries(settable.map((f) => [f, Type.Optional(Type.Boolean())])),
     { additionalProperties: false, minProperties: 1 },
