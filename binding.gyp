@@ -4,7 +4,7 @@
       "target_name": "pen_native",
       "sources": [
         "native/engine.c", "native/addr.c", "native/tcp.c", "native/udp.c",
-        "native/js.c", "native/napi.c", "native/methods.c", "native/inspect.c"
+        "native/js.c", "native/napi.c", "native/methods.c", "native/inspect.c", "native/args.c"
       ],
       "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "defines": ["NAPI_VERSION=8"],

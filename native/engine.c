@@ -1,10 +1,13 @@
 /*
  * The engine: its private epoll fd on Node's loop, the dispatch of one epoll batch, slots,
- * records, the graveyard and the timeout sweep.
+ * records, the graveyard and the timeout sweep; listeners and the sockets to servers.
  *
- * fd ownership: the engine owns epfd (closed in engine_destroy after the poll handle is closed)
- * and the listener fds (listener_close). Connection and session fds belong to tcp.c and udp.c.
- * Memory named by epoll_data is freed only by engine_reap, outside any epoll batch.
+ * fd ownership: the engine owns epfd (closed when the last uv handle has closed, after
+ * engine_destroy) and the listener fds (listener_open .. listener_close). server_socket creates
+ * the server-side fd of a connection or session and hands it to its owner (tcp.c, udp.c) only
+ * once it is registered; on failure it has closed it. Every data fd is closed by
+ * engine_close_fd (EPOLL_CTL_DEL, then close). Memory named by epoll_data is freed only by
+ * engine_reap, outside any epoll batch.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -12,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include "engine.h"
 
 void *xmalloc(struct engine *e, size_t n) {
@@ -43,8 +47,12 @@ int engine_watch(struct engine *e, int fd, struct watch *w, uint32_t events) {
   return epoll_ctl(e->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
+/* Take fd out of epoll, then close it. close() alone removes it from epoll only when no other
+ * reference to the open file exists: a fork() between child_process.spawn's fork and exec, or
+ * pidfd_getfd, holds one, and epoll would then keep reporting events naming freed memory. */
 int engine_close_fd(struct engine *e, int fd) {
   if (fd < 0) return -1;
+  epoll_ctl(e->epfd, EPOLL_CTL_DEL, fd, NULL);   /* ENOENT for an fd never registered: harmless */
   close(fd);
   e->st.fds--;
   return -1;
@@ -200,17 +208,44 @@ int engine_init(struct engine *e, uint32_t nslots) {
   return 0;
 }
 
-int listener_add(struct engine *e, int fd, int family, int udp, int *id) {
-  int i = 0;
+/* A socket of `type` connected (or connecting) to servers[server], from its source address if it
+ * has one, registered with w. 0 and the fd in *out, or the errno of the failure (no fd left). */
+int server_socket(struct engine *e, int32_t server, int type, struct watch *w, uint32_t events, int *out) {
+  if (server < 0 || (uint32_t)server >= e->nservers) return EINVAL;   /* servers changed meanwhile */
+  const struct server_addr *s = &e->servers[server];
+  int fd = socket(s->addr.sa.sa_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
+  if (fd < 0) return errno;
+  e->st.fds++;
+  if (s->source_len) setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+  if ((s->source_len && bind(fd, &s->source.sa, s->source_len) < 0)
+      || (connect(fd, &s->addr.sa, s->len) < 0 && errno != EINPROGRESS)) {
+    int err = errno;
+    engine_close_fd(e, fd);
+    return err;
+  }
+  int r = engine_watch(e, fd, w, events);
+  if (r < 0) { engine_close_fd(e, fd); return -r; }
+  *out = fd;
+  return 0;
+}
+
+/* A TCP/Unix (backlog > 0) or UDP (backlog 0) listener on a; its id in *id. 0 or -errno. */
+int listener_open(struct engine *e, const union sockaddr_any *a, socklen_t len, int udp, int backlog, int *id) {
+  int i = 0, one = 1;
   while (i < MAX_LISTENERS && e->listeners[i]) i++;
   if (i == MAX_LISTENERS) return -EMFILE;
+  int fd = socket(a->sa.sa_family, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  e->st.fds++;
+  if (a->sa.sa_family != AF_UNIX) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (bind(fd, &a->sa, len) < 0 || (!udp && listen(fd, backlog) < 0)) { int err = errno; engine_close_fd(e, fd); return -err; }
   struct listener *l = xcalloc(e, sizeof *l);
-  if (!l) return -ENOMEM;
+  if (!l) { engine_close_fd(e, fd); return -ENOMEM; }
   l->w.kind = udp ? W_UDP_LISTEN : W_TCP_LISTEN;
-  l->fd = fd; l->id = i; l->family = family; l->udp = udp;
+  l->fd = fd; l->id = i; l->family = a->sa.sa_family; l->udp = udp;
   /* TCP listeners edge-triggered (accept to EAGAIN); UDP level-triggered (bounded batches) */
   int r = engine_watch(e, fd, &l->w, udp ? EPOLLIN : (EPOLLIN | EPOLLET));
-  if (r < 0) { xfree(e, l, sizeof *l); return r; }
+  if (r < 0) { xfree(e, l, sizeof *l); engine_close_fd(e, fd); return r; }
   e->listeners[i] = l;
   e->st.listeners++;
   *id = i;
@@ -246,6 +281,7 @@ static void on_handle_closed(uv_handle_t *h) {
     xfree(e, e->hash, (size_t)(e->hmask + 1) * sizeof(struct session *));
     xfree(e, e->servers, (size_t)e->nservers * sizeof(struct server_addr));
     xfree(e, e->udpbuf, (size_t)UDP_BATCH * UDP_BUF_SIZE);
+    shm_release(e->shm);   /* JS's views may outlive the engine: the last holder frees it */
     free(e);   /* the engine struct itself is not counted */
   }
 }
@@ -254,9 +290,9 @@ static void on_handle_closed(uv_handle_t *h) {
 void engine_destroy(struct engine *e) {
   e->destroyed = 1;
   e->in_batch++;
-  for (uint32_t i = 0; i < e->nslots; i++) {
+  for (uint32_t i = 0; e->slot_kind && i < e->nslots; i++) {   /* slot_kind NULL: engine_init ran out of memory */
     if (e->slot_kind[i] == SLOT_TCP) conn_close(e, e->slot_ptr[i], WHY_SHUTDOWN, 0);
-    else if (e->slot_kind[i] == SLOT_UDP) session_close(e, e->slot_ptr[i], WHY_SHUTDOWN);
+    else if (e->slot_kind[i] == SLOT_UDP) session_close(e, e->slot_ptr[i], WHY_SHUTDOWN, 0);
   }
   for (int i = 0; i < MAX_LISTENERS; i++) listener_close(e, i);
   e->in_batch--;

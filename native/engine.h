@@ -8,11 +8,20 @@
  *  - The engine owns its epoll fd; libuv only watches it (uv_poll_t) and never closes it: the
  *    engine closes it after uv_close of the poll handle has completed.
  *  - Every data fd (listener, accepted client, connected server, UDP listener and upstream) is
- *    created by the addon, registered once in the private epoll fd, and closed by the addon only
- *    (conn_close, session_close, listener_close). libuv and JS never see these fds.
- *  - close(fd) removes it from epoll; the memory that epoll_data points at stays valid until the
- *    end of the epoll batch (graveyard, see engine_reap), because later events of the same batch
- *    may still name it.
+ *    created by the addon, registered once in the private epoll fd, and closed by the addon only,
+ *    always through engine_close_fd (from conn_close, session_close, listener_close or an error
+ *    path before the fd was handed to its owner). libuv and JS never see these fds.
+ *  - engine_close_fd takes the fd out of epoll (EPOLL_CTL_DEL) before close(): close() alone
+ *    leaves the registration in place while another reference to the file exists (a fork() that
+ *    has not exec'd yet, pidfd_getfd), and epoll would go on naming freed memory.
+ *  - The memory that epoll_data points at stays valid until the end of the epoll batch
+ *    (graveyard, see engine_reap), because later events of the same batch may still name it.
+ *  - Shared memory (records, live) is not an fd but is shared the same way: the engine and the
+ *    two ArrayBuffers JS holds each keep a reference, and the last one frees it (napi.c).
+ *
+ * Lengths: every recv/recvmmsg is bounded by its buffer (IO_BUF_SIZE, UDP_BUF_SIZE per entry,
+ * UDP_BATCH entries); sockaddr lengths come from the kernel into a union sockaddr_any; slot,
+ * server and listener numbers from JS are range-checked before use (slot_take, args.c).
  */
 #ifndef PEN_ENGINE_H
 #define PEN_ENGINE_H
@@ -141,10 +150,11 @@ struct engine {
   int handles_open;                /* uv handles not yet closed-back */
   int destroyed, in_batch, flushing;
   /* JS side */
-  napi_ref self_ref, select_ref, failed_ref, records_ref, records_ab, live_ab, resource_ref;
+  napi_ref select_ref, failed_ref, records_ref, resource_ref;
   napi_async_context actx;
   napi_handle_scope hscope; napi_callback_scope cscope; int scoped;
-  /* shared memory */
+  /* shared memory: records and live in one block (napi.c shared_memory), e->shm holds a ref */
+  void *shm;
   double *rec; uint32_t rec_count;
   double *live;
   uint32_t nslots;
@@ -186,6 +196,9 @@ int engine_close_fd(struct engine *e, int fd);
 uint64_t engine_now(struct engine *e);
 int slot_take(struct engine *e, double picked, int32_t *slot, int32_t *server, int kind, void *ptr);
 
+/* napi.c: drop the engine's reference to the shared memory */
+void shm_release(void *shm);
+
 /* js.c: calls into JS, valid only on the JS thread inside a native callback */
 void js_scope_open(struct engine *e);
 void js_scope_close(struct engine *e);
@@ -201,7 +214,6 @@ uint32_t addr_hash(const union sockaddr_any *a);
 int addr_equal(const union sockaddr_any *a, const union sockaddr_any *b);
 
 /* tcp.c */
-int tcp_listen(struct engine *e, const union sockaddr_any *a, socklen_t len, int backlog, int *id);
 void tcp_on_accept(struct engine *e, struct listener *l);
 void tcp_on_event(struct engine *e, struct conn *c, int server_side, uint32_t events);
 void conn_close(struct engine *e, struct conn *c, int why, int err);
@@ -209,16 +221,17 @@ void tcp_sweep(struct engine *e, uint64_t now);
 void conn_free(struct engine *e, struct conn *c);
 
 /* udp.c */
-int udp_listen(struct engine *e, const union sockaddr_any *a, socklen_t len, int *id);
+int udp_buffers(struct engine *e);
 void udp_on_listener(struct engine *e, struct listener *l);
 void udp_on_upstream(struct engine *e, struct session *s);
-void session_close(struct engine *e, struct session *s, int why);
+void session_close(struct engine *e, struct session *s, int why, int err);
 void udp_sweep(struct engine *e, uint64_t now);
 void session_free(struct engine *e, struct session *s);
 void udp_listener_gone(struct engine *e, int id);
 
-/* listener.c helpers */
-int listener_add(struct engine *e, int fd, int family, int udp, int *id);
+/* engine.c: listeners (their fds are the engine's) */
+int server_socket(struct engine *e, int32_t server, int type, struct watch *w, uint32_t events, int *out);
+int listener_open(struct engine *e, const union sockaddr_any *a, socklen_t len, int udp, int backlog, int *id);
 void listener_close(struct engine *e, int id);
 
 #endif

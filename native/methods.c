@@ -13,67 +13,31 @@
 
 #define STR_MAX 256
 
-/* a string argument into buf; -1 (with an exception) when not a string or too long */
-static int get_str(napi_env env, napi_value v, char *buf, size_t size, const char *what) {
-  size_t len = 0;
-  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok || len + 1 > size) {
-    char msg[96];
-    snprintf(msg, sizeof msg, "%s must be a string of at most %zu bytes", what, size - 1);
-    napi_throw_type_error(env, NULL, msg);
-    return -1;
-  }
-  napi_get_value_string_utf8(env, v, buf, size, &len);
-  return 0;
-}
-
-/* an integer argument in [lo, hi]; -1 (with an exception) otherwise */
-static int get_int(napi_env env, napi_value v, double lo, double hi, double *out, const char *what) {
-  double d;
-  if (napi_get_value_double(env, v, &d) != napi_ok || !(d >= lo && d <= hi) || d != (double)(int64_t)d) {
-    char msg[96];
-    snprintf(msg, sizeof msg, "%s must be an integer in %.0f..%.0f", what, lo, hi);
-    napi_throw_range_error(env, NULL, msg);
-    return -1;
-  }
-  *out = d;
-  return 0;
-}
-
-static int has(napi_env env, napi_value obj, const char *name, napi_value *out) {
-  bool h = false;
-  napi_has_named_property(env, obj, name, &h);
-  if (!h) return 0;
-  napi_get_named_property(env, obj, name, out);
-  napi_valuetype t;
-  napi_typeof(env, *out, &t);
-  return t != napi_undefined && t != napi_null;
-}
-
 /* one server: { address, port, source? } or { path } */
 static int parse_server(napi_env env, napi_value o, struct server_addr *s) {
   char buf[STR_MAX];
   napi_value v;
   double port;
+  int r;
   memset(s, 0, sizeof *s);
-  if (has(env, o, "path", &v)) {
-    if (get_str(env, v, buf, sizeof buf, "server path")) return -1;
+  if ((r = arg_prop(env, o, "path", &v)) < 0) return -1;
+  if (r) {
+    if (arg_str(env, v, buf, sizeof buf, "server path")) return -1;
     if (addr_unix(buf, &s->addr, &s->len)) { napi_throw_type_error(env, NULL, "server path too long for a Unix socket"); return -1; }
     return 0;
   }
-  if (!has(env, o, "address", &v) || get_str(env, v, buf, sizeof buf, "server address")) {
-    napi_value ex; bool p; napi_is_exception_pending(env, &p);
-    if (!p) napi_throw_type_error(env, NULL, "server needs address and port, or path");
-    (void)ex;
+  if (arg_prop(env, o, "address", &v) != 1 || arg_str(env, v, buf, sizeof buf, "server address")) {
+    throw_type(env, "server needs address and port, or path");
     return -1;
   }
-  if (!has(env, o, "port", &v) || get_int(env, v, 1, 65535, &port, "server port")) {
-    bool p; napi_is_exception_pending(env, &p);
-    if (!p) napi_throw_type_error(env, NULL, "server needs a port");
+  if (arg_prop(env, o, "port", &v) != 1 || arg_int(env, v, 1, 65535, &port, "server port")) {
+    throw_type(env, "server needs a port");
     return -1;
   }
   if (addr_parse(buf, (int)port, &s->addr, &s->len)) { napi_throw_type_error(env, NULL, "server address must be a numeric IPv4 or IPv6 address"); return -1; }
-  if (has(env, o, "source", &v)) {
-    if (get_str(env, v, buf, sizeof buf, "server source")) return -1;
+  if ((r = arg_prop(env, o, "source", &v)) < 0) return -1;
+  if (r) {
+    if (arg_str(env, v, buf, sizeof buf, "server source")) return -1;
     if (addr_parse(buf, 0, &s->source, &s->source_len) || s->source.sa.sa_family != s->addr.sa.sa_family) {
       napi_throw_type_error(env, NULL, "server source must be a numeric address of the server's family");
       return -1;
@@ -90,14 +54,17 @@ static napi_value m_set_servers(napi_env env, napi_callback_info info) {
   bool isarr = false;
   uint32_t n = 0;
   if (argc < 1 || napi_is_array(env, argv[0], &isarr) != napi_ok || !isarr) { napi_throw_type_error(env, NULL, "setServers: an array expected"); return NULL; }
-  napi_get_array_length(env, argv[0], &n);
+  if (napi_get_array_length(env, argv[0], &n) != napi_ok) { throw_type(env, "setServers: an array expected"); return NULL; }
   if (n > MAX_SERVERS) { napi_throw_range_error(env, NULL, "setServers: too many servers"); return NULL; }
   struct server_addr *list = n ? xcalloc(e, (size_t)n * sizeof *list) : NULL;
   if (n && !list) { napi_throw_error(env, "ENOMEM", "setServers: out of memory"); return NULL; }
   for (uint32_t i = 0; i < n; i++) {
     napi_value o;
-    napi_get_element(env, argv[0], i, &o);
-    if (parse_server(env, o, &list[i])) { xfree(e, list, (size_t)n * sizeof *list); return NULL; }
+    if (napi_get_element(env, argv[0], i, &o) != napi_ok || parse_server(env, o, &list[i])) {
+      throw_type(env, "setServers: cannot read a server");
+      xfree(e, list, (size_t)n * sizeof *list);
+      return NULL;
+    }
   }
   xfree(e, e->servers, (size_t)e->nservers * sizeof *e->servers);
   e->servers = list;
@@ -110,7 +77,7 @@ static napi_value m_set_fastclose(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   struct engine *e = this_engine(env, info, &argc, argv);
   char buf[8];
-  if (!e || argc < 1 || get_str(env, argv[0], buf, sizeof buf, "fastclose")) return NULL;
+  if (!e || argc < 1 || arg_str(env, argv[0], buf, sizeof buf, "fastclose")) return NULL;
   static const char *names[] = { "off", "up", "down", "both" };
   for (int i = 0; i < 4; i++) if (!strcmp(buf, names[i])) { e->fastclose = i; return NULL; }
   napi_throw_type_error(env, NULL, "fastclose must be off, up, down or both");
@@ -125,7 +92,7 @@ static napi_value m_set_timeouts(napi_env env, napi_callback_info info) {
   double t[3];
   if (!e) return NULL;
   if (argc < 3) { napi_throw_type_error(env, NULL, "setTimeouts(connectMs, idleMs, udpIdleMs)"); return NULL; }
-  for (int i = 0; i < 3; i++) if (get_int(env, argv[i], 0, 1e9, &t[i], "timeout (ms)")) return NULL;
+  for (int i = 0; i < 3; i++) if (arg_int(env, argv[i], 0, 1e9, &t[i], "timeout (ms)")) return NULL;
   e->connect_timeout_ms = (uint64_t)t[0];
   e->idle_timeout_ms = (uint64_t)t[1];
   e->udp_idle_ms = (uint64_t)t[2];
@@ -144,8 +111,8 @@ static napi_value m_listen(napi_env env, napi_callback_info info) {
   socklen_t len;
   if (!e) return NULL;
   if (argc < 4) { napi_throw_type_error(env, NULL, "listen(kind, addressOrPath, port, backlog)"); return NULL; }
-  if (get_str(env, argv[0], kind, sizeof kind, "kind") || get_str(env, argv[1], host, sizeof host, "address")
-      || get_int(env, argv[2], 0, 65535, &port, "port") || get_int(env, argv[3], 1, 65535, &backlog, "backlog")) return NULL;
+  if (arg_str(env, argv[0], kind, sizeof kind, "kind") || arg_str(env, argv[1], host, sizeof host, "address")
+      || arg_int(env, argv[2], 0, 65535, &port, "port") || arg_int(env, argv[3], 1, 65535, &backlog, "backlog")) return NULL;
   int unix_ = !strcmp(kind, "unix"), udp = !strcmp(kind, "udp");
   if (!unix_ && !udp && strcmp(kind, "tcp")) { napi_throw_type_error(env, NULL, "kind must be tcp, udp or unix"); return NULL; }
   if (unix_ ? addr_unix(host, &a, &len) : addr_parse(host, (int)port, &a, &len)) {
@@ -153,7 +120,8 @@ static napi_value m_listen(napi_env env, napi_callback_info info) {
     return NULL;
   }
   int id = -1;
-  int r = udp ? udp_listen(e, &a, len, &id) : tcp_listen(e, &a, len, (int)backlog, &id);
+  int r = udp ? udp_buffers(e) : 0;
+  if (r == 0) r = listener_open(e, &a, len, udp, (int)backlog, &id);
   if (r < 0) { throw_errno(env, "listen", -r); return NULL; }
   engine_update_ref(e);
   union sockaddr_any bound;
@@ -173,7 +141,7 @@ static napi_value m_close_listener(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   struct engine *e = this_engine(env, info, &argc, argv);
   double id;
-  if (!e || argc < 1 || get_int(env, argv[0], 0, MAX_LISTENERS - 1, &id, "listener id")) return NULL;
+  if (!e || argc < 1 || arg_int(env, argv[0], 0, MAX_LISTENERS - 1, &id, "listener id")) return NULL;
   listener_close(e, (int)id);
   engine_update_ref(e);
   return NULL;
@@ -184,12 +152,11 @@ static napi_value m_close(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1], out;
   struct engine *e = this_engine(env, info, &argc, argv);
-  double slot;
-  if (!e || argc < 1 || get_int(env, argv[0], 0, e->nslots - 1, &slot, "slot")) return NULL;
-  uint32_t s = (uint32_t)slot;
+  uint32_t s;
+  if (!e || argc < 1 || arg_slot(env, e, argv[0], &s)) return NULL;
   int kind = e->slot_kind[s];
   if (kind == SLOT_TCP) conn_close(e, e->slot_ptr[s], WHY_CLOSED, 0);
-  else if (kind == SLOT_UDP) session_close(e, e->slot_ptr[s], WHY_CLOSED);
+  else if (kind == SLOT_UDP) session_close(e, e->slot_ptr[s], WHY_CLOSED, 0);
   engine_update_ref(e);
   napi_get_boolean(env, kind == SLOT_TCP || kind == SLOT_UDP, &out);
   return out;

@@ -1,8 +1,7 @@
 /*
  * Node-API glue: create() builds an engine and the JS object that drives it; the object's
- * methods are in methods.c. Shared memory (records, live counters) is two ArrayBuffers that V8
- * allocates off-heap; the engine keeps strong references to them, so their data pointers stay
- * valid until destroy().
+ * methods are in methods.c. Shared memory (records, live counters) is one block the addon
+ * allocates and shares with two external ArrayBuffers (shared_memory below).
  *
  * fd ownership: none here; destroy() (or the object's finalizer, if JS dropped it without
  * destroy) closes every fd of the engine through engine_destroy.
@@ -36,7 +35,7 @@ struct engine *this_engine(napi_env env, napi_callback_info info, size_t *argc, 
 }
 
 static void drop_refs(struct engine *e) {
-  napi_ref *refs[] = { &e->select_ref, &e->failed_ref, &e->records_ref, &e->records_ab, &e->live_ab, &e->resource_ref };
+  napi_ref *refs[] = { &e->select_ref, &e->failed_ref, &e->records_ref, &e->resource_ref };
   for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++)
     if (*refs[i]) { napi_delete_reference(e->env, *refs[i]); *refs[i] = NULL; }
   if (e->actx) { napi_async_destroy(e->env, e->actx); e->actx = NULL; }
@@ -69,15 +68,40 @@ static int get_fn(napi_env env, napi_value opts, const char *name, napi_ref *out
   return napi_create_reference(env, v, 1, out) == napi_ok ? 0 : -1;
 }
 
-static int shared_array(napi_env env, napi_value obj, const char *name, size_t doubles, napi_ref *ab_ref, double **data) {
-  napi_value ab, ta;
-  void *p;
-  if (napi_create_arraybuffer(env, doubles * sizeof(double), &p, &ab) != napi_ok) return -1;
-  memset(p, 0, doubles * sizeof(double));
-  if (napi_create_typedarray(env, napi_float64_array, doubles, ab, 0, &ta) != napi_ok) return -1;
-  if (napi_set_named_property(env, obj, name, ta) != napi_ok) return -1;
+/*
+ * records and live: one block shared by the engine and the two ArrayBuffers JS sees, freed by
+ * whichever lets go last. They are external buffers over memory the addon owns, because an
+ * ArrayBuffer V8 allocates can be detached from JS (structuredClone with transfer) and its memory
+ * freed by the GC while the engine still writes to it.
+ */
+struct shm { uint32_t refs; uint32_t pad; double data[]; };
+
+void shm_release(void *p) {
+  struct shm *m = p;
+  if (m && --m->refs == 0) free(m);
+}
+
+static void shm_finalize(napi_env env, void *data, void *hint) { (void)env; (void)data; shm_release(hint); }
+
+static int shared_array(napi_env env, napi_value obj, const char *name, struct shm *m, size_t off, size_t doubles, double **data) {
+  napi_value buf, ab, ta;
+  double *p = m->data + off;
+  if (napi_create_external_buffer(env, doubles * sizeof(double), p, shm_finalize, m, &buf) != napi_ok) return -1;
+  m->refs++;   /* from here the buffer's finalizer releases it */
+  if (napi_get_typedarray_info(env, buf, NULL, NULL, NULL, &ab, NULL) != napi_ok
+      || napi_create_typedarray(env, napi_float64_array, doubles, ab, 0, &ta) != napi_ok
+      || napi_set_named_property(env, obj, name, ta) != napi_ok) return -1;
   *data = p;
-  return napi_create_reference(env, ab, 1, ab_ref) == napi_ok ? 0 : -1;
+  return 0;
+}
+
+static int shared_memory(napi_env env, napi_value obj, struct engine *e, size_t slots) {
+  size_t rec = slots * REC_WORDS, live = slots * LIVE_WORDS;
+  struct shm *m = calloc(1, sizeof *m + (rec + live) * sizeof(double));
+  if (!m) return -1;
+  m->refs = 1;   /* the engine's, released when its memory goes (engine.c on_handle_closed) */
+  e->shm = m;
+  return shared_array(env, obj, "records", m, 0, rec, &e->rec) || shared_array(env, obj, "live", m, rec, live, &e->live);
 }
 
 /* create({ slots, select, failed, onRecords }) */
@@ -107,8 +131,7 @@ static napi_value create(napi_env env, napi_callback_info info) {
     int r = engine_init(e, (uint32_t)slots);
     if (r < 0) { bad = 1; throw_errno(env, "create", -r); }
   }
-  if (!bad && (shared_array(env, obj, "records", (size_t)slots * REC_WORDS, &e->records_ab, &e->rec)
-            || shared_array(env, obj, "live", (size_t)slots * LIVE_WORDS, &e->live_ab, &e->live))) {
+  if (!bad && shared_memory(env, obj, e, (size_t)slots)) {
     bad = 1;
     napi_throw_error(env, "ENOMEM", "create: cannot allocate shared memory");
   }
@@ -122,30 +145,24 @@ static napi_value create(napi_env env, napi_callback_info info) {
   }
   if (bad) {
     if (e->handles_open) engine_end(b, 0);
-    else { drop_refs(e); free(e); }
+    else { drop_refs(e); shm_release(e->shm); free(e); }
     free(b);
     return NULL;
   }
   return obj;
 }
 
-static void set_num(napi_env env, napi_value obj, const char *name, double v) {
-  napi_value n;
-  napi_create_double(env, v, &n);
-  napi_set_named_property(env, obj, name, n);
-}
-
 /* the shared-memory layout, so the TS loader can check it against its own constants */
 static napi_value layout(napi_env env) {
   napi_value o;
   napi_create_object(env, &o);
-  set_num(env, o, "version", 1);
-  set_num(env, o, "recWords", REC_WORDS);
-  set_num(env, o, "liveWords", LIVE_WORDS);
-  set_num(env, o, "pickSlotMul", PICK_SLOT_MUL);
-  set_num(env, o, "maxServers", MAX_SERVERS);
-  set_num(env, o, "maxListeners", MAX_LISTENERS);
-  set_num(env, o, "maxSlots", MAX_SLOTS);
+  out_num(env, o, "version", 1);
+  out_num(env, o, "recWords", REC_WORDS);
+  out_num(env, o, "liveWords", LIVE_WORDS);
+  out_num(env, o, "pickSlotMul", PICK_SLOT_MUL);
+  out_num(env, o, "maxServers", MAX_SERVERS);
+  out_num(env, o, "maxListeners", MAX_LISTENERS);
+  out_num(env, o, "maxSlots", MAX_SLOTS);
   return o;
 }
 

@@ -1,11 +1,16 @@
 /*
- * TCP and Unix-socket pairs: listen, accept, non-blocking connect with failover through JS,
- * forwarding both ways with backpressure, half-close, tcp_fastclose, connect and idle timeouts.
+ * TCP and Unix-socket pairs: accept, non-blocking connect with failover through JS, forwarding
+ * both ways with backpressure, half-close, tcp_fastclose, connect and idle timeouts.
  *
- * fd ownership: a conn owns cfd (from accept4) and sfd (from socket); both are registered once
- * in the engine's epoll fd (edge-triggered, EPOLLIN|EPOLLOUT|EPOLLRDHUP) and closed only by
- * conn_close (or, for a failed connect attempt, by connect_failed). The conn memory is freed
- * by engine_reap after the batch (pitfall 3), so every handler first checks C_DEAD.
+ * fd ownership: a conn owns cfd (from accept4; closed at once if JS refuses it or the slot is
+ * taken) and sfd (from server_socket, already registered); both are registered once in the
+ * engine's epoll fd (edge-triggered, EPOLLIN|EPOLLOUT|EPOLLRDHUP) and closed only through
+ * engine_close_fd by conn_close (or, for a failed connect attempt, by connect_failed). The
+ * listener fd is the engine's. The conn memory is freed by engine_reap after the batch
+ * (pitfall 3), so every handler first checks C_DEAD.
+ *
+ * Lengths: recv into the engine's IO_BUF_SIZE buffer; a partial send stores n - w bytes
+ * (0 < n - w <= IO_BUF_SIZE, pending_store checks); drain writes len - off bytes of it.
  *
  * Reading: always to EAGAIN or EOF (edge-triggered; an EOF that came with the data must not be
  * lost, pitfalls 1 and 2). A partial send keeps the rest in a pending buffer and stops reading
@@ -23,18 +28,6 @@
 #define MAX_ATTEMPTS 1024   /* failover is JS's policy; this only stops a JS bug looping forever */
 
 static double *live_of(struct engine *e, struct conn *c) { return e->live + (size_t)c->slot * LIVE_WORDS; }
-
-int tcp_listen(struct engine *e, const union sockaddr_any *a, socklen_t len, int backlog, int *id) {
-  int fd = socket(a->sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -errno;
-  int one = 1;
-  if (a->sa.sa_family != AF_UNIX) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (bind(fd, &a->sa, len) < 0 || listen(fd, backlog) < 0) { int err = errno; close(fd); return -err; }
-  e->st.fds++;
-  int r = listener_add(e, fd, a->sa.sa_family, 0, id);
-  if (r < 0) engine_close_fd(e, fd);
-  return r;
-}
 
 static void pending_free(struct engine *e, struct pending *p) {
   if (!p->data) return;
@@ -74,24 +67,8 @@ void conn_free(struct engine *e, struct conn *c) { xfree(e, c, sizeof *c); }
 
 /* Start a connect to c->server. Returns 0 (in progress or done) or the errno of the failure. */
 static int start_connect(struct engine *e, struct conn *c) {
-  if ((uint32_t)c->server >= e->nservers) return EINVAL;   /* servers changed meanwhile */
-  const struct server_addr *s = &e->servers[c->server];
-  int fd = socket(s->addr.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return errno;
-  e->st.fds++;
-  if (s->source_len) {
-    int one = 1;
-    setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
-    if (bind(fd, &s->source.sa, s->source_len) < 0) { int err = errno; engine_close_fd(e, fd); return err; }
-  }
-  if (connect(fd, &s->addr.sa, s->len) < 0 && errno != EINPROGRESS) {
-    int err = errno;
-    engine_close_fd(e, fd);
-    return err;
-  }
-  int r = engine_watch(e, fd, &c->ws, CONN_EVENTS);
-  if (r < 0) { engine_close_fd(e, fd); return -r; }
-  c->sfd = fd;
+  int err = server_socket(e, c->server, SOCK_STREAM, &c->ws, CONN_EVENTS, &c->sfd);
+  if (err) return err;
   c->flags |= C_CONNECTING;
   c->connect_ms = engine_now(e);
   live_of(e, c)[L_STATE] = ST_CONNECTING;

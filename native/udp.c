@@ -4,10 +4,16 @@
  * send/sendmmsg and replies come back with recvmmsg + sendmmsg on the listener, without JS.
  * JS is called only for a new client (select); expiry is reported as a record.
  *
- * fd ownership: a session owns its upstream fd (socket + connect), registered once in the
- * engine's epoll fd (level-triggered: each wake-up handles at most UDP_BATCHES_PER_EVENT
- * batches, the rest is handled on the next loop turn) and closed only by session_close. The
- * listener fd belongs to the engine (listener_close). Session memory is freed by engine_reap.
+ * fd ownership: a session owns its upstream fd (from server_socket: socket + connect, already
+ * registered in the engine's epoll fd, level-triggered: each wake-up handles at most
+ * UDP_BATCHES_PER_EVENT batches, the rest is handled on the next loop turn) and closes it only
+ * by session_close (engine_close_fd). The listener fd belongs to the engine (listener_close,
+ * which first closes the listener's sessions: their replies go out through it). Session memory
+ * is freed by engine_reap.
+ *
+ * Lengths: recvmmsg fills at most UDP_BATCH entries of UDP_BUF_SIZE bytes (a longer datagram is
+ * MSG_TRUNC and dropped); msg_namelen is bounded by sizeof(union sockaddr_any); replies are sent
+ * with the lengths recvmmsg returned.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -16,20 +22,10 @@
 #include <sys/epoll.h>
 #include "engine.h"
 
-int udp_listen(struct engine *e, const union sockaddr_any *a, socklen_t len, int *id) {
-  if (!e->udpbuf) {
-    e->udpbuf = xmalloc(e, (size_t)UDP_BATCH * UDP_BUF_SIZE);
-    if (!e->udpbuf) return -ENOMEM;
-  }
-  int fd = socket(a->sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -errno;
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (bind(fd, &a->sa, len) < 0) { int err = errno; close(fd); return -err; }
-  e->st.fds++;
-  int r = listener_add(e, fd, a->sa.sa_family, 1, id);
-  if (r < 0) engine_close_fd(e, fd);
-  return r;
+/* the receive buffers every UDP listener and upstream shares, allocated with the first listener */
+int udp_buffers(struct engine *e) {
+  if (!e->udpbuf) e->udpbuf = xmalloc(e, (size_t)UDP_BATCH * UDP_BUF_SIZE);
+  return e->udpbuf ? 0 : -ENOMEM;
 }
 
 static struct session **bucket(struct engine *e, const union sockaddr_any *a) {
@@ -47,12 +43,12 @@ static void unhash(struct engine *e, struct session *s) {
     if (*p == s) { *p = s->hnext; return; }
 }
 
-void session_close(struct engine *e, struct session *s, int why) {
+void session_close(struct engine *e, struct session *s, int why, int err) {
   if (s->dead) return;
   s->dead = 1;
   unhash(e, s);
   s->fd = engine_close_fd(e, s->fd);
-  engine_record(e, REC_UDP_CLOSED, s->slot, s->server, s->listener, why, 0);
+  engine_record(e, REC_UDP_CLOSED, s->slot, s->server, s->listener, why, err);
   e->st.sessions--;
   e->st.sessions_closed++;
   s->next = e->sgrave;
@@ -63,21 +59,8 @@ void session_close(struct engine *e, struct session *s, int why) {
 void session_free(struct engine *e, struct session *s) { xfree(e, s, sizeof *s); }
 
 static int open_upstream(struct engine *e, struct session *s) {
-  if ((uint32_t)s->server >= e->nservers) return EINVAL;
-  const struct server_addr *sv = &e->servers[s->server];
-  if (sv->addr.sa.sa_family == AF_UNIX) return EAFNOSUPPORT;
-  int fd = socket(sv->addr.sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return errno;
-  e->st.fds++;
-  if ((sv->source_len && bind(fd, &sv->source.sa, sv->source_len) < 0) || connect(fd, &sv->addr.sa, sv->len) < 0) {
-    int err = errno;
-    engine_close_fd(e, fd);
-    return err;
-  }
-  int r = engine_watch(e, fd, &s->w, EPOLLIN);
-  if (r < 0) { engine_close_fd(e, fd); return -r; }
-  s->fd = fd;
-  return 0;
+  if ((uint32_t)s->server < e->nservers && e->servers[s->server].addr.sa.sa_family == AF_UNIX) return EAFNOSUPPORT;
+  return server_socket(e, s->server, SOCK_DGRAM, &s->w, EPOLLIN, &s->fd);
 }
 
 /* A datagram from an unknown client: JS picks the slot and server. NULL: dropped. */
@@ -104,16 +87,7 @@ static struct session *session_new(struct engine *e, struct listener *l, const u
   e->st.sessions_created++;
   e->live[(size_t)slot * LIVE_WORDS + L_STATE] = ST_UDP | ST_CONNECTED;
   int err = open_upstream(e, s);
-  if (err) {
-    engine_record(e, REC_UDP_CLOSED, slot, server, l->id, WHY_CONNECT_FAILED, err);
-    s->dead = 1;   /* record written: close without a second one */
-    unhash(e, s);
-    e->st.sessions--;
-    e->st.sessions_closed++;
-    s->next = e->sgrave;
-    e->sgrave = s;
-    return NULL;
-  }
+  if (err) { session_close(e, s, WHY_CONNECT_FAILED, err); return NULL; }
   return s;
 }
 
@@ -178,7 +152,7 @@ void udp_on_listener(struct engine *e, struct listener *l) {
 void udp_on_upstream(struct engine *e, struct session *s) {
   if (s->dead) return;
   struct listener *l = (s->listener >= 0 && s->listener < MAX_LISTENERS) ? e->listeners[s->listener] : NULL;
-  if (!l) { session_close(e, s, WHY_SHUTDOWN); return; }
+  if (!l) { session_close(e, s, WHY_SHUTDOWN, 0); return; }
   struct mmsghdr m[UDP_BATCH];
   struct iovec iov[UDP_BATCH];
   double *lv = e->live + (size_t)s->slot * LIVE_WORDS;
@@ -211,7 +185,7 @@ void udp_sweep(struct engine *e, uint64_t now) {
   for (uint32_t i = 0; i < e->nslots && !e->destroyed; i++) {
     if (e->slot_kind[i] != SLOT_UDP) continue;
     struct session *s = e->slot_ptr[i];
-    if (now - s->active_ms >= e->udp_idle_ms) session_close(e, s, WHY_IDLE);
+    if (now - s->active_ms >= e->udp_idle_ms) session_close(e, s, WHY_IDLE, 0);
   }
 }
 
@@ -219,6 +193,6 @@ void udp_listener_gone(struct engine *e, int id) {
   for (uint32_t i = 0; i < e->nslots; i++) {
     if (e->slot_kind[i] != SLOT_UDP) continue;
     struct session *s = e->slot_ptr[i];
-    if (s->listener == id) session_close(e, s, WHY_SHUTDOWN);
+    if (s->listener == id) session_close(e, s, WHY_SHUTDOWN, 0);
   }
 }
