@@ -7,8 +7,8 @@ import { readdirSync } from 'node:fs';
 import { CLOSE_WHY, REC, loadNative, pick, type NativeEngine, type NativeServer } from '../../server/core/native.ts';
 
 export interface Closed {
-  /** port: the client's, as select saw it */
-  kind: number; slot: number; port: number; server: number; listener: number; up: number; down: number;
+  /** address, port: the client's, as select saw them */
+  kind: number; slot: number; address: string; port: number; server: number; listener: number; up: number; down: number;
   why: (typeof CLOSE_WHY)[number]; errno: number; pktsUp: number; pktsDown: number;
 }
 
@@ -36,7 +36,7 @@ export function addon() {
 export function harness(servers: NativeServer[], slots = 256): Harness {
   const free: number[] = [];
   for (let i = slots - 1; i >= 0; i--) free.push(i);
-  const portOf = new Map<number, number>();
+  const peerOf = new Map<number, { address: string; port: number }>();
   let rr = 0;
   const h: Harness = {
     eng: null as unknown as NativeEngine,
@@ -61,7 +61,7 @@ export function harness(servers: NativeServer[], slots = 256): Harness {
       const slot = free.pop();
       if (slot === undefined) return -1;
       h.inUse.add(slot);
-      portOf.set(slot, port);
+      peerOf.set(slot, { address, port });
       return pick(slot, server);
     },
     failed(slot, server, errno) {
@@ -74,7 +74,7 @@ export function harness(servers: NativeServer[], slots = 256): Harness {
         const o = i * REC.WORDS;
         const slot = r[o + REC.SLOT];
         h.closed.push({
-          kind: r[o + REC.KIND], slot, port: portOf.get(slot) ?? -1, server: r[o + REC.SERVER], listener: r[o + REC.LISTENER],
+          kind: r[o + REC.KIND], slot, address: peerOf.get(slot)?.address ?? '', port: peerOf.get(slot)?.port ?? -1, server: r[o + REC.SERVER], listener: r[o + REC.LISTENER],
           up: r[o + REC.BYTES_UP], down: r[o + REC.BYTES_DOWN], why: CLOSE_WHY[r[o + REC.WHY]], errno: r[o + REC.ERRNO],
           pktsUp: r[o + REC.PKTS_UP], pktsDown: r[o + REC.PKTS_DOWN],
         });
