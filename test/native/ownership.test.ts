@@ -7,7 +7,8 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { spawn } from 'node:child_process';
 import { readdirSync, readlinkSync } from 'node:fs';
-import { echoServer, harness, sleep } from './harness.ts';
+import { addon, echoServer, harness, sleep } from './harness.ts';
+import { pick } from '../../server/core/native.ts';
 
 const socketFds = () => new Set(readdirSync('/proc/self/fd').filter((fd) => {
   try { return readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:'); } catch { return false; }
@@ -100,4 +101,46 @@ test('bad server lists change nothing: throwing getters, Proxies, NUL bytes, non
     c.destroy();
     await h.waitClosed(1);
   } finally { h.destroy(); await be.close(); }
+});
+
+test('destroy() from select is refused (EBUSY); from onRecords it closes everything, flows and all', async () => {
+  const be = await echoServer();
+  const errors: string[] = [];
+  let phase = 'select', records = 0;
+  let slot = 0;
+  const eng = addon().create({
+    slots: 8,
+    select() {
+      if (phase === 'select') {
+        try { eng.destroy(); } catch (err) { errors.push((err as NodeJS.ErrnoException).code ?? String(err)); }
+      }
+      return pick(slot++, 0);
+    },
+    failed: () => -1,
+    onRecords(n) { records += n; if (phase === 'records') eng.destroy(); },
+  });
+  eng.setServers([{ address: '127.0.0.1', port: be.port }]);
+  try {
+    const { port } = eng.listen('tcp', '127.0.0.1', 0, 8);
+    const a = net.connect(port, '127.0.0.1');
+    a.write('x');
+    await once(a, 'data');
+    assert.deepEqual(errors, ['EBUSY']);
+    phase = 'flow';
+    const b = net.connect(port, '127.0.0.1');
+    b.on('error', () => {});
+    b.write('y');
+    await once(b, 'data');
+    const keep = setInterval(() => { if (!b.destroyed) b.write(Buffer.alloc(65536)); }, 1);
+    const closedB = once(b, 'close');
+    const view = eng.live;
+    phase = 'records';
+    a.destroy();   // its close record reaches onRecords, which destroys the engine while b streams
+    await closedB;
+    clearInterval(keep);
+    await sleep(50);
+    assert.equal(records, 1, 'no record after destroy');
+    assert.equal(view.length, 8 * 6, 'the live view stays readable');
+    assert.throws(() => eng.stats(), /destroyed/);
+  } finally { try { eng.destroy(); } catch { /* done */ } await be.close(); }
 });
