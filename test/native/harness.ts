@@ -5,6 +5,7 @@ import net from 'node:net';
 import dgram from 'node:dgram';
 import { readdirSync } from 'node:fs';
 import { CLOSE_WHY, REC, loadNative, pick, type NativeEngine, type NativeServer } from '../../server/core/native.ts';
+import { nth } from '../helpers/nth.ts';
 
 export interface Closed {
   kind: number; slot: number; server: number; listener: number; up: number; down: number;
@@ -68,12 +69,12 @@ export function harness(servers: NativeServer[], slots = 256): Harness {
     onRecords(n) {
       const r = h.eng.records;
       for (let i = 0; i < n; i++) {
-        const o = i * REC.WORDS;
-        const slot = r[o + REC.SLOT];
+        const word = (k: number) => nth(r, i * REC.WORDS + k);
+        const slot = word(REC.SLOT);
         h.closed.push({
-          kind: r[o + REC.KIND], slot, server: r[o + REC.SERVER], listener: r[o + REC.LISTENER],
-          up: r[o + REC.BYTES_UP], down: r[o + REC.BYTES_DOWN], why: CLOSE_WHY[r[o + REC.WHY]], errno: r[o + REC.ERRNO],
-          pktsUp: r[o + REC.PKTS_UP], pktsDown: r[o + REC.PKTS_DOWN],
+          kind: word(REC.KIND), slot, server: word(REC.SERVER), listener: word(REC.LISTENER),
+          up: word(REC.BYTES_UP), down: word(REC.BYTES_DOWN), why: nth(CLOSE_WHY, word(REC.WHY)), errno: word(REC.ERRNO),
+          pktsUp: word(REC.PKTS_UP), pktsDown: word(REC.PKTS_DOWN),
         });
         if (!h.inUse.delete(slot)) throw new Error(`record for slot ${slot} that JS does not hold`);
         free.push(slot);

@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { harness, sleep } from './harness.ts';
 import { deadPort } from '../helpers/backends.ts';
+import { nth } from '../helpers/nth.ts';
 
 /** mulberry32: a small seeded PRNG, so a failing order can be replayed */
 function prng(seed: number) {
@@ -92,7 +93,7 @@ test('random connect/close/stall/reset orders leave no connection, buffer, slot 
   async function worker() {
     while (started < total && Date.now() < deadline) {
       started++;
-      await one(ACTIONS[Math.floor(rand() * ACTIONS.length)]);
+      await one(nth(ACTIONS, Math.floor(rand() * ACTIONS.length)));
     }
   }
   try {
