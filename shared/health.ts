@@ -92,7 +92,8 @@ export function parseHealth(words: readonly string[]): HealthCheck {
       if (path === undefined || !validPath(path)) throw new HealthSyntaxError('health http: expected a PATH starting with /');
       check.path = path;
       check.status = '200';
-      if (rest[i] !== undefined && STATUS.test(rest[i])) check.status = rest[i++];
+      const status = rest[i];
+      if (status !== undefined && STATUS.test(status)) { check.status = status; i++; }
       break;
     }
     case 'dns': {

@@ -52,10 +52,11 @@ export function parseTokens(text: string, source = 'token file'): TokenStore {
     if (line === '' || line.startsWith('#')) return;
     const m = /^(admin|read)\s+(\S+)$/.exec(line);
     if (!m) throw new PenError('PEN_ERR_ARGUMENT', `${source}:${i + 1}: expected "admin <token>" or "read <token>"`);
-    if (m[2].length < MIN_TOKEN_LENGTH) {
+    const [, scope = '', token = ''] = m;
+    if (token.length < MIN_TOKEN_LENGTH) {
       throw new PenError('PEN_ERR_ARGUMENT', `${source}:${i + 1}: tokens must be at least ${MIN_TOKEN_LENGTH} characters`);
     }
-    tokens.push({ scope: m[1] as Scope, hash: sha256(m[2]) });
+    tokens.push({ scope: scope as Scope, hash: sha256(token) });
   });
   return {
     enabled: tokens.length > 0,

@@ -23,7 +23,7 @@ export interface GuardOptions {
 /** The names a loopback bind answers to, whatever loopback address it is bound to. */
 const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
 
-export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+export const SECURITY_HEADERS = {
   'content-security-policy': [
     "default-src 'self'", "script-src 'self'", "script-src-attr 'none'", "style-src 'self'", "img-src 'self' data:",
     "font-src 'self' data:", "connect-src 'self'", "object-src 'none'", "base-uri 'none'", "form-action 'self'",
@@ -33,7 +33,7 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'referrer-policy': 'no-referrer',
   // WHY: a page elsewhere may not even embed our responses (<img>, <script>) in no-cors mode
   'cross-origin-resource-policy': 'same-origin',
-};
+} satisfies Readonly<Record<string, string>>;
 
 /** Swagger UI sets one inline style; its pages may, scripts still may not */
 const DOCS_CSP = SECURITY_HEADERS['content-security-policy'].replace("style-src 'self'", "style-src 'self' 'unsafe-inline'");
@@ -67,11 +67,11 @@ export function hostEntry(text: string): string {
 
 /** Split a Host header into its name and port; null for anything malformed. Anchored. */
 export function parseHost(header: string): { name: string; port: number | null } | null {
-  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}))(?::(\d{1,5}))?$/.exec(header);
-  if (!m) return null;
-  const port = m[2] === undefined ? null : Number(m[2]);
+  const [, host, portText] = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}))(?::(\d{1,5}))?$/.exec(header) ?? [];
+  if (host === undefined) return null;
+  const port = portText === undefined ? null : Number(portText);
   if (port !== null && port > 65535) return null;
-  const name = hostName(m[1]);
+  const name = hostName(host);
   if (name.startsWith('[') && !ipaddr.IPv6.isValid(name.slice(1, -1))) return null;
   return { name, port };
 }

@@ -120,7 +120,7 @@ function settingStep(row: SettingRow, flag: string, v: string | undefined, messa
   return { kind: 'set', setting: row.name, value, apply: (s) => writeKey(s, row.key, value) };
 }
 
-const OBSOLETE: Record<string, string> = {
+const OBSOLETE = {
   D: 'Pen 0.26.0 removed the delayed forward feature,\nmaking the -D option obsolete',
   Q: 'Since Pen 0.26.0, kqueue is already the default on supported systems,\nmaking the -Q option obsolete',
   S: 'As of 0.28.1 the server table is expanded dynamically,\nmaking the -S option obsolete',

@@ -83,7 +83,7 @@ function startTraffic(port: number): () => void {
     const wave = 1 + Math.sin((Date.now() - t0) / 9000);
     const burst = Math.round(1 + wave * 3 + Math.random() * 2);
     for (let i = 0; i < burst && inFlight < 40; i++) {
-      const client = CLIENTS[Math.floor(Math.random() * CLIENTS.length)];
+      const client = CLIENTS[Math.floor(Math.random() * CLIENTS.length)]!; // random() < 1: an index below length
       inFlight += 1;
       void request(port, client, `/demo/${Math.floor(Math.random() * 1000)}`).finally(() => { inFlight -= 1; });
     }

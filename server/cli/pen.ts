@@ -76,7 +76,7 @@ function fatalError(e: unknown): never {
 
 /** Without -f: run ourselves again detached; exit 0 once the child is listening, else relay its error. */
 function daemonize(): void {
-  const child = spawn(process.execPath, [...process.execArgv, process.argv[1], ...argv], {
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1, 2), ...argv], {
     detached: true,
     stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
     env: { ...process.env, [DAEMON_ENV]: '1' },

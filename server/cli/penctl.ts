@@ -32,12 +32,13 @@ function main(argv: string[]): void {
     process.stdout.write(`pen-ts ${VERSION}\n`);
     process.exit(0);
   }
-  if (argv.length < 2) {
+  const where = argv[0];
+  if (where === undefined || argv.length < 2) {
     process.stdout.write('usage: penctl host:port command\n');
     process.exit(0);
   }
   const line = Buffer.from(`${argv.slice(1).join(' ')}\n`);
-  const socket = net.connect(target(argv[0]));
+  const socket = net.connect(target(where));
   let connected = false;
   socket.on('connect', () => {
     connected = true;

@@ -226,7 +226,7 @@ export const acl: Handler = async ({ pen }, args) => {
     if (mask === null) throw quiet(`acl: bogus mask '${extra}'`);
     words = [action, ip, mask];
   } else {
-    const [ip, len] = what.split('/');
+    const [ip = '', len] = what.split('/');
     if (!ipaddr.isValid(ip)) throw quiet(`acl: can't convert address ${ip}`);
     if (!ipaddr.IPv6.isValid(ip)) throw quiet(`acl: ${ip} is not an ipv6 address`);
     words = [action, len === undefined ? ip : `${ip}/${atoi(len)}`];
@@ -237,8 +237,9 @@ export const acl: Handler = async ({ pen }, args) => {
   } catch (err) {
     throw quiet((err as Error).message);
   }
-  if (n < 0 || n >= ACL_COUNT) throw quiet(`add_acl: ${n} outside (0,${ACL_COUNT})`);
-  pen.acls[n].push(entry);
+  const list = pen.acls[n];
+  if (list === undefined) throw quiet(`add_acl: ${n} outside (0,${ACL_COUNT})`);
+  list.push(entry);
   return '';
 };
 

@@ -61,7 +61,7 @@ export async function applyCommand(ctx: CommandContext, name: string, args: unkn
 /** Run one penctl command line and return pen's reply. Never throws for bad input. */
 export async function execute(ctx: CommandContext, line: string): Promise<CommandResult> {
   const words = tokenize(line);
-  if (words.length === 0 || words[0].startsWith('#')) return { reply: '', spec: null };
+  if (words[0] === undefined || words[0].startsWith('#')) return { reply: '', spec: null };
   const found = lookup(words);
   if (!found) {
     // pen: `no` + an unknown word is silently ignored

@@ -35,7 +35,7 @@ export function parseAclEntry(words: string[]): AclEntry {
     return { permit, kind: 'country', country: extra.toUpperCase() };
   }
   if (what.includes(':')) {
-    const [ip, len] = what.split('/');
+    const [ip = '', len] = what.split('/');
     if (!ipaddr.IPv6.isValid(ip)) throw new PenError('PEN_ERR_COMMAND', `acl: ${ip} is not an ipv6 address`);
     const prefix = len === undefined ? 128 : Number(len);
     if (!Number.isInteger(prefix) || prefix < 0 || prefix > 128) throw new PenError('PEN_ERR_COMMAND', `acl: bogus mask '${len}'`);
@@ -51,8 +51,8 @@ function matchesV4(entry: { ip: string; mask: string }, client: IpAddr.IPv4): bo
   const ip = ipaddr.IPv4.parse(entry.ip).toByteArray();
   const mask = ipaddr.IPv4.parse(entry.mask).toByteArray();
   const c = client.toByteArray();
-  // pen does not pre-mask the entry: `permit 127.0.0.1 255.0.0.0` never matches
-  return c.every((b, i) => (b & mask[i]) === ip[i]);
+  // pen does not pre-mask the entry: `permit 127.0.0.1 255.0.0.0` never matches (all three are 4 bytes)
+  return c.every((b, i) => (b & mask[i]!) === ip[i]);
 }
 
 function matchesV6(entry: { ip: string; prefix: number }, client: IpAddr.IPv6): boolean {
@@ -81,7 +81,7 @@ export function aclPermits(acls: AclTable, n: number, clientIp: string | null, c
     else hit = country?.(addr.toString()) === e.country;
     if (hit) return e.permit;
   }
-  return !list[list.length - 1].permit;
+  return !list.at(-1)?.permit; // not empty: checked above
 }
 
 /** The `write` form of an entry, e.g. `acl 1 permit 10.0.0.0 255.0.0.0`. */

@@ -34,10 +34,12 @@ export function servicePort(name: string, proto: 'tcp' | 'udp'): number | null {
       for (const line of readFileSync('/etc/services', 'utf8').split('\n')) {
         const m = /^([^#\s]+)\s+(\d+)\/(tcp|udp)(.*)$/.exec(line);
         if (!m) continue;
-        const port = Number(m[2]);
-        const aliases = m[4].split('#')[0].trim().split(/\s+/).filter(Boolean);
-        for (const n of [m[1], ...aliases]) {
-          const key = `${n}/${m[3]}`;
+        const [, name = '', number, proto, tail = ''] = m;
+        const port = Number(number);
+        const [beforeComment = ''] = tail.split('#');
+        const aliases = beforeComment.trim().split(/\s+/).filter(Boolean);
+        for (const n of [name, ...aliases]) {
+          const key = `${n}/${proto}`;
           if (!services.has(key)) services.set(key, port);
         }
       }
@@ -65,8 +67,7 @@ export function parseListen(text: string, proto: 'tcp' | 'udp' = 'tcp'): ListenS
   let portText = text;
   const bracket = /^\[([^\]]+)\]:(.+)$/.exec(text);
   if (bracket) {
-    host = bracket[1];
-    portText = bracket[2];
+    [, host = '', portText = ''] = bracket;
   } else {
     const i = text.lastIndexOf(':');
     if (i >= 0) {
@@ -119,18 +120,19 @@ export function parseBackend(text: string, proto: 'tcp' | 'udp' = 'tcp'): Backen
   const fields = rest === '' ? [] : rest.split(':');
   if (fields.length > 5) throw new PenError('PEN_ERR_ADDRESS', `invalid server '${text}': too many fields`);
   let port: number | null = null;
-  if (fields.length > 0 && fields[0] !== '') {
+  if (fields[0] !== undefined && fields[0] !== '') {
     port = parsePort(fields[0], proto);
     if (port === null) throw new PenError('PEN_ERR_ADDRESS', `invalid server '${text}': bad port '${fields[0]}'`);
   }
   const nums = fields.slice(1).map(parseField);
   const names = ['max', 'hard', 'weight', 'prio'] as const;
-  nums.forEach((n, i) => {
+  names.forEach((name, i) => {
+    const n = nums[i] ?? null;
     if (n !== null && (Number.isNaN(n) || n < 0)) {
-      throw new PenError('PEN_ERR_ADDRESS', `invalid server '${text}': bad ${names[i]} '${fields[i + 1]}'`);
+      throw new PenError('PEN_ERR_ADDRESS', `invalid server '${text}': bad ${name} '${fields[i + 1]}'`);
     }
-    const limit = `server ${names[i]}` as const;
-    if (n !== null && n > LIMITS[limit].max) throw new PenError('PEN_ERR_ADDRESS', `invalid server '${text}': ${pastLimit(limit, fields[i + 1])}`);
+    const limit = `server ${name}` as const;
+    if (n !== null && n > LIMITS[limit].max) throw new PenError('PEN_ERR_ADDRESS', `invalid server '${text}': ${pastLimit(limit, fields[i + 1] ?? n)}`);
   });
   return { host, port, maxc: nums[0] ?? 0, hard: nums[1] ?? 0, weight: nums[2] ?? 0, prio: nums[3] ?? 0 };
 }

@@ -48,7 +48,7 @@ export class ClientTable {
       if (index === this.slots.length) {
         this.slots.push({ key: '', address: '', port: 0, last: 0, server: NO_SERVER, connects: 0, csx: 0, crx: 0 });
       }
-      const slot = this.slots[index];
+      const slot = this.at(index);
       if (slot.key !== '') this.byKey.delete(slot.key);
       slot.key = key;
       slot.address = address;
@@ -57,7 +57,7 @@ export class ClientTable {
       clearClient(slot);
       this.byKey.set(key, index);
     }
-    const slot = this.slots[index];
+    const slot = this.at(index);
     slot.last = now;
     slot.port = port;
     slot.connects += 1;
@@ -70,9 +70,9 @@ export class ClientTable {
    */
   adopt(key: string, address: string, server: number, last: number, now: number, trackingTime: number): void {
     const known = this.byKey.get(key);
-    if (known !== undefined && this.slots[known].last > last) return;
+    if (known !== undefined && this.at(known).last > last) return;
     const index = known ?? this.store(key, address, 0, now, trackingTime);
-    const slot = this.slots[index];
+    const slot = this.at(index);
     if (known === undefined) slot.connects = 0;
     slot.last = Math.min(last, now);
     slot.server = server;
@@ -83,12 +83,18 @@ export class ClientTable {
     return slot.last !== 0 && !(trackingTime > 0 && slot.last + trackingTime < now);
   }
 
+  /** A slot this table made: byKey and freeSlot only hold indices below slots.length. */
+  private at(index: number): ClientSlot {
+    const slot = this.slots[index];
+    if (slot === undefined) throw new Error(`client slot ${index} was never made`);
+    return slot;
+  }
+
   private freeSlot(now: number, trackingTime: number): number {
     let oldest = 0;
-    for (let i = 0; i < this.slots.length; i++) {
-      const s = this.slots[i];
+    for (const [i, s] of this.slots.entries()) {
       if (s.last === 0 || (trackingTime > 0 && s.last + trackingTime < now)) return i;
-      if (s.last < this.slots[oldest].last) oldest = i;
+      if (s.last < this.at(oldest).last) oldest = i;
     }
     return this.slots.length < this.capacity ? this.slots.length : oldest;
   }

@@ -29,11 +29,11 @@ export class FdWait {
     this.retrying = true;
     const waiting = this.waiters;
     this.waiters = [];
-    for (let k = 0; k < waiting.length; k++) {
-      waiting[k].retryConnect();
+    for (const [k, waiter] of waiting.entries()) {
+      waiter.retryConnect();
       if (this.waiters.length > 0) {
         // still none: the rest keep their places behind it
-        for (let j = k + 1; j < waiting.length; j++) this.waiters.push(waiting[j]);
+        for (const rest of waiting.slice(k + 1)) this.waiters.push(rest);
         break;
       }
     }

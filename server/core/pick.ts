@@ -38,7 +38,7 @@ export function pickOf(s: number): Pick {
   if (s === EMERGENCY) return EMERGENCY_PICK;
   if (s === ABUSE) return ABUSE_PICK;
   while (serverPicks.length <= s) serverPicks.push(Object.freeze({ kind: 'server', s: serverPicks.length }));
-  return serverPicks[s];
+  return serverPicks[s] ?? NONE.nosrv; // only for a negative s that names no server (NO_SERVER)
 }
 
 /** The server index a pick goes to; NO_SERVER for none. */

@@ -124,9 +124,13 @@ function requestFor(path: string, t: ProbeTarget): Buffer {
   return request;
 }
 
-const [H, T, P, SLASH, DOT, SPACE, CR, LF, ZERO, NINE] = [...'HTP/. \r\n09'].map((c) => c.charCodeAt(0));
+const [H, T, P, SLASH, DOT, SPACE, CR, LF, ZERO, NINE] = [0x48, 0x54, 0x50, 0x2f, 0x2e, 0x20, 0x0d, 0x0a, 0x30, 0x39] as const; // HTP/. \r\n09
 const HTTP_SLASH = [H, T, T, P, SLASH];
-const isDigit = (b: number) => b >= ZERO && b <= NINE;
+/** The value of the digit at b[k], or -1 for anything else (past the end too). */
+const digit = (b: Uint8Array, k: number) => {
+  const c = b[k];
+  return c !== undefined && c >= ZERO && c <= NINE ? c - ZERO : -1;
+};
 
 /** Where the first line of b[0, n) ends (its CR LF), or -1. */
 function lineEnd(b: Uint8Array, n: number): number {
@@ -141,10 +145,11 @@ function lineEnd(b: Uint8Array, n: number): number {
 export function statusCode(b: Uint8Array, end: number): number {
   let i = 0;
   for (; i < HTTP_SLASH.length; i++) if (i >= end || b[i] !== HTTP_SLASH[i]) return -1;
-  if (i >= end || !isDigit(b[i++])) return -1;
-  if (i + 1 < end && b[i] === DOT && isDigit(b[i + 1])) i += 2;
-  if (i + 4 > end || b[i] !== SPACE || !isDigit(b[i + 1]) || !isDigit(b[i + 2]) || !isDigit(b[i + 3])) return -1;
-  return (b[i + 1] - ZERO) * 100 + (b[i + 2] - ZERO) * 10 + (b[i + 3] - ZERO);
+  if (i >= end || digit(b, i++) < 0) return -1;
+  if (i + 1 < end && b[i] === DOT && digit(b, i + 1) >= 0) i += 2;
+  if (i + 4 > end || b[i] !== SPACE) return -1;
+  const [hundreds, tens, ones] = [digit(b, i + 1), digit(b, i + 2), digit(b, i + 3)];
+  return hundreds < 0 || tens < 0 || ones < 0 ? -1 : hundreds * 100 + tens * 10 + ones;
 }
 
 /** The write request of every check: a request whose write went out at once was not used (assumption 3 in core/uv.ts). */
@@ -155,7 +160,7 @@ const httpProbe: Probe = (t, check, source, settle) => bounded(settle, (ok, fail
   const expected = check.status ?? '200';
   let head: Buffer | null = null; // only when the status line comes in pieces: READ_BUFFER is shared
   const onread = function onread(this: StreamHandle): undefined {
-    const n = streamBaseState[kReadBytesOrError];
+    const n = streamBaseState[kReadBytesOrError]!; // a slot of Node's stream state, as in ends.ts
     if (n < 0) return void fail(`http ${path}: ${n === UV_EOF ? 'closed before a status line' : uvMessage('read', n)}`);
     if (head !== null) head = Buffer.concat([head, READ_BUFFER.subarray(0, n)]);
     const bytes = head ?? READ_BUFFER;
@@ -209,7 +214,7 @@ const dns: Probe = (t, check, source, settle) => bounded(settle, (ok, fail) => {
     // an ICMP port unreachable arrives here as ECONNREFUSED, so a stopped server fails at once
     handle.onmessage = (nread, _h, buf) => {
       if (nread < 0) fail(`dns: ${uvMessage('recvmsg', nread)}`);
-      else if (nread >= 12 && buf.readUInt16BE(0) === id && (buf[2] & 0x80) !== 0) ok();
+      else if (nread >= 12 && buf.readUInt16BE(0) === id && (buf.readUInt8(2) & 0x80) !== 0) ok();
     };
     handle.onerror = () => {};
     syscall = 'recvStart';

@@ -35,8 +35,7 @@ function lineCount(text: string): number {
 function requestField(chunk: Buffer, max: number): string {
   let out = '';
   const end = Math.min(chunk.length, max);
-  for (let i = 0; i < end; i++) {
-    const b = chunk[i];
+  for (const b of chunk.subarray(0, end)) {
     if (b === 13 || b === 10) break;
     out += b >= 0x80 ? '.' : String.fromCharCode(b);
   }

@@ -32,7 +32,7 @@ export function roundRobin(st: SelectState, now: number): number {
   let i = st.rrCursor;
   for (let tries = 0; tries < n; tries++) {
     i = (i + 1) % n;
-    if (!unavailable(list[i], i, now, st.settings.blacklistTime)) {
+    if (!unavailable(list[i]!, i, now, st.settings.blacklistTime)) { // i = (…) % n: inside the list
       st.rrCursor = i;
       return i;
     }
@@ -47,8 +47,8 @@ export function hashIndex(st: SelectState, client: ClientInfo): number {
   let h = 0;
   const ip = client.ip;
   if (ip !== null && ip.includes('.') && !ip.includes(':')) {
-    const b = ip.split('.').map(Number);
-    h = (b[0] + b[1] * 0x100 + b[2] * 0x10000 + b[3] * 0x1000000) >>> 0;
+    const [b0 = 0, b1 = 0, b2 = 0, b3 = 0] = ip.split('.').map(Number);
+    h = (b0 + b1 * 0x100 + b2 * 0x10000 + b3 * 0x1000000) >>> 0;
     if (st.settings.roundrobin) h = (h ^ (((client.port & 0xff) << 8) | (client.port >> 8))) >>> 0;
   } else if (ip !== null && ip.startsWith('::ffff:') && ip.includes('.')) {
     return hashIndex(st, { ...client, ip: ip.slice(7) });
@@ -79,9 +79,13 @@ export function byWeight(st: SelectState, now: number): number {
 /** prio: the lowest prio value among available servers; ties go to the lowest index. */
 export function byPrio(st: SelectState, now: number): number {
   let best = NO_SERVER;
+  let bestPrio = Infinity;
   st.servers.list.forEach((s, i) => {
     if (unavailable(s, i, now, st.settings.blacklistTime)) return;
-    if (best === NO_SERVER || s.prio < st.servers.list[best].prio) best = i;
+    if (best === NO_SERVER || s.prio < bestPrio) {
+      bestPrio = s.prio;
+      best = i;
+    }
   });
   return best;
 }

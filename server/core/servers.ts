@@ -58,9 +58,9 @@ export function serverAt(t: ServerTable, i: number): Server | null {
 /** `server N …` on a slot beyond the end grows the table; it never shrinks. */
 export function ensureServer(t: ServerTable, i: number): Server {
   // the commands refuse an index past LIMITS.server first; this guards every other caller
-  if (!(i >= 0 && i <= LIMITS.server.max)) throw new PenError('PEN_ERR_ARGUMENT', pastLimit('server', i));
+  if (!(Number.isInteger(i) && i >= 0 && i <= LIMITS.server.max)) throw new PenError('PEN_ERR_ARGUMENT', pastLimit('server', i));
   while (t.list.length <= i) t.list.push(emptyServer());
-  return t.list[i];
+  return t.list[i]!; // the loop made every slot up to the integer i
 }
 
 export function isBlacklisted(s: Server, now: number, blacklistTime: number): boolean {

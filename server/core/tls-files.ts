@@ -33,16 +33,16 @@ const SNI_NAME = /^[a-z0-9_-]+(\.[a-z0-9_-]+)*$/;
  */
 export function looksLikeOcspResponse(der: Buffer): boolean {
   if (der.length < 5 || der[0] !== 0x30) return false;
-  let len = der[1];
+  let len = der.readUInt8(1);
   let at = 2;
   if (len & 0x80) {
     const n = len & 0x7f;
     if (n === 0 || n > 4 || der.length < 2 + n) return false;
-    len = 0;
-    for (let i = 0; i < n; i++) len = len * 256 + der[2 + i];
+    len = der.readUIntBE(2, n);
     at = 2 + n;
   }
-  return at + len === der.length && der[at] === 0x0a && der[at + 1] === 0x01 && der[at + 2] <= 6;
+  const [tag, size, status = 0xff] = der.subarray(at, at + 3); // 0xff: no status byte, not a response
+  return at + len === der.length && tag === 0x0a && size === 0x01 && status <= 6;
 }
 
 /** A file that may be missing (SNI names without files, optional .ca and .ocsp files): null then. */
@@ -210,10 +210,11 @@ export class TlsFiles<C> {
 
   /** One name's context and staple, reusing `prev` when none of its files changed; null without a usable pair. */
   private async loadName(dir: string, name: string, prev: SniEntry<C> | undefined): Promise<SniEntry<C> | null> {
-    const paths = ['crt', 'key', 'ca', 'ocsp'].map((ext) => join(dir, `${name}.${ext}`));
+    const file = (ext: string) => join(dir, `${name}.${ext}`);
+    const paths: [string, string, string, string] = [file('crt'), file('key'), file('ca'), file('ocsp')];
     const stamp = await stampOf(paths);
     if (prev && prev.stamp === stamp) return prev;
-    const [cert, key, ca, ocsp] = await Promise.all(paths.map(readOptional));
+    const [cert = null, key = null, ca = null, ocsp = null] = await Promise.all(paths.map(readOptional));
     if (cert === null || key === null) return null; // no key yet: the default certificate until it appears
     const context = this.build(name, cert, key, ca);
     if (context === null) return null;

@@ -59,26 +59,25 @@ export function collectStats(pen: Balancer, now = pen.now()): PenStats {
     connections.push({ conn, bytes });
     const s = serverSlot(conn.server);
     if (s >= 0 && s < serverSx.length) {
-      serverSx[s] += bytes.sx;
-      serverRx[s] += bytes.rx;
+      serverSx[s]! += bytes.sx;
+      serverRx[s]! += bytes.rx;
     }
     if (conn.clientIndex >= 0 && conn.clientIndex < slots.length) {
-      clientSx[conn.clientIndex] += bytes.csx;
-      clientRx[conn.clientIndex] += bytes.crx;
+      clientSx[conn.clientIndex]! += bytes.csx;
+      clientRx[conn.clientIndex]! += bytes.crx;
     }
     sx += bytes.sx;
     rx += bytes.rx;
   }
   const row = (server: Server, index: number): ServerRow => {
     const s = serverSlot(index);
-    return { index, server, sx: server.sx + serverSx[s], rx: server.rx + serverRx[s] };
+    return { index, server, sx: server.sx + (serverSx[s] ?? 0), rx: server.rx + (serverRx[s] ?? 0) };
   };
   const clients: ClientRow[] = [];
   const trackingTime = pen.settings.trackingTime;
-  for (let i = 0; i < slots.length; i++) {
-    const slot = slots[i];
+  for (const [i, slot] of slots.entries()) {
     if (!pen.clients.isActive(slot, now, trackingTime)) continue;
-    clients.push({ index: i, slot, csx: slot.csx + clientSx[i], crx: slot.crx + clientRx[i] });
+    clients.push({ index: i, slot, csx: slot.csx + (clientSx[i] ?? 0), crx: slot.crx + (clientRx[i] ?? 0) });
   }
   return {
     now,

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { freePort, sleep } from '../helpers/backends.ts';
 import { nginx, type Daemon } from '../helpers/daemons.ts';
+import { nth } from '../helpers/nth.ts';
 import { penctl, startPen } from '../helpers/pen.ts';
 
 const SERVERS = 100;
@@ -29,7 +30,7 @@ after(async () => {
 
 /** CPU seconds (user + system) pen has used so far. */
 function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  const fields = nth(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') '), 1).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in USER_HZ (100 on Linux)
 }
 
@@ -62,9 +63,9 @@ async function cost(health: string): Promise<{ idle: number; checked: number; co
       penctl(ctl, ['health', 'off']);
       idle.push(await window());
     }
-    const diffs = checked.map((c, i) => c - (idle[i] + idle[i + 1]) / 2);
+    const diffs = checked.map((c, i) => c - (nth(idle, i) + nth(idle, i + 1)) / 2);
     const best = diffs.indexOf(Math.min(...diffs));
-    return { idle: (idle[best] + idle[best + 1]) / 2, checked: checked[best], cost: diffs[best] };
+    return { idle: (nth(idle, best) + nth(idle, best + 1)) / 2, checked: nth(checked, best), cost: nth(diffs, best) };
   } finally {
     await pen.stop();
   }

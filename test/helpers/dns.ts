@@ -17,12 +17,12 @@ export interface DnsBackend {
 
 /** Build the reply to one DNS query, or null when it is not a query we can parse. */
 export function dnsReply(query: Buffer, answer: string): Buffer | null {
-  if (query.length < 12 || (query[2] & 0x80) !== 0) return null; // too short, or a response
+  if (query.length < 12 || (query.readUInt8(2) & 0x80) !== 0) return null; // too short, or a response
   if (query.readUInt16BE(4) !== 1) return null;                   // exactly one question
   let i = 12;
   while (i < query.length && query[i] !== 0) {
-    if ((query[i] & 0xc0) !== 0) return null;                     // no compression in a question
-    i += query[i] + 1;
+    if ((query.readUInt8(i) & 0xc0) !== 0) return null;           // no compression in a question
+    i += query.readUInt8(i) + 1;
   }
   if (i + 5 > query.length) return null;
   const question = query.subarray(12, i + 5);
@@ -30,7 +30,7 @@ export function dnsReply(query: Buffer, answer: string): Buffer | null {
   const isA = qtype === 1;
   const head = Buffer.alloc(12);
   head.writeUInt16BE(query.readUInt16BE(0), 0);         // id
-  head.writeUInt16BE(0x8180 | (query[2] & 0x01) << 8, 2); // QR, RD copied, RA
+  head.writeUInt16BE(0x8180 | (query.readUInt8(2) & 0x01) << 8, 2); // QR, RD copied, RA
   head.writeUInt16BE(1, 4);                              // qdcount
   head.writeUInt16BE(isA ? 1 : 0, 6);                    // ancount
   if (!isA) return Buffer.concat([head, question]);

@@ -7,9 +7,10 @@
 // It runs until it is signalled.
 import http from 'node:http';
 
-const [vip, port, first, count, workers] = process.argv.slice(2);
-const base = first.split('.').map(Number);
-const ips = Array.from({ length: Number(count) }, (_, i) => `${base[0]}.${base[1]}.${base[2]}.${base[3] + i}`);
+const [vip, port, first = '', count, workers] = process.argv.slice(2);
+const [a, b, c, d] = first.split('.').map(Number);
+if (d === undefined) throw new Error(`ha-client: FIRST_IP '${first}' is not an IPv4 address`);
+const ips = Array.from({ length: Number(count) }, (_, i) => `${a}.${b}.${c}.${d + i}`);
 /** a connect that takes longer than this counts as failed (the address is somewhere unreachable) */
 const TIMEOUT_MS = 250;
 /** pause between one worker's requests, so the test does not take the machine's CPUs */
@@ -39,7 +40,7 @@ function once(ip: string): Promise<void> {
 
 async function worker(): Promise<void> {
   for (;;) {
-    await once(ips[Math.floor(Math.random() * ips.length)]);
+    await once(ips[Math.floor(Math.random() * ips.length)]!); // random() < 1: an index below length
     await new Promise((r) => setTimeout(r, PAUSE_MS));
   }
 }

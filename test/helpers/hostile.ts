@@ -19,6 +19,13 @@ const READ_NAMES = COMMANDS.filter((c) => c.scope === 'read').map((c) => c.name)
 const ADMIN_NAMES = COMMANDS.filter((c) => c.scope === 'admin').map((c) => c.name);
 const KNOWN = new Set(COMMANDS.map((c) => c.name.split(' ').at(-1) as string));
 
+/** A random element of a list (r() is below 1, so the index is below its length). */
+function oneOf<T>(r: () => number, list: readonly T[]): T {
+  const x = list[Math.floor(r() * list.length)];
+  if (x === undefined) throw new Error('oneOf: an empty list');
+  return x;
+}
+
 /** Words that break parsers: numbers out of range, wrong types, long, control and non-UTF-8 bytes. */
 function badWord(r: () => number): Buffer {
   const pick = Math.floor(r() * 14);
@@ -26,13 +33,13 @@ function badWord(r: () => number): Buffer {
   switch (pick) {
     case 0: return Buffer.from(String(-Math.floor(r() * 1e6)));
     case 1: return Buffer.from('99999999999999999999999999');
-    case 2: return Buffer.from(['1e309', 'NaN', 'Infinity', '-0', '0x10', '1.5', '٣', '+7'][Math.floor(r() * 8)]);
+    case 2: return Buffer.from(oneOf(r, ['1e309', 'NaN', 'Infinity', '-0', '0x10', '1.5', '٣', '+7']));
     case 3: return Buffer.from('x'.repeat(1000 + Math.floor(r() * 3000)));
     case 4: return Buffer.from(Array.from({ length: 1 + Math.floor(r() * 20) }, () => 0x80 + Math.floor(r() * 128))); // invalid UTF-8
-    case 5: return Buffer.from(Array.from({ length: 1 + Math.floor(r() * 8) }, () => [0, 1, 7, 8, 9, 11, 12, 27, 127][Math.floor(r() * 9)]));
-    case 6: return Buffer.from(['💥', 'Ω≈ç√', '\u202e', '\ufeff', 'ä'.repeat(50)][Math.floor(r() * 5)]);
-    case 7: return Buffer.from(['%s%n%x', '${7*7}', "'; DROP", '<script>', '../../../../etc/passwd', '`id`', '$(id)'][Math.floor(r() * 7)]);
-    case 8: return Buffer.from(['address', 'port', 'max', 'blacklist', 'permit', 'deny', 'country', 'acl'][Math.floor(r() * 8)]);
+    case 5: return Buffer.from(Array.from({ length: 1 + Math.floor(r() * 8) }, () => oneOf(r, [0, 1, 7, 8, 9, 11, 12, 27, 127])));
+    case 6: return Buffer.from(oneOf(r, ['💥', 'Ω≈ç√', '\u202e', '\ufeff', 'ä'.repeat(50)]));
+    case 7: return Buffer.from(oneOf(r, ['%s%n%x', '${7*7}', "'; DROP", '<script>', '../../../../etc/passwd', '`id`', '$(id)']));
+    case 8: return Buffer.from(oneOf(r, ['address', 'port', 'max', 'blacklist', 'permit', 'deny', 'country', 'acl']));
     default: return ascii(1 + Math.floor(r() * 24));
   }
 }
@@ -50,7 +57,7 @@ function join(words: Buffer[], r: () => number): Buffer {
   const seps = [' ', ' ', ' ', '  ', '\t'];
   const parts: Buffer[] = [];
   words.forEach((w, i) => {
-    if (i > 0) parts.push(Buffer.from(seps[Math.floor(r() * seps.length)]));
+    if (i > 0) parts.push(Buffer.from(oneOf(r, seps)));
     parts.push(w);
   });
   return Buffer.concat(parts);
@@ -65,7 +72,7 @@ const args = (r: () => number) => Array.from({ length: Math.floor(r() * 6) }, ()
 export function harmlessBadLine(r: () => number): Buffer {
   const kind = Math.floor(r() * 5);
   if (kind === 0) return join([Buffer.from('no'), unknownWord(r), ...args(r)], r);
-  if (kind === 1) return join([Buffer.from(READ_NAMES[Math.floor(r() * READ_NAMES.length)]), ...args(r)], r);
+  if (kind === 1) return join([Buffer.from(oneOf(r, READ_NAMES)), ...args(r)], r);
   if (kind === 2) return Buffer.from('x'.repeat(4096 + Math.floor(r() * 2000))); // past pen's 4095-byte line
   return join([unknownWord(r), ...args(r)], r);
 }
@@ -73,7 +80,7 @@ export function harmlessBadLine(r: () => number): Buffer {
 /** A bad line that may name any command (admin ones too): only for callers who cannot change things. */
 export function anyBadLine(r: () => number): Buffer {
   if (r() < 0.5) return harmlessBadLine(r);
-  const name = ADMIN_NAMES[Math.floor(r() * ADMIN_NAMES.length)];
+  const name = oneOf(r, ADMIN_NAMES);
   return join([Buffer.from(name), ...args(r)], r);
 }
 

@@ -98,8 +98,8 @@ export class Lab {
 
   /** Start a long-running process inside a host (host null: in the machine's namespace). */
   start(name: string, host: string | null, cmd: string, args: string[], opts: { cwd?: string; onLine?: (line: string) => void } = {}): LabProcess {
-    const argv = host === null ? [cmd, ...args] : ['ip', 'netns', 'exec', this.ns(host), cmd, ...args];
-    const child = spawn(argv[0], argv.slice(1), { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const [file, argv]: [string, string[]] = host === null ? [cmd, args] : ['ip', ['netns', 'exec', this.ns(host), cmd, ...args]];
+    const child = spawn(file, argv, { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     const keep = (d: Buffer) => { out = (out + d.toString()).slice(-64 * 1024); };
     child.stdout!.on('data', keep);

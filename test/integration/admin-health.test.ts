@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { sleep } from '../helpers/backends.ts';
+import { nth } from '../helpers/nth.ts';
 import { ADMIN_TOKEN, READ_TOKEN, adminFixture, type Fixture } from './admin-fixture.ts';
 
 let f: Fixture;
@@ -42,7 +43,7 @@ test('the snapshot, /servers/:n/health and /metrics show each checked server\'s 
   assert.equal(h.own, null);
   assert.equal(h.check.kind, 'tcp');
   const metrics = (await f.app.inject({ method: 'GET', url: '/metrics', headers: read })).body;
-  const port = f.backends[0].port;
+  const port = nth(f.backends, 0).port;
   assert.match(metrics, new RegExp(`^pen_server_check_status\\{server="0",address="127\\.0\\.0\\.1:${port}",state="up"\\} 1$`, 'm'));
   assert.match(metrics, new RegExp(`^pen_server_check_duration_seconds\\{server="0",address="127\\.0\\.0\\.1:${port}"\\} [0-9.e-]+$`, 'm'));
   assert.match(metrics, new RegExp(`^pen_server_check_failures_total\\{server="0",address="127\\.0\\.0\\.1:${port}"\\} 0$`, 'm'));

@@ -29,7 +29,7 @@ let pen: PenProcess;
 let adminPort: number;
 let controlPort: number;
 let inspectPort: number;
-let backends: Awaited<ReturnType<typeof tcpBackend>>[];
+let backends: [Awaited<ReturnType<typeof tcpBackend>>, Awaited<ReturnType<typeof tcpBackend>>];
 const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 const figures: Record<string, number | string> = { seed: SEED };
 

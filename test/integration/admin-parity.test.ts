@@ -75,7 +75,7 @@ function fingerprint(w: World): string {
 
 let port: World;
 let rest: World;
-let backends: Awaited<ReturnType<typeof tcpBackend>>[];
+let backends: [Awaited<ReturnType<typeof tcpBackend>>, Awaited<ReturnType<typeof tcpBackend>>];
 before(async () => {
   backends = [await tcpBackend('b0'), await tcpBackend('b1')];
   const ports = backends.map((b) => b.port);

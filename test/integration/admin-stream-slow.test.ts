@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import WebSocket, { WebSocketServer } from 'ws';
 import { freePort, get, httpBackend, sleep } from '../helpers/backends.ts';
+import { nth } from '../helpers/nth.ts';
 import { startPen, type PenProcess } from '../helpers/pen.ts';
 
 /** servers in the table: each is a row of every snapshot, some 1.1 MB in all */
@@ -169,7 +170,7 @@ async function hubWith(servers: number, intervalMs: number) {
   const { createStreamHub } = await import('../../server/admin/stream.ts');
   const { createSampler } = await import('../../server/stats/snapshot.ts');
   const g = await adminFixture({ backends: 1 });
-  for (let i = 1; i < servers; i++) await g.cmd(`server ${i} address 127.0.0.1 port ${g.backends[0].port}`);
+  for (let i = 1; i < servers; i++) await g.cmd(`server ${i} address 127.0.0.1 port ${nth(g.backends, 0).port}`);
   const hub = createStreamHub({ pen: g.pen, runtime: g.runtime, sampler: createSampler(g.pen) }, intervalMs, 4);
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   wss.on('connection', (ws) => hub.add(ws));

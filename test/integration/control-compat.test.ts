@@ -109,8 +109,8 @@ test('the status page matches Debian pen\'s apart from the time and socket numbe
         assert.equal(head(readFileSync(html, 'latin1')), head(reply), 'USR1 writes the page status shows');
       }
       // the client's age may differ by a second between the runs, and we number sockets, not fds
-      const [servers, rest] = reply.replace(/^Time [^,]+,/m, 'Time T,').split('<h2>Active clients</h2>');
-      const [clients, conns] = rest.split('<h2>Active connections</h2>');
+      const [servers, rest = ''] = reply.replace(/^Time [^,]+,/m, 'Time T,').split('<h2>Active clients</h2>');
+      const [clients = '', conns = ''] = rest.split('<h2>Active connections</h2>');
       return `${servers}<h2>Active clients</h2>${clients.replace(/(<td>127\.0\.0\.1<\/td>\n)<td>\d+<\/td>/, '$1<td>AGE</td>')}`
         + `<h2>Active connections</h2>${conns.replace(/(<tr>\n<td>\d+<\/td>\n)<td>\d+<\/td>\n<td>\d+<\/td>/g, '$1<td>FD</td>\n<td>FD</td>')}`;
     } finally {

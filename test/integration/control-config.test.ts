@@ -91,7 +91,7 @@ test('write, then a fresh pen started from the file has the same servers, modes 
   // the second line says how to start pen again from the file
   const comment = written.split('\n')[1];
   assert.equal(comment, `# pen -f -c 3000 -u 'root' -F '${cfg}' -C ${ctl} 127.0.0.1:${port}`);
-  const args = [...comment.matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2]).slice(2);
+  const args = [...comment.matchAll(/'([^']*)'|(\S+)/g)].flatMap((m) => m[1] ?? m[2] ?? []).slice(2);
   const second = await startPen(args.filter((x) => x !== '-f'), { waitPort: port });
   try {
     const after = readBack.map((c) => ask(ctl, c));

@@ -98,7 +98,7 @@ test('every command in the registry answers both penctls the same, with the expe
   const p = await ourPen();
   try {
     for (const c of COMMANDS) {
-      const [line, expected] = SAMPLES[c.name];
+      const [line, expected] = SAMPLES[c.name] ?? assert.fail(`no sample for ${c.name}`);
       const replies = CLIENTS.map(([, bin]) => ask(p.ctl, line, bin));
       for (const r of replies) {
         if (typeof expected === 'string') assert.equal(r, expected, line);

@@ -62,7 +62,7 @@ test('drain: open connections keep flowing, new ones and the returning client go
     const name = first.greeting;
     const index = name === 'x' ? 0 : 1;
     const other = name === 'x' ? 'y' : 'x';
-    assert.equal(p.pen.servers.list[index].c, 5);
+    assert.equal(p.pen.servers.list[index]?.c, 5);
 
     await p.cmd(`server ${index} drain on`);
     assert.ok(!p.events.some((e) => e.type === 'drained'), 'not drained while connections are open');
@@ -73,7 +73,7 @@ test('drain: open connections keep flowing, new ones and the returning client go
     assert.deepEqual(fresh.map((f) => f.greeting), [other, other, other], 'the returning client fails over');
     assert.deepEqual(fresh.map((f) => f.greeting), [other, other, other]);
     assert.equal((await hold(p.port, '127.0.0.2')).greeting, other, 'a new client too');
-    assert.equal(p.pen.servers.list[index].status, 0, 'draining is not blacklisting');
+    assert.equal(p.pen.servers.list[index]?.status, 0, 'draining is not blacklisting');
     for (const [k, s] of held.entries()) assert.equal(await echo(s, `still ${k}`), `still ${k}`, 'and still flowing after');
 
     for (const s of held.splice(0)) s.destroy();
@@ -106,7 +106,7 @@ test('drain on a server with nothing open is drained at once; bad words change n
     for (const bad of ['server 0 drain', 'server 0 drain yes', 'server 0 drain on off']) {
       const r = await execute(ctx, bad);
       assert.equal(r.reply, 'server drain: expected on or off\n', bad);
-      assert.equal(p.pen.servers.list[0].drain, false);
+      assert.equal(p.pen.servers.list[0]?.drain, false);
     }
   } finally {
     p.pen.shutdown();

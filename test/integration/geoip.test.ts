@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { DEFAULT_GEOIP_FILE } from '../../server/core/geoip.ts';
 import { freePort, get, httpBackend, type HttpBackend } from '../helpers/backends.ts';
 import { mmdbUnavailable, writeTestMmdb } from '../helpers/mmdb.ts';
+import { nth } from '../helpers/nth.ts';
 import { penctl, startPen } from '../helpers/pen.ts';
 
 const missing = mmdbUnavailable();
@@ -56,8 +57,8 @@ describe('country ACLs with a GeoIP database', { skip: missing ?? false }, () =>
     assert.match(written, new RegExp(`^geoip ${db.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n(.*\\n)*acl 1 deny country NO\\n`, 'm'));
 
     // a fresh pen from the written file behaves the same
-    const comment = written.split('\n')[1];
-    const args = [...comment.matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2]).slice(2).filter((x) => x !== '-f');
+    const comment = nth(written.split('\n'), 1);
+    const args = [...comment.matchAll(/'([^']*)'|(\S+)/g)].flatMap((m) => m[1] ?? m[2] ?? []).slice(2).filter((x) => x !== '-f');
     const second = await startPen(args, { waitPort: port });
     try {
       assert.equal(ask(ctl, 'geoip'), `${db}\n`);

@@ -15,6 +15,7 @@ import { execute } from '../../server/control/registry.ts';
 import { freePort } from '../helpers/backends.ts';
 import { countFsCalls } from '../helpers/fscount.ts';
 import { mmdbUnavailable, writeTestMmdb } from '../helpers/mmdb.ts';
+import { nth } from '../helpers/nth.ts';
 
 const missing = mmdbUnavailable();
 const db = missing === null ? writeTestMmdb() : '';
@@ -43,7 +44,7 @@ describe('geoip lookups', { skip: missing ?? false }, () => {
 
   test('a country entry decides by the looked-up country, and never matches without a database', async () => {
     const acls = emptyAcls();
-    acls[1].push(parseAclEntry(['deny', 'country', 'no']));
+    nth(acls, 1).push(parseAclEntry(['deny', 'country', 'no']));
     const country = await openGeoip(db);
     assert.equal(aclPermits(acls, 1, '127.0.1.5', country), false);
     assert.equal(aclPermits(acls, 1, '127.0.0.1', country), true);

@@ -8,6 +8,7 @@ import { Balancer } from '../../server/core/balancer.ts';
 import type { Connection } from '../../server/core/connection.ts';
 import { execute } from '../../server/control/registry.ts';
 import { renderStatusHtml, writeWebStats } from '../../server/stats/html.ts';
+import { nth } from '../helpers/nth.ts';
 
 const T = new Date(2026, 10, 24, 7, 3, 58);
 const ctxOf = (pen: Balancer) => ({ pen, runtime: { exit() {}, argv: [] }, origin: 'cli' as const });
@@ -39,8 +40,8 @@ test('clients and connections get one row each, with their counters', () => {
   const pen = new Balancer();
   const now = Math.floor(T.getTime() / 1000);
   const c = pen.clients.store('127.0.0.1', '127.0.0.1', 40000, now - 1, 0);
-  pen.clients.slots[c].server = 1;
-  pen.clients.slots[c].csx = 11;
+  nth(pen.clients.slots, c).server = 1;
+  nth(pen.clients.slots, c).csx = 11;
   const conn: Connection = {
     index: 0, state: 2, clientIndex: c, clientAddress: '127.0.0.1', initial: 1, server: 1, counted: true, t: now,
     downId: 8, upId: 9, pendingDown: () => 0, pendingUp: () => 3, bytes: () => ({ sx: 0, rx: 0, csx: 0, crx: 0 }), close() {},

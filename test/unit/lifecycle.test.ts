@@ -8,6 +8,7 @@ import { CS_CONNECTED, type Connection, type SweepClock } from '../../server/cor
 import type { PairEntry, PairHost } from '../../server/core/pair-host.ts';
 import { NO_SERVER } from '../../server/core/servers.ts';
 import { execute } from '../../server/control/registry.ts';
+import { nth } from '../helpers/nth.ts';
 
 /** Counters kept outside the entries, as a native transport keeps them in shared memory. */
 const shared = new Float64Array(4 * 16);
@@ -34,7 +35,8 @@ class FakeEntry implements PairEntry {
   pendingUp(): number { return 0; }
   bytes() {
     const r = this.row * 4;
-    return { sx: shared[r], rx: shared[r + 1], csx: shared[r + 2], crx: shared[r + 3] };
+    const [sx = 0, rx = 0, csx = 0, crx = 0] = shared.subarray(r, r + 4);
+    return { sx, rx, csx, crx };
   }
   close(): void {
     this.closed += 1;
@@ -72,11 +74,11 @@ test('take counts a connection against its server; release folds its bytes once 
   const e = open(p, '10.0.0.1', 0)!;
   assert.equal(e.server, 1, 'round robin starts at server 1');
   assert.equal(e.initial, 1, 'the pick recorded pen\'s initial choice');
-  assert.deepEqual([p.servers.list[1].c, p.connsUsed, p.accepted], [1, 1, 1]);
+  assert.deepEqual([p.servers.list[1]?.c, p.connsUsed, p.accepted], [1, 1, 1]);
   e.close();
   e.close(); // a second close (or release) changes nothing
-  const s = p.servers.list[1];
-  const client = p.clients.slots[e.clientIndex];
+  const s = nth(p.servers.list, 1);
+  const client = nth(p.clients.slots, e.clientIndex);
   assert.deepEqual([s.c, s.sx, s.rx, client.csx, client.crx, p.closedBytes.sx, p.connsUsed], [0, 10, 20, 30, 40, 10, 0]);
   assert.equal(e.closed, 2);
   assert.deepEqual(p.lastOccupant[e.index], { client: e.clientIndex, server: 1 }, '`connection N` still shows who held the slot');
@@ -107,7 +109,7 @@ test('one sweep reaches every connection of any transport, with the limits in mi
 
 test('dropped clients are counted with their reason', async () => {
   const p = await pen('server 0 address 127.0.0.1 port 1000 max 1');
-  p.servers.list[0].c = 1;
+  nth(p.servers.list, 0).c = 1;
   const e = new FakeEntry(p.host, '10.0.0.9');
   p.host.alloc(e);
   e.clientIndex = p.host.storeClient(e.clientIp, e.clientPort);

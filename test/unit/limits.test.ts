@@ -46,13 +46,18 @@ const COMMAND: Record<LimitName, ((n: string) => string) | null> = {
 };
 
 /** The REST schema that carries each row's bound. */
-const settingsPatch = settingsPatchSchema().properties as Record<string, TSchema>;
+const settingsProperties = settingsPatchSchema().properties;
+const settingsPatch = (name: string): TSchema => {
+  const schema = settingsProperties[name];
+  assert.ok(schema, `the settings patch has no ${name}`);
+  return schema;
+};
 const REST: Record<LimitName, TSchema[]> = {
   server: [ServerParamsSchema.properties.n],
-  conn_max: [settingsPatch.conn_max], clients_max: [settingsPatch.clients_max],
-  blacklist: [settingsPatch.blacklist], tracking: [settingsPatch.tracking], timeout: [settingsPatch.timeout],
-  idle_timeout: [settingsPatch.idle_timeout], pending_max: [settingsPatch.pending_max], debug: [settingsPatch.debug],
-  client_acl: [settingsPatch.client_acl], control_acl: [settingsPatch.control_acl], tarpit_acl: [settingsPatch.tarpit_acl],
+  conn_max: [settingsPatch('conn_max')], clients_max: [settingsPatch('clients_max')],
+  blacklist: [settingsPatch('blacklist')], tracking: [settingsPatch('tracking')], timeout: [settingsPatch('timeout')],
+  idle_timeout: [settingsPatch('idle_timeout')], pending_max: [settingsPatch('pending_max')], debug: [settingsPatch('debug')],
+  client_acl: [settingsPatch('client_acl')], control_acl: [settingsPatch('control_acl')], tarpit_acl: [settingsPatch('tarpit_acl')],
   idlers: [], listen_queue: [], multi_accept: [], // not settable over REST but through /commands
   acl: [AclParamsSchema.properties.n],
   'server port': [ServerPatchSchema.properties.port, ServerNewSchema.properties.port],

@@ -9,6 +9,7 @@ import type { PeerMessage } from '../../shared/peer.ts';
 import { execute } from '../../server/control/registry.ts';
 import { changedLines } from '../../server/control/peer.ts';
 import { listenerCount } from '../../server/core/events.ts';
+import { nth } from '../helpers/nth.ts';
 
 function balancer(clients: number): Balancer {
   const pen = new Balancer();
@@ -18,7 +19,7 @@ function balancer(clients: number): Balancer {
   for (let i = 0; i < clients; i++) {
     const ip = `10.0.${i >> 8}.${i & 255}`;
     const slot = pen.clients.store(ip, ip, 1, now, 0);
-    pen.clients.slots[slot].server = i % 2;
+    nth(pen.clients.slots, slot).server = i % 2;
   }
   return pen;
 }
@@ -28,19 +29,19 @@ test('the first messages are the configuration and every client; then only chang
   const sent: PeerMessage[] = [];
   const feed = startFeed(pen, (line) => { sent.push(JSON.parse(line) as PeerMessage); return true; }, () => assert.fail('not dropped'));
   try {
-    assert.equal(sent[0].type, 'config');
-    assert.ok(sent[0].type === 'config' && sent[0].lines.some((l) => l.startsWith('server 1 acl 0 address 127.0.0.1 port 8001')));
-    assert.ok(sent[1].type === 'clients' && sent[1].entries.length === 300);
+    assert.equal(sent[0]?.type, 'config');
+    assert.ok(sent[0]?.type === 'config' && sent[0].lines.some((l) => l.startsWith('server 1 acl 0 address 127.0.0.1 port 8001')));
+    assert.ok(sent[1]?.type === 'clients' && sent[1].entries.length === 300);
     assert.equal(pen.peer.followers, 1);
     sent.length = 0;
-    pen.clients.slots[5].server = 0;
+    nth(pen.clients.slots, 5).server = 0;
     await execute({ pen, runtime: { exit() {}, argv: [] }, origin: 'rest' }, 'blacklist 44');
     await new Promise((r) => setTimeout(r, 450));
     const clients = sent.filter((m) => m.type === 'clients');
     assert.deepEqual(clients.flatMap((m) => (m.type === 'clients' ? m.entries.map((e) => e[0]) : [])), ['10.0.0.5'], 'only the changed entry');
     const configs = sent.filter((m) => m.type === 'config');
     assert.equal(configs.length, 1, 'one config message for one change');
-    assert.ok(configs[0].type === 'config' && configs[0].lines.includes('blacklist 44'));
+    assert.ok(configs[0]?.type === 'config' && configs[0].lines.includes('blacklist 44'));
   } finally {
     feed.stop();
   }
@@ -58,7 +59,7 @@ test('a follower that stops reading is dropped at once, and the feed stops', asy
     return true;
   }, () => { dropped += 1; });
   for (let i = 0; i < 40 && dropped === 0; i++) {
-    pen.clients.slots[i % 20].server ^= 1;
+    nth(pen.clients.slots, i % 20).server ^= 1;
     await new Promise((r) => setTimeout(r, 210));
   }
   assert.equal(dropped, 1, 'dropped once');
@@ -87,14 +88,14 @@ test("the follower's table takes the peer's entries, but never over a newer one 
   pen.clients.grow(4);
   const now = pen.now();
   pen.clients.adopt('10.9.9.1', '10.9.9.1', 1, now - 5, now, 0);
-  const slot = pen.clients.slots[0];
+  const slot = nth(pen.clients.slots, 0);
   assert.deepEqual([slot.address, slot.server, slot.last, slot.connects], ['10.9.9.1', 1, now - 5, 0], 'adopted, no connect counted');
   pen.clients.store('10.9.9.2', '10.9.9.2', 1, now, 0);
-  pen.clients.slots[1].server = 0;
+  nth(pen.clients.slots, 1).server = 0;
   pen.clients.adopt('10.9.9.2', '10.9.9.2', 1, now - 10, now, 0);
-  assert.equal(pen.clients.slots[1].server, 0, 'the local entry is newer and stays');
+  assert.equal(pen.clients.slots[1]?.server, 0, 'the local entry is newer and stays');
   pen.clients.adopt('10.9.9.1', '10.9.9.1', 0, now + 100, now, 0);
-  assert.deepEqual([pen.clients.slots[0].server, pen.clients.slots[0].last], [0, now], 'a later entry wins; a clock ahead of ours is clamped to now');
+  assert.deepEqual([pen.clients.slots[0]?.server, pen.clients.slots[0]?.last], [0, now], 'a later entry wins; a clock ahead of ours is clamped to now');
 });
 
 test('a follower runs only the lines that differ, and a changed access list whole', () => {

@@ -9,6 +9,7 @@ import { failoverLimit, firstPick, nextPick, type Pick, type PickClient } from '
 import type { SelectState } from '../../server/core/select.ts';
 import { NO_SERVER, emptyServer, serverAt, type Server } from '../../server/core/servers.ts';
 import { defaultSettings, type Settings } from '../../server/core/settings.ts';
+import { nth } from '../helpers/nth.ts';
 
 const NOW = 1_000_000;
 
@@ -40,7 +41,7 @@ const server = (p: Partial<Server>): Server => ({ ...emptyServer(), family: 4, a
 
 function state(row: Row): SelectState {
   const acls = emptyAcls();
-  for (const [n, entries] of Object.entries(row.acls ?? {})) for (const e of entries) acls[Number(n)].push(parseAclEntry(e));
+  for (const [n, entries] of Object.entries(row.acls ?? {})) for (const e of entries) nth(acls, Number(n)).push(parseAclEntry(e));
   return {
     servers: {
       list: row.servers.map((p, i) => server({ port: 1000 + i, ...p })),

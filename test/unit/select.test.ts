@@ -4,6 +4,7 @@ import { emptyAcls, parseAclEntry } from '../../server/core/acl.ts';
 import { canTry, chooseInitial, failoverNext, hashIndex, type ClientInfo, type SelectState } from '../../server/core/select.ts';
 import { ABUSE, EMERGENCY, NO_SERVER, emptyServer, type Server } from '../../server/core/servers.ts';
 import { defaultSettings } from '../../server/core/settings.ts';
+import { nth } from '../helpers/nth.ts';
 
 const NOW = 1_000_000;
 
@@ -56,7 +57,7 @@ test('weight picks the smallest 256*c/weight and never a weight-0 server', () =>
   for (let i = 0; i < 8; i++) {
     const s = chooseInitial(st, newClient(), NOW);
     picks.push(s);
-    st.servers.list[s].c += 1;
+    nth(st.servers.list, s).c += 1;
   }
   assert.deepEqual(picks, [0, 1, 1, 1, 0, 1, 1, 1]);
   const zero = state(2);
@@ -70,7 +71,7 @@ test('prio picks the lowest prio among available servers, beating weight and has
   st.settings.weight = true;
   st.settings.hash = true;
   assert.equal(chooseInitial(st, newClient(), NOW), 1);
-  st.servers.list[1].status = NOW;
+  nth(st.servers.list, 1).status = NOW;
   assert.equal(chooseInitial(st, newClient(), NOW), 2);
 });
 
@@ -78,7 +79,7 @@ test('soft limit for everybody, hard limit for the server a client came from', (
   const st = state(2, [{ maxc: 2, hard: 3, c: 2 }]);
   assert.equal(canTry(st, 0, newClient(), NOW), false);
   assert.equal(canTry(st, 0, { ...newClient(), lastServer: 0 }, NOW), true);
-  st.servers.list[0].c = 3;
+  nth(st.servers.list, 0).c = 3;
   assert.equal(canTry(st, 0, { ...newClient(), lastServer: 0 }, NOW), false);
   const unlimited = state(1, [{ maxc: 0, hard: 1, c: 50 }]);
   assert.equal(canTry(unlimited, 0, newClient(), NOW), true);
@@ -109,7 +110,7 @@ test('stubborn never fails over, and abuse or emergency servers are not failed o
 
 test('clients denied by client_acl go to the abuse server, or nowhere without one', () => {
   const st = state(2);
-  st.acls[1].push(parseAclEntry(['permit', '127.0.0.1']));
+  nth(st.acls, 1).push(parseAclEntry(['permit', '127.0.0.1']));
   st.settings.clientAcl = 1;
   assert.equal(chooseInitial(st, newClient('127.0.0.2'), NOW), NO_SERVER);
   st.servers.abuse = { ...emptyServer(), family: 4, address: '127.0.0.1', port: 9 };
@@ -119,7 +120,7 @@ test('clients denied by client_acl go to the abuse server, or nowhere without on
 
 test('a server ACL that denies the client makes it fail over', () => {
   const st = state(2, [{ acl: 2 }]);
-  st.acls[2].push(parseAclEntry(['deny', '127.0.0.1']));
+  nth(st.acls, 2).push(parseAclEntry(['deny', '127.0.0.1']));
   assert.equal(canTry(st, 0, newClient('127.0.0.1'), NOW), false);
   assert.equal(canTry(st, 0, newClient('127.0.0.3'), NOW), true);
   assert.equal(failoverNext(st, 0, 0, newClient('127.0.0.1'), NOW), 1);

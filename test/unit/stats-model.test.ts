@@ -9,6 +9,7 @@ import { renderStatusHtml } from '../../server/stats/html.ts';
 import { collectStats } from '../../server/stats/model.ts';
 import { buildSnapshot, stopEventLoopMonitor } from '../../server/stats/snapshot.ts';
 import { renderUsr1Text } from '../../server/stats/text.ts';
+import { nth } from '../helpers/nth.ts';
 
 const SERVERS = 6;
 const CLIENTS = 4;
@@ -60,8 +61,8 @@ test('each report makes one pass over the connection table, whatever the numbers
 
 test('the reports agree on the live bytes: closed connections plus the live ones, once each', async () => {
   const { pen } = await busyPen();
-  pen.servers.list[0].sx = 1000; // bytes of connections to server 0 that have closed
-  pen.clients.slots[1].crx = 500;
+  nth(pen.servers.list, 0).sx = 1000; // bytes of connections to server 0 that have closed
+  nth(pen.clients.slots, 1).crx = 500;
   const stats = collectStats(pen);
   // 30 live connections, 5 per server, 7 or 8 per client (slots 0, 4, 8, … are empty)
   const perServer = (s: number) => [...Array(40).keys()].filter((i) => i % 4 !== 0 && i % SERVERS === s).length;
@@ -71,10 +72,10 @@ test('the reports agree on the live bytes: closed connections plus the live ones
   assert.equal(stats.connections.length, 30);
   const ctx = { pen, runtime: { exit() {}, argv: [] }, origin: 'port' as const };
   const servers = (await execute(ctx, 'servers')).reply.split('\n');
-  assert.match(servers[0], new RegExp(` sx ${stats.servers[0].sx} rx ${stats.servers[0].rx}$`));
+  assert.match(nth(servers, 0), new RegExp(` sx ${nth(stats.servers, 0).sx} rx ${nth(stats.servers, 0).rx}$`));
   const snap = buildSnapshot(pen);
   assert.deepEqual(snap.servers.map((s) => s.sx), stats.servers.map((r) => r.sx));
   assert.deepEqual(snap.clients.map((c) => c.received), stats.clients.map((r) => r.crx));
-  assert.match(renderUsr1Text(pen), new RegExp(`${stats.servers[0].sx} sent, ${stats.servers[0].rx} received`));
+  assert.match(renderUsr1Text(pen), new RegExp(`${nth(stats.servers, 0).sx} sent, ${nth(stats.servers, 0).rx} received`));
   stopEventLoopMonitor();
 });

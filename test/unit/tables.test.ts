@@ -4,42 +4,43 @@ import { aclPermits, emptyAcls, parseAclEntry } from '../../server/core/acl.ts';
 import { parseBackend, parseListen } from '../../server/core/address.ts';
 import { ClientTable } from '../../server/core/clients.ts';
 import { insertForwardedHeaders } from '../../server/core/http.ts';
+import { nth } from '../helpers/nth.ts';
 
 test('the client table remembers clients and evicts the least recently used', () => {
   const t = new ClientTable(2);
   assert.equal(t.store('a', 'a', 1, 100, 0), 0);
   assert.equal(t.store('b', 'b', 1, 101, 0), 1);
-  t.slots[0].server = 1;
+  nth(t.slots, 0).server = 1;
   assert.equal(t.store('a', 'a', 2, 102, 0), 0);
-  assert.equal(t.slots[0].server, 1, 'a returning client keeps its server');
-  assert.equal(t.slots[0].connects, 2);
+  assert.equal(t.slots[0]?.server, 1, 'a returning client keeps its server');
+  assert.equal(t.slots[0]?.connects, 2);
   assert.equal(t.store('c', 'c', 1, 103, 0), 1, 'b was least recently used');
-  assert.equal(t.slots[1].server, -3);
-  assert.equal(t.slots[1].connects, 1);
+  assert.equal(t.slots[1]?.server, -3);
+  assert.equal(t.slots[1]?.connects, 1);
 });
 
 test('expired clients free their slot but are still matched until it is reused', () => {
   const t = new ClientTable(2);
   t.store('a', 'a', 1, 100, 10);
-  t.slots[0].server = 1;
+  nth(t.slots, 0).server = 1;
   assert.equal(t.store('a', 'a', 1, 200, 10), 0);
-  assert.equal(t.slots[0].server, 1);
-  assert.equal(t.isActive(t.slots[0], 211, 10), false);
+  assert.equal(t.slots[0]?.server, 1);
+  assert.equal(t.isActive(nth(t.slots, 0), 211, 10), false);
   assert.equal(t.store('b', 'b', 1, 300, 10), 0, 'the expired slot is the first free one');
 });
 
 test('ACLs: first match decides, no match is the opposite of the last entry, masks are not applied to the entry', () => {
   const acls = emptyAcls();
   assert.equal(aclPermits(acls, 0, '10.1.1.1'), true, 'an empty list permits');
-  acls[1].push(parseAclEntry(['permit', '127.0.0.1']));
+  nth(acls, 1).push(parseAclEntry(['permit', '127.0.0.1']));
   assert.equal(aclPermits(acls, 1, '127.0.0.1'), true);
   assert.equal(aclPermits(acls, 1, '127.0.0.2'), false);
-  acls[2].push(parseAclEntry(['deny', '10.0.0.0', '255.0.0.0']));
+  nth(acls, 2).push(parseAclEntry(['deny', '10.0.0.0', '255.0.0.0']));
   assert.equal(aclPermits(acls, 2, '10.9.9.9'), false);
   assert.equal(aclPermits(acls, 2, '11.0.0.1'), true);
-  acls[3].push(parseAclEntry(['permit', '127.0.0.1', '255.0.0.0']));
+  nth(acls, 3).push(parseAclEntry(['permit', '127.0.0.1', '255.0.0.0']));
   assert.equal(aclPermits(acls, 3, '127.0.0.1'), false, 'pen does not pre-mask the entry');
-  acls[4].push(parseAclEntry(['deny', '::1/128']));
+  nth(acls, 4).push(parseAclEntry(['deny', '::1/128']));
   assert.equal(aclPermits(acls, 4, '::1'), false);
   assert.equal(aclPermits(acls, 4, '127.0.0.1'), true, 'IPv6 entries skip IPv4 clients');
   assert.equal(aclPermits(acls, 1, '::ffff:127.0.0.1'), true, 'IPv4-mapped clients match IPv4 entries');

@@ -10,6 +10,7 @@ import {
   SendWrap, ShutdownWrap, TCP, TCPConnectWrap, TCP_SOCKET, UDP, UV_EOF, WriteWrap, errorName, kLastWriteWasAsync,
   kReadBytesOrError, streamBaseState, type StreamHandle, type UdpHandle, type WriteReq,
 } from '../../server/core/uv.ts';
+import { nth } from '../helpers/nth.ts';
 
 const LOOPBACK = '127.0.0.1';
 const WAIT_MS = 3000;
@@ -68,7 +69,7 @@ test('2. reads go into the user buffer, the count in streamBaseState, a returned
   const seen: { n: number; self: boolean; text: string }[] = [];
   const got = within<void>('two reads and EOF', (done) => {
     h.onread = function (this: StreamHandle) {
-      const n = streamBaseState[kReadBytesOrError];
+      const n = nth(streamBaseState, kReadBytesOrError);
       const buf = seen.length === 0 ? first : second;
       seen.push({ n, self: this === h, text: n > 0 ? buf.subarray(0, n).toString() : '' });
       if (n === UV_EOF) done();
@@ -266,7 +267,7 @@ test('12. readStart() right after connect() returned, before it completes, reads
   const connected = within<number>('connect', (done) => { req.oncomplete = (status: number) => done(status); });
   const read = within<string>('the first read', (done) => {
     h.onread = () => {
-      const n = streamBaseState[kReadBytesOrError];
+      const n = nth(streamBaseState, kReadBytesOrError);
       done(n > 0 ? buf.toString('latin1', 0, n) : `error ${n}`);
       return undefined;
     };

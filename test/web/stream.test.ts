@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { openStream, type LinkStatus } from '../../web/src/stream.ts';
+import { nth } from '../helpers/nth.ts';
 
 class FakeSocket {
   static made: FakeSocket[] = [];
@@ -37,11 +38,11 @@ describe('dashboard live stream', () => {
     });
     try {
       assert.equal(FakeSocket.made.length, 1);
-      assert.equal(FakeSocket.made[0].url, 'ws://127.0.0.1:1/stream?token=t');
-      FakeSocket.made[0].deliver({ type: 'event', event: { type: 'back', time: 1, message: 'x' } });
+      assert.equal(FakeSocket.made[0]?.url, 'ws://127.0.0.1:1/stream?token=t');
+      nth(FakeSocket.made, 0).deliver({ type: 'event', event: { type: 'back', time: 1, message: 'x' } });
       assert.equal(statuses.at(-1), 'live');
       assert.equal(messages.length, 1);
-      FakeSocket.made[0].onclose?.({ reason: '' });
+      nth(FakeSocket.made, 0).onclose?.({ reason: '' });
       assert.equal(statuses.at(-1), 'disconnected');
       await wait(400); // first backoff step is 250 ms
       assert.equal(FakeSocket.made.length, 2);
@@ -64,7 +65,7 @@ describe('dashboard live stream', () => {
     try {
       await wait(150);
       assert.ok(statuses.includes('disconnected'));
-      assert.equal(FakeSocket.made[0].closed, true);
+      assert.equal(FakeSocket.made[0]?.closed, true);
       await wait(300);
       assert.ok(FakeSocket.made.length >= 2);
     } finally {

@@ -26,7 +26,7 @@ export function aclWords(body: AclAdd): string {
   }
   const addr = address as string;
   if (addr.includes(':')) {
-    const [ip, len] = addr.split('/');
+    const [ip = '', len] = addr.split('/');
     if (!ipaddr.IPv6.isValid(ip)) throw new HttpError(400, `${ip} is not an IPv6 address`, 'address');
     if (len !== undefined && mask !== undefined) throw new HttpError(400, 'give the prefix length once', 'mask');
     const prefix = len !== undefined ? Number(len) : mask ?? 128;
@@ -48,7 +48,11 @@ export function aclWords(body: AclAdd): string {
 }
 
 export const aclRoutes: FastifyPluginAsync<{ deps: AdminDeps }> = async (app, { deps }) => {
-  const list = (n: number) => aclSnapshot(deps.pen)[n];
+  const list = (n: number) => {
+    const acl = aclSnapshot(deps.pen)[n];
+    if (acl === undefined) throw new HttpError(404, `no acl ${n}`, 'n');
+    return acl;
+  };
 
   app.get('/acls', {
     schema: { tags, summary: 'All ten access lists', response: { 200: Type.Array(AclListSchema) } },

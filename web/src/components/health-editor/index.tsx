@@ -16,9 +16,10 @@ interface Props {
 const KINDS: HealthKind[] = ['off', 'tcp', 'http', 'dns'];
 const OPTIONS = ['interval', 'timeout', 'rise', 'fall'] as const;
 type Scope = 'server' | 'default';
+type Form = Record<'kind' | 'path' | 'status' | 'name' | (typeof OPTIONS)[number], string>;
 
 /** The REST body for the form, or the first problem found. */
-export function healthBody(v: Record<string, string>): { body?: HealthBody; error?: string } {
+export function healthBody(v: Form): { body?: HealthBody; error?: string } {
   const kind = v.kind as HealthKind;
   const body: HealthBody = { kind };
   if (kind === 'http') {
@@ -38,7 +39,7 @@ export function healthBody(v: Record<string, string>): { body?: HealthBody; erro
   return { body };
 }
 
-function initial(c: HealthCheck): Record<string, string> {
+function initial(c: HealthCheck): Form {
   return {
     kind: c.kind, path: c.path ?? '/', status: c.status ?? '200', name: c.name ?? '',
     interval: String(c.interval), timeout: String(c.timeout), rise: String(c.rise), fall: String(c.fall),
@@ -53,7 +54,7 @@ export function HealthEditor({ state, server, onClose }: Props) {
   const [error, setError] = useState<string | null>(null);
   const key = `health-${server.index}`;
   const busy = state.pending.value.has(key);
-  const set = (k: string, v: string) => setValues({ ...values, [k]: v });
+  const set = (k: keyof Form, v: string) => setValues({ ...values, [k]: v });
 
   const submit = async () => {
     const { body, error: problem } = healthBody(values);
@@ -72,7 +73,7 @@ export function HealthEditor({ state, server, onClose }: Props) {
     else if (r.error) setError(r.error.message);
   };
 
-  const text = (k: string, label: string, hint?: string) => (
+  const text = (k: keyof Form, label: string, hint?: string) => (
     <label class="field" key={k}>
       <span>{label}{hint && <span class="faint"> · {hint}</span>}</span>
       <input class={`input ${OPTIONS.includes(k as never) ? 'num' : 'mono'}`} name={k} data-testid={`health-${k}`}
