@@ -5,6 +5,7 @@ import net from 'node:net';
 import dgram from 'node:dgram';
 import { readdirSync } from 'node:fs';
 import { CLOSE_WHY, REC, loadNative, pick, type NativeEngine, type NativeServer } from '../../server/core/native.ts';
+import { nth } from '../helpers/nth.ts';
 
 export interface Closed {
   /** address, port: the client's, as select saw them */
@@ -72,11 +73,12 @@ export function harness(servers: NativeServer[], slots = 256): Harness {
       const r = h.eng.records;
       for (let i = 0; i < n; i++) {
         const o = i * REC.WORDS;
-        const slot = r[o + REC.SLOT];
+        const w = (k: number): number => nth(r, o + k);
+        const slot = w(REC.SLOT);
         h.closed.push({
-          kind: r[o + REC.KIND], slot, address: peerOf.get(slot)?.address ?? '', port: peerOf.get(slot)?.port ?? -1, server: r[o + REC.SERVER], listener: r[o + REC.LISTENER],
-          up: r[o + REC.BYTES_UP], down: r[o + REC.BYTES_DOWN], why: CLOSE_WHY[r[o + REC.WHY]], errno: r[o + REC.ERRNO],
-          pktsUp: r[o + REC.PKTS_UP], pktsDown: r[o + REC.PKTS_DOWN],
+          kind: w(REC.KIND), slot, address: peerOf.get(slot)?.address ?? '', port: peerOf.get(slot)?.port ?? -1, server: w(REC.SERVER), listener: w(REC.LISTENER),
+          up: w(REC.BYTES_UP), down: w(REC.BYTES_DOWN), why: nth(CLOSE_WHY, w(REC.WHY)), errno: w(REC.ERRNO),
+          pktsUp: w(REC.PKTS_UP), pktsDown: w(REC.PKTS_DOWN),
         });
         if (!h.inUse.delete(slot)) throw new Error(`record for slot ${slot} that JS does not hold`);
         free.push(slot);

@@ -9,6 +9,7 @@ import dgram from 'node:dgram';
 import { once } from 'node:events';
 import { createHash, randomBytes } from 'node:crypto';
 import { harness, openFds, sleep, udpEcho } from './harness.ts';
+import { nth } from '../helpers/nth.ts';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const IO_BUF = 65536;   // IO_BUF_SIZE in native/engine.h: the most one pending remainder holds
@@ -59,7 +60,7 @@ test('a stalled reader, either side: the engine holds at most one buffer, then d
     await until(() => backend !== undefined, 5000, 'the backend connection');
     const s = backend!;
     s.write(download);
-    const slot = h.eng.list()[0];
+    const slot = nth(h.eng.list(), 0);
     await heldBounded(h, base, () => h.eng.info(slot)!.pendingDown);
     assert.ok(s.writableLength > 0, 'the backpressure reached the sender');
     const got: Buffer[] = [];
@@ -78,7 +79,8 @@ test('a stalled reader, either side: the engine holds at most one buffer, then d
     c.end();
     s.end();
     await h.waitClosed(1, 5000);
-    assert.deepEqual([h.closed[0].up, h.closed[0].down, h.closed[0].why], [size, size, 'eof']);
+    const rec = nth(h.closed, 0);
+    assert.deepEqual([rec.up, rec.down, rec.why], [size, size, 'eof']);
     assert.equal(h.eng.stats().allocBytes, base);
   } finally { h.destroy(); srv.close(); }
 });
@@ -132,7 +134,7 @@ test('JS closes slots, the listener and then the engine while data flows', async
     const rest = flows.filter((f) => !victimPorts.has(f.port));
     assert.equal(rest.length, flows.length - victims.length);
     const mark = rest.map((f) => f.got);
-    await until(() => rest.every((f, i) => f.got > mark[i] + (64 << 10)), 20000, 'the others to keep flowing');
+    await until(() => rest.every((f, i) => f.got > nth(mark, i) + (64 << 10)), 20000, 'the others to keep flowing');
     for (const f of rest) f.c.end();
     await until(() => rest.every((f) => f.ended && f.got === f.sent), 20000, 'the others to drain and end');
     await h.waitClosed(flows.length, 10000);

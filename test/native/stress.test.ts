@@ -11,6 +11,7 @@ import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { harness, openFds, sleep } from './harness.ts';
 import { deadPort } from '../helpers/backends.ts';
+import { nth } from '../helpers/nth.ts';
 
 /** mulberry32: a small seeded PRNG, so a failing order can be replayed */
 function prng(seed: number) {
@@ -131,7 +132,7 @@ test('random orders of connect, close, stall, reset, JS close and listener close
   async function worker() {
     while (started < total && Date.now() < deadline) {
       started++;
-      await one(NAMES[Math.floor(rand() * NAMES.length)]);
+      await one(nth(NAMES, Math.floor(rand() * NAMES.length)));
     }
   }
   try {
@@ -158,7 +159,7 @@ test('random orders of connect, close, stall, reset, JS close and listener close
       assert.equal(recs.length, selected.has(c.address) ? 1 : 0, msg(`${what}: ${recs.length} close records`));
       if (ACTIONS[c.action]) assert.equal(recs.length, 1, msg(`${what}: never reached the engine`));
       if (!recs.length) continue;
-      const r = recs[0];
+      const r = nth(recs, 0);
       assert.ok(r.up <= c.sent.length && r.down <= r.up && c.got.length <= r.down,
         msg(`${what}: record up ${r.up} down ${r.down}, client sent ${c.sent.length} got ${c.got.length}`));
       if (ACTIONS[c.action]) {
