@@ -2,20 +2,12 @@
 // handler without a spec, fails the compile). The settings that only store a value are made from
 // their rows (settings.ts); servers, clients, connections and ACLs are in commands-state.ts; files,
 // sockets and TLS in commands-io.ts.
-import type { Settings } from '../core/settings.ts';
 import { CommandError, refuse } from './errors.ts';
 import { COMMANDS, type CommandName } from '../../shared/commands.ts';
 import { settingEntries, type TableCommand } from './settings.ts';
 import { asHandler, wordsEntry, type Entry, type Handler } from './types.ts';
 import * as io from './commands-io.ts';
 import * as state from './commands-state.ts';
-
-function eventBackend(name: Settings['eventBackend']): Handler {
-  return ({ pen }) => {
-    pen.settings.eventBackend = name;
-    return '';
-  };
-}
 
 const dsr: Handler = () => {
   throw refuse('Direct Server Return (dsr_if, dsr_ip) needs raw packet sockets, which this pen does not have', 'PEN_ERR_UNSUPPORTED');
@@ -30,10 +22,6 @@ const WORD_HANDLERS = {
   control: ({ pen }) => `${pen.settings.control ?? '(null)'}\n`,
   dsr_if: dsr,
   dsr_ip: dsr,
-  epoll: eventBackend('epoll'),
-  poll: eventBackend('poll'),
-  select: eventBackend('select'),
-  kqueue: eventBackend('kqueue'),
   exit: ({ pen, runtime }) => {
     if (!pen.settings.exitEnabled) {
       throw new CommandError('exit: not enabled (-X)', { reply: 'Exit is not enabled; restart with -X flag\n', code: 'PEN_ERR_NOT_ENABLED' });

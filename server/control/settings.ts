@@ -13,7 +13,9 @@ import type { Entry, Outcome } from './types.ts';
 
 type TableRow = Extract<Setting, { command: 'table' }>;
 type Negatable = Extract<TableRow, { kind: { type: 'bool' } } | { kind: { nullable: true } }>;
-export type TableCommand = TableRow['name'] | `no ${Negatable['name']}` | 'clients_max' | 'conn_max' | 'tcp_fastclose';
+type EachValue = Extract<TableRow, { kind: { each: true } }>['kind']['values'][number];
+export type TableCommand = Exclude<TableRow['name'], Extract<TableRow, { kind: { each: true } }>['name']> | `no ${Negatable['name']}` | EachValue
+  | 'clients_max' | 'conn_max' | 'tcp_fastclose';
 
 /** What a setting command did: the setting's value afterwards, and whether it set it. */
 export interface SettingOutcome extends Outcome {
@@ -138,6 +140,10 @@ export function settingEntries(): Record<TableCommand, Entry> {
       case 'text':
         out[row.name] = textEntry(row);
         if (row.kind.nullable) out[`no ${row.name}`] = storeEntry(row, null);
+        break;
+      case 'enum':
+        if (!row.kind.each) throw new Error(`${row.name}: an enum row's command is its own`);
+        for (const v of row.kind.values) out[v] = storeEntry(row, v);
         break;
       default: throw new Error(`${row.name}: no table command for a ${row.kind.type}`);
     }
