@@ -46,11 +46,6 @@ const WORD_HANDLERS = {
   servers: state.servers,
   socket: state.socket,
   source: io.source,
-  ssl_ciphers: io.sslCiphers,
-  ssl_client_renegotiation_interval: io.sslRenegotiationInterval,
-  ssl_ocsp_response: io.sslOcspResponse,
-  ssl_option: io.sslOption,
-  ssl_sni_path: io.sslSniPath,
   status: io.status,
   write: io.write,
 } satisfies Record<Exclude<CommandName, TableCommand | 'server'>, Handler>;
