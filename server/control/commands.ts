@@ -6,6 +6,7 @@ import { CommandError, refuse } from './errors.ts';
 import { COMMANDS, type CommandName } from '../../shared/commands.ts';
 import { settingEntries, type TableCommand } from './settings.ts';
 import { asHandler, wordsEntry, type Entry, type Handler } from './types.ts';
+import * as acls from './commands-acl.ts';
 import * as io from './commands-io.ts';
 import * as state from './commands-state.ts';
 
@@ -15,8 +16,6 @@ const dsr: Handler = () => {
 
 /** The commands that take their arguments as pen's words, with pen's reply as their outcome. */
 const WORD_HANDLERS = {
-  acl: state.acl,
-  'no acl': state.noAcl,
   close: state.close,
   connection: state.connection,
   control: ({ pen }) => `${pen.settings.control ?? '(null)'}\n`,
@@ -48,7 +47,7 @@ const WORD_HANDLERS = {
   source: io.source,
   status: io.status,
   write: io.write,
-} satisfies Record<Exclude<CommandName, TableCommand | 'server'>, Handler>;
+} satisfies Record<Exclude<CommandName, TableCommand | 'server' | 'acl' | 'no acl'>, Handler>;
 
 /**
  * Commands whose bare form only reports: with words they set something, without them nothing.
@@ -67,6 +66,8 @@ function changesFor(name: string): (words: readonly string[]) => boolean {
 export const ENTRIES = {
   ...settingEntries(),
   server: state.server,
+  acl: acls.acl,
+  'no acl': acls.noAcl,
   ...Object.fromEntries(Object.entries(WORD_HANDLERS).map(([name, h]) => [name, wordsEntry(h, changesFor(name))])) as unknown as Record<keyof typeof WORD_HANDLERS, Entry>,
 } satisfies Record<CommandName, Entry>;
 

@@ -112,7 +112,7 @@ function failure(ctx: CommandContext, spec: CommandSpec, err: unknown): CommandR
   if (ctx.fileLine) return fileLineFailure(ctx.fileLine, spec, err);
   if (err instanceof CommandError) {
     if (err.log) debug(err.message);
-    return { reply: err.reply, spec, error: { code: err.code, message: err.message } };
+    return { reply: err.reply, spec, error: { code: err.code, message: err.message, ...(err.field ? { field: err.field } : {}) } };
   }
   // anything else (a name that does not resolve, a file that cannot be opened) is answered
   // with its message on one line; the process carries on
