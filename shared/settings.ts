@@ -28,9 +28,14 @@ export type Kind =
   /** without a limit: C's atoi, any int */
   | { readonly type: 'int'; readonly limit?: LimitName; readonly low: Low; readonly why?: string; readonly announce?: true }
   | { readonly type: 'bool' }
-  | { readonly type: 'enum'; readonly values: readonly string[] }
+  /**
+   * each: every value is a command of its own that sets it (`poll`), not `NAME VALUE`;
+   * other: what a word pen does not know sets (pen reads `tcp_fastclose sideways` as off)
+   */
+  | { readonly type: 'enum'; readonly values: readonly string[]; readonly each?: true; readonly other?: string }
   | { readonly type: 'text'; readonly nullable: boolean }
-  | { readonly type: 'list' };
+  /** `NAME V` adds V once; a V that is not one of `values` is ignored, as pen ignores it */
+  | { readonly type: 'list'; readonly values: readonly string[] };
 
 /** pen's reply to `NAME` or `NAME VALUE` */
 export type Reply = 'value' | 'none' | 'value-or-empty' | ((v: number) => string);
@@ -51,6 +56,11 @@ export interface FlagHelp {
   readonly what: string;
   readonly status: FlagStatus;
   readonly note?: string;
+  /**
+   * Why the flag stores its value at start-up rather than running the row's command (which a flag
+   * of a row with a command otherwise does: `-b 30` is the `blacklist 30` step).
+   */
+  readonly stores?: string;
 }
 
 export interface SettingRow {
@@ -63,8 +73,17 @@ export interface SettingRow {
   readonly reply: Reply;
   readonly write: Write;
   readonly support: Support;
-  /** table: the command is made from this row; own: a handler of its own; none: a flag only */
+  /**
+   * table: the command is made from this row (server/control/settings.ts); own: an entry of its
+   * own, for a command that opens a file or socket, resolves a name or only reports before it
+   * stores anything (log, listen, geoip, source, control); none: a flag only
+   */
   readonly command: 'table' | 'own' | 'none';
+  /**
+   * What the command does without its word (by default: report the value). clears: sets it to
+   * none; refuse: an error line, where C pen crashes; quiet: nothing, and the message to debug(), as pen does
+   */
+  readonly bare?: 'clears' | { readonly refuse: string } | { readonly quiet: string };
   /** r: in the snapshot's settings; rw: PATCH /settings sets it too */
   readonly rest?: 'r' | 'rw';
   readonly description?: string;
@@ -75,6 +94,7 @@ const bool = { type: 'bool' } as const;
 const text = { type: 'text', nullable: false } as const;
 const nullable = { type: 'text', nullable: true } as const;
 const FASTCLOSE = ['off', 'up', 'down', 'both'] as const;
+const SSL_OPTIONS = ['no_sslv2', 'no_sslv3', 'no_tlsv1', 'no_tlsv1.1', 'no_tlsv1.2', 'cipher_server_preference'] as const;
 
 // In `write` order: pen's lines first (config.ts places the ACLs and servers among them), then the
 // lines C pen does not save, then what has no line of its own.
@@ -87,10 +107,10 @@ export const SETTINGS = [
   { name: 'debug', key: 'debug', kind: int('debug', 'keep'), flag: { flag: '-d', what: 'debugging on (repeat -d for more)', status: 'works' }, reply: 'value', write: 'always', support: 'yes', command: 'table', rest: 'rw', description: 'debug level (-d)' },
   { name: 'hash', key: 'hash', kind: bool, flag: { flag: '-h', what: 'use hash for initial server selection', status: 'works', note: 'Not help: that is --help.' }, reply: 'none', write: 'always', support: 'yes', command: 'table' },
   { name: 'http', key: 'http', kind: bool, flag: { flag: '-H', what: 'add X-Forwarded-For header in http requests', status: 'works', note: 'Also X-Forwarded-Proto.' }, reply: 'none', write: 'always', support: 'yes', command: 'table', rest: 'rw', description: 'X-Forwarded-For insertion (-H)' },
-  { name: 'log', key: 'logFile', kind: nullable, flag: { flag: '-l', arg: 'file', what: 'logging on', status: 'works', note: 'The request log; host:port sends it over UDP (to penlogd). Reopened on SIGHUP.' }, reply: 'value-or-empty', write: 'nullable', support: 'yes', command: 'own', rest: 'rw', description: 'the -l log target' },
+  { name: 'log', key: 'logFile', kind: nullable, flag: { flag: '-l', arg: 'file', what: 'logging on', status: 'works', note: 'The request log; host:port sends it over UDP (to penlogd). Reopened on SIGHUP.', stores: 'the file is opened after privileges are dropped, and one that cannot be opened stops pen; the `log` command opens it at once and carries on without it' }, reply: 'value-or-empty', write: 'nullable', support: 'yes', command: 'own', rest: 'rw', description: 'the -l log target' },
   { name: 'roundrobin', key: 'roundrobin', kind: bool, flag: { flag: '-r', what: 'bypass client tracking in server selection', status: 'works' }, reply: 'none', write: 'always', support: 'yes', command: 'table' },
   { name: 'stubborn', key: 'stubborn', kind: bool, flag: { flag: '-s', what: "stubborn selection, i.e. don't fail over", status: 'works' }, reply: 'none', write: 'always', support: 'yes', command: 'table' },
-  { name: 'tcp_fastclose', key: 'tcpFastclose', kind: { type: 'enum', values: FASTCLOSE }, reply: 'none', write: 'always', support: 'yes', command: 'own', rest: 'rw' },
+  { name: 'tcp_fastclose', key: 'tcpFastclose', kind: { type: 'enum', values: FASTCLOSE, other: 'off' }, reply: 'none', write: 'always', support: 'yes', command: 'table', rest: 'rw' },
   { name: 'tcp_nodelay', key: 'tcpNodelay', kind: bool, reply: 'none', write: 'always', support: 'yes', command: 'table', rest: 'rw' },
   { name: 'timeout', key: 'timeout', kind: int('timeout', 'refuse', { why: 'connect timeout must be at least 1 second' }), flag: { flag: '-t', arg: 'sec', what: 'connect timeout in seconds [3]', status: 'works', note: 'At least 1.' }, reply: 'value', write: 'always', support: 'yes', command: 'table', rest: 'rw', description: 'connect timeout in seconds (-t)' },
   { name: 'tracking', key: 'trackingTime', kind: int('tracking', 'keep'), flag: { flag: '-T', arg: 'sec', what: 'tracking time in seconds (0 = forever) [0]', status: 'works' }, reply: 'value', write: 'always', support: 'yes', command: 'table', rest: 'rw', description: 'client tracking time in seconds, 0 = forever (-T)' },
@@ -98,8 +118,8 @@ export const SETTINGS = [
   { name: 'weight', key: 'weight', kind: bool, flag: { flag: '-W', what: 'use weight for server selection', status: 'works' }, reply: 'none', write: 'always', support: 'yes', command: 'table' },
   { name: 'prio', key: 'prio', kind: bool, reply: 'none', write: 'always', support: 'yes', command: 'table' },
   // not saved by C pen's `write`; saved here when they differ from the defaults
-  { name: 'clients_max', key: 'clientsMax', kind: int('clients_max', 'ignore'), flag: { flag: '-c', arg: 'N', what: 'max number of clients [2048]', status: 'works', note: 'At least 1 (pen ignores a smaller value).' }, reply: 'value', write: 'changed', support: 'yes', command: 'own', rest: 'rw', description: 'grows the client table; it never shrinks' },
-  { name: 'conn_max', key: 'connMax', kind: int('conn_max', 'ignore'), flag: { flag: '-x', arg: 'N', what: 'max number of simultaneous connections [500]', status: 'works', note: 'At least 1 (pen ignores a smaller value).' }, reply: 'value', write: 'changed', support: 'yes', command: 'own', rest: 'rw', description: 'grows the connection table; it never shrinks' },
+  { name: 'clients_max', key: 'clientsMax', kind: int('clients_max', 'ignore'), flag: { flag: '-c', arg: 'N', what: 'max number of clients [2048]', status: 'works', note: 'At least 1 (pen ignores a smaller value).', stores: 'the flag sizes the table exactly at start-up; the command can only grow it' }, reply: 'value', write: 'changed', support: 'yes', command: 'table', rest: 'rw', description: 'grows the client table; it never shrinks' },
+  { name: 'conn_max', key: 'connMax', kind: int('conn_max', 'ignore'), flag: { flag: '-x', arg: 'N', what: 'max number of simultaneous connections [500]', status: 'works', note: 'At least 1 (pen ignores a smaller value).', stores: 'the flag sizes the table exactly at start-up; the command can only grow it' }, reply: 'value', write: 'changed', support: 'yes', command: 'table', rest: 'rw', description: 'grows the connection table; it never shrinks' },
   { name: 'idle_timeout', key: 'idleTimeout', kind: int('idle_timeout', 'clamp'), reply: (n: number) => `Idle timeout: ${n} seconds\n`, write: 'changed', support: 'yes', command: 'table', rest: 'rw', description: 'seconds; 0 = off' },
   { name: 'pending_max', key: 'pendingMax', kind: int('pending_max', 'clamp'), reply: 'none', write: 'changed', support: 'no-op', command: 'table', rest: 'rw' },
   // -1 means none; pen's reply has no newline
@@ -112,14 +132,15 @@ export const SETTINGS = [
   { name: 'peek', key: 'peek', kind: bool, reply: 'none', write: 'on', support: 'no-op', command: 'table', rest: 'rw' },
   { name: 'abort_on_error', key: 'abortOnError', kind: bool, reply: 'none', write: 'on', support: 'yes', command: 'table', rest: 'rw' },
   { name: 'source', key: 'source', kind: text, reply: 'none', write: 'set', support: 'yes', command: 'own', rest: 'rw' },
-  { name: 'ssl_ciphers', key: 'ssl.ciphers', kind: nullable, reply: 'none', write: 'set', support: 'yes', command: 'own' },
-  { name: 'ssl_option', key: 'ssl.options', kind: { type: 'list' }, reply: 'none', write: 'each', support: 'yes', command: 'own' },
-  { name: 'ssl_sni_path', key: 'ssl.sniPath', kind: text, reply: 'none', write: 'set', support: 'yes', command: 'own' },
-  { name: 'ssl_ocsp_response', key: 'ssl.ocspResponse', kind: text, reply: 'none', write: 'set', support: 'yes', command: 'own' },
-  { name: 'ssl_client_renegotiation_interval', key: 'ssl.renegotiationInterval', kind: { type: 'int', low: 'keep' }, reply: 'none', write: 'changed', support: 'yes', command: 'own' },
+  { name: 'ssl_ciphers', key: 'ssl.ciphers', kind: text, bare: 'clears', reply: 'none', write: 'set', support: 'yes', command: 'table' },
+  { name: 'ssl_option', key: 'ssl.options', kind: { type: 'list', values: SSL_OPTIONS }, bare: { quiet: 'Missing option' }, reply: 'none', write: 'each', support: 'yes', command: 'table' },
+  // the TLS files are read when named (server/control/settings.ts), off the handshakes
+  { name: 'ssl_sni_path', key: 'ssl.sniPath', kind: text, bare: { quiet: 'Missing ssl_sni_path' }, reply: 'none', write: 'set', support: 'yes', command: 'table' },
+  { name: 'ssl_ocsp_response', key: 'ssl.ocspResponse', kind: text, bare: { refuse: 'expected a file name' }, reply: 'none', write: 'set', support: 'yes', command: 'table' },
+  { name: 'ssl_client_renegotiation_interval', key: 'ssl.renegotiationInterval', kind: { type: 'int', low: 'keep' }, bare: { refuse: 'expected a number of seconds' }, reply: 'none', write: 'changed', support: 'yes', command: 'table' },
   // no line of their own: the `# pen` line (config.ts), or nothing
   { name: 'listen', key: 'listen', kind: text, reply: 'value-or-empty', write: 'never', support: 'yes', command: 'own', rest: 'rw', description: 'replaces the listener' },
-  { name: 'control', key: 'control', kind: text, flag: { flag: '-C', arg: '[addr:]port', what: 'control port', status: 'works', note: 'TCP, or a Unix socket when the value contains a slash. Not opened when running as root without -u, as in pen.' }, reply: 'value', write: 'never', support: 'yes', command: 'own', rest: 'r', description: 'the -C address as given' },
+  { name: 'control', key: 'control', kind: text, flag: { flag: '-C', arg: '[addr:]port', what: 'control port', status: 'works', note: 'TCP, or a Unix socket when the value contains a slash. Not opened when running as root without -u, as in pen.', stores: 'the port is opened once, at start-up; the `control` command only reports it' }, reply: 'value', write: 'never', support: 'yes', command: 'own', rest: 'r', description: 'the -C address as given' },
   { name: 'udp', key: 'udp', kind: bool, flag: { flag: '-U', what: 'use udp protocol support', status: 'works' }, reply: 'none', write: 'never', support: 'yes', command: 'none' },
   { name: 'foreground', key: 'foreground', kind: bool, flag: { flag: '-f', what: 'stay in foreground', status: 'works', note: 'Messages go to standard error. Without -f the parent exits 0 only once the daemon is listening, and with its error otherwise.' }, reply: 'none', write: 'never', support: 'yes', command: 'none' },
   { name: 'exit_enabled', key: 'exitEnabled', kind: bool, flag: { flag: '-X', what: "enable 'exit' command for control port", status: 'works' }, reply: 'none', write: 'never', support: 'yes', command: 'none' },
@@ -131,7 +152,7 @@ export const SETTINGS = [
   { name: 'config_file', key: 'configFile', kind: text, flag: { flag: '-F', arg: 'file', what: 'name of configuration file', status: 'works', note: 'penctl commands, one a line, run after the options and again on SIGHUP.' }, reply: 'none', write: 'never', support: 'yes', command: 'none' },
   { name: 'listen_queue', key: 'listenQueue', kind: int('listen_queue', 'clamp', { announce: true }), flag: { flag: '-q', arg: 'N', what: 'listen queue (backlog) [500]', status: 'works', note: 'Below 50 is bumped to 50, as in pen.' }, reply: 'none', write: 'never', support: 'yes', command: 'none' },
   { name: 'multi_accept', key: 'multiAccept', kind: int('multi_accept', 'clamp', { announce: true }), flag: { flag: '-m', arg: 'N', what: 'accept up to N connections at a time [100]', status: 'no effect', note: "Checked (below 1 is bumped to 1, as in pen); Node's listener decides how many it accepts per wake-up." }, reply: 'none', write: 'never', support: 'no-op', command: 'none' },
-  { name: 'event_backend', key: 'eventBackend', kind: { type: 'enum', values: ['epoll', 'poll', 'select', 'kqueue'] }, flag: { flag: '-P', sets: 'poll', what: 'use poll() rather than select()', status: 'no effect', note: "Node's event loop (epoll) is used whatever is chosen." }, reply: 'none', write: 'never', support: 'no-op', command: 'none' },
+  { name: 'event_backend', key: 'eventBackend', kind: { type: 'enum', values: ['epoll', 'poll', 'select', 'kqueue'], each: true }, flag: { flag: '-P', sets: 'poll', what: 'use poll() rather than select()', status: 'no effect', note: "Node's event loop (epoll) is used whatever is chosen." }, reply: 'none', write: 'never', support: 'no-op', command: 'table' },
   { name: 'ssl_cert', key: 'ssl.cert', kind: text, flag: { flag: '-E', arg: 'certfile', what: 'use the given certificate in PEM format', status: 'works', note: 'Terminates TLS on the listener.' }, reply: 'none', write: 'never', support: 'yes', command: 'none' },
   { name: 'ssl_key', key: 'ssl.key', kind: text, flag: { flag: '-K', arg: 'keyfile', what: 'use the given key in PEM format (may be contained in cert)', status: 'works' }, reply: 'none', write: 'never', support: 'yes', command: 'none' },
   { name: 'ssl_ca_file', key: 'ssl.caFile', kind: text, flag: { flag: '-G', arg: 'cacertfile', what: "file containing the CA's certificate", status: 'works' }, reply: 'none', write: 'never', support: 'yes', command: 'none' },
@@ -149,6 +170,15 @@ const BY_FLAG = new Map<string, SettingRow>(SETTINGS.flatMap((r): [string, Setti
 
 export function settingRow(name: SettingName): SettingRow {
   return BY_NAME.get(name) as SettingRow;
+}
+
+/**
+ * The command a setting's flag runs at start-up, through the registry (`-b 30` is `blacklist 30`,
+ * `-P` is `poll`); null: the flag stores its value (a row with no command, or `stores` says why).
+ */
+export function flagCommand(row: SettingRow): string | null {
+  if (!row.flag || row.command === 'none' || row.flag.stores) return null;
+  return row.kind.type === 'enum' && row.kind.each ? row.flag.sets ?? null : row.name;
 }
 
 /** The row a command-line flag (`-b`) sets, if it sets one. */

@@ -46,9 +46,9 @@ export async function apply(deps: AdminDeps, req: FastifyRequest, name: string, 
   return result;
 }
 
-/** Turn a command the registry refused into an HTTP error naming `field`. */
+/** Turn a command the registry refused into an HTTP error naming the field it names, or else `field`. */
 export function failed(result: CommandResult, field?: string): never | void {
   if (!result.error) return;
   const message = result.error.message || result.reply.trim() || 'the command was refused';
-  throw new HttpError(statusForCode(result.error.code), message, field, result.error.code, result.reply);
+  throw new HttpError(statusForCode(result.error.code), message, result.error.field ?? field, result.error.code, result.reply);
 }

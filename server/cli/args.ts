@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { parseBackend, parseListen } from '../core/address.ts';
 import { PenError } from '../core/errors.ts';
 import type { Settings } from '../core/settings.ts';
-import { checkNumber, flagRow, readKey, writeKey, type SettingRow } from '../../shared/settings.ts';
+import { checkNumber, flagCommand, flagRow, readKey, writeKey, type SettingRow } from '../../shared/settings.ts';
 
 const VALUE_OPTIONS = 'BCFOSTbceijlmopqtuwxEKGAL';
 const FLAG_OPTIONS = 'DHNPQWXUadfhnrsZR';
@@ -27,10 +27,14 @@ for (const c of VALUE_OPTIONS) options[c] = { type: 'string', short: c, multiple
 for (const c of FLAG_OPTIONS) if (!(c in options)) options[c] = { type: 'boolean', short: c, multiple: true };
 
 /**
- * One step of start-up, in command-line order: a setting (the row of shared/settings.ts a flag sets,
- * with its value under the row's range rule), a penctl command from -o/-O, or a message.
+ * One step of start-up, in command-line order (server/cli/steps.ts runs them): a setting's flag run
+ * as its row's command through the registry (`-b 30` is `blacklist` with ['30']; `words` is given
+ * the settings as they stand at its turn, since -d is one more than the level before it), a
+ * setting stored as it is (a row with no command, or one whose `stores` says why), a penctl
+ * command from -o/-O, or a message.
  */
 export type Step =
+  | { kind: 'flag'; flag: string; command: string; words: (s: Settings) => string[] }
   | { kind: 'set'; setting: string; value: unknown; apply: (s: Settings) => void }
   | { kind: 'command'; line: string }
   | { kind: 'message'; text: string };
@@ -92,16 +96,19 @@ function int(flag: string, value: string): number {
 const CHECKS: Record<string, (v: string) => unknown> = { '-B': parseBackend, '-C': parseListen, '-e': parseBackend };
 
 /**
- * The step a flag that sets a row makes: a number under the row's range rule (the command's rule:
- * past the bound pen stops with one line; a value the command would ignore is an error here too),
- * a switch on (or one more for -d), a word as given. Null: the value changes nothing.
+ * The step a flag that sets a row makes. Its value is checked here, before anything starts, under
+ * the row's range rule (the command's rule: past the bound pen stops with one line; a value the
+ * command would ignore is an error here too). Null: the value changes nothing.
  */
 function settingStep(row: SettingRow, flag: string, v: string | undefined, messages: Step[]): Step | null {
   const { kind } = row;
-  let value: unknown = v;
+  const command = flagCommand(row);
   if (kind.type === 'int' && v === undefined) {
-    return { kind: 'set', setting: row.name, value: '+1', apply: (s) => writeKey(s, row.key, (readKey(s, row.key) as number) + 1) };
+    const more = (s: Settings) => (readKey(s, row.key) as number) + 1;
+    if (command) return { kind: 'flag', flag, command, words: (s) => [String(more(s))] };
+    return { kind: 'set', setting: row.name, value: '+1', apply: (s) => writeKey(s, row.key, more(s)) };
   }
+  let value: unknown = v;
   if (kind.type === 'int') {
     const n = int(flag.slice(1), v as string);
     const checked = checkNumber(row, n, v as string, 'flag');
@@ -117,6 +124,8 @@ function settingStep(row: SettingRow, flag: string, v: string | undefined, messa
   } else {
     CHECKS[flag]?.(v as string);
   }
+  // the command is given the flag's own word: its rule gives the value checked above
+  if (command) return { kind: 'flag', flag, command, words: () => (v === undefined || kind.type === 'enum' ? [] : [v]) };
   return { kind: 'set', setting: row.name, value, apply: (s) => writeKey(s, row.key, value) };
 }
 

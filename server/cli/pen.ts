@@ -111,7 +111,7 @@ async function applySpec(target: Server, text: string, pen: Balancer): Promise<v
   });
 }
 
-/** The settings the options alone give, without running any command: for decisions made early. */
+/** The settings the flags that store give (udp, foreground), without running any command: for decisions made early. */
 function preview(args: ParsedArgs): Settings {
   const s = defaultSettings();
   for (const step of args.steps) if (step.kind === 'set') step.apply(s);
@@ -141,16 +141,7 @@ async function run(args: ParsedArgs): Promise<void> {
   if (args.listen !== null) pen.listenSpec = parseListen(args.listen, preview(args).udp ? 'udp' : 'tcp');
 
   // 1. options and -o/-O commands, left to right
-  for (const step of args.steps) {
-    if (step.kind === 'set') {
-      step.apply(pen.settings);
-    } else if (step.kind === 'message') {
-      err(step.text);
-    } else {
-      const { execute } = await import('../control/registry.ts');
-      out((await execute(ctx, step.line)).reply);
-    }
-  }
+  if (args.steps.length > 0) await (await import('./steps.ts')).runSteps(ctx, args.steps, { out, err });
   setForeground(pen.settings.foreground);
   // -c and -x size the tables exactly at start-up (later they can only grow); -x is the
   // connection table's size as it stands (its slots are made when first used)

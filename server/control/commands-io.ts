@@ -1,10 +1,9 @@
-// Commands that open files or sockets: listen, log, source, status, include, write, geoip, and the TLS
-// settings (read by server/core/tls.ts when it builds its context). Every file is opened through
-// core/files.ts, so a FIFO, a device or a huge file is refused at once instead of stalling pen.
+// Commands that open files or sockets or resolve names: listen, log, source, status, include, write,
+// geoip (the TLS settings are rows of shared/settings.ts, read by server/core/tls.ts). Every file is
+// opened through core/files.ts, so a FIFO, a device or a huge file is refused at once instead of stalling pen.
 import { resolveHost } from '../core/address.ts';
 import { FileError } from '../core/files.ts';
 import { openGeoip } from '../core/geoip.ts';
-import { sslFilesChanged } from '../core/tls-files.ts';
 import { RequestLog } from '../core/requestlog.ts';
 import { renderStatusHtml } from '../stats/html.ts';
 import { atoi } from './atoi.ts';
@@ -62,41 +61,6 @@ export const source: Handler = async ({ pen }, args) => {
     // pen's reply has no newline
     throw new CommandError(`source: can't resolve '${text}'`, { reply: `unable to set source address to '${text}'`, code: 'PEN_ERR_ADDRESS' });
   }
-  return '';
-};
-
-export const sslCiphers: Handler = ({ pen }, args) => {
-  pen.settings.ssl.ciphers = args[0] ?? null;
-  return '';
-};
-
-export const sslRenegotiationInterval: Handler = ({ pen }, args) => {
-  if (args[0] === undefined) throw refuse('ssl_client_renegotiation_interval: expected a number of seconds');
-  pen.settings.ssl.renegotiationInterval = atoi(args[0]);
-  return '';
-};
-
-export const sslOcspResponse: Handler = ({ pen }, args) => {
-  if (args[0] === undefined) throw refuse('ssl_ocsp_response: expected a file name');
-  pen.settings.ssl.ocspResponse = args[0];
-  sslFilesChanged(pen.settings.ssl); // read now, off the handshakes (also when the name is the same)
-  return '';
-};
-
-const SSL_OPTIONS = new Set(['no_sslv2', 'no_sslv3', 'no_tlsv1', 'no_tlsv1.1', 'no_tlsv1.2', 'cipher_server_preference']);
-
-export const sslOption: Handler = ({ pen }, args) => {
-  const opt = args[0];
-  if (opt === undefined) throw quiet('Missing option');
-  // pen ignores options it does not know
-  if (SSL_OPTIONS.has(opt) && !pen.settings.ssl.options.includes(opt)) pen.settings.ssl.options.push(opt);
-  return '';
-};
-
-export const sslSniPath: Handler = ({ pen }, args) => {
-  if (args[0] === undefined) throw quiet('Missing ssl_sni_path');
-  pen.settings.ssl.sniPath = args[0];
-  sslFilesChanged(pen.settings.ssl);
   return '';
 };
 

@@ -1,5 +1,4 @@
-// Commands over the balancer's tables: servers, clients, connections and access lists.
-import { ACL_COUNT, ipaddr, parseAclEntry } from '../core/acl.ts';
+// Commands over the balancer's tables: servers, clients and connections (access lists: commands-acl.ts).
 import { resolveHost } from '../core/address.ts';
 import { CS_CONNECTING } from '../core/connection.ts';
 import { debug } from '../core/diag.ts';
@@ -10,7 +9,7 @@ import { HealthCheckSchema, HealthSyntaxError, formatHealth, parseHealth, type H
 import { LIMITS, pastLimit } from '../../shared/limits.ts';
 import { atoi } from './atoi.ts';
 import { atoiWide, upTo } from './limits.ts';
-import { CommandError, quiet, refuse } from './errors.ts';
+import { CommandError, refuse } from './errors.ts';
 import type { Entry, Handler, Outcome } from './types.ts';
 import { collectStats } from '../stats/model.ts';
 import { renderRecent, renderServers } from '../stats/text.ts';
@@ -199,53 +198,4 @@ export const socket: Handler = ({ pen }, args) => {
   const fd = args[0] !== undefined ? atoi(args[0]) : 0;
   const conn = pen.conns.findIndex((c) => c !== null && (c.downId === fd || c.upId === fd));
   return `Socket ${fd} belongs to connection ${conn}\n`;
-};
-
-/** inet_aton's forms (`10.1`, `0x7f.1`) normalised to dotted quad; null when not an address. */
-function dottedQuad(text: string): string | null {
-  return ipaddr.IPv4.isValid(text) ? ipaddr.IPv4.parse(text).toString() : null;
-}
-
-/** `acl N permit|deny …`: pen needs three words and reports every problem through debug() only. */
-export const acl: Handler = async ({ pen }, args) => {
-  const [no, action, what, extra] = args;
-  if (what === undefined) return '';
-  const n = atoiWide(no); // not wrapped to C's int, so 4294967297 is out of range rather than 1
-  if (action !== 'permit' && action !== 'deny') throw quiet('acl: expected permit|deny');
-  let words = [action, what, ...(extra !== undefined ? [extra] : [])];
-  if (what === 'country') {
-    if (extra === undefined) throw quiet('acl: expected country');
-    await pen.loadDefaultGeoip(); // an -O command runs before the listener opens and looks for it
-    if (pen.country === undefined) {
-      throw refuse('acl: country ACLs need a GeoIP database; load one with `geoip FILE`', 'PEN_ERR_UNSUPPORTED');
-    }
-  } else if (!what.includes(':')) {
-    const ip = dottedQuad(what);
-    if (ip === null) throw quiet(`acl: bogus address '${what}'`);
-    const mask = dottedQuad(extra ?? '255.255.255.255');
-    if (mask === null) throw quiet(`acl: bogus mask '${extra}'`);
-    words = [action, ip, mask];
-  } else {
-    const [ip = '', len] = what.split('/');
-    if (!ipaddr.isValid(ip)) throw quiet(`acl: can't convert address ${ip}`);
-    if (!ipaddr.IPv6.isValid(ip)) throw quiet(`acl: ${ip} is not an ipv6 address`);
-    words = [action, len === undefined ? ip : `${ip}/${atoi(len)}`];
-  }
-  let entry;
-  try {
-    entry = parseAclEntry(words);
-  } catch (err) {
-    throw quiet((err as Error).message);
-  }
-  const list = pen.acls[n];
-  if (list === undefined) throw quiet(`add_acl: ${n} outside (0,${ACL_COUNT})`);
-  list.push(entry);
-  return '';
-};
-
-export const noAcl: Handler = ({ pen }, args) => {
-  if (args[0] === undefined) throw refuse('no acl: expected an ACL number 0-9');
-  const n = atoi(args[0]);
-  if (n >= 0 && n < ACL_COUNT) pen.acls[n] = [];
-  return '';
 };

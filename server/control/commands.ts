@@ -2,20 +2,13 @@
 // handler without a spec, fails the compile). The settings that only store a value are made from
 // their rows (settings.ts); servers, clients, connections and ACLs are in commands-state.ts; files,
 // sockets and TLS in commands-io.ts.
-import type { Settings } from '../core/settings.ts';
 import { CommandError, refuse } from './errors.ts';
 import { COMMANDS, type CommandName } from '../../shared/commands.ts';
 import { settingEntries, type TableCommand } from './settings.ts';
 import { asHandler, wordsEntry, type Entry, type Handler } from './types.ts';
+import * as acls from './commands-acl.ts';
 import * as io from './commands-io.ts';
 import * as state from './commands-state.ts';
-
-function eventBackend(name: Settings['eventBackend']): Handler {
-  return ({ pen }) => {
-    pen.settings.eventBackend = name;
-    return '';
-  };
-}
 
 const dsr: Handler = () => {
   throw refuse('Direct Server Return (dsr_if, dsr_ip) needs raw packet sockets, which this pen does not have', 'PEN_ERR_UNSUPPORTED');
@@ -23,17 +16,11 @@ const dsr: Handler = () => {
 
 /** The commands that take their arguments as pen's words, with pen's reply as their outcome. */
 const WORD_HANDLERS = {
-  acl: state.acl,
-  'no acl': state.noAcl,
   close: state.close,
   connection: state.connection,
   control: ({ pen }) => `${pen.settings.control ?? '(null)'}\n`,
   dsr_if: dsr,
   dsr_ip: dsr,
-  epoll: eventBackend('epoll'),
-  poll: eventBackend('poll'),
-  select: eventBackend('select'),
-  kqueue: eventBackend('kqueue'),
   exit: ({ pen, runtime }) => {
     if (!pen.settings.exitEnabled) {
       throw new CommandError('exit: not enabled (-X)', { reply: 'Exit is not enabled; restart with -X flag\n', code: 'PEN_ERR_NOT_ENABLED' });
@@ -58,14 +45,9 @@ const WORD_HANDLERS = {
   servers: state.servers,
   socket: state.socket,
   source: io.source,
-  ssl_ciphers: io.sslCiphers,
-  ssl_client_renegotiation_interval: io.sslRenegotiationInterval,
-  ssl_ocsp_response: io.sslOcspResponse,
-  ssl_option: io.sslOption,
-  ssl_sni_path: io.sslSniPath,
   status: io.status,
   write: io.write,
-} satisfies Record<Exclude<CommandName, TableCommand | 'server'>, Handler>;
+} satisfies Record<Exclude<CommandName, TableCommand | 'server' | 'acl' | 'no acl'>, Handler>;
 
 /**
  * Commands whose bare form only reports: with words they set something, without them nothing.
@@ -84,6 +66,8 @@ function changesFor(name: string): (words: readonly string[]) => boolean {
 export const ENTRIES = {
   ...settingEntries(),
   server: state.server,
+  acl: acls.acl,
+  'no acl': acls.noAcl,
   ...Object.fromEntries(Object.entries(WORD_HANDLERS).map(([name, h]) => [name, wordsEntry(h, changesFor(name))])) as unknown as Record<keyof typeof WORD_HANDLERS, Entry>,
 } satisfies Record<CommandName, Entry>;
 

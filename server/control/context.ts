@@ -62,5 +62,5 @@ export interface CommandResult {
   /** what the command did, when it ran */
   outcome?: Outcome;
   /** set when the command was refused or did nothing; REST maps it to an error status */
-  error?: { code: PenErrorCode; message: string };
+  error?: { code: PenErrorCode; message: string; field?: string };
 }

@@ -6,10 +6,13 @@ export class CommandError extends PenError {
   readonly reply: string;
   /** whether `message` goes to debug(): by default only when the client gets no reply */
   readonly log: boolean;
-  constructor(message: string, opts: { reply?: string; code?: PenErrorCode; log?: boolean } = {}) {
+  /** the argument it is about, which REST names in its error (`address`) */
+  readonly field?: string;
+  constructor(message: string, opts: { reply?: string; code?: PenErrorCode; log?: boolean; field?: string } = {}) {
     super(opts.code ?? 'PEN_ERR_COMMAND', message);
     this.reply = opts.reply ?? '';
     this.log = opts.log ?? this.reply === '';
+    if (opts.field !== undefined) this.field = opts.field;
   }
 }
 

@@ -69,10 +69,23 @@ export async function execute(ctx: CommandContext, line: string): Promise<Comman
     const reply = ctx.fileLine ? `${ctx.fileLine}: not a command\n` : `do_cmd: ignoring command starting with '${words[0]}'\n`;
     return { reply, spec: null, error: { code: 'PEN_ERR_COMMAND', message: reply.trimEnd() } };
   }
-  const { spec, entry, args } = found;
+  return parseApplyReply(ctx, found.spec, found.entry, found.args, words.join(' '));
+}
+
+/**
+ * Run a command given by its name and pen's words, as a line of them would run: a setting's
+ * command-line flag at start-up (`-b 30` is `blacklist` with ['30']).
+ */
+export async function runWords(ctx: CommandContext, name: string, words: readonly string[]): Promise<CommandResult> {
+  const spec = SPECS.get(name);
+  if (!spec) throw new Error(`no command ${name}`);
+  return parseApplyReply(ctx, spec, ENTRIES[spec.name as keyof typeof ENTRIES] as Entry, [...words], [name, ...words].join(' '));
+}
+
+async function parseApplyReply(ctx: CommandContext, spec: CommandSpec, entry: Entry, words: string[], line: string): Promise<CommandResult> {
   try {
-    const outcome = await entry.apply(ctx, entry.parse(args), execute);
-    if (outcome.changed) publish(ctx.pen, 'config', words.join(' '));
+    const outcome = await entry.apply(ctx, entry.parse(words), execute);
+    if (outcome.changed) publish(ctx.pen, 'config', line);
     return { reply: entry.reply(outcome), spec, outcome };
   } catch (err) {
     return failure(ctx, spec, err);
@@ -99,7 +112,7 @@ function failure(ctx: CommandContext, spec: CommandSpec, err: unknown): CommandR
   if (ctx.fileLine) return fileLineFailure(ctx.fileLine, spec, err);
   if (err instanceof CommandError) {
     if (err.log) debug(err.message);
-    return { reply: err.reply, spec, error: { code: err.code, message: err.message } };
+    return { reply: err.reply, spec, error: { code: err.code, message: err.message, ...(err.field ? { field: err.field } : {}) } };
   }
   // anything else (a name that does not resolve, a file that cannot be opened) is answered
   // with its message on one line; the process carries on

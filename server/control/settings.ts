@@ -1,19 +1,22 @@
 // The commands made from the rows of shared/settings.ts: `NAME [N]` for a number, `NAME` / `no NAME`
-// for a switch, `NAME [FILE]` / `no NAME` for a file, `tcp_fastclose MODE`. Each is an entry
-// (types.ts): pen's words parse to `{ value }`, REST passes the same `{ value }` to `apply`, which
-// applies the row's range rule before it stores anything. Rows whose command does more than store
-// a value (log, listen, source, ssl_*, geoip) have handlers of their own (commands-io.ts).
+// for a switch, `NAME [FILE]` / `no NAME` for a file, `NAME WORD` for a choice (`tcp_fastclose up`)
+// or a list (`ssl_option no_tlsv1`), a command per value (`poll`). Each is an entry (types.ts):
+// pen's words parse to `{ value }`, REST passes the same `{ value }` to `apply`, which applies the
+// row's range rule before it stores anything. Rows whose command opens a file or socket, resolves
+// a name or only reports (log, listen, source, geoip, control) have entries of their own (commands-io.ts).
 import { Type } from '@sinclair/typebox';
 import {
-  SETTINGS, atoiWide, checkNumber, readKey, settingRow, writeKey, type Setting, type SettingRow,
+  SETTINGS, atoiWide, checkNumber, readKey, writeKey, type Setting, type SettingRow,
 } from '../../shared/settings.ts';
 import type { Balancer } from '../core/balancer.ts';
-import { CommandError, refuse } from './errors.ts';
+import { sslFilesChanged } from '../core/tls-files.ts';
+import { CommandError, quiet, refuse } from './errors.ts';
 import type { Entry, Outcome } from './types.ts';
 
 type TableRow = Extract<Setting, { command: 'table' }>;
 type Negatable = Extract<TableRow, { kind: { type: 'bool' } } | { kind: { nullable: true } }>;
-export type TableCommand = TableRow['name'] | `no ${Negatable['name']}` | 'clients_max' | 'conn_max' | 'tcp_fastclose';
+type EachValue = Extract<TableRow, { kind: { each: true } }>['kind']['values'][number];
+export type TableCommand = Exclude<TableRow['name'], Extract<TableRow, { kind: { each: true } }>['name']> | `no ${Negatable['name']}` | EachValue;
 
 /** What a setting command did: the setting's value afterwards, and whether it set it. */
 export interface SettingOutcome extends Outcome {
@@ -58,6 +61,22 @@ const setField = (row: SettingRow) => (pen: Balancer, n: number): boolean => {
   return true;
 };
 
+/** What a row's command does after it stores a value: the TLS files are read now, off the handshakes (also when the name is the same). */
+const AFTER: Partial<Record<string, (pen: Balancer) => void>> = {
+  ssl_sni_path: (pen) => sslFilesChanged(pen.settings.ssl),
+  ssl_ocsp_response: (pen) => sslFilesChanged(pen.settings.ssl),
+};
+
+/**
+ * The command without its word, where the row says it is not a report: refused with a line (C pen
+ * crashes), or refused quietly (pen's debug() line). Null: report, or clear (the caller's case).
+ */
+function bareError(row: SettingRow): CommandError | null {
+  const b = row.bare;
+  if (b === undefined || b === 'clears') return null;
+  return 'refuse' in b ? refuse(`${row.name}: ${b.refuse}`) : quiet(b.quiet);
+}
+
 const NumberArgs = Type.Object({ value: Type.Optional(Type.Integer()), text: Type.Optional(Type.String()) });
 const TextArgs = Type.Object({ value: Type.Optional(Type.String()) });
 const NoArgs = Type.Object({});
@@ -71,6 +90,8 @@ function numberEntry(row: SettingRow): Entry<typeof NumberArgs, SettingOutcome> 
     // the word as given too, so an error line quotes it as pen's user typed it
     parse: (words) => (words[0] === undefined ? {} : { value: atoiWide(words[0]), text: words[0] }),
     apply: ({ pen }, { value, text }) => {
+      const bare = value === undefined ? bareError(row) : null;
+      if (bare) throw bare;
       const n = value === undefined ? null : ruled(row, value, text);
       const changed = n !== null && (STORE[row.name] ?? setField(row))(pen, n);
       return outcome(row, pen, changed);
@@ -96,39 +117,62 @@ function textEntry(row: SettingRow): Entry<typeof TextArgs, SettingOutcome> {
     schema: TextArgs,
     parse: (words) => (words[0] === undefined ? {} : { value: words[0] }),
     apply: ({ pen }, { value }) => {
-      if (value !== undefined) writeKey(pen.settings, row.key, value);
-      return outcome(row, pen, value !== undefined);
+      const bare = value === undefined ? bareError(row) : null;
+      if (bare) throw bare;
+      if (value === undefined) {
+        if (row.bare === 'clears') writeKey(pen.settings, row.key, null);
+      } else {
+        writeKey(pen.settings, row.key, value);
+        AFTER[row.name]?.(pen);
+      }
+      return outcome(row, pen, value !== undefined || row.bare === 'clears');
     },
     reply: (o) => replyFor(row, o.value),
   };
 }
 
-const FASTCLOSE = ['off', 'up', 'down', 'both'] as const;
-const FastcloseArgs = Type.Object({ value: Type.Union(FASTCLOSE.map((v) => Type.Literal(v))) });
+const Choice = (values: readonly string[]) => Type.Object({ value: Type.Union(values.map((v) => Type.Literal(v))) });
 
-/** `tcp_fastclose MODE`: pen takes any word, and a word it does not know is `off`. */
-const tcpFastclose: Entry<typeof FastcloseArgs, SettingOutcome> = {
-  schema: FastcloseArgs,
-  parse: (words) => {
-    const mode = words[0];
-    if (mode === undefined) {
-      throw new CommandError('tcp_fastclose: no argument', { reply: 'do_cmd: ignoring tcp_fastclose without argument\n' });
-    }
-    return { value: (FASTCLOSE as readonly string[]).includes(mode) ? mode as (typeof FASTCLOSE)[number] : 'off' };
-  },
-  apply: ({ pen }, { value }) => {
-    pen.settings.tcpFastclose = value;
-    return outcome(settingRow('tcp_fastclose'), pen, true);
-  },
-  reply: () => '',
-};
+/** `NAME WORD` for a choice: pen takes any word, and one it does not know is the row's `other`. */
+function choiceEntry(row: SettingRow, values: readonly string[], other: string): Entry<ReturnType<typeof Choice>, SettingOutcome> {
+  return {
+    schema: Choice(values),
+    parse: (words) => {
+      const word = words[0];
+      if (word === undefined) {
+        throw new CommandError(`${row.name}: no argument`, { reply: `do_cmd: ignoring ${row.name} without argument\n` });
+      }
+      return { value: values.includes(word) ? word : other };
+    },
+    apply: ({ pen }, { value }) => {
+      writeKey(pen.settings, row.key, value);
+      return outcome(row, pen, true);
+    },
+    reply: () => '',
+  };
+}
+
+/** `NAME WORD` for a list: a word it knows is added once, any other is ignored, as in pen. */
+function listEntry(row: SettingRow, values: readonly string[]): Entry<typeof TextArgs, SettingOutcome> {
+  return {
+    schema: TextArgs,
+    parse: (words) => (words[0] === undefined ? {} : { value: words[0] }),
+    apply: ({ pen }, { value }) => {
+      if (value === undefined) throw bareError(row) ?? refuse(`${row.name}: expected a word`);
+      const list = readKey(pen.settings, row.key) as string[];
+      const add = values.includes(value) && !list.includes(value);
+      if (add) list.push(value);
+      return outcome(row, pen, add);
+    },
+    reply: () => '',
+  };
+}
 
 /** Every command the rows make, by name. */
 export function settingEntries(): Record<TableCommand, Entry> {
-  const out: Record<string, Entry> = { tcp_fastclose: tcpFastclose };
+  const out: Record<string, Entry> = {};
   for (const row of SETTINGS as readonly SettingRow[]) {
-    const grows = row.name in STORE;
-    if (row.command !== 'table' && !grows) continue;
+    if (row.command !== 'table') continue;
     switch (row.kind.type) {
       case 'int': out[row.name] = numberEntry(row); break;
       case 'bool':
@@ -139,7 +183,12 @@ export function settingEntries(): Record<TableCommand, Entry> {
         out[row.name] = textEntry(row);
         if (row.kind.nullable) out[`no ${row.name}`] = storeEntry(row, null);
         break;
-      default: throw new Error(`${row.name}: no table command for a ${row.kind.type}`);
+      case 'enum':
+        if (row.kind.each) for (const v of row.kind.values) out[v] = storeEntry(row, v);
+        else if (row.kind.other !== undefined) out[row.name] = choiceEntry(row, row.kind.values, row.kind.other);
+        else throw new Error(`${row.name}: a choice needs each or other`);
+        break;
+      case 'list': out[row.name] = listEntry(row, row.kind.values); break;
     }
   }
   return out as Record<TableCommand, Entry>;

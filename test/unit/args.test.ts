@@ -1,17 +1,20 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseCommandLine } from '../../server/cli/args.ts';
-import { defaultSettings } from '../../server/core/settings.ts';
+import { runSteps } from '../../server/cli/steps.ts';
+import { Balancer } from '../../server/core/balancer.ts';
 
-function settingsOf(argv: string[]) {
+/** The settings after start-up's steps, run as pen.ts runs them (setting flags through their commands). */
+async function settingsOf(argv: string[]) {
   const parsed = parseCommandLine(argv);
-  const s = defaultSettings();
-  for (const step of parsed.steps) if (step.kind === 'set') step.apply(s);
-  return { parsed, s };
+  const pen = new Balancer();
+  const said: string[] = [];
+  await runSteps({ pen, runtime: { exit() {}, argv }, origin: 'cli' }, parsed.steps, { out: (t) => said.push(t), err: (t) => said.push(t) });
+  return { parsed, s: pen.settings, said };
 }
 
-test('getopt syntax: grouped flags, attached values, repeats, options after positionals', () => {
-  const { parsed, s } = settingsOf(['-frs', '-x500', '-dd', '8080', 'a:80', '-b', '9', 'b:81', '-T60']);
+test('getopt syntax: grouped flags, attached values, repeats, options after positionals', async () => {
+  const { parsed, s } = await settingsOf(['-frs', '-x500', '-dd', '8080', 'a:80', '-b', '9', 'b:81', '-T60']);
   assert.equal(s.foreground && s.roundrobin && s.stubborn, true);
   assert.equal(s.connMax, 500);
   assert.equal(s.debug, 2);
@@ -21,23 +24,26 @@ test('getopt syntax: grouped flags, attached values, repeats, options after posi
   assert.deepEqual(parsed.servers, ['a:80', 'b:81']);
 });
 
-test('-h is hash, not help; --help is help', () => {
-  assert.equal(settingsOf(['-h', '8080', 'a']).s.hash, true);
+test('-h is hash, not help; --help is help', async () => {
+  assert.equal((await settingsOf(['-h', '8080', 'a'])).s.hash, true);
   assert.equal(parseCommandLine(['--help']).help, true);
 });
 
-test('-o and -O keep their place among the options', () => {
-  const { parsed } = settingsOf(['-b', '5', '-O', 'blacklist', '-b', '6', '-o', 'mode', '8080']);
-  assert.deepEqual(parsed.steps.map((s) => s.kind), ['set', 'command', 'set', 'command']);
+test('-o and -O keep their place among the options; a setting\'s flag runs as its command', async () => {
+  const { parsed, said, s } = await settingsOf(['-b', '5', '-O', 'blacklist', '-b', '6', '-o', 'blacklist', '-d', '-o', 'debug 5', '-d', '-P', '8080']);
+  assert.deepEqual(parsed.steps.map((st) => (st.kind === 'flag' ? st.command : st.kind)), ['blacklist', 'command', 'blacklist', 'command', 'debug', 'command', 'debug', 'poll']);
+  assert.deepEqual(said, ['5\n', '6\n', '5\n'], 'only -o/-O replies are printed: -b 6 is blacklist 6, whose reply start-up does not print');
+  assert.equal(s.debug, 6, '-d is one more than the level at its turn');
+  assert.equal(s.eventBackend, 'poll');
 });
 
-test('-- ends the options', () => {
-  const { parsed } = settingsOf(['-f', '--', '8080', 'h:80']);
+test('-- ends the options', async () => {
+  const { parsed } = await settingsOf(['-f', '--', '8080', 'h:80']);
   assert.equal(parsed.listen, '8080');
 });
 
-test('SSL options fill the ssl settings', () => {
-  const { s } = settingsOf(['-E', 'c.pem', '-K', 'k.pem', '-G', 'ca.pem', '-A', '/etc/ssl/certs', '-Z', '-R', '-L', 'tls1', '443', 'h:80']);
+test('SSL options fill the ssl settings', async () => {
+  const { s } = await settingsOf(['-E', 'c.pem', '-K', 'k.pem', '-G', 'ca.pem', '-A', '/etc/ssl/certs', '-Z', '-R', '-L', 'tls1', '443', 'h:80']);
   assert.deepEqual([s.ssl.cert, s.ssl.key, s.ssl.caFile, s.ssl.caDir, s.ssl.compat, s.ssl.requireClientCert, s.ssl.protocol],
     ['c.pem', 'k.pem', 'ca.pem', '/etc/ssl/certs', true, true, 'tls1']);
 });

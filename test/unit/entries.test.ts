@@ -85,3 +85,26 @@ test('every entry\'s parse gives arguments its own schema accepts', () => {
     assert.ok(Value.Check(entry.schema, args), `${name} ${words.join(' ')}: ${JSON.stringify(args)}`);
   }
 });
+
+test('an ACL entry is checked once, by aclEntry(): typed fields (REST) and pen\'s words (the port) are refused alike, naming the field, and add nothing', async () => {
+  const ctx = fresh();
+  const cases: [object, string][] = [
+    [{ action: 'permit', address: '300.1.1.1' }, 'address'], [{ action: 'permit', address: '10.0.0.1', mask: 33 }, 'mask'],
+    [{ action: 'permit', address: '10.0.0.1', country: 'SE' }, 'address'], [{ action: 'permit', address: 'zz::zz' }, 'address'],
+    [{ action: 'permit', country: 'SWE' }, 'country'],
+  ];
+  for (const [body, field] of cases) {
+    const r = await applyCommand(ctx, 'acl', { n: 3, ...body });
+    assert.equal(r.error?.field, field, JSON.stringify(body));
+    assert.equal(r.reply, '', 'pen answers a bad entry with nothing');
+  }
+  for (const line of ['acl 3 permit 300.1.1.1', 'acl 3 permit zz::zz', 'acl 3 permit 1.2.3.4 255.x', 'acl 11 permit 1.2.3.4']) {
+    assert.ok((await execute(ctx, line)).error, line);
+  }
+  assert.equal(ctx.pen.acls[3]!.length, 0);
+  const ok = await applyCommand(ctx, 'acl', { n: 3, action: 'deny', address: '10.0.0.0', mask: 8 });
+  assert.deepEqual(ok.outcome, { changed: true, acl: 3, entry: 'acl 3 deny 10.0.0.0 255.0.0.0' });
+  assert.deepEqual((await execute(ctx, 'acl 3 permit 10.1')).outcome, { changed: true, acl: 3, entry: 'acl 3 permit 10.0.0.1 255.255.255.255' }, 'inet_aton forms, as pen reads them');
+  assert.deepEqual((await execute(ctx, 'no acl 3')).outcome, { changed: true, acl: 3 });
+  assert.deepEqual((await execute(ctx, 'no acl 3')).outcome, { changed: false, acl: 3 }, 'an empty list stays as it was');
+});

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { FLAGS, flagWithArg, type FlagStatus } from '../../server/cli/flags.ts';
-import { flagRow } from '../../shared/settings.ts';
+import { flagCommand, flagRow } from '../../shared/settings.ts';
 
 const README = new URL('../../README.md', import.meta.url);
 const START = '<!-- flags:start -->';
@@ -20,15 +20,19 @@ const cell = (text: string) => text.replace(/\|/g, '\\|');
 function table(): string {
   const rows = FLAGS.map((f) => {
     const row = flagRow(f.flag);
-    const sets = row ? (row.command === 'none' ? row.name : `\`${row.name}\``) : '';
+    const command = row ? flagCommand(row) : null;
+    const sets = row ? (command !== null ? `\`${command}\`` : row.name) : '';
     return `| \`${cell(flagWithArg(f))}\` | ${sets} | ${SUPPORT[f.status]} | ${cell(f.what)}${f.note ? `. ${cell(f.note)}` : ''} |`;
   });
   return [
     '',
     'Every flag `pen` accepts, in pen\'s usage order, then the ones its usage leaves out, then ours.',
-    'A flag that sets a setting runs under the same range rule as the command named in the second',
-    'column (`-b 30` is `blacklist 30`); a plain name is a setting with no command. This table is',
-    'generated from `server/cli/flags.ts` and `shared/settings.ts`.',
+    'A flag that sets a setting runs as the command named in the second column, through the same',
+    'parse and apply as the control port (`-b 30` is `blacklist 30`); a plain name is a setting the',
+    'flag stores at start-up (it has no command, or the command does something else: `-c` sizes the',
+    'client table exactly, `clients_max` only grows it), under the same range rule. The status column',
+    'says what works here (`-m` is accepted with no effect). This table is generated from',
+    '`server/cli/flags.ts` and `shared/settings.ts`.',
     '',
     '| flag | setting | status | what it does |',
     '|---|---|---|---|',

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { TSchema } from '@sinclair/typebox';
 import { parseCommandLine } from '../../server/cli/args.ts';
+import { runSteps } from '../../server/cli/steps.ts';
 import { Balancer } from '../../server/core/balancer.ts';
 import { defaultSettings } from '../../server/core/settings.ts';
 import { formatConfig } from '../../server/control/config.ts';
@@ -16,7 +17,7 @@ import { execute, runConfigFile } from '../../server/control/registry.ts';
 import { settingsSnapshot } from '../../server/stats/snapshot.ts';
 import { COMMANDS } from '../../shared/commands.ts';
 import { LIMITS } from '../../shared/limits.ts';
-import { SETTINGS, readKey, settingsPatchSchema, type SettingRow } from '../../shared/settings.ts';
+import { SETTINGS, flagCommand, readKey, settingsPatchSchema, type SettingRow } from '../../shared/settings.ts';
 import { SettingsSnapshotSchema } from '../../shared/snapshot.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pen-settings-'));
@@ -24,19 +25,19 @@ const ROWS = SETTINGS as readonly SettingRow[];
 const fresh = (): CommandContext => ({ pen: new Balancer(), runtime: { exit() {}, argv: [] }, origin: 'port' });
 const commandNames = new Set(COMMANDS.map((c) => c.name));
 
-/** The setting after a flag, or 'refused' / 'unchanged'. */
-function viaFlag(row: SettingRow, text: string): unknown {
+/** The setting after a flag, run as pen.ts runs it (through its command where it has one), or 'refused' / 'unchanged'. */
+async function viaFlag(row: SettingRow, text: string): Promise<unknown> {
   let parsed;
   try {
     parsed = parseCommandLine([`${row.flag!.flag}${text}`, '8080', 'a']); // attached, as getopt reads -b-5
   } catch {
     return 'refused';
   }
-  const steps = parsed.steps.filter((s) => s.kind === 'set');
+  const steps = parsed.steps.filter((s) => s.kind === 'set' || s.kind === 'flag');
   if (steps.length === 0) return 'unchanged';
-  const s = defaultSettings();
-  for (const step of steps) step.apply(s);
-  return readKey(s, row.key);
+  const ctx = fresh();
+  await runSteps(ctx, steps, { out() {}, err() {} });
+  return readKey(ctx.pen.settings, row.key);
 }
 
 /** The setting after its command on a fresh pen, or 'refused' / 'unchanged'. */
@@ -67,7 +68,7 @@ test('every number row with a flag and a command takes the same values from both
     const values = [max, max + 1, min - 1, min - 5, 99999999999, ...(row.write === 'changed' ? [] : [min])];
     for (const n of values) {
       const text = String(n);
-      assert.deepEqual(viaFlag(row, text), flagFromCommand(await viaCommand(row, text)), `${row.flag!.flag} ${text} and ${row.name} ${text}`);
+      assert.deepEqual(await viaFlag(row, text), flagFromCommand(await viaCommand(row, text)), `${row.flag!.flag} ${text} and ${row.name} ${text}`);
     }
   }
 });
@@ -86,17 +87,47 @@ test('-x 0 and -c 0 are an error naming the flag; conn_max 0 and clients_max 0 c
   }
 });
 
-test('a flag-only number row keeps its rule: past the bound pen stops, below it the row applies', () => {
+test('a flag-only number row keeps its rule: past the bound pen stops, below it the row applies', async () => {
   for (const row of ROWS.filter((r) => r.kind.type === 'int' && r.command === 'none' && r.flag?.arg)) {
     const { min, max } = LIMITS[(row.kind as { limit: keyof typeof LIMITS }).limit];
-    assert.equal(viaFlag(row, String(max)), max);
-    assert.equal(viaFlag(row, String(max + 1)), 'refused');
-    assert.equal(viaFlag(row, String(min - 1)), min, `${row.flag!.flag} below the least is bumped`);
+    assert.equal(await viaFlag(row, String(max)), max);
+    assert.equal(await viaFlag(row, String(max + 1)), 'refused');
+    assert.equal(await viaFlag(row, String(min - 1)), min, `${row.flag!.flag} below the least is bumped`);
   }
 });
 
 test('every row with a command has its spec, and every table command is one', () => {
-  for (const row of ROWS.filter((r) => r.command !== 'none')) assert.ok(commandNames.has(row.name), row.name);
+  for (const row of ROWS.filter((r) => r.command !== 'none')) {
+    const names = row.kind.type === 'enum' && row.kind.each ? row.kind.values : [row.name];
+    for (const name of names) assert.ok(commandNames.has(name), name);
+  }
+});
+
+test('a setting\'s flag runs as its command, unless its row says why it stores the value', () => {
+  let ran = 0;
+  for (const row of ROWS.filter((r) => r.flag)) {
+    const f = row.flag!;
+    const value = f.arg === undefined ? [] : [row.kind.type === 'int' ? '7' : row.kind.type === 'enum' ? String((row.kind as { values: readonly string[] }).values[0]) : '127.0.0.1:1'];
+    let parsed;
+    try {
+      parsed = parseCommandLine([f.flag, ...value, '8080', 'a']);
+    } catch (e) {
+      assert.equal(f.status, 'refused', `${f.flag}: ${(e as Error).message}`);
+      continue;
+    }
+    const steps = parsed.steps.filter((st) => st.kind === 'flag' || st.kind === 'set');
+    assert.equal(steps.length, 1, f.flag);
+    const command = flagCommand(row);
+    if (row.command === 'none' || f.stores) {
+      assert.equal(command, null, f.flag);
+      assert.equal(steps[0]!.kind, 'set', `${f.flag} stores its value`);
+    } else {
+      assert.ok(command !== null && commandNames.has(command), `${f.flag} runs a command`);
+      assert.deepEqual(steps[0]!.kind === 'flag' && steps[0]!.command, command, `${f.flag} runs ${command}`);
+      ran++;
+    }
+  }
+  assert.ok(ran >= 12, `${ran} flags run their command`);
 });
 
 /** A value other than the default, for each row a fresh pen can take. */
