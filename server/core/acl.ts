@@ -59,7 +59,7 @@ export function aclEntry(input: AclInput): AclEntry {
   }
   const addr = address as string;
   if (addr.includes(':')) {
-    const [ip, len, ...more] = addr.split('/');
+    const [ip = '', len, ...more] = addr.split('/');
     if (more.length > 0 || !ipaddr.IPv6.isValid(ip)) throw bad('address', `${ip} is not an IPv6 address`);
     if (len !== undefined && mask !== undefined) throw bad('mask', 'give the prefix length once');
     const prefix = len !== undefined ? (/^\d+$/.test(len) ? Number(len) : NaN) : mask ?? 128;
@@ -91,8 +91,8 @@ function matchesV4(entry: { ip: string; mask: string }, client: IpAddr.IPv4): bo
   const ip = ipaddr.IPv4.parse(entry.ip).toByteArray();
   const mask = ipaddr.IPv4.parse(entry.mask).toByteArray();
   const c = client.toByteArray();
-  // pen does not pre-mask the entry: `permit 127.0.0.1 255.0.0.0` never matches
-  return c.every((b, i) => (b & mask[i]) === ip[i]);
+  // pen does not pre-mask the entry: `permit 127.0.0.1 255.0.0.0` never matches (all three are 4 bytes)
+  return c.every((b, i) => (b & mask[i]!) === ip[i]);
 }
 
 function matchesV6(entry: { ip: string; prefix: number }, client: IpAddr.IPv6): boolean {
@@ -121,7 +121,7 @@ export function aclPermits(acls: AclTable, n: number, clientIp: string | null, c
     else hit = country?.(addr.toString()) === e.country;
     if (hit) return e.permit;
   }
-  return !list[list.length - 1].permit;
+  return !list.at(-1)?.permit; // not empty: checked above
 }
 
 /** The `write` form of an entry, e.g. `acl 1 permit 10.0.0.0 255.0.0.0`. */
