@@ -26,6 +26,7 @@ const { values: opt } = parseArgs({
     idle: { type: 'string', default: '2000' },
     out: { type: 'string', default: `${ROOT}bench/results` },
     ours: { type: 'string', default: OUR_PEN },
+    health: { type: 'string', default: '' },
     pin: { type: 'boolean', default: cpuCount() >= 2 },
     'no-pin': { type: 'boolean', default: false },
     smoke: { type: 'boolean', default: false },
@@ -36,6 +37,7 @@ const { values: opt } = parseArgs({
 if (opt.help) {
   console.log(`usage: npm run bench -- [--rounds N] [--duration S] [--targets direct,pen,haproxy,ours]
        [--cases keepalive,close,bulk,udp,memory] [--idle N] [--out DIR] [--no-pin] [--smoke]
+       [--health 'tcp interval 1' (ours runs that check on its server)]
        [--ours PATH/bin/pen.js]   (another checkout of ours, e.g. to compare before/after a change)
 --smoke: 1 round of 1 s, keep-alive only, backend direct and ours (what the test suite runs)`);
   process.exit(0);
@@ -110,7 +112,7 @@ const results: Results = {
   started: new Date().toISOString(),
   finished: '',
   machine: machine(),
-  settings: { rounds, duration, smoke, idle: idleCount, placement, targets: targets.join(','), cases: cases.join(','), ours: opt.ours },
+  settings: { rounds, duration, smoke, idle: idleCount, placement, targets: targets.join(','), cases: cases.join(','), ours: opt.ours, health: opt.health },
   samples: {},
   missing: {},
   warnings: [],
@@ -131,7 +133,7 @@ async function startAll(backend: number, udp: boolean, want: TargetKey[], metric
       continue;
     }
     try {
-      up.set(t, await startTarget(t, backend, udp, tmp, pin.proxy, opt.ours));
+      up.set(t, await startTarget(t, backend, udp, tmp, pin.proxy, opt.ours, undefined, opt.health));
     } catch (err) {
       const why = `did not start: ${(err as Error).message.split('\n')[0]}`;
       log(`${TARGET_LABEL[t]} ${udp ? 'UDP' : 'TCP'} ${why}`);

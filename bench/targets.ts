@@ -91,7 +91,7 @@ export async function startDnsmasq(dir: string, cpu: string | null): Promise<{ p
 // ---- proxies ----
 
 /** Start a proxy `key` in front of backend port `backend`; TCP unless `udp`. */
-export async function startTarget(key: TargetKey, backend: number, udp: boolean, dir: string, cpu: string | null, ourPen = OUR_PEN, slots = 4000): Promise<Running> {
+export async function startTarget(key: TargetKey, backend: number, udp: boolean, dir: string, cpu: string | null, ourPen = OUR_PEN, slots = 4000, ourHealth = ''): Promise<Running> {
   if (key === 'direct') return { port: backend, proc: null };
   const port = await freePort();
   const listen = `${HOST}:${port}`;
@@ -100,7 +100,10 @@ export async function startTarget(key: TargetKey, backend: number, udp: boolean,
   if (key === 'pen') {
     proc = start('pen', which('pen') ?? 'pen', [...(udp ? ['-U'] : []), '-f', '-x', `${slots}`, '-c', `${slots}`, listen, server], cpu);
   } else if (key === 'ours') {
-    proc = start('pen-ts', process.execPath, [ourPen, ...(udp ? ['-U'] : []), '-f', '-x', `${slots}`, '-c', `${slots}`, listen, server], cpu);
+    // with a check, a -F file names the server too: checks only start for servers set by a command
+    const cfg = `${dir}/ours-${port}.cfg`;
+    if (ourHealth !== '') writeFileSync(cfg, `server 0 address ${HOST} port ${backend}\nhealth ${ourHealth}\n`);
+    proc = start('pen-ts', process.execPath, [ourPen, ...(ourHealth === '' ? [] : ['-F', cfg]), ...(udp ? ['-U'] : []), '-f', '-x', `${slots}`, '-c', `${slots}`, listen, server], cpu);
   } else {
     if (udp) throw new Error('HAProxy has no UDP proxying');
     const conf = `${dir}/haproxy-${port}.cfg`;

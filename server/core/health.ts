@@ -4,7 +4,7 @@
 // isOut) exactly as it skips a blacklisted one. Passive blacklisting carries on beside this.
 import { formatHealth, type HealthCheck } from '../../shared/health.ts';
 import { publish } from './events.ts';
-import { PROBES, type ProbeTarget } from './probes.ts';
+import { PROBERS, type ProbeTarget, type Prober } from './probes.ts';
 import type { Server } from './servers.ts';
 
 export type HealthStateName = 'unknown' | 'up' | 'down';
@@ -72,6 +72,9 @@ export interface HealthHost {
 
 interface Job {
   key: string;
+  kind: HealthCheck['kind'];
+  /** runs the checks, and keeps what they keep between them (the http check's connection) */
+  prober: Prober;
   state: HealthState;
   /** ms since the epoch when the next check is due */
   due: number;
@@ -119,7 +122,7 @@ export class HealthChecker {
       if (job && job.key === key) return;
       if (job) this.drop(s);
       const due = now + (check.interval * 1000 * i) / Math.max(1, list.length);
-      this.jobs.set(s, { key, state: freshHealth(), due, running: null });
+      this.jobs.set(s, { key, kind: check.kind, prober: PROBERS[check.kind](), state: freshHealth(), due, running: null });
     });
     for (const s of this.jobs.keys()) if (!live.has(s)) this.drop(s);
     if (this.jobs.size > 0 && this.timer === null) {
@@ -137,13 +140,17 @@ export class HealthChecker {
     this.timer = null;
     const jobs = [...this.jobs.values()];
     this.jobs.clear();
-    for (const job of jobs) job.running?.stop('stopped');
+    for (const job of jobs) {
+      job.running?.stop('stopped');
+      job.prober.close();
+    }
   }
 
   private drop(s: Server): void {
     const job = this.jobs.get(s);
     this.jobs.delete(s);
     job?.running?.stop('check removed');
+    job?.prober.close();
     s.healthDown = false; // an unchecked server is judged by blacklisting alone
   }
 
@@ -161,11 +168,11 @@ export class HealthChecker {
   private start(s: Server, job: Job, now: number): void {
     const check = effectiveCheck(s, this.host.healthDefault);
     const target = targetOf(s);
-    if (target === null || check.kind === 'off') return;
+    if (target === null || check.kind !== job.kind) return; // changed since the last reconcile, which will restart it
     job.due = Math.max(job.due + check.interval * 1000, now);
     const running = { started: now, deadline: now + check.timeout * 1000, stop: (_why: string) => {} };
     job.running = running;
-    running.stop = PROBES[check.kind](target, check, this.host.settings.source, (error) => {
+    running.stop = job.prober.run(target, check, this.host.settings.source, (error) => {
       if (job.running === running) job.running = null;
       if (this.jobs.get(s) === job) this.record(s, job, check, now, error);
     });

@@ -1,10 +1,10 @@
 // Health checks without sockets: the command language (shared/health.ts), the up/down state
-// machine (core/health.ts), the http check's status-line reader (probes.ts) and selection skipping health-down and draining servers (select.ts).
+// machine (core/health.ts), the http check's status-line reader (http-check.ts) and selection skipping health-down and draining servers (select.ts).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { emptyAcls } from '../../server/core/acl.ts';
 import { freshHealth, recordResult } from '../../server/core/health.ts';
-import { statusCode } from '../../server/core/probes.ts';
+import { statusCode } from '../../server/core/http-check.ts';
 import { canTry, chooseInitial, failoverNext, type ClientInfo, type SelectState } from '../../server/core/select.ts';
 import { EMERGENCY, NO_SERVER, emptyServer, type Server } from '../../server/core/servers.ts';
 import { defaultSettings } from '../../server/core/settings.ts';
