@@ -28,12 +28,16 @@ function requestFor(path: string, t: ProbeTarget): Buffer {
 }
 
 const code = (c: string) => c.charCodeAt(0);
-const [H, T, P, SLASH, DOT, SPACE, TAB, CR, LF, ZERO, NINE, COLON, COMMA] = [...'HTP/. \t\r\n09:,'].map(code);
-const HTTP_SLASH = [H, T, T, P, SLASH];
-const isDigit = (b: number) => b >= ZERO && b <= NINE;
-const lower = (b: number) => (b >= 65 && b <= 90 ? b + 32 : b);
+const [DOT, SPACE, TAB, CR, LF, ZERO, NINE, COLON, COMMA] = [0x2e, 0x20, 0x09, 0x0d, 0x0a, 0x30, 0x39, 0x3a, 0x2c] as const;
 const bytesOf = (s: string) => [...s].map(code);
-const [CONTENT_LENGTH, TRANSFER_ENCODING, CONNECTION, CLOSE] = ['content-length', 'transfer-encoding', 'connection', 'close'].map(bytesOf);
+const HTTP_SLASH = bytesOf('HTTP/');
+// a read past the end is undefined (noUncheckedIndexedAccess): neither a digit nor any letter
+const isDigit = (b: number | undefined) => b !== undefined && b >= ZERO && b <= NINE;
+const lower = (b: number | undefined) => (b === undefined ? -1 : b >= 65 && b <= 90 ? b + 32 : b);
+const CONTENT_LENGTH = bytesOf('content-length');
+const TRANSFER_ENCODING = bytesOf('transfer-encoding');
+const CONNECTION = bytesOf('connection');
+const CLOSE = bytesOf('close');
 /** Past this a head is not a health check's answer (and is not held). */
 const MAX_HEAD = 8192;
 
@@ -59,7 +63,8 @@ export function statusCode(b: Uint8Array, end: number): number {
   if (i >= end || !isDigit(b[i++])) return -1;
   if (i + 1 < end && b[i] === DOT && isDigit(b[i + 1])) i += 2;
   if (i + 4 > end || b[i] !== SPACE || !isDigit(b[i + 1]) || !isDigit(b[i + 2]) || !isDigit(b[i + 3])) return -1;
-  return (b[i + 1] - ZERO) * 100 + (b[i + 2] - ZERO) * 10 + (b[i + 3] - ZERO);
+  // the three digits were just checked, so they are there
+  return (b[i + 1]! - ZERO) * 100 + (b[i + 2]! - ZERO) * 10 + (b[i + 3]! - ZERO);
 }
 
 /** Does b[from, to) start with the lower-case name `name` followed by a colon? */
@@ -107,7 +112,7 @@ export function bodyLength(b: Uint8Array, end: number): number {
       let n = 0;
       for (; i < j; i++) {
         if (!isDigit(b[i])) return -1;
-        n = n * 10 + b[i] - ZERO;
+        n = n * 10 + b[i]! - ZERO; // a digit: checked above
       }
       if (length >= 0 && n !== length) return -1;
       length = n;
@@ -185,7 +190,7 @@ class KeptHttp implements Prober {
     const self = this;
     this.source = w.source;
     const close = connectRaw(w.t, w.source, function onread(this: StreamHandle): undefined {
-      if (mine()) self.read(streamBaseState[kReadBytesOrError]);
+      if (mine()) self.read(streamBaseState[kReadBytesOrError]!); // a slot of Node's stream state, as in ends.ts
       return undefined;
     }, (handle) => {
       if (!mine()) return;

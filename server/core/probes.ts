@@ -39,7 +39,7 @@ const dns: Probe = (t, check, source, settle) => bounded(settle, (ok, fail) => {
     // an ICMP port unreachable arrives here as ECONNREFUSED, so a stopped server fails at once
     handle.onmessage = (nread, _h, buf) => {
       if (nread < 0) fail(`dns: ${uvMessage('recvmsg', nread)}`);
-      else if (nread >= 12 && buf.readUInt16BE(0) === id && (buf[2] & 0x80) !== 0) ok();
+      else if (nread >= 12 && buf.readUInt16BE(0) === id && ((buf[2] ?? 0) & 0x80) !== 0) ok();
     };
     handle.onerror = () => {};
     syscall = 'recvStart';

@@ -12,6 +12,7 @@ import { after, before, test } from 'node:test';
 import { freePort, sleep } from '../helpers/backends.ts';
 import { nginx, type Daemon } from '../helpers/daemons.ts';
 import { penctl, startPen } from '../helpers/pen.ts';
+import { nth } from '../helpers/nth.ts';
 
 const SERVERS = 100;
 const SECONDS = 5;
@@ -72,9 +73,10 @@ async function cost(health: string): Promise<{ idle: number; checked: number; co
       penctl(ctl, ['health', 'off']);
       idle.push(await window());
     }
-    const diffs = checked.map((c, i) => c - (idle[i] + idle[i + 1]) / 2);
+    const idleAround = (i: number) => (nth(idle, i) + nth(idle, i + 1)) / 2;
+    const diffs = checked.map((c, i) => c - idleAround(i));
     const best = diffs.indexOf(Math.min(...diffs));
-    return { idle: (idle[best] + idle[best + 1]) / 2, checked: checked[best], cost: diffs[best] };
+    return { idle: idleAround(best), checked: nth(checked, best), cost: nth(diffs, best) };
   } finally {
     await pen.stop();
   }
