@@ -107,6 +107,7 @@ struct listener {
   int fd, id;
   int family;
   int udp;
+  int paused;              /* TCP: accept nothing until resumed (JS's connection table is full) */
   struct listener *next;   /* graveyard */
 };
 
@@ -220,5 +221,6 @@ void udp_listener_gone(struct engine *e, int id);
 /* listener.c helpers */
 int listener_add(struct engine *e, int fd, int family, int udp, int *id);
 void listener_close(struct engine *e, int id);
+int listener_pause(struct engine *e, int id, int paused);
 
 #endif
