@@ -268,6 +268,22 @@ void listener_close(struct engine *e, int id) {
   if (!e->in_batch) engine_reap(e);
 }
 
+/* Stop or resume accepting on a TCP listener: clients wait in the kernel backlog meanwhile, as in
+ * pen with a full connection table. Resuming re-arms the edge (EPOLL_CTL_MOD reports a listener
+ * that is already readable), so it also retries accepts that an error such as EMFILE stopped. */
+int listener_pause(struct engine *e, int id, int paused) {
+  if (id < 0 || id >= MAX_LISTENERS || !e->listeners[id]) return -ENOENT;
+  struct listener *l = e->listeners[id];
+  if (l->udp) return -EINVAL;
+  l->paused = paused;
+  if (paused) return 0;
+  struct epoll_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.events = EPOLLIN | EPOLLET;
+  ev.data.ptr = &l->w;
+  return epoll_ctl(e->epfd, EPOLL_CTL_MOD, l->fd, &ev) < 0 ? -errno : 0;
+}
+
 static void on_handle_closed(uv_handle_t *h) {
   struct engine *e = h->data;
   if (h == (uv_handle_t *)e->poll) { xfree(e, e->poll, sizeof *e->poll); e->poll = NULL; }

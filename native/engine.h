@@ -116,6 +116,7 @@ struct listener {
   int fd, id;
   int family;
   int udp;
+  int paused;              /* TCP: accept nothing until resumed (JS's connection table is full) */
   struct listener *next;   /* graveyard */
 };
 
@@ -233,5 +234,6 @@ void udp_listener_gone(struct engine *e, int id);
 int server_socket(struct engine *e, int32_t server, int type, struct watch *w, uint32_t events, int *out);
 int listener_open(struct engine *e, const union sockaddr_any *a, socklen_t len, int udp, int backlog, int *id);
 void listener_close(struct engine *e, int id);
+int listener_pause(struct engine *e, int id, int paused);
 
 #endif

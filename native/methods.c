@@ -147,6 +147,26 @@ static napi_value m_close_listener(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* pauseListener(id, paused): a paused TCP listener accepts nothing; resuming re-arms it */
+static napi_value m_pause_listener(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  struct engine *e = this_engine(env, info, &argc, argv);
+  double id;
+  bool paused = false;
+  if (!e) return NULL;
+  if (argc < 2 || get_int(env, argv[0], 0, MAX_LISTENERS - 1, &id, "listener id")) {
+    bool p; napi_is_exception_pending(env, &p);
+    if (!p) napi_throw_type_error(env, NULL, "pauseListener(id, paused)");
+    return NULL;
+  }
+  if (napi_get_value_bool(env, argv[1], &paused) != napi_ok) { napi_throw_type_error(env, NULL, "paused must be a boolean"); return NULL; }
+  int r = listener_pause(e, (int)id, paused);
+  if (r == -ENOENT || r == -EINVAL) { napi_throw_range_error(env, NULL, r == -ENOENT ? "no such listener" : "only a TCP or Unix listener pauses"); return NULL; }
+  if (r < 0) throw_errno(env, "pauseListener", -r);
+  return NULL;
+}
+
 /* close(slot) -> true if a connection or session was closed (its record follows) */
 static napi_value m_close(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -184,6 +204,7 @@ void define_methods(napi_env env, napi_value obj) {
     { "setTimeouts", NULL, m_set_timeouts, NULL, NULL, NULL, napi_default, NULL },
     { "listen", NULL, m_listen, NULL, NULL, NULL, napi_default, NULL },
     { "closeListener", NULL, m_close_listener, NULL, NULL, NULL, napi_default, NULL },
+    { "pauseListener", NULL, m_pause_listener, NULL, NULL, NULL, napi_default, NULL },
     { "close", NULL, m_close, NULL, NULL, NULL, napi_default, NULL },
     { "info", NULL, m_info, NULL, NULL, NULL, napi_default, NULL },
     { "list", NULL, m_list, NULL, NULL, NULL, napi_default, NULL },

@@ -234,6 +234,7 @@ static void new_conn(struct engine *e, struct listener *l, int fd, const union s
 }
 
 void tcp_on_accept(struct engine *e, struct listener *l) {
+  if (l->paused) return;   /* listener_pause re-arms the edge on resume */
   for (;;) {   /* edge-triggered: accept until EAGAIN */
     union sockaddr_any peer;
     socklen_t plen = sizeof peer;
@@ -248,7 +249,7 @@ void tcp_on_accept(struct engine *e, struct listener *l) {
     e->st.accepted++;
     if (l->family == AF_UNIX) peer.sa.sa_family = AF_UNIX;
     new_conn(e, l, fd, &peer);
-    if (e->destroyed || l->w.kind == 0) return;   /* JS closed the listener from select */
+    if (e->destroyed || l->w.kind == 0 || l->paused) return;   /* JS closed or paused the listener from select */
   }
 }
 

@@ -119,6 +119,10 @@ export const SnapshotSchema = Type.Object({
     sx: Type.Number(), rx: Type.Number(), sxRate: Type.Number(), rxRate: Type.Number(),
   }),
   eventLoopDelayMs: Type.Number({ description: 'event-loop delay, p99 over the last interval' }),
+  datapath: Type.Object({
+    path: Type.Union([Type.Literal('native'), Type.Literal('portable')], { description: 'native: the addon owns the sockets; portable: the TypeScript path' }),
+    reason: Type.String({ description: 'why this path (PEN_DATAPATH, the addon missing, or a setting that needs the TypeScript path)' }),
+  }, { description: "the listener's data path" }),
   settings: SettingsSnapshotSchema,
   health: HealthCheckSchema,
   peer: Type.Optional(PeerSnapshotSchema),

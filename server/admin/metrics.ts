@@ -10,6 +10,7 @@ type Labels = Record<string, string>;
 const STATES = ['up', 'blacklisted', 'limit', 'unset'] as const;
 const CHECK_STATES = ['unknown', 'up', 'down'] as const;
 const ROLES = ['master', 'backup', 'fault', 'stop', 'unknown'] as const;
+const DATAPATHS = ['native', 'portable'] as const;
 
 export function createMetrics() {
   const register = new client.Registry();
@@ -46,6 +47,7 @@ export function createMetrics() {
     peerLastSync: gauge('pen_peer_last_sync_seconds', 'Seconds since the last update from the peer (-1: never)'),
     peerBehind: gauge('pen_peer_entries_behind', 'Client-table entries the peer had not sent yet at its last report'),
     peerFollowers: gauge('pen_peer_followers', 'Pens following this one now'),
+    datapath: gauge('pen_datapath_info', "The listener's data path (1 for the one in use): native (the addon) or portable (TypeScript)", ['path']),
   };
 
   return {
@@ -71,6 +73,7 @@ export function createMetrics() {
         }
       }
       for (const t of totals) t.set(t.value(snap));
+      for (const path of DATAPATHS) m.datapath.set({ path }, snap.datapath.path === path ? 1 : 0);
       if (snap.peer) {
         for (const role of ROLES) m.role.set({ role }, snap.peer.role === role ? 1 : 0);
         m.peerConnected.set(snap.peer.connected ? 1 : 0);

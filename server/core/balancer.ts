@@ -10,11 +10,15 @@ import { settleBlacklists } from './blacklist.ts';
 import { ClientTable } from './clients.ts';
 import { ConnTable, SWEEP_MS } from './conn-table.ts';
 import type { Connection } from './connection.ts';
+import { chooseDatapath, forcedDatapath, nativeUnsupported, type Datapath } from './datapath.ts';
+import { debug } from './diag.ts';
 import { PenError } from './errors.ts';
 import { FdWait } from './fd-wait.ts';
-import { publish } from './events.ts';
+import { CHANNELS, publish, type EventMessage } from './events.ts';
 import { openDefaultGeoip } from './geoip.ts';
 import { createPairHost, type LifecycleState } from './lifecycle.ts';
+import { loadNative } from './native.ts';
+import { NativeTcpListener } from './native-tcp.ts';
 import type { DropWhy, Listener, PairHost } from './pair-host.ts';
 import type { RequestLog } from './requestlog.ts';
 import { ABUSE, EMERGENCY, NO_SERVER, nowSeconds, serverAt, type ServerTable } from './servers.ts';
@@ -46,6 +50,8 @@ export class Balancer implements LifecycleState {
   requestLog: RequestLog | null = null;
   listener: Listener | null = null;
   listenSpec: ListenSpec | null = null;
+  /** which data path the listener is on, and why (datapath.ts) */
+  datapath: Datapath = { path: 'portable', reason: 'not listening' };
   readonly startedAt = Date.now();
   /** between SIGTERM and closing (--drain): still forwarding, but telling VRRP to move the address */
   draining = false;
@@ -55,6 +61,12 @@ export class Balancer implements LifecycleState {
   readonly host: PairHost = createPairHost(this);
   /** connect and idle timeouts' check, running while a listener is open */
   private timeoutSweep: NodeJS.Timeout | null = null;
+  /** a native listener being replaced (keepDatapath): no second replacement meanwhile */
+  private relistening = false;
+  /** commands that changed something, heard while a native listener is open (keepDatapath) */
+  private readonly onConfig = (m: unknown): void => {
+    if ((m as EventMessage).source === this) this.keepDatapath();
+  };
 
   /** the database `geoip FILE` opened (settings.geoip names it) */
   private geoipLookup: CountryLookup | null = null;
@@ -153,12 +165,7 @@ export class Balancer implements LifecycleState {
       spec.host = r.address;
       spec.family = r.family;
     }
-    const old = this.listener;
-    this.listener = null;
-    old?.close();
-    if (spec.family === 'unix' && existsSync(spec.host)) unlinkSync(spec.host);
-    this.listener = await this.openListener(spec);
-    this.listenSpec = spec;
+    await this.replaceListener(spec);
     if (this.timeoutSweep === null) {
       this.timeoutSweep = setInterval(() => this.sweep(), SWEEP_MS);
       this.timeoutSweep.unref();
@@ -166,15 +173,66 @@ export class Balancer implements LifecycleState {
     this.settings.listen = text;
   }
 
+  /** Close the listener (its connections carry on) and open one on spec. */
+  private async replaceListener(spec: ListenSpec): Promise<void> {
+    const old = this.listener;
+    this.listener = null;
+    old?.close();
+    CHANNELS.config.unsubscribe(this.onConfig);
+    if (spec.family === 'unix' && existsSync(spec.host)) unlinkSync(spec.host);
+    this.listener = await this.openListener(spec);
+    this.listenSpec = spec;
+    if (this.listener instanceof NativeTcpListener) CHANNELS.config.subscribe(this.onConfig);
+  }
+
+  /**
+   * After a command (and on every sweep): a native listener follows the settings and servers, or,
+   * when a setting now needs the TypeScript path (`http`, `log`, …) or `conn_max` outgrew its
+   * engine, is replaced at once, so new connections get the behaviour; its open connections carry
+   * on to their end. Back on the TypeScript path the listener stays there until the next `listen`.
+   */
+  private keepDatapath(): void {
+    const l = this.listener;
+    if (!(l instanceof NativeTcpListener) || this.relistening || this.listenSpec === null) return;
+    const why = nativeUnsupported(this.settings) ?? (l.stale ? `conn_max ${this.settings.connMax} is past the ${l.slots} slots of the native engine` : null);
+    if (why === null) return l.sync();
+    if (this.settings.debug >= 1) debug(`datapath: reopening the listener: ${why}`);
+    this.relistening = true;
+    this.replaceListener(this.listenSpec)
+      .catch((err: Error) => debug(`can't reopen the listener on ${this.settings.listen}: ${err.message}`))
+      .finally(() => { this.relistening = false; });
+  }
+
   /** Every SWEEP_MS: connects waiting for a descriptor are retried, then every connection's timeouts and blacklist's end. */
   private sweep(): void {
+    this.keepDatapath();
+    this.listener?.sweep?.();
     if (this.fd.paused) this.fd.retry();
     this.table.sweep(this.now());
     settleBlacklists(this);
   }
 
-  private async openListener(spec: ListenSpec): Promise<Listener> {
+  /** The data path for a new listener (datapath.ts); a forced native path that cannot load is an error. */
+  private pickDatapath(): Datapath {
     try {
+      const loaded = loadNative();
+      return chooseDatapath(this.settings, 'error' in loaded ? loaded.error : null, forcedDatapath());
+    } catch (err) {
+      throw new PenError('PEN_ERR_UNSUPPORTED', (err as Error).message);
+    }
+  }
+
+  private async openListener(spec: ListenSpec): Promise<Listener> {
+    this.datapath = this.pickDatapath();
+    if (this.settings.debug >= 1) debug(`datapath: ${this.datapath.path} for ${spec.text} (${this.datapath.reason})`);
+    try {
+      const loaded = loadNative();
+      if (this.datapath.path === 'native' && 'engine' in loaded) {
+        const unix = spec.family === 'unix';
+        return new NativeTcpListener(loaded.engine, this.host, {
+          kind: unix ? 'unix' : 'tcp', address: spec.host, port: unix ? 0 : spec.port, backlog: this.settings.listenQueue,
+        });
+      }
       if (this.settings.udp) return await listenUdp(this.host, spec);
       const bind = spec.family === 'unix' ? { path: spec.host } : { host: spec.host, port: spec.port };
       const createServer = this.settings.ssl.cert ? tlsServerFactory(this.settings) : undefined;
@@ -197,6 +255,7 @@ export class Balancer implements LifecycleState {
   shutdown(): void {
     this.listener?.close();
     this.listener = null;
+    CHANNELS.config.unsubscribe(this.onConfig);
     this.health.stop();
     if (this.timeoutSweep !== null) clearInterval(this.timeoutSweep);
     this.timeoutSweep = null;

@@ -52,6 +52,8 @@ export function createPairHost(st: LifecycleState): PairHost {
       return i;
     },
 
+    full: () => st.table.used >= st.settings.connMax,
+
     wait: (w) => st.table.wait(w),
 
     storeClient(ip, port) {

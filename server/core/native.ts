@@ -73,6 +73,8 @@ export interface NativeEngine {
   setTimeouts(connectMs: number, idleMs: number, udpIdleMs: number): void;
   listen(kind: 'tcp' | 'udp' | 'unix', addressOrPath: string, port: number, backlog: number): { id: number; port: number };
   closeListener(id: number): void;
+  /** stop (true) or resume (false) accepting on a TCP/Unix listener; resuming also retries accepts an error stopped */
+  pauseListener(id: number, paused: boolean): void;
   /** close a connection or UDP session; its record follows on the next loop turn */
   close(slot: number): boolean;
   info(slot: number): NativeConnInfo | null;

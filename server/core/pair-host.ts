@@ -19,6 +19,8 @@ export interface PairEntry extends Connection {
 /** Something that accepts clients: a TCP/TLS server, a UDP socket, or a native listener. */
 export interface Listener {
   close(): void;
+  /** the balancer's sweep, every SWEEP_MS, for a listener that keeps its own state in step */
+  sweep?(): void;
 }
 
 /** A connect that found no file descriptor, retried when some come free. */
@@ -38,6 +40,8 @@ export interface PairHost {
 
   /** A slot in the connection table for conn (and one more accepted), or -1 when the table is full. */
   alloc(conn: Connection): number;
+  /** Whether the connection table has no free slot (a native listener stops accepting then, as pen does). */
+  full(): boolean;
   /** A client for a full table waits for a slot (admitted as one frees); false when the queue is full too. */
   wait(w: Waiter): boolean;
   /** The client table's slot for a new connection's client, stamped now (pen's store_client). */

@@ -158,6 +158,7 @@ export function buildSnapshot(pen: Balancer, previous?: Snapshot | null): Snapsh
       sx, rx, sxRate: rate(sx, previous?.totals.sx, dt), rxRate: rate(rx, previous?.totals.rx, dt),
     },
     eventLoopDelayMs: eventLoopDelayMs(timeMs),
+    datapath: { ...pen.datapath },
     settings: settingsSnapshot(pen),
     health: { ...pen.healthDefault },
     peer: { ...pen.peer },

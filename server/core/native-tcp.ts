@@ -1,0 +1,382 @@
+// The native data path for plain TCP and Unix-socket listeners: the addon (native/, native.ts)
+// owns the sockets (accept, connect, forwarding, backpressure, half-close, tcp_fastclose, connect
+// and idle timeouts), and every decision goes through the PairHost as tcp.ts makes it, so the
+// connection table, the pick, the accounting and `connection N` / `close N` see a native
+// connection like any other. JS runs once per new connection (select) and per failed connect
+// (failed); closes arrive in batches (onRecords); byte counters are the engine's shared memory
+// (live), read when something asks. The engine's slot is the connection table's slot.
+//
+// take: the engine tells JS nothing when a connect completes (one more call per connection is the
+// cost the design removes), so a connection takes its server when it is picked and gives it back
+// in failed() when that connect fails, synchronously, before the next pick. A server's count thus
+// includes connects in flight: a burst of clients can never overshoot its limits, and a connect
+// that fails never shows as a connection.
+import { isIP } from 'node:net';
+import { getSystemErrorMap } from 'node:util';
+import { plainIp } from './address.ts';
+import { CS_CLOSED_DOWN, CS_CLOSED_UP, CS_CONNECTED, CS_CONNECTING, socketId, type SweepClock } from './connection.ts';
+import type { Waiter } from './conn-table.ts';
+import { debug } from './diag.ts';
+import { uvMessage } from './ends.ts';
+import { CLOSE_WHY, LIVE, REC, STATE, pick, type NativeAddon, type NativeEngine, type NativeServer } from './native.ts';
+import type { Listener, PairEntry, PairHost } from './pair-host.ts';
+import { ABUSE, EMERGENCY, NO_SERVER, serverWhere, type Server } from './servers.ts';
+
+type Bytes = { sx: number; rx: number; csx: number; crx: number };
+const NO_BYTES: Bytes = Object.freeze({ sx: 0, rx: 0, csx: 0, crx: 0 });
+const ERRNO = { ETIMEDOUT: 110, EMFILE: 24, ENFILE: 23 } as const;
+const WHY_ERROR = CLOSE_WHY.indexOf('error');
+/** a server the engine cannot reach (no address yet, port 0, a source of the other family): its connect fails */
+const UNREACHABLE: NativeServer = Object.freeze({ path: '/nonexistent/pen-server-without-an-address' });
+const UNIX_PATH_MAX = 107;
+
+/** errno as libuv and Node word it: `EADDRINUSE: address already in use`. */
+function errnoText(errno: number): string {
+  const e = getSystemErrorMap().get(-errno);
+  return e ? `${e[0]}: ${e[1]}` : `errno ${errno}`;
+}
+
+/** What the engine is told for one server. */
+function nativeServer(s: Server | null, source: string | null): NativeServer {
+  if (s === null || s.family === 0) return UNREACHABLE;
+  if (s.family === 'unix') return Buffer.byteLength(s.address) <= UNIX_PATH_MAX ? { path: s.address } : UNREACHABLE;
+  if (isIP(s.address) !== s.family || !(s.port >= 1 && s.port <= 65535)) return UNREACHABLE;
+  if (source === null) return { address: s.address, port: s.port };
+  // a source of the other family fails the connect, as its bind does on the TypeScript path
+  return isIP(source) === s.family ? { address: s.address, port: s.port, source } : UNREACHABLE;
+}
+
+/** A connection whose sockets the engine owns: what the table, the pick and the statistics read. */
+class NativeConnection implements PairEntry {
+  index = -1;
+  clientIndex = -1;
+  readonly clientAddress: string;
+  initial = NO_SERVER;
+  server = NO_SERVER;
+  counted = false;
+  t: number;
+  readonly downId = socketId();
+  upId = -1;
+  failovers = 0;
+  /** whether the engine holds it (its live words are its own) */
+  started = false;
+  /** the close record's bytes, once it has closed */
+  final: Bytes | null = null;
+  private closing = false;
+  /** bytes both ways at the last sweep (activity moves `t`) */
+  private moved = 0;
+  /** the queue to the server at the last sweep, and when it last changed (see timeouts) */
+  private queuedUp = 0;
+  private queuedAt = 0;
+
+  constructor(private readonly l: NativeTcpListener, readonly clientIp: string | null, readonly clientPort: number, now: number) {
+    this.clientAddress = clientIp ?? 'unix';
+    this.t = now;
+  }
+
+  /** pen's state bits from the engine's */
+  get state(): number {
+    if (!this.started) return CS_CONNECTING;
+    const st = this.l.live[this.index * LIVE.WORDS + LIVE.STATE];
+    if (st & STATE.CONNECTING) return CS_CONNECTING;
+    return (st & STATE.CONNECTED ? CS_CONNECTED : 0) | (st & STATE.EOF_CLIENT ? CS_CLOSED_DOWN : 0) | (st & STATE.EOF_SERVER ? CS_CLOSED_UP : 0);
+  }
+
+  bytes(): Bytes {
+    if (this.final !== null) return this.final;
+    if (!this.started) return NO_BYTES;
+    const o = this.index * LIVE.WORDS;
+    const up = this.l.live[o + LIVE.BYTES_UP];
+    const down = this.l.live[o + LIVE.BYTES_DOWN];
+    return { sx: up, rx: down, csx: down, crx: up };
+  }
+
+  pendingDown(): number {
+    return this.started && this.final === null ? this.l.eng.info(this.index)?.pendingDown ?? 0 : 0;
+  }
+
+  pendingUp(): number {
+    return this.started && this.final === null ? this.l.eng.info(this.index)?.pendingUp ?? 0 : 0;
+  }
+
+  /** `close N`, shutdown: the engine closes it and its record releases it on the next loop turn. */
+  close(): void {
+    if (this.closing || this.final !== null || !this.started) return;
+    this.closing = true;
+    this.l.eng.close(this.index);
+  }
+
+  /**
+   * The table's sweep. The engine applies -t to connects and idle_timeout itself; what is left is
+   * tcp.ts's rule for a client that has sent EOF: once its server has neither sent nor read a byte
+   * for -t seconds, the pair ends (an answer still being written to the client keeps it).
+   */
+  timeouts(c: SweepClock): void {
+    if (!this.started || this.closing || this.final !== null) return;
+    const o = this.index * LIVE.WORDS;
+    const live = this.l.live;
+    const moved = live[o + LIVE.BYTES_UP] + live[o + LIVE.BYTES_DOWN];
+    if (moved !== this.moved) {
+      this.moved = moved;
+      this.t = c.nowS;
+    }
+    if ((live[o + LIVE.STATE] & (STATE.EOF_CLIENT | STATE.EOF_SERVER | STATE.CLOSED)) !== STATE.EOF_CLIENT) return;
+    const info = this.l.eng.info(this.index);
+    if (info === null) return;
+    if (info.pendingUp !== this.queuedUp) {
+      this.queuedUp = info.pendingUp;
+      this.queuedAt = c.nowMs;
+    }
+    const silent = this.queuedAt > 0 ? Math.min(info.idleMs, c.nowMs - this.queuedAt) : info.idleMs;
+    if (silent < c.connectMs || info.pendingDown > 0) return;
+    if (this.l.host.settings.debug >= 2) debug(`connection ${this.index}: client sent EOF, server silent for ${this.l.host.settings.timeout} s: closing`);
+    this.close();
+  }
+}
+
+export interface NativeListenSpec {
+  kind: 'tcp' | 'unix';
+  /** numeric address, or the socket path */
+  address: string;
+  port: number;
+  backlog: number;
+}
+
+/** One native listener with its own engine, sized to the connection table when it opened. */
+export class NativeTcpListener implements Listener {
+  readonly eng: NativeEngine;
+  readonly live: Float64Array;
+  /** the port it is bound to (0 for a Unix socket) */
+  readonly port: number;
+  /** the engine's slots: a table grown past them needs a new listener (see stale) */
+  readonly slots: number;
+  private readonly id: number;
+  private readonly conns: (NativeConnection | null)[] = [];
+  private count = 0;
+  private open = true;
+  private paused = false;
+  private destroying = false;
+  private acceptErrors = 0;
+  /** what the engine was last told */
+  private told: { servers: (NativeServer | null)[]; regular: number; source: string | null; connectMs: number; idleMs: number; fastclose: string } = {
+    servers: [], regular: -1, source: null, connectMs: -1, idleMs: -1, fastclose: '',
+  };
+  /** a client waiting for a slot, as the table sees this listener while it is paused */
+  private readonly waiter: Waiter = {
+    get closed() { return false; },
+    admit: () => this.resume(),
+    close: () => {},
+  };
+
+  constructor(addon: NativeAddon, readonly host: PairHost, spec: NativeListenSpec) {
+    this.slots = host.settings.connMax;
+    this.eng = addon.create({
+      slots: this.slots,
+      select: (_listener, address, port) => this.select(address, port),
+      failed: (slot, _server, errno) => this.failed(slot, errno),
+      onRecords: (n) => this.onRecords(n),
+    });
+    this.live = this.eng.live;
+    this.sync();
+    try {
+      const bound = this.eng.listen(spec.kind, spec.address, spec.port, spec.backlog);
+      this.id = bound.id;
+      this.port = bound.port;
+    } catch (err) {
+      this.eng.destroy();
+      const errno = (err as { errno?: number }).errno;
+      const where = spec.kind === 'unix' ? spec.address : `${spec.address}:${spec.port}`;
+      throw new Error(errno ? `listen ${errnoText(errno)} ${where}` : (err as Error).message);
+    }
+  }
+
+  /** Whether the connection table has grown past this engine's slots (`conn_max`): it must be reopened. */
+  get stale(): boolean {
+    return this.host.settings.connMax > this.slots;
+  }
+
+  /** Tell the engine what changed since: servers (and -S source), -t, idle_timeout, tcp_fastclose. */
+  sync(): void {
+    const st = this.host.settings;
+    const connectMs = st.timeout * 1000;
+    const idleMs = st.idleTimeout * 1000;
+    const told = this.told;
+    if (connectMs !== told.connectMs || idleMs !== told.idleMs) {
+      this.eng.setTimeouts(connectMs, idleMs, 0);
+      told.connectMs = connectMs;
+      told.idleMs = idleMs;
+    }
+    if (st.tcpFastclose !== told.fastclose) {
+      this.eng.setFastclose(st.tcpFastclose);
+      told.fastclose = st.tcpFastclose;
+    }
+    this.syncServers();
+  }
+
+  /** The engine's list: the regular servers, then the emergency and the abuse server. */
+  private syncServers(): void {
+    const h = this.host;
+    const n = h.serverCount();
+    const source = h.settings.source;
+    const told = this.told;
+    const list: NativeServer[] = [];
+    let same = n === told.regular && source === told.source;
+    for (let i = 0; i < n + 2; i++) {
+      const s = nativeServer(h.server(i < n ? i : i === n ? EMERGENCY : ABUSE), source);
+      list.push(s);
+      same &&= sameServer(s, told.servers[i] ?? null);
+    }
+    if (same) return;
+    try {
+      this.eng.setServers(list);
+    } catch (err) {
+      debug(`native data path: servers not updated: ${(err as Error).message}`);
+      return;
+    }
+    told.servers = list;
+    told.regular = n;
+    told.source = source;
+  }
+
+  /** The engine's index of a server index (EMERGENCY and ABUSE follow the regular ones). */
+  private nativeIndex(s: number): number {
+    const n = this.told.regular;
+    return s >= 0 ? s : s === EMERGENCY ? n : n + 1;
+  }
+
+  private select(address: string, port: number): number {
+    const h = this.host;
+    if (h.serverCount() !== this.told.regular) this.syncServers();
+    const ip = address === '' ? null : plainIp(address);
+    const conn = new NativeConnection(this, ip, port, h.now());
+    const slot = h.alloc(conn);
+    if (slot < 0) {
+      // the table filled through another listener: this client is refused, the next ones wait
+      h.dropped('full');
+      this.pause();
+      return -1;
+    }
+    if (slot >= this.slots) {
+      h.release(conn); // conn_max grew past this engine; the balancer reopens the listener
+      return -1;
+    }
+    conn.clientIndex = h.storeClient(ip, port);
+    const p = h.firstPick(conn);
+    if (p.kind === 'none') {
+      h.dropped(p.why);
+      h.release(conn);
+      return -1;
+    }
+    this.live.fill(0, slot * LIVE.WORDS, (slot + 1) * LIVE.WORDS); // the last occupant's counters
+    conn.started = true;
+    this.conns[slot] = conn;
+    this.count += 1;
+    this.choose(conn, p.s);
+    if (h.full()) this.pause();
+    return pick(slot, this.nativeIndex(p.s));
+  }
+
+  private choose(conn: NativeConnection, s: number): void {
+    conn.server = s;
+    conn.upId = socketId();
+    this.host.chosen(conn, s);
+    this.host.take(conn);
+  }
+
+  /** A connect failed: give the server back, blacklist it and fail over as tcp.ts does (pick.ts bounds it). */
+  private failed(slot: number, errno: number): number {
+    const conn = this.conns[slot];
+    if (!conn) return -1;
+    const h = this.host;
+    const s = conn.server;
+    h.drop(conn, NO_BYTES);
+    conn.upId = -1;
+    if (errno === ERRNO.EMFILE || errno === ERRNO.ENFILE) {
+      // the balancer's condition, no server's fault: the client is dropped, the sweep recovers
+      h.outOfDescriptors(`socket: ${errnoText(errno)}`);
+      h.dropped('nofd');
+      return -1;
+    }
+    const server = h.server(s);
+    h.failed(s, errno === ERRNO.ETIMEDOUT ? 'connect timeout' : `connect failure: ${uvMessage('connect', -errno, server ? serverWhere(server) : '')}`);
+    const next = h.nextPick(conn, s, conn.initial, conn.failovers++);
+    if (next.kind === 'none') {
+      h.dropped(next.why);
+      return -1;
+    }
+    this.choose(conn, next.s);
+    return this.nativeIndex(next.s);
+  }
+
+  /** Closes of this loop turn: final bytes fold in and each slot is released (its engine slot frees after). */
+  private onRecords(n: number): void {
+    const r = this.eng.records;
+    const h = this.host;
+    for (let i = 0; i < n; i++) {
+      const o = i * REC.WORDS;
+      const slot = r[o + REC.SLOT];
+      const conn = this.conns[slot];
+      if (!conn) continue;
+      this.conns[slot] = null;
+      this.count -= 1;
+      const up = r[o + REC.BYTES_UP];
+      const down = r[o + REC.BYTES_DOWN];
+      conn.final = { sx: up, rx: down, csx: down, crx: up };
+      if (r[o + REC.WHY] === WHY_ERROR && h.settings.debug >= 2) debug(`connection ${slot}: ${errnoText(r[o + REC.ERRNO])}`);
+      h.release(conn);
+    }
+    if (!this.open) this.destroyWhenEmpty();
+  }
+
+  /** The table is full: accept nothing more (clients wait in the backlog, as pen does) until a slot frees. */
+  private pause(): void {
+    if (this.paused || !this.open) return;
+    this.paused = true;
+    this.eng.pauseListener(this.id, true);
+    this.host.wait(this.waiter); // false when other clients fill the queue: the sweep resumes it then
+  }
+
+  private resume(): void {
+    if (!this.paused || !this.open) return;
+    this.paused = false;
+    this.eng.pauseListener(this.id, false);
+  }
+
+  /** Every SWEEP_MS: settings in step, a paused listener resumed if a slot is free, accepts an error stopped retried. */
+  sweep(): void {
+    if (!this.open) return;
+    this.sync();
+    if (this.paused && !this.host.full()) this.resume();
+    const errors = this.eng.stats().acceptErrors;
+    if (errors !== this.acceptErrors) {
+      this.acceptErrors = errors;
+      this.host.outOfDescriptors('accept failed');
+      if (!this.paused) this.eng.pauseListener(this.id, false); // re-arm: the accepts waiting in the backlog are retried
+    }
+  }
+
+  /** Stop listening; open connections carry on, and the engine goes once the last has closed. */
+  close(): void {
+    if (!this.open) return;
+    this.open = false;
+    this.eng.closeListener(this.id);
+    this.destroyWhenEmpty();
+  }
+
+  private destroyWhenEmpty(): void {
+    if (this.count > 0 || this.destroying) return;
+    this.destroying = true;
+    setImmediate(() => this.eng.destroy()); // not from inside an engine callback
+  }
+}
+
+function sameServer(a: NativeServer, b: NativeServer | null): boolean {
+  if (b === null) return false;
+  if ('path' in a) return 'path' in b && a.path === b.path;
+  return !('path' in b) && a.address === b.address && a.port === b.port && a.source === b.source;
+}
+
+/** Open a native TCP or Unix listener for the balancer's host. */
+export function listenNativeTcp(addon: NativeAddon, host: PairHost, spec: NativeListenSpec): NativeTcpListener {
+  return new NativeTcpListener(addon, host, spec);
+}

@@ -1,0 +1,116 @@
+// Which data path serves the listener: native when the addon loads (its sockets sit in the
+// engine's edge-triggered epoll set, which libuv never uses), portable when PEN_DATAPATH says so
+// or a setting needs the TypeScript path, and a switch at run time reopens the listener there.
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import net from 'node:net';
+import { test } from 'node:test';
+import { freePort, tcpBackend, sleep } from '../helpers/backends.ts';
+import { startPen } from '../helpers/pen.ts';
+import { control } from '../helpers/probe.ts';
+import { loadNative } from '../../server/core/native.ts';
+
+const built = !('error' in loadNative());
+const EPOLLET = 0x80000000;
+
+/** fds of pid registered edge-triggered in some epoll set: the engine's data fds (libuv is level-triggered). */
+function edgeTriggered(pid: number): number {
+  let n = 0;
+  for (const fd of readdirSync(`/proc/${pid}/fdinfo`)) {
+    let info = '';
+    try { info = readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'); } catch { continue; }
+    for (const m of info.matchAll(/^tfd:\s*\d+ events:\s*([0-9a-f]+)/gm)) if (Number.parseInt(m[1], 16) & EPOLLET) n += 1;
+  }
+  return n;
+}
+
+async function datapathOf(admin: number): Promise<{ path: string; reason: string }> {
+  const r = await fetch(`http://127.0.0.1:${admin}/stats`);
+  return ((await r.json()) as { datapath: { path: string; reason: string } }).datapath;
+}
+
+async function start(env: Record<string, string | undefined>) {
+  const backend = await tcpBackend('A');
+  const [port, ctl, admin] = [await freePort(), await freePort(), await freePort()];
+  const saved = process.env.PEN_DATAPATH;
+  if (env.PEN_DATAPATH === undefined) delete process.env.PEN_DATAPATH;
+  else process.env.PEN_DATAPATH = env.PEN_DATAPATH;
+  try {
+    const pen = await startPen(['-d', '-u', 'root', '-C', `127.0.0.1:${ctl}`, '--admin', `127.0.0.1:${admin}`, `127.0.0.1:${port}`, `127.0.0.1:${backend.port}`], { waitPort: port });
+    for (let i = 0; i < 100 && !(await fetch(`http://127.0.0.1:${admin}/whoami`).then(() => true, () => false)); i++) await sleep(50);
+    return { pen, backend, port, ctl, admin };
+  } finally {
+    if (saved === undefined) delete process.env.PEN_DATAPATH;
+    else process.env.PEN_DATAPATH = saved;
+  }
+}
+
+/** A client that got the backend's greeting and stays connected. */
+async function held(port: number): Promise<net.Socket> {
+  const s = net.connect(port, '127.0.0.1');
+  s.on('error', () => {});
+  await new Promise<void>((resolve, reject) => {
+    s.once('data', () => resolve());
+    setTimeout(() => reject(new Error('no greeting')), 5000);
+  });
+  return s;
+}
+
+test('with the addon built, a plain TCP listener is native: said by -d, /stats and /metrics, and its sockets are the engine\'s', { skip: !built && 'the addon is not built' }, async () => {
+  const p = await start({ PEN_DATAPATH: undefined });
+  try {
+    const dp = await datapathOf(p.admin);
+    assert.equal(dp.path, 'native');
+    assert.match(p.pen.stderr(), /datapath: native for 127\.0\.0\.1:\d+ \(the native addon is loaded\)/);
+    assert.match(await (await fetch(`http://127.0.0.1:${p.admin}/metrics`)).text(), /pen_datapath_info\{path="native"\} 1/);
+    const before = edgeTriggered(p.pen.child.pid!);
+    const c = await held(p.port);
+    // the client's and the server's socket join the engine's epoll set
+    assert.equal(edgeTriggered(p.pen.child.pid!), before + 2);
+    assert.match(await control(p.ctl, 'connection 0'), /state = 2/);
+    c.destroy();
+    // `http` needs the TypeScript path: the listener is reopened there at once
+    assert.equal(await control(p.ctl, 'http'), '');
+    assert.deepEqual(await datapathOf(p.admin), { path: 'portable', reason: 'X-Forwarded-For (-H, http) needs the TypeScript path' });
+    // the native listener is closed and its one connection has ended: nothing is edge-triggered now
+    for (let i = 0; i < 100 && edgeTriggered(p.pen.child.pid!) > 0; i++) await sleep(20);
+    assert.equal(edgeTriggered(p.pen.child.pid!), 0);
+    const d = await held(p.port);
+    assert.equal(edgeTriggered(p.pen.child.pid!), 0, 'the new client is on the TypeScript path');
+    d.destroy();
+    assert.match(p.pen.stderr(), /datapath: reopening the listener: X-Forwarded-For/);
+  } finally {
+    await p.pen.stop();
+    await p.backend.close();
+  }
+});
+
+test('PEN_DATAPATH=portable forces the TypeScript path', async () => {
+  const p = await start({ PEN_DATAPATH: 'portable' });
+  try {
+    assert.deepEqual(await datapathOf(p.admin), { path: 'portable', reason: 'PEN_DATAPATH=portable' });
+    assert.match(await (await fetch(`http://127.0.0.1:${p.admin}/metrics`)).text(), /pen_datapath_info\{path="portable"\} 1/);
+    const c = await held(p.port);
+    assert.equal(edgeTriggered(p.pen.child.pid!), 0, 'no socket is edge-triggered: libuv owns them all');
+    c.destroy();
+  } finally {
+    await p.pen.stop();
+    await p.backend.close();
+  }
+});
+
+test('a bad PEN_DATAPATH is one clear error line and pen exits', async () => {
+  const port = await freePort();
+  const saved = process.env.PEN_DATAPATH;
+  process.env.PEN_DATAPATH = 'fast';
+  try {
+    const { spawnSync } = await import('node:child_process');
+    const { PEN } = await import('../helpers/pen.ts');
+    const r = spawnSync(process.execPath, [PEN, '-f', `127.0.0.1:${port}`, '127.0.0.1:9'], { encoding: 'utf8', timeout: 10000 });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /PEN_DATAPATH=fast: must be native or portable/);
+  } finally {
+    if (saved === undefined) delete process.env.PEN_DATAPATH;
+    else process.env.PEN_DATAPATH = saved;
+  }
+});
