@@ -22,6 +22,9 @@ import { CLOSE_WHY, LIVE, REC, STATE, pick, type NativeAddon, type NativeEngine,
 import type { Listener, PairEntry, PairHost } from './pair-host.ts';
 import { ABUSE, EMERGENCY, NO_SERVER, serverWhere, type Server } from './servers.ts';
 
+/** A word of memory shared with the engine; an index past its end (never made here) reads 0. */
+const word = (a: Float64Array, i: number): number => a[i] ?? 0;
+
 type Bytes = { sx: number; rx: number; csx: number; crx: number };
 const NO_BYTES: Bytes = Object.freeze({ sx: 0, rx: 0, csx: 0, crx: 0 });
 const ERRNO = { ETIMEDOUT: 110, EMFILE: 24, ENFILE: 23 } as const;
@@ -77,7 +80,7 @@ class NativeConnection implements PairEntry {
   /** pen's state bits from the engine's */
   get state(): number {
     if (!this.started) return CS_CONNECTING;
-    const st = this.l.live[this.index * LIVE.WORDS + LIVE.STATE];
+    const st = word(this.l.live, this.index * LIVE.WORDS + LIVE.STATE);
     if (st & STATE.CONNECTING) return CS_CONNECTING;
     return (st & STATE.CONNECTED ? CS_CONNECTED : 0) | (st & STATE.EOF_CLIENT ? CS_CLOSED_DOWN : 0) | (st & STATE.EOF_SERVER ? CS_CLOSED_UP : 0);
   }
@@ -86,8 +89,8 @@ class NativeConnection implements PairEntry {
     if (this.final !== null) return this.final;
     if (!this.started) return NO_BYTES;
     const o = this.index * LIVE.WORDS;
-    const up = this.l.live[o + LIVE.BYTES_UP];
-    const down = this.l.live[o + LIVE.BYTES_DOWN];
+    const up = word(this.l.live, o + LIVE.BYTES_UP);
+    const down = word(this.l.live, o + LIVE.BYTES_DOWN);
     return { sx: up, rx: down, csx: down, crx: up };
   }
 
@@ -115,12 +118,12 @@ class NativeConnection implements PairEntry {
     if (!this.started || this.closing || this.final !== null) return;
     const o = this.index * LIVE.WORDS;
     const live = this.l.live;
-    const moved = live[o + LIVE.BYTES_UP] + live[o + LIVE.BYTES_DOWN];
+    const moved = word(live, o + LIVE.BYTES_UP) + word(live, o + LIVE.BYTES_DOWN);
     if (moved !== this.moved) {
       this.moved = moved;
       this.t = c.nowS;
     }
-    if ((live[o + LIVE.STATE] & (STATE.EOF_CLIENT | STATE.EOF_SERVER | STATE.CLOSED)) !== STATE.EOF_CLIENT) return;
+    if ((word(live, o + LIVE.STATE) & (STATE.EOF_CLIENT | STATE.EOF_SERVER | STATE.CLOSED)) !== STATE.EOF_CLIENT) return;
     const info = this.l.eng.info(this.index);
     if (info === null) return;
     if (info.pendingUp !== this.queuedUp) {
@@ -314,15 +317,15 @@ export class NativeTcpListener implements Listener {
     const h = this.host;
     for (let i = 0; i < n; i++) {
       const o = i * REC.WORDS;
-      const slot = r[o + REC.SLOT];
+      const slot = word(r, o + REC.SLOT);
       const conn = this.conns[slot];
       if (!conn) continue;
       this.conns[slot] = null;
       this.count -= 1;
-      const up = r[o + REC.BYTES_UP];
-      const down = r[o + REC.BYTES_DOWN];
+      const up = word(r, o + REC.BYTES_UP);
+      const down = word(r, o + REC.BYTES_DOWN);
       conn.final = { sx: up, rx: down, csx: down, crx: up };
-      if (r[o + REC.WHY] === WHY_ERROR && h.settings.debug >= 2) debug(`connection ${slot}: ${errnoText(r[o + REC.ERRNO])}`);
+      if (word(r, o + REC.WHY) === WHY_ERROR && h.settings.debug >= 2) debug(`connection ${slot}: ${errnoText(word(r, o + REC.ERRNO))}`);
       h.release(conn);
     }
     if (!this.open) this.destroyWhenEmpty();

@@ -19,7 +19,7 @@ function edgeTriggered(pid: number): number {
   for (const fd of readdirSync(`/proc/${pid}/fdinfo`)) {
     let info = '';
     try { info = readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'); } catch { continue; }
-    for (const m of info.matchAll(/^tfd:\s*\d+ events:\s*([0-9a-f]+)/gm)) if (Number.parseInt(m[1], 16) & EPOLLET) n += 1;
+    for (const m of info.matchAll(/^tfd:\s*\d+ events:\s*([0-9a-f]+)/gm)) if (Number.parseInt(m[1] ?? '0', 16) & EPOLLET) n += 1;
   }
   return n;
 }
