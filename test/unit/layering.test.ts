@@ -15,8 +15,8 @@ const ROOT = new URL('../../', import.meta.url).pathname;
 const LAYERED = ['shared', 'server', 'web/src'];
 
 /**
- * dependency-cruiser's own command over `dir`, in a plain node (under this test's tsx loader its swc
- * visitor does not load: tsx hands CommonJS modules to import() differently).
+ * dependency-cruiser's own command over `dir`, in a plain node, as `npm run layers` runs it (not under this
+ * test's tsx loader).
  */
 async function cruiseTree(dir: string): Promise<ICruiseResult> {
   const cli = join(ROOT, 'node_modules/dependency-cruiser/bin/dependency-cruise.mjs');
