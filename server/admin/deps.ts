@@ -3,7 +3,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Balancer } from '../core/balancer.ts';
 import type { CommandResult, Runtime } from '../control/context.ts';
-import { applyCommand, execute, findSpec } from '../control/registry.ts';
+import { applyCommand, execute } from '../control/registry.ts';
 import type { Snapshot } from '../../shared/snapshot.ts';
 import { HttpError, statusForCode } from './errors.ts';
 import { confineFiles } from './files.ts';

@@ -298,7 +298,7 @@ export function connectEnd(
   req.oncomplete = onConnectDone;
   req.owner = owner;
   req.handle = handle;
-  let err = 0;
+  let err: number;
   if (!unix && source !== null) {
     err = to.family === 6 ? handle.bind6!(source, 0, 0) : handle.bind!(source, 0);
     if (err !== 0) return failure(handle, uvMessage('bind', err, source), err);

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Balancer } from '../../server/core/balancer.ts';
-import { CS_CONNECTED, type Connection, type SweepClock } from '../../server/core/connection.ts';
+import { CS_CONNECTED, type SweepClock } from '../../server/core/connection.ts';
 import type { PairEntry, PairHost } from '../../server/core/pair-host.ts';
 import { NO_SERVER } from '../../server/core/servers.ts';
 import { execute } from '../../server/control/registry.ts';
