@@ -36,7 +36,9 @@ export interface Running {
 
 // ---- backends ----
 
-export async function startNginx(dir: string, cpu: string | null, maxConns: number): Promise<{ port: number; proc: Proc }> {
+export async function startNginx(
+  dir: string, cpu: string | null, maxConns: number,
+): Promise<{ port: number; proc: Proc }> {
   const port = await freePort();
   const www = `${dir}/www`;
   mkdirSync(www, { recursive: true });
@@ -91,7 +93,9 @@ export async function startDnsmasq(dir: string, cpu: string | null): Promise<{ p
 // ---- proxies ----
 
 /** Start a proxy `key` in front of backend port `backend`; TCP unless `udp`. */
-export async function startTarget(key: TargetKey, backend: number, udp: boolean, dir: string, cpu: string | null, ourPen = OUR_PEN, slots = 4000): Promise<Running> {
+export async function startTarget(
+  key: TargetKey, backend: number, udp: boolean, dir: string, cpu: string | null, ourPen = OUR_PEN, slots = 4000,
+): Promise<Running> {
   if (key === 'direct') return { port: backend, proc: null };
   const port = await freePort();
   const listen = `${HOST}:${port}`;

@@ -84,7 +84,9 @@ function changesFor(name: string): (words: readonly string[]) => boolean {
 export const ENTRIES = {
   ...settingEntries(),
   server: state.server,
-  ...Object.fromEntries(Object.entries(WORD_HANDLERS).map(([name, h]) => [name, wordsEntry(h, changesFor(name))])) as unknown as Record<keyof typeof WORD_HANDLERS, Entry>,
+  ...Object.fromEntries(
+    Object.entries(WORD_HANDLERS).map(([name, h]) => [name, wordsEntry(h, changesFor(name))]),
+  ) as unknown as Record<keyof typeof WORD_HANDLERS, Entry>,
 } satisfies Record<CommandName, Entry>;
 
 /** Every command as pen's words in, pen's reply out. */

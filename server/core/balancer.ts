@@ -166,7 +166,10 @@ export class Balancer implements LifecycleState {
     this.settings.listen = text;
   }
 
-  /** Every SWEEP_MS: connects waiting for a descriptor are retried, then every connection's timeouts and blacklist's end. */
+  /**
+   * Every SWEEP_MS: connects waiting for a descriptor are retried, then every connection's timeouts and
+   * blacklist's end.
+   */
   private sweep(): void {
     if (this.fd.paused) this.fd.retry();
     this.table.sweep(this.now());

@@ -20,10 +20,14 @@ export interface ProbeTarget {
  * failed. The result stops the check early and closes what it opened (the schedule calls it at
  * the check's timeout: one timer for every check, core/health.ts, rather than one each).
  */
-export type Probe = (t: ProbeTarget, check: HealthCheck, source: string | null, settle: (error: string | null) => void) => (why: string) => void;
+export type Probe = (
+  t: ProbeTarget, check: HealthCheck, source: string | null, settle: (error: string | null) => void,
+) => (why: string) => void;
 
 /** Callbacks for a check's body; `cleanup` (what the body returns) always runs, exactly once. */
-function bounded(settle: (error: string | null) => void, body: (ok: () => void, fail: (why: string) => void) => () => void): (why: string) => void {
+function bounded(
+  settle: (error: string | null) => void, body: (ok: () => void, fail: (why: string) => void) => () => void,
+): (why: string) => void {
   let done = false;
   let cleanup: (() => void) | null = null;
   const finish = (why: string | null) => {
@@ -147,7 +151,10 @@ export function statusCode(b: Uint8Array, end: number): number {
   return (b[i + 1] - ZERO) * 100 + (b[i + 2] - ZERO) * 10 + (b[i + 3] - ZERO);
 }
 
-/** The write request of every check: a request whose write went out at once was not used (assumption 3 in core/uv.ts). */
+/**
+ * The write request of every check: a request whose write went out at once was not used (assumption 3 in
+ * core/uv.ts).
+ */
 let sharedWrite = new WriteWrap();
 
 const httpProbe: Probe = (t, check, source, settle) => bounded(settle, (ok, fail) => {
