@@ -28,8 +28,12 @@ function badWord(r: () => number): Buffer {
     case 1: return Buffer.from('99999999999999999999999999');
     case 2: return Buffer.from(['1e309', 'NaN', 'Infinity', '-0', '0x10', '1.5', '٣', '+7'][Math.floor(r() * 8)]);
     case 3: return Buffer.from('x'.repeat(1000 + Math.floor(r() * 3000)));
-    case 4: return Buffer.from(Array.from({ length: 1 + Math.floor(r() * 20) }, () => 0x80 + Math.floor(r() * 128))); // invalid UTF-8
-    case 5: return Buffer.from(Array.from({ length: 1 + Math.floor(r() * 8) }, () => [0, 1, 7, 8, 9, 11, 12, 27, 127][Math.floor(r() * 9)]));
+    case 4: // invalid UTF-8
+      return Buffer.from(Array.from({ length: 1 + Math.floor(r() * 20) }, () => 0x80 + Math.floor(r() * 128)));
+    case 5: {
+      const control = [0, 1, 7, 8, 9, 11, 12, 27, 127];
+      return Buffer.from(Array.from({ length: 1 + Math.floor(r() * 8) }, () => control[Math.floor(r() * 9)]));
+    }
     case 6: return Buffer.from(['💥', 'Ω≈ç√', '\u202e', '\ufeff', 'ä'.repeat(50)][Math.floor(r() * 5)]);
     case 7: return Buffer.from(['%s%n%x', '${7*7}', "'; DROP", '<script>', '../../../../etc/passwd', '`id`', '$(id)'][Math.floor(r() * 7)]);
     case 8: return Buffer.from(['address', 'port', 'max', 'blacklist', 'permit', 'deny', 'country', 'acl'][Math.floor(r() * 8)]);

@@ -102,7 +102,8 @@ test('random connect/close/stall/reset orders leave no connection, buffer, slot 
     const st = h.eng.stats();
     assert.equal(mismatched, 0, `echoes that came back wrong (seed ${seed})`);
     assert.ok(echoed >= ((counts.echo ?? 0) + (counts['echo-big'] ?? 0)) * 0.99, `echoes ${echoed}`);
-    assert.deepEqual({ conns: st.conns, pendingBufs: st.pendingBufs, slotsTaken: st.slotsTaken, fds: st.fds, jsSlots: h.inUse.size },
+    assert.deepEqual(
+      { conns: st.conns, pendingBufs: st.pendingBufs, slotsTaken: st.slotsTaken, fds: st.fds, jsSlots: h.inUse.size },
       { conns: 0, pendingBufs: 0, slotsTaken: 0, fds: 1, jsSlots: 0 }, `seed ${seed}`);
     assert.equal(h.closed.length, st.accepted - st.refused - st.slotBusy);
     assert.ok(st.connectFailed > 0, 'failover was exercised');

@@ -21,7 +21,8 @@ const LAYERED = ['shared', 'server', 'web/src'];
 async function cruiseTree(dir: string): Promise<ICruiseResult> {
   const cli = join(ROOT, 'node_modules/dependency-cruiser/bin/dependency-cruise.mjs');
   const args = [cli, '--config', join(ROOT, '.dependency-cruiser.cjs'), '--output-type', 'json', ...LAYERED];
-  const { stdout } = await promisify(execFile)(process.execPath, args, { cwd: dir, timeout: 60_000, maxBuffer: 64 << 20 });
+  const { stdout } = await promisify(execFile)(process.execPath, args,
+    { cwd: dir, timeout: 60_000, maxBuffer: 64 << 20 });
   return JSON.parse(stdout) as ICruiseResult;
 }
 

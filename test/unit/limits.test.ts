@@ -52,7 +52,8 @@ const REST: Record<LimitName, TSchema[]> = {
   conn_max: [settingsPatch.conn_max], clients_max: [settingsPatch.clients_max],
   blacklist: [settingsPatch.blacklist], tracking: [settingsPatch.tracking], timeout: [settingsPatch.timeout],
   idle_timeout: [settingsPatch.idle_timeout], pending_max: [settingsPatch.pending_max], debug: [settingsPatch.debug],
-  client_acl: [settingsPatch.client_acl], control_acl: [settingsPatch.control_acl], tarpit_acl: [settingsPatch.tarpit_acl],
+  client_acl: [settingsPatch.client_acl], control_acl: [settingsPatch.control_acl],
+  tarpit_acl: [settingsPatch.tarpit_acl],
   idlers: [], listen_queue: [], multi_accept: [], // not settable over REST but through /commands
   acl: [AclParamsSchema.properties.n],
   'server port': [ServerPatchSchema.properties.port, ServerNewSchema.properties.port],
