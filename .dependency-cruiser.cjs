@@ -9,18 +9,6 @@
 // import is still a cycle.
 'use strict';
 
-// Until dependency-cruiser 18.3 (which needs Node 22) its swc parser reads .tsx as plain TypeScript and stops
-// at the first JSX tag; this is the same fix upstream made there: parse .tsx files with `tsx: true`. swc is
-// the parser here because the project's TypeScript 7 has no compiler API for dependency-cruiser to use.
-const swc = require('@swc/core');
-if (!swc.parseFileSync.tsxAware) {
-  const parseFileSync = swc.parseFileSync;
-  swc.parseFileSync = Object.assign(
-    (file, options) => parseFileSync(file, file.endsWith('.tsx') ? { ...options, tsx: true } : options),
-    { tsxAware: true },
-  );
-}
-
 /** Each layer and the layers it may import (its own files are always allowed). */
 const LAYERS = {
   shared: { path: '^shared/', may: [] },
@@ -83,7 +71,7 @@ module.exports = {
     },
   ],
   options: {
-    parser: 'swc',
+    parser: 'tsc', // the project's TypeScript reads .ts and .tsx alike
     tsPreCompilationDeps: true,
     doNotFollow: { path: 'node_modules' },
     exclude: { path: '[.]css$' },

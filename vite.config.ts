@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 // (changeOrigin: the admin server answers only to its own Host; the page's Origin needs --admin-cors)
 const ADMIN = process.env.PEN_ADMIN ?? 'http://127.0.0.1:8080';
 const API_PATHS = ['/stats', '/servers', '/mode', '/settings', '/clients', '/connections', '/acls', '/write', '/penctl', '/whoami'];
-const proxy: Record<string, ProxyOptions> = Object.fromEntries(API_PATHS.map((p) => [p, { target: ADMIN, changeOrigin: true }]));
+const proxy: Record<string, ProxyOptions> =
+  Object.fromEntries(API_PATHS.map((p) => [p, { target: ADMIN, changeOrigin: true }]));
 proxy['/stream'] = { target: ADMIN, ws: true, changeOrigin: true };
 
 export default defineConfig({

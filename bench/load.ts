@@ -71,7 +71,9 @@ export function writeQueryFile(path: string): void {
   writeFileSync(path, 'example.com A\n'.repeat(1000));
 }
 
-export async function dnsperf(port: number, queryFile: string, seconds: number, cpu: string | null): Promise<DnsperfResult> {
+export async function dnsperf(
+  port: number, queryFile: string, seconds: number, cpu: string | null,
+): Promise<DnsperfResult> {
   const args = ['-s', HOST, '-p', String(port), '-d', queryFile, '-l', String(seconds), '-c', '4', '-T', '1', '-q', '64', '-t', '2'];
   const r = await run('dnsperf', args, cpu, (seconds + 30) * 1000);
   if (r.code !== 0) throw new Error(`dnsperf exited ${r.code}: ${r.stderr || r.stdout}`);

@@ -72,7 +72,9 @@ export function killAllSync(): void {
 }
 
 /** Run a load generator to completion, bounded in time; resolves with its stdout. */
-export function run(cmd: string, args: string[], cpu: string | null, timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function run(
+  cmd: string, args: string[], cpu: string | null, timeoutMs: number,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const [file, argv] = cpu ? ['taskset', ['-c', cpu, cmd, ...args]] : [cmd, args];
   return new Promise((resolve) => {
     const child = spawn(file, argv, { stdio: ['ignore', 'pipe', 'pipe'] });

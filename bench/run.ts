@@ -125,7 +125,9 @@ function rotated<T>(xs: T[], k: number): T[] {
   return xs.map((_, i) => xs[(i + k) % xs.length]!);
 }
 
-async function startAll(backend: number, udp: boolean, want: TargetKey[], metrics: string[]): Promise<Map<TargetKey, Running>> {
+async function startAll(
+  backend: number, udp: boolean, want: TargetKey[], metrics: string[],
+): Promise<Map<TargetKey, Running>> {
   const up = new Map<TargetKey, Running>();
   for (const t of want) {
     if (t === 'haproxy' && udp) {

@@ -1,6 +1,7 @@
 // `npm run bench:startup`: what our pen costs before it does any work. For an idle `pen` with and
 // without --admin: time from exec to an accepting listener, resident memory and threads once it
-// has settled (with --admin, listening means both ports accept); then RSS holding 2000 idle connections to nginx (as `npm run bench` measures it).
+// has settled (with --admin, listening means both ports accept); then RSS holding 2000 idle
+// connections to nginx (as `npm run bench` measures it).
 // `--pen PATH/bin/pen.js` measures another checkout; `--c-pen` adds Debian's pen for reference.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';

@@ -31,8 +31,8 @@ const COMMAND_STATUS_TEXT: Record<CommandSpec['support'], string> = {
 export function roff(text: string): string {
   return text
     .replace(/\\/g, '\\e')
-    .replace(/[^\x00-\x7f]/gu, (c) => `\\[u${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}]`)
-    .replace(/(^|[\s("\/\[|])(--?)(?=[A-Za-z])/g, (_m, before: string, dashes: string) => before + dashes.replace(/-/g, '\\-'))
+    .replace(/[^\p{ASCII}]/gu, (c) => `\\[u${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}]`)
+    .replace(/(^|[\s("/[|])(--?)(?=[A-Za-z])/g, (_m, before: string, dashes: string) => before + dashes.replace(/-/g, '\\-'))
     .replace(/`([^`]*)`/g, '\\fB$1\\fR')
     .split('\n')
     .map((line) => (/^[.']/.test(line) ? `\\&${line}` : line))

@@ -251,7 +251,8 @@ export function readKey(settings: object, key: string): unknown {
 export function writeKey(settings: object, key: string, value: unknown): void {
   const path = key.split('.');
   const last = path.pop() as string;
-  const target = path.reduce<Record<string, unknown>>((o, k) => o[k] as Record<string, unknown>, settings as Record<string, unknown>);
+  const target = path.reduce<Record<string, unknown>>(
+    (o, k) => o[k] as Record<string, unknown>, settings as Record<string, unknown>);
   target[last] = value;
 }
 

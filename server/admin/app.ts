@@ -94,7 +94,9 @@ export async function buildAdmin(opts: AdminOptions): Promise<FastifyInstance> {
     },
   });
 
-  const deps: AdminDeps = { pen: opts.pen, runtime: opts.runtime, sampler: createSampler(opts.pen), fileRoot: fileRootOf(opts) };
+  const deps: AdminDeps = {
+    pen: opts.pen, runtime: opts.runtime, sampler: createSampler(opts.pen), fileRoot: fileRootOf(opts),
+  };
   const limiter = createFailureLimiter(opts.authFailures);
   await app.register(async (api) => {
     api.addHook('onRequest', authHook(tokens, limiter));

@@ -101,7 +101,9 @@ export const NO_TOKENS: TokenStore = { enabled: false, scopeOf: () => null };
  * gets no answer that could tell a right token from a wrong one. Both tables are bounded: the
  * oldest address is forgotten first.
  */
-export function createFailureLimiter(opts: { max?: number; globalMax?: number; windowMs?: number; trustMs?: number; maxTracked?: number; now?: () => number } = {}) {
+export function createFailureLimiter(opts: {
+  max?: number; globalMax?: number; windowMs?: number; trustMs?: number; maxTracked?: number; now?: () => number;
+} = {}) {
   const max = opts.max ?? 10;
   const globalMax = opts.globalMax ?? 100;
   const windowMs = opts.windowMs ?? 60_000;
@@ -126,7 +128,9 @@ export function createFailureLimiter(opts: { max?: number; globalMax?: number; w
       const e = seen.get(ip);
       if (e && t >= e.resetAt) seen.delete(ip);
       else if (e && e.count >= max) wait = Math.ceil((e.resetAt - t) / 1000);
-      if (all.count >= globalMax && t < all.resetAt && !isTrusted(ip, t)) wait = Math.max(wait, Math.ceil((all.resetAt - t) / 1000));
+      if (all.count >= globalMax && t < all.resetAt && !isTrusted(ip, t)) {
+        wait = Math.max(wait, Math.ceil((all.resetAt - t) / 1000));
+      }
       return wait;
     },
     /** count a failure; true when it is the one that reaches the global ceiling */

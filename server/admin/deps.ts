@@ -3,7 +3,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Balancer } from '../core/balancer.ts';
 import type { CommandResult, Runtime } from '../control/context.ts';
-import { applyCommand, execute, findSpec } from '../control/registry.ts';
+import { applyCommand, execute } from '../control/registry.ts';
 import type { Snapshot } from '../../shared/snapshot.ts';
 import { HttpError, statusForCode } from './errors.ts';
 import { confineFiles } from './files.ts';
@@ -37,7 +37,9 @@ export async function run(deps: AdminDeps, req: FastifyRequest, line: string, or
  * behalf of a REST caller: the same `apply` as the port, no penctl line in between. `line` is the
  * penctl line it stands for: the file check, the admin log and the `config` event name it.
  */
-export async function apply(deps: AdminDeps, req: FastifyRequest, name: string, args: unknown, line: string): Promise<CommandResult> {
+export async function apply(
+  deps: AdminDeps, req: FastifyRequest, name: string, args: unknown, line: string,
+): Promise<CommandResult> {
   confineFiles(line, deps.fileRoot?.() ?? null);
   const result = await applyCommand({ pen: deps.pen, runtime: deps.runtime, origin: 'rest' }, name, args, line);
   if (result.spec?.scope === 'admin') {

@@ -20,7 +20,9 @@ export class HttpError extends Error {
   }
 }
 
-export function errorBody(statusCode: number, message: string, field?: string, code?: string, reply?: string): ApiError {
+export function errorBody(
+  statusCode: number, message: string, field?: string, code?: string, reply?: string,
+): ApiError {
   const body: ApiError = { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message };
   if (field !== undefined) body.field = field;
   if (code !== undefined) body.code = code;

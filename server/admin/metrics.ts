@@ -31,7 +31,8 @@ export function createMetrics() {
     return (value, labels = {}) => c.inc(labels, value);
   };
   // from the field table (stats/fields.ts): the per-server numbers pen also prints, and the totals
-  const serverFields = SERVER_FIELDS.flatMap((f) => (f.prom ? [{ key: f.key, set: metric(f.prom, serverLabels) }] : []));
+  const serverFields = SERVER_FIELDS.flatMap((f) =>
+    (f.prom ? [{ key: f.key, set: metric(f.prom, serverLabels) }] : []));
   const totals = TOTAL_FIELDS.map((f) => ({ value: f.value, set: metric(f.prom) }));
 
   const m = {

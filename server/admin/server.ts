@@ -64,7 +64,9 @@ export function isUnspecified(host: string): boolean {
   return ipaddr.isValid(host) && ipaddr.process(host).range() === 'unspecified';
 }
 
-export async function startAdmin(pen: Balancer, runtime: Runtime, opts: StartAdminOptions): Promise<{ close(): Promise<void>; port: number }> {
+export async function startAdmin(
+  pen: Balancer, runtime: Runtime, opts: StartAdminOptions,
+): Promise<{ close(): Promise<void>; port: number }> {
   const { host, port } = parseAdminAddress(opts.address);
   const tokens = opts.tokenFile ? loadTokenFile(opts.tokenFile) : NO_TOKENS;
   if (!tokens.enabled && !isLoopback(host)) {
@@ -79,7 +81,8 @@ export async function startAdmin(pen: Balancer, runtime: Runtime, opts: StartAdm
   }
   const cors = (opts.cors ?? []).map(corsOrigin);
   const app = await buildAdmin({
-    pen, runtime, tokens, logger: opts.logger, guard: { hosts, cors }, fileRoot: opts.fileRoot ?? null, streamMax: opts.streamMax,
+    pen, runtime, tokens, logger: opts.logger, guard: { hosts, cors }, fileRoot: opts.fileRoot ?? null,
+    streamMax: opts.streamMax,
   });
   try {
     await app.listen({ host, port });

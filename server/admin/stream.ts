@@ -189,7 +189,9 @@ export function createStreamHub(deps: AdminDeps, intervalMs = 1000, maxSubscribe
   };
 }
 
-export const streamRoutes: FastifyPluginAsync<{ deps: AdminDeps; maxSubscribers?: number }> = async (app, { deps, maxSubscribers }) => {
+export const streamRoutes: FastifyPluginAsync<{ deps: AdminDeps; maxSubscribers?: number }> = async (
+  app, { deps, maxSubscribers },
+) => {
   const hub = createStreamHub(deps, 1000, maxSubscribers);
   app.addHook('onClose', async () => hub.close());
   app.get('/stream', {

@@ -150,8 +150,9 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
     throw new PenError('PEN_ERR_ARGUMENT', `pen: unknown option '${what}' (see pen --help)`);
   }
   const out: ParsedArgs = {
-    help: false, version: false, windowsOnly: false, steps: [], listen: null, servers: [], admin: null, adminTokenFile: null,
-    adminHosts: [], adminCors: [], adminFileRoot: null, adminStreamMax: null, drain: 0, healthFile: null, peer: null, peerTokenFile: null,
+    help: false, version: false, windowsOnly: false, steps: [], listen: null, servers: [], admin: null,
+    adminTokenFile: null, adminHosts: [], adminCors: [], adminFileRoot: null, adminStreamMax: null, drain: 0,
+    healthFile: null, peer: null, peerTokenFile: null,
   };
   for (const t of parsed.tokens) {
     if (t.kind !== 'option') continue;

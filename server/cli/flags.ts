@@ -61,7 +61,9 @@ export const FLAGS: readonly Flag[] = ORDER.map((flag) => {
   const row = flagRow(flag);
   const f = row?.flag ?? OTHER.get(flag);
   if (!f) throw new Error(`${flag}: no row`);
-  return { flag: f.flag, ...(f.arg ? { arg: f.arg } : {}), what: f.what, status: f.status, ...(f.note ? { note: f.note } : {}) };
+  return {
+    flag: f.flag, ...(f.arg ? { arg: f.arg } : {}), what: f.what, status: f.status, ...(f.note ? { note: f.note } : {}),
+  };
 });
 
 /** What the help text adds after a flag that does not simply work. */

@@ -23,7 +23,9 @@ export function writeHealthFile(path: string | null, value: string): void {
  * SIGTERM with --drain: say "stopping" at once (health file, /healthz), keep forwarding for
  * `seconds`, then stop. A second SIGTERM during the drain stops at once.
  */
-export function drainThenStop(pen: Balancer, opts: { seconds: number; healthFile: string | null }, stop: () => void): void {
+export function drainThenStop(
+  pen: Balancer, opts: { seconds: number; healthFile: string | null }, stop: () => void,
+): void {
   writeHealthFile(opts.healthFile, HEALTH_STOPPING);
   if (opts.seconds <= 0 || pen.draining) return stop();
   pen.draining = true;

@@ -182,8 +182,8 @@ async function run(args: ParsedArgs): Promise<void> {
   if (args.admin !== null) {
     const { startAdmin } = await import('../admin/server.ts');
     const admin = await startAdmin(pen, runtime, {
-      address: args.admin, tokenFile: args.adminTokenFile, hosts: args.adminHosts, cors: args.adminCors, fileRoot: args.adminFileRoot,
-      streamMax: args.adminStreamMax ?? undefined,
+      address: args.admin, tokenFile: args.adminTokenFile, hosts: args.adminHosts, cors: args.adminCors,
+      fileRoot: args.adminFileRoot, streamMax: args.adminStreamMax ?? undefined,
     });
     closers.push(() => admin.close());
   }

@@ -23,7 +23,9 @@ const isNumberKey = (k: string): k is NumberKey => (NUMBER_KEYS as readonly stri
 /** One `key value` of `server N …`, in the order given (pen applies them in order, repeats too). */
 const ServerPairSchema = Type.Union([
   Type.Object({ key: Type.Literal('address'), value: Type.String() }),
-  Type.Object({ key: Type.Union(NUMBER_KEYS.map((k) => Type.Literal(k))), value: Type.Integer(), text: Type.Optional(Type.String()) }),
+  Type.Object({
+    key: Type.Union(NUMBER_KEYS.map((k) => Type.Literal(k))), value: Type.Integer(), text: Type.Optional(Type.String()),
+  }),
 ]);
 export type ServerPair = Static<typeof ServerPairSchema>;
 

@@ -4,7 +4,7 @@
 import { formatHealth } from '../../shared/health.ts';
 import { formatAclEntry } from '../core/acl.ts';
 import type { Balancer } from '../core/balancer.ts';
-import { debug, timestamp } from '../core/diag.ts';
+import { timestamp } from '../core/diag.ts';
 import { FileError, readOperatorFile, writeOperatorFile } from '../core/files.ts';
 import { defaultSettings } from '../core/settings.ts';
 import { SETTINGS, readKey, settingRow, type SettingName, type SettingRow } from '../../shared/settings.ts';

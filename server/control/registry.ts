@@ -45,7 +45,9 @@ export function entryOf(name: string): Entry | undefined {
  * the penctl port runs, and the same result, with the outcome. A change is announced as the port
  * announces it, as `line`. Never throws for bad input.
  */
-export async function applyCommand(ctx: CommandContext, name: string, args: unknown, line = name): Promise<CommandResult> {
+export async function applyCommand(
+  ctx: CommandContext, name: string, args: unknown, line = name,
+): Promise<CommandResult> {
   const spec = SPECS.get(name);
   if (!spec) throw new Error(`no command ${name}`);
   const entry = ENTRIES[spec.name as keyof typeof ENTRIES] as Entry;

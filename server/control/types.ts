@@ -29,7 +29,9 @@ export interface TextOutcome extends Outcome {
  * An entry for a command whose words are its arguments: `changes` says, from the words, whether it
  * sets anything (a report without them does not).
  */
-export function wordsEntry(handler: Handler, changes: (words: readonly string[]) => boolean): Entry<typeof WordsSchema, TextOutcome> {
+export function wordsEntry(
+  handler: Handler, changes: (words: readonly string[]) => boolean,
+): Entry<typeof WordsSchema, TextOutcome> {
   return {
     schema: WordsSchema,
     parse: (words) => ({ words }),

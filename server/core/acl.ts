@@ -115,7 +115,7 @@ export function aclPermits(acls: AclTable, n: number, clientIp: string | null, c
     return false;
   }
   for (const e of list) {
-    let hit = false;
+    let hit: boolean;
     if (e.kind === 'ipv4') hit = addr.kind() === 'ipv4' && matchesV4(e, addr as IpAddr.IPv4);
     else if (e.kind === 'ipv6') hit = addr.kind() === 'ipv6' && matchesV6(e, addr as IpAddr.IPv6);
     else hit = country?.(addr.toString()) === e.country;

@@ -42,7 +42,9 @@ export function sendConnected(handle: Datagram, msg: Buffer): number {
 /** Send to address:port on an unconnected socket of family 4 or 6. */
 export function sendTo(handle: Datagram, v6: boolean, msg: Buffer, port: number, address: string): number {
   sendList[0] = msg;
-  return sendDone(v6 ? handle.send6(sendReq, sendList, 1, port, address, false) : handle.send(sendReq, sendList, 1, port, address, false));
+  return sendDone(v6
+    ? handle.send6(sendReq, sendList, 1, port, address, false)
+    : handle.send(sendReq, sendList, 1, port, address, false));
 }
 
 /** Who hears of an upstream socket's datagrams and receive errors (nread < 0). */
@@ -104,13 +106,17 @@ export function openUpstream(
 }
 
 /** What a listening socket hands over: a datagram (or a receive error, nread < 0) and its sender. */
-export type ListenerMessage = (nread: number, handle: Datagram, msg: Buffer, rinfo: { address: string; port: number }) => void;
+export type ListenerMessage = (
+  nread: number, handle: Datagram, msg: Buffer, rinfo: { address: string; port: number },
+) => void;
 
 /**
  * The listening socket on host:port, receiving for onMessage, with room for bursts of new
  * clients (`rcvbuf`, as far as the kernel allows). Throws the bind error as dgram words it.
  */
-export function listenDatagram(host: string, port: number, v6: boolean, rcvbuf: number, onMessage: ListenerMessage): Datagram {
+export function listenDatagram(
+  host: string, port: number, v6: boolean, rcvbuf: number, onMessage: ListenerMessage,
+): Datagram {
   // no IPV6ONLY flag, so `::` is dual-stack where the system allows it, as with dgram
   const handle = new UDP();
   const err = v6 ? handle.bind6(host, port, UV_UDP_REUSEADDR) : handle.bind(host, port, UV_UDP_REUSEADDR);

@@ -6,8 +6,9 @@
 import type { Server as NetServer } from 'node:net';
 import type { Family } from './address.ts';
 import {
-  PIPE_SOCKET, Pipe, PipeConnectWrap, ShutdownWrap, TCP, TCPConnectWrap, TCP_SOCKET, UV_EOF, WriteWrap, kLastWriteWasAsync,
-  kReadBytesOrError, outOfDescriptors, streamBaseState, uvMessage, type ConnectReq, type ShutdownReq, type StreamHandle, type WriteReq,
+  PIPE_SOCKET, Pipe, PipeConnectWrap, ShutdownWrap, TCP, TCPConnectWrap, TCP_SOCKET, UV_EOF, WriteWrap,
+  kLastWriteWasAsync, kReadBytesOrError, outOfDescriptors, streamBaseState, uvMessage, type ConnectReq,
+  type ShutdownReq, type StreamHandle, type WriteReq,
 } from './uv.ts';
 
 // the transports word libuv errors through these, and import nothing from uv.ts themselves
@@ -46,7 +47,10 @@ export interface End {
   resume(): void;
   /** Half-close once queued data is out. */
   shutdown(): void;
-  /** Shut down (if not yet), and call conn.flushed(this) once that is done; false, and no call, when nothing is queued. */
+  /**
+   * Shut down (if not yet), and call conn.flushed(this) once that is done; false, and no call, when nothing
+   * is queued.
+   */
   finish(): boolean;
   close(): void;
   pending(): number;
@@ -253,7 +257,8 @@ export function handleClient(handle: StreamHandle, noDelay: boolean): ClientEnd 
  * is out of descriptors.
  */
 export function acceptEnds(
-  server: NetServer, opts: { tcpNodelay: boolean }, onEnd: (client: ClientEnd) => void, onError: (why: string, noDescriptor: boolean) => void,
+  server: NetServer, opts: { tcpNodelay: boolean }, onEnd: (client: ClientEnd) => void,
+  onError: (why: string, noDescriptor: boolean) => void,
 ): void {
   (server as unknown as { _handle: ListeningHandle })._handle.onconnection = (err, handle) => {
     if (err !== 0 || handle === undefined) return onError(uvMessage('accept', err), outOfDescriptors(err));
@@ -298,7 +303,7 @@ export function connectEnd(
   req.oncomplete = onConnectDone;
   req.owner = owner;
   req.handle = handle;
-  let err = 0;
+  let err: number;
   if (!unix && source !== null) {
     err = to.family === 6 ? handle.bind6!(source, 0, 0) : handle.bind!(source, 0);
     if (err !== 0) return failure(handle, uvMessage('bind', err, source), err);
@@ -320,7 +325,10 @@ function onConnectDone(this: ConnectReq, status: number): void {
   req.owner.connectDone(req, status);
 }
 
-/** Give up a connect in progress (a timeout, a close); the owner ignores the connectDone (ECANCELED) that may follow. */
+/**
+ * Give up a connect in progress (a timeout, a close); the owner ignores the connectDone (ECANCELED) that may
+ * follow.
+ */
 export function abortConnect(p: PendingConnect): void {
   (p as PairConnectReq).handle.close();
 }

@@ -19,7 +19,9 @@ export const CHANNELS = Object.fromEntries(PEN_EVENT_TYPES.map((type) => [type, 
 export function publish(source: object, type: PenEventType, message: string, server?: number): void {
   const ch = CHANNELS[type];
   if (!ch.hasSubscribers) return;
-  const event: PenEvent = server === undefined ? { type, time: nowSeconds(), message } : { type, time: nowSeconds(), server, message };
+  const event: PenEvent = server === undefined
+    ? { type, time: nowSeconds(), message }
+    : { type, time: nowSeconds(), server, message };
   ch.publish({ source, event } satisfies EventMessage);
 }
 

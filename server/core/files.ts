@@ -61,7 +61,8 @@ const READ_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTT
  * -l: append, created if missing. O_NONBLOCK makes a FIFO without a reader fail with ENXIO at once
  * instead of waiting, and makes writes to a FIFO or device whose reader lags fail with EAGAIN.
  */
-const APPEND_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK | constants.O_NOCTTY;
+const APPEND_FLAGS =
+  constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK | constants.O_NOCTTY;
 const TEMP_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 /** rewriting a file in place, once fstat has said it is a regular one (no O_TRUNC before that) */
 const IN_PLACE_FLAGS = constants.O_WRONLY | constants.O_NONBLOCK | constants.O_NOCTTY;

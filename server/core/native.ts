@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 
 /** words of one close record in `records` (R_* in native/engine.h) */
 export const REC = {
-  KIND: 0, SLOT: 1, SERVER: 2, LISTENER: 3, BYTES_UP: 4, BYTES_DOWN: 5, WHY: 6, ERRNO: 7, PKTS_UP: 8, PKTS_DOWN: 9, WORDS: 10,
+  KIND: 0, SLOT: 1, SERVER: 2, LISTENER: 3, BYTES_UP: 4, BYTES_DOWN: 5, WHY: 6, ERRNO: 7, PKTS_UP: 8, PKTS_DOWN: 9,
+  WORDS: 10,
 } as const;
 /** words per slot in `live` (L_* in native/engine.h) */
 export const LIVE = { BYTES_UP: 0, BYTES_DOWN: 1, SERVER: 2, STATE: 3, PKTS_UP: 4, PKTS_DOWN: 5, WORDS: 6 } as const;
@@ -17,7 +18,9 @@ export const RECORD_KIND = { TCP_CLOSED: 1, UDP_CLOSED: 2 } as const;
 /** R_WHY: why a connection or session closed */
 export const CLOSE_WHY = ['eof', 'error', 'idle', 'connect-failed', 'closed', 'shutdown'] as const;
 /** L_STATE bits */
-export const STATE = { FREE: 0, CONNECTING: 1, CONNECTED: 2, EOF_CLIENT: 4, EOF_SERVER: 8, UDP: 16, CLOSED: 32 } as const;
+export const STATE = {
+  FREE: 0, CONNECTING: 1, CONNECTED: 2, EOF_CLIENT: 4, EOF_SERVER: 8, UDP: 16, CLOSED: 32,
+} as const;
 const PICK_SLOT_MUL = 65536;
 const LAYOUT_VERSION = 1;
 
@@ -86,7 +89,10 @@ export interface NativeEngine {
 
 export interface NativeAddon {
   create(hooks: NativeHooks): NativeEngine;
-  layout: { version: number; recWords: number; liveWords: number; pickSlotMul: number; maxServers: number; maxListeners: number; maxSlots: number };
+  layout: {
+    version: number; recWords: number; liveWords: number; pickSlotMul: number;
+    maxServers: number; maxListeners: number; maxSlots: number;
+  };
 }
 
 /** The package root: the nearest directory up from this module (server/core or dist/…) with our package.json. */
@@ -124,7 +130,9 @@ export function loadNative(): { engine: NativeAddon } | { error: string } {
     return (cached = { error: `native data path cannot load (${file}): ${(err as Error).message.split('\n')[0]}` });
   }
   const l = addon.layout;
-  if (!l || l.version !== LAYOUT_VERSION || l.recWords !== REC.WORDS || l.liveWords !== LIVE.WORDS || l.pickSlotMul !== PICK_SLOT_MUL)
+  if (!l || l.version !== LAYOUT_VERSION || l.recWords !== REC.WORDS || l.liveWords !== LIVE.WORDS
+    || l.pickSlotMul !== PICK_SLOT_MUL) {
     return (cached = { error: `native data path: ${file} has layout ${JSON.stringify(l)}, this build expects version ${LAYOUT_VERSION} (rebuild it)` });
+  }
   return (cached = { engine: addon });
 }

@@ -71,7 +71,9 @@ export function firstPick(st: SelectState, client: PickClient, now: number): Pic
  * its `failovers`-th failover: the scan from the server after `failed` up to `initial`, then the
  * emergency server; none once the bound is reached.
  */
-export function nextPick(st: SelectState, failed: number, initial: number, client: ClientInfo, now: number, failovers = 0): Pick {
+export function nextPick(
+  st: SelectState, failed: number, initial: number, client: ClientInfo, now: number, failovers = 0,
+): Pick {
   if (failovers >= failoverLimit(st)) return NONE.nosrv;
   const next = failoverNext(st, failed, initial, client, now);
   return next === NO_SERVER ? NONE[whyNone(st, failed, initial, client, now)] : pickOf(next);

@@ -128,7 +128,9 @@ export function canTry(st: SelectState, index: number, client: ClientInfo, now: 
  * Scans from the server after the failed one up to and including the initial choice, then
  * falls back to the emergency server. Stubborn mode and abuse/emergency never fail over.
  */
-export function failoverNext(st: SelectState, failed: number, initial: number, client: ClientInfo, now: number): number {
+export function failoverNext(
+  st: SelectState, failed: number, initial: number, client: ClientInfo, now: number,
+): number {
   if (st.settings.stubborn) return NO_SERVER;
   if (failed === ABUSE || failed === EMERGENCY) return NO_SERVER;
   const n = st.servers.list.length;

@@ -289,7 +289,9 @@ export class TcpConnection implements PairEntry, Pair, ConnectOwner {
       // the client has sent EOF and for -t seconds the server has neither sent nor read a byte:
       // a client that closed cannot be told from one that half-closed, so the pair ends (an
       // answer still being written to a slow client keeps it)
-      else if ((this.state & CS_BOTH_CLOSED) === CS_CLOSED_DOWN && this.serverSilent(now, c.connectMs)) this.clientGone();
+      else if ((this.state & CS_BOTH_CLOSED) === CS_CLOSED_DOWN && this.serverSilent(now, c.connectMs)) {
+        this.clientGone();
+      }
     }
   }
 }
@@ -298,7 +300,11 @@ export class TcpConnection implements PairEntry, Pair, ConnectOwner {
 export function acceptClient(host: PairHost, client: ClientEnd, https: boolean): void {
   const conn = new TcpConnection(host, client, https);
   if (host.alloc(conn) < 0) {
-    const waiting = { get closed() { return client.closed; }, admit: () => acceptClient(host, client, https), close: () => client.close() };
+    const waiting = {
+      get closed() { return client.closed; },
+      admit: () => acceptClient(host, client, https),
+      close: () => client.close(),
+    };
     if (!host.wait(waiting)) client.close();
     return;
   }

@@ -19,8 +19,8 @@ import type { AddressInfo } from 'node:net';
 import { plainIp, type ListenSpec } from './address.ts';
 import { CS_CONNECTED, socketId, type SweepClock } from './connection.ts';
 import {
-  DatagramFailure, closeDatagram, datagramAddress, errorName, listenDatagram, openUpstream, sendConnected, sendTo, uvMessage,
-  type Datagram, type DatagramOwner,
+  DatagramFailure, closeDatagram, datagramAddress, errorName, listenDatagram, openUpstream, sendConnected, sendTo,
+  uvMessage, type Datagram, type DatagramOwner,
 } from './datagram.ts';
 import { debug } from './diag.ts';
 import { PenError } from './errors.ts';
@@ -260,7 +260,9 @@ export class UdpListener implements Listener {
     return datagramAddress(this.handle) as AddressInfo;
   }
 
-  private readonly onMessage = (nread: number, _handle: Datagram, msg: Buffer, rinfo: { address: string; port: number }): void => {
+  private readonly onMessage = (
+    nread: number, _handle: Datagram, msg: Buffer, rinfo: { address: string; port: number },
+  ): void => {
     if (nread < 0) {
       debug(`udp listener: ${uvMessage('recvmsg', nread)}`);
       return;

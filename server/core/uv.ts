@@ -74,7 +74,9 @@ export interface ConnectReq {
 
 /** A libuv UDP handle (UDPWrap). send() returns bytes + 1 when it completed at once. */
 export interface UdpHandle {
-  onmessage: ((nread: number, handle: UdpHandle, buf: Buffer, rinfo: { address: string; port: number; family: string }) => void) | null;
+  onmessage: ((
+    nread: number, handle: UdpHandle, buf: Buffer, rinfo: { address: string; port: number; family: string },
+  ) => void) | null;
   onerror?: (nread: number, handle: UdpHandle, error: Error) => void;
   bind(address: string, port: number, flags: number): number;
   bind6(address: string, port: number, flags: number): number;

@@ -96,7 +96,8 @@ describe('a page from another origin against the admin API', { skip, timeout: 12
       const { page, context } = await openPage(browser);
       try {
         await page.goto(`http://127.0.0.1:${evilPort}/${which === 'localhost' ? 'localhost' : ''}`);
-        await page.waitForFunction(() => (window as unknown as { results: { done?: boolean } }).results?.done === true, null, { timeout: 30_000 });
+        await page.waitForFunction(() => (window as unknown as { results: { done?: boolean } }).results?.done === true,
+          null, { timeout: 30_000 });
         const r = await page.evaluate(() => (window as unknown as { results: Record<string, unknown> }).results);
         // opaque, or refused by the browser because of Cross-Origin-Resource-Policy: either way unread
         for (const seen of r.noCors as string[]) assert.match(seen, /^(opaque|error Failed to fetch)$/);

@@ -44,7 +44,10 @@ export async function tcpBackend(name: string, host = '127.0.0.1'): Promise<{ po
   return {
     port: (server.address() as net.AddressInfo).port,
     sockets,
-    close: () => new Promise<void>((resolve) => { for (const s of sockets) s.destroy(); server.close(() => resolve()); }),
+    close: () => new Promise<void>((resolve) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => resolve());
+    }),
   };
 }
 
@@ -76,7 +79,9 @@ export async function freePort(): Promise<number> {
 }
 
 /** GET / through pen; resolves with the body, or '' when the connection was closed or reset. */
-export function get(port: number, opts: { host?: string; localAddress?: string; path?: string; timeoutMs?: number } = {}): Promise<string> {
+export function get(
+  port: number, opts: { host?: string; localAddress?: string; path?: string; timeoutMs?: number } = {},
+): Promise<string> {
   return new Promise((resolve) => {
     const req = http.get({
       host: opts.host ?? '127.0.0.1', port, path: opts.path ?? '/', localAddress: opts.localAddress, agent: false,

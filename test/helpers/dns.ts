@@ -95,7 +95,9 @@ export function answerOf(reply: Buffer): string | null {
 export interface DnsClient {
   port: number;
   /** send a query to host:port; resolves with the answer and where the reply came from, or null on timeout */
-  ask(port: number, host?: string, timeoutMs?: number): Promise<{ answer: string | null; from: { address: string; port: number } } | null>;
+  ask(
+    port: number, host?: string, timeoutMs?: number,
+  ): Promise<{ answer: string | null; from: { address: string; port: number } } | null>;
   close(): void;
 }
 

@@ -20,7 +20,9 @@ export interface PenProcess {
  * with -U) or `waitPath` and has finished starting, seen in /proc: no connection goes through the
  * balancer before the test's own.
  */
-export async function startPen(args: string[], opts: { waitPort?: number; waitPath?: string; binary?: string; nodeArgs?: string[] } = {}): Promise<PenProcess> {
+export async function startPen(
+  args: string[], opts: { waitPort?: number; waitPath?: string; binary?: string; nodeArgs?: string[] } = {},
+): Promise<PenProcess> {
   const bin = opts.binary ?? PEN;
   const child = bin === PEN
     ? spawn(process.execPath, [...(opts.nodeArgs ?? []), PEN, '-f', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
@@ -81,7 +83,9 @@ export function runPen(args: string[], timeoutMs = 10000) {
 }
 
 /** Run a penctl (ours by default, or /usr/bin/penctl) and return its stdout. */
-export function penctl(target: string, command: string[], binary: string = PENCTL): { code: number | null; stdout: string; stderr: string } {
+export function penctl(
+  target: string, command: string[], binary: string = PENCTL,
+): { code: number | null; stdout: string; stderr: string } {
   const r = binary === PENCTL
     ? spawnSync(process.execPath, [PENCTL, target, ...command], { encoding: 'utf8', timeout: 10000 })
     : spawnSync(binary, [target, ...command], { encoding: 'utf8', timeout: 10000 });

@@ -104,7 +104,9 @@ export function httpRequest(port: number, opts: {
 }
 
 /** Open a WebSocket and report how the upgrade went: 101 and the protocol chosen, or the HTTP status. */
-export function wsUpgrade(url: string, opts: { headers?: Record<string, string>; protocols?: string[] } = {}): Promise<{ status: number; protocol: string; ws: WebSocket | null }> {
+export function wsUpgrade(
+  url: string, opts: { headers?: Record<string, string>; protocols?: string[] } = {},
+): Promise<{ status: number; protocol: string; ws: WebSocket | null }> {
   return new Promise((resolve) => {
     const ws = new WebSocket(url, opts.protocols ?? [], { headers: opts.headers, handshakeTimeout: 10_000 });
     ws.on('unexpected-response', (_req, res) => { resolve({ status: res.statusCode ?? 0, protocol: '', ws: null }); ws.terminate(); });

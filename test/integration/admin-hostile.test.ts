@@ -69,7 +69,8 @@ async function fingerprint(): Promise<string> {
   const servers = (await get('/servers')) as Record<string, unknown>[];
   return JSON.stringify({
     settings: await get('/settings'), acls: await get('/acls'), mode: await get('/mode'),
-    servers: servers.map(({ address, port, maxc, hard, weight, prio, acl, state }) => ({ address, port, maxc, hard, weight, prio, acl, state })),
+    servers: servers.map(({ address, port, maxc, hard, weight, prio, acl, state }) =>
+      ({ address, port, maxc, hard, weight, prio, acl, state })),
   });
 }
 

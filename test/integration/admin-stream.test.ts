@@ -46,7 +46,11 @@ async function waitUntil(cond: () => boolean, ms = 2000): Promise<void> {
 }
 
 /** A connected client that collects messages with their arrival times. */
-async function subscribe(url: string): Promise<{ ws: WebSocket; messages: { at: number; msg: StreamMessage }[]; next(pred: (m: StreamMessage) => boolean, ms: number): Promise<{ at: number; msg: StreamMessage }> }> {
+async function subscribe(url: string): Promise<{
+  ws: WebSocket;
+  messages: { at: number; msg: StreamMessage }[];
+  next(pred: (m: StreamMessage) => boolean, ms: number): Promise<{ at: number; msg: StreamMessage }>;
+}> {
   const ws = new WebSocket(url);
   const messages: { at: number; msg: StreamMessage }[] = [];
   const waiters: (() => void)[] = [];

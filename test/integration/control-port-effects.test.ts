@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { freePort, get, hold, sleep, tcpBackend } from '../helpers/backends.ts';
 import { penctl, startPen } from '../helpers/pen.ts';
 import { CLIENTS, a, ask, b, dir, ourPen, withBackends } from './control-fixture.ts';

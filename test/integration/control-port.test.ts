@@ -4,10 +4,9 @@
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { COMMANDS } from '../../shared/commands.ts';
 import { get } from '../helpers/backends.ts';
-import { penctl } from '../helpers/pen.ts';
 import { CLIENTS, a, abuse, ask, dir, ourPen, withBackends } from './control-fixture.ts';
 
 withBackends();

@@ -145,14 +145,20 @@ function stickiness(requests: readonly Request[], t0: number, from: number): { s
  * flight at t0), and `ms`, when new connections succeeded again: the end of the first successful
  * request started after the last failed one started.
  */
-function outage(requests: readonly Request[], t0: number, until: number): { ms: number; failed: number; inFlight: number; errors: Record<string, number>; recoveredAt: number } {
+function outage(requests: readonly Request[], t0: number, until: number): {
+  ms: number; failed: number; inFlight: number; errors: Record<string, number>; recoveredAt: number;
+} {
   const after = requests.filter((r) => r.end >= t0 && r.start <= until);
   const failures = after.filter((r) => !r.ok);
   const lastFailStart = Math.max(t0, ...failures.map((r) => r.start));
   const recovered = after.filter((r) => r.ok && r.start > lastFailStart).sort((a, b) => a.end - b.end)[0];
   const errors: Record<string, number> = {};
   for (const f of failures) errors[f.error ?? '?'] = (errors[f.error ?? '?'] ?? 0) + 1;
-  return { ms: recovered ? recovered.end - t0 : Infinity, failed: failures.length, inFlight: failures.filter((r) => r.start < t0).length, errors, recoveredAt: Math.max(t0, ...failures.map((r) => r.end)) };
+  return {
+    ms: recovered ? recovered.end - t0 : Infinity, failed: failures.length,
+    inFlight: failures.filter((r) => r.start < t0).length, errors,
+    recoveredAt: Math.max(t0, ...failures.map((r) => r.end)),
+  };
 }
 
 test('two pens and keepalived: the virtual address moves on SIGKILL, link loss and SIGTERM, and does not flap back', { skip: skip ?? false, timeout: 110_000 }, async () => {

@@ -37,7 +37,8 @@ const table = (s: Snapshot) => new Map(s.clients.map((c) => [c.address, c.lastSe
 
 test('a pen started with --peer follows the configuration and client table, and a returning client keeps its server after a failover', async () => {
   const be = [await httpBackend('be0'), await httpBackend('be1')];
-  const [listenA, adminA, listenB, adminB, control] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+  const [listenA, adminA, listenB, adminB, control] =
+    [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
   const cfg = `${dir}/a.cfg`;
   writeFileSync(cfg, 'blacklist 30\n');
   const backends = be.map((b) => `127.0.0.1:${b.port}`);

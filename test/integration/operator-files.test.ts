@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
-  closeSync, constants, createReadStream, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync,
+  closeSync, constants, createReadStream, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync,
+  writeFileSync, writeSync,
 } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';

@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { after, before, test } from 'node:test';
-import { freePort, get, httpBackend, sleep, type HttpBackend } from '../helpers/backends.ts';
+import { freePort, get, httpBackend, sleep } from '../helpers/backends.ts';
 import { ROOT } from '../helpers/pen.ts';
 
 const dir = mkdtempSync(`${os.tmpdir()}/pen-package-`);
@@ -61,9 +61,8 @@ test('man finds the installed pages', () => {
 });
 
 test('the installed pen forwards, the installed penctl reads servers, the admin port serves the dashboard', async () => {
-  let backend: HttpBackend | null = null;
   const [port, control, admin] = [await freePort(), await freePort(), await freePort()];
-  backend = await httpBackend('installed-backend');
+  const backend = await httpBackend('installed-backend');
   // as root, pen opens a control port only with -u (as C pen does)
   const asRoot = process.getuid?.() === 0 ? ['-u', 'root'] : [];
   const pen = spawn(`${prefix}/bin/pen`, ['-f', ...asRoot, '-C', `127.0.0.1:${control}`, '--admin', `127.0.0.1:${admin}`,

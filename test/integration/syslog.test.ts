@@ -9,7 +9,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { freePort, sleep } from '../helpers/backends.ts';
+import { freePort } from '../helpers/backends.ts';
 import { waitFor } from '../helpers/netns.ts';
 import { PEN, alive } from '../helpers/pen.ts';
 

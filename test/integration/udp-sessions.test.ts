@@ -35,7 +35,9 @@ async function backends(n: number): Promise<DnsBackend[]> {
   return list;
 }
 
-async function udpPen(ports: number[], configure: (pen: Balancer) => void = () => {}): Promise<{ pen: Balancer; port: number; listener: UdpListener }> {
+async function udpPen(
+  ports: number[], configure: (pen: Balancer) => void = () => {},
+): Promise<{ pen: Balancer; port: number; listener: UdpListener }> {
   const pen = new Balancer();
   pen.settings.udp = true;
   configure(pen);
@@ -141,7 +143,10 @@ describe('UDP sessions', () => {
 
   test('a flood of new source addresses never holds more sessions than the connection table', async () => {
     const [a] = await backends(1);
-    const { pen, port, listener } = await udpPen([a.port], (p) => { p.conns = new Array(8).fill(null); p.settings.connMax = 8; });
+    const { pen, port, listener } = await udpPen([a.port], (p) => {
+      p.conns = new Array(8).fill(null);
+      p.settings.connMax = 8;
+    });
     // one client that keeps talking: the clock algorithm must not evict it
     const busy = await client();
     assert.equal((await busy.ask(port))?.answer, '10.0.0.1');

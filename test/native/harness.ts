@@ -107,7 +107,10 @@ export async function echoServer(host = '127.0.0.1', opts: { path?: string } = {
   const port = opts.path ? 0 : (server.address() as net.AddressInfo).port;
   return {
     port, sockets, server,
-    close: () => new Promise<void>((resolve) => { for (const s of sockets) s.destroy(); server.close(() => resolve()); }),
+    close: () => new Promise<void>((resolve) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => resolve());
+    }),
   };
 }
 

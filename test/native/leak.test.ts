@@ -49,7 +49,10 @@ test(`${TOTAL} connections leave no fd, allocation or slot behind`, async (t) =>
   }
   const snapshot = () => {
     const st = h.eng.stats();
-    return { fds: openFds(), engineFds: st.fds, allocs: st.allocs, allocBytes: st.allocBytes, slotsTaken: st.slotsTaken, conns: st.conns, pendingBufs: st.pendingBufs };
+    return {
+      fds: openFds(), engineFds: st.fds, allocs: st.allocs, allocBytes: st.allocBytes, slotsTaken: st.slotsTaken,
+      conns: st.conns, pendingBufs: st.pendingBufs,
+    };
   };
   try {
     await run(2000);   // warm-up: JIT, the backend's and the clients' first allocations

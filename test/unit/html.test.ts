@@ -44,7 +44,8 @@ test('clients and connections get one row each, with their counters', () => {
   nth(pen.clients.slots, c).csx = 11;
   const conn: Connection = {
     index: 0, state: 2, clientIndex: c, clientAddress: '127.0.0.1', initial: 1, server: 1, counted: true, t: now,
-    downId: 8, upId: 9, pendingDown: () => 0, pendingUp: () => 3, bytes: () => ({ sx: 0, rx: 0, csx: 0, crx: 0 }), close() {},
+    downId: 8, upId: 9, pendingDown: () => 0, pendingUp: () => 3, bytes: () => ({ sx: 0, rx: 0, csx: 0, crx: 0 }),
+    close() {},
   };
   pen.conns[0] = conn;
   pen.connsUsed = 1;

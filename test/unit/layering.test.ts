@@ -15,13 +15,14 @@ const ROOT = new URL('../../', import.meta.url).pathname;
 const LAYERED = ['shared', 'server', 'web/src'];
 
 /**
- * dependency-cruiser's own command over `dir`, in a plain node (under this test's tsx loader its swc
- * visitor does not load: tsx hands CommonJS modules to import() differently).
+ * dependency-cruiser's own command over `dir`, in a plain node, as `npm run layers` runs it (not under this
+ * test's tsx loader).
  */
 async function cruiseTree(dir: string): Promise<ICruiseResult> {
   const cli = join(ROOT, 'node_modules/dependency-cruiser/bin/dependency-cruise.mjs');
   const args = [cli, '--config', join(ROOT, '.dependency-cruiser.cjs'), '--output-type', 'json', ...LAYERED];
-  const { stdout } = await promisify(execFile)(process.execPath, args, { cwd: dir, timeout: 60_000, maxBuffer: 64 << 20 });
+  const { stdout } = await promisify(execFile)(process.execPath, args,
+    { cwd: dir, timeout: 60_000, maxBuffer: 64 << 20 });
   return JSON.parse(stdout) as ICruiseResult;
 }
 

@@ -10,7 +10,10 @@ const NOW = 1_000_000;
 
 function state(n: number, patch: Partial<Server>[] = []): SelectState {
   const list = Array.from({ length: n }, (_, i) => ({ ...emptyServer(), family: 4 as const, address: '127.0.0.1', port: 1000 + i, ...patch[i] }));
-  return { servers: { list, emergency: null, abuse: null, current: NO_SERVER }, settings: defaultSettings(), acls: emptyAcls(), rrCursor: 0 };
+  return {
+    servers: { list, emergency: null, abuse: null, current: NO_SERVER },
+    settings: defaultSettings(), acls: emptyAcls(), rrCursor: 0,
+  };
 }
 
 const newClient = (ip = '127.0.0.1', port = 40000): ClientInfo => ({ ip, port, lastServer: NO_SERVER });

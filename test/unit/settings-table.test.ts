@@ -182,7 +182,8 @@ test('every REST row is in the snapshot with its value, and every rw row in the 
     assert.equal(row.name in patch, row.rest === 'rw', `${row.name} in PATCH /settings`);
     if (row.rest === 'rw' && row.kind.type === 'int' && row.kind.limit) {
       const schema = patch[row.name] as TSchema & { minimum: number; maximum: number };
-      assert.deepEqual([schema.minimum, schema.maximum], [LIMITS[row.kind.limit].min, LIMITS[row.kind.limit].max], row.name);
+      assert.deepEqual([schema.minimum, schema.maximum], [LIMITS[row.kind.limit].min, LIMITS[row.kind.limit].max],
+        row.name);
     }
   }
 });

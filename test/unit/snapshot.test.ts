@@ -18,7 +18,9 @@ async function pen(...lines: string[]): Promise<Balancer> {
 }
 
 /** A connection as the core's table holds it, with byte counts we choose. */
-function fakeConnection(p: Balancer, server: number, clientIndex: number, bytes: { sx: number; rx: number; csx: number; crx: number }): Connection {
+function fakeConnection(
+  p: Balancer, server: number, clientIndex: number, bytes: { sx: number; rx: number; csx: number; crx: number },
+): Connection {
   const c: Connection = {
     index: -1, state: 2, clientIndex, clientAddress: '10.0.0.1', initial: server, server, counted: true,
     t: p.now() - 4, downId: 3, upId: 4, pendingDown: () => 7, pendingUp: () => 0, bytes: () => bytes, close() {},
@@ -60,7 +62,8 @@ test('bytes of open connections count towards their server, their client and the
   assert.deepEqual([snap.servers[0]?.sx, snap.servers[0]?.rx], [0, 0]);
   assert.deepEqual([snap.totals.sx, snap.totals.rx, snap.totals.connections], [111, 22, 2]);
   assert.deepEqual(snap.clients.map((c) => [c.address, c.sent, c.received, c.connects]), [['10.0.0.1', 33, 44, 1]]);
-  assert.deepEqual(snap.connections.map((c) => [c.server, c.client, c.pendingDown, c.age]), [[1, client, 7, 4], [1, client, 7, 4]]);
+  assert.deepEqual(snap.connections.map((c) => [c.server, c.client, c.pendingDown, c.age]),
+    [[1, client, 7, 4], [1, client, 7, 4]]);
 });
 
 test('rates are bytes per second since the previous snapshot, and 0 without one', async () => {

@@ -25,9 +25,12 @@ async function full(size: number): Promise<{ pen: Balancer; reads: () => number 
     const ip = `127.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
     // the slot as store() leaves it, written directly: store() finds a free slot by pen's linear scan,
     // so filling 40,000 through it takes 40,000² / 2 steps (pen's own cost for a new client)
-    const c = pen.clients.slots.push({ key: ip, address: ip, port: 40000, last: now, server: i % SERVERS, connects: 1, csx: 0, crx: 0 }) - 1;
+    const c = pen.clients.slots.push({
+      key: ip, address: ip, port: 40000, last: now, server: i % SERVERS, connects: 1, csx: 0, crx: 0,
+    }) - 1;
     const conn: Connection = {
-      index: -1, state: 2, clientIndex: c, clientAddress: ip, initial: i % SERVERS, server: i % SERVERS, counted: true, t: now,
+      index: -1, state: 2, clientIndex: c, clientAddress: ip, initial: i % SERVERS, server: i % SERVERS,
+      counted: true, t: now,
       downId: 8, upId: 9, pendingDown: () => 0, pendingUp: () => 0,
       bytes: () => { reads += 1; return { sx: 1, rx: 2, csx: 2, crx: 1 }; },
       close() {},

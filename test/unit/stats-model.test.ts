@@ -67,8 +67,10 @@ test('the reports agree on the live bytes: closed connections plus the live ones
   // 30 live connections, 5 per server, 7 or 8 per client (slots 0, 4, 8, … are empty)
   const perServer = (s: number) => [...Array(40).keys()].filter((i) => i % 4 !== 0 && i % SERVERS === s).length;
   const perClient = (c: number) => [...Array(40).keys()].filter((i) => i % 4 !== 0 && i % CLIENTS === c).length;
-  assert.deepEqual(stats.servers.map((r) => r.sx), [...Array(SERVERS).keys()].map((s) => perServer(s) + (s === 0 ? 1000 : 0)));
-  assert.deepEqual(stats.clients.map((r) => r.crx), [...Array(CLIENTS).keys()].map((c) => 4 * perClient(c) + (c === 1 ? 500 : 0)));
+  assert.deepEqual(stats.servers.map((r) => r.sx),
+    [...Array(SERVERS).keys()].map((s) => perServer(s) + (s === 0 ? 1000 : 0)));
+  assert.deepEqual(stats.clients.map((r) => r.crx),
+    [...Array(CLIENTS).keys()].map((c) => 4 * perClient(c) + (c === 1 ? 500 : 0)));
   assert.equal(stats.connections.length, 30);
   const ctx = { pen, runtime: { exit() {}, argv: [] }, origin: 'port' as const };
   const servers = (await execute(ctx, 'servers')).reply.split('\n');

@@ -184,7 +184,8 @@ test('7. a listening net.Server hands its raw accepted handles to a replaced onc
   await new Promise<void>((r) => server.listen(0, LOOPBACK, r));
   const port = (server.address() as net.AddressInfo).port;
   const accepted = within<{ err: number; handle: StreamHandle }>('the accepted handle', (done) => {
-    (server as unknown as { _handle: { onconnection: (err: number, h: StreamHandle) => void } })._handle.onconnection = (err, handle) => done({ err, handle });
+    type Listening = { _handle: { onconnection: (err: number, h: StreamHandle) => void } };
+    (server as unknown as Listening)._handle.onconnection = (err, handle) => done({ err, handle });
   });
   const client = net.connect(port, LOOPBACK);
   await new Promise((r) => client.once('connect', r));

@@ -9,7 +9,10 @@ import { nth } from '../helpers/nth.ts';
 
 function memoryStorage() {
   const m = new Map<string, string>();
-  return { getItem: (k: string) => m.get(k) ?? null, setItem: (k: string, v: string) => void m.set(k, v), removeItem: (k: string) => void m.delete(k), m };
+  return {
+    getItem: (k: string) => m.get(k) ?? null, setItem: (k: string, v: string) => void m.set(k, v),
+    removeItem: (k: string) => void m.delete(k), m,
+  };
 }
 
 function fakeFetch(status: number, body: string) {
@@ -82,7 +85,9 @@ describe('dashboard state', () => {
   it('keeps the token in the session storage it was given, and forgets it on sign-out', async () => {
     const storage = memoryStorage();
     const f = fakeFetch(200, '{"scope":"read","auth":true}');
-    const st = createAppState({ toastMs: { ok: 10, error: 10 }, base, storage, connect: false, fetch: f.fn, WebSocketImpl });
+    const st = createAppState({
+      toastMs: { ok: 10, error: 10 }, base, storage, connect: false, fetch: f.fn, WebSocketImpl,
+    });
     await st.login('  read-token-0123456789  ');
     assert.equal(storage.m.get('pen.token'), 'read-token-0123456789');
     assert.equal(st.scope.value, 'read');
@@ -103,7 +108,10 @@ describe('dashboard state', () => {
     }
     const token = 'read-token-0123456789/+=é';
     const f = fakeFetch(200, '{"scope":"read","auth":true}');
-    const st = createAppState({ toastMs: { ok: 10, error: 10 }, base, storage: memoryStorage(), connect: false, fetch: f.fn, WebSocketImpl: RecordingSocket as unknown as typeof WebSocket });
+    const st = createAppState({
+      toastMs: { ok: 10, error: 10 }, base, storage: memoryStorage(), connect: false, fetch: f.fn,
+      WebSocketImpl: RecordingSocket as unknown as typeof WebSocket,
+    });
     await st.login(token);
     st.close();
     assert.equal(opened.length, 1);

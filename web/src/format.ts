@@ -64,7 +64,9 @@ export function slotName(index: number): string {
 }
 
 /** The selection mode in words: "tracking", "round robin + weight", … */
-export function modeName(m: { roundrobin: boolean; hash: boolean; weight: boolean; prio: boolean; stubborn: boolean }): string {
+export function modeName(
+  m: { roundrobin: boolean; hash: boolean; weight: boolean; prio: boolean; stubborn: boolean },
+): string {
   const parts = [m.roundrobin ? 'round robin' : 'tracking'];
   if (m.hash) parts.push('hash');
   if (m.weight) parts.push('weight');

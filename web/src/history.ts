@@ -23,7 +23,9 @@ export interface History {
 }
 
 export function emptyHistory(): History {
-  return { time: [], conns: [], accepts: [], sxRate: [], rxRate: [], servers: new Map(), lastAccepted: null, lastTime: null };
+  return {
+    time: [], conns: [], accepts: [], sxRate: [], rxRate: [], servers: new Map(), lastAccepted: null, lastTime: null,
+  };
 }
 
 function put(arr: number[], v: number, replace: boolean, max: number): void {

@@ -155,7 +155,10 @@ export function createAppState(opts: AppOptions = {}) {
 
   function startStream(): void {
     if (stream) stream.restart();
-    else stream = openStream({ url: streamUrl, protocols: () => streamProtocols(token.value), onMessage: applyMessage, onStatus: setLink, WebSocketImpl: opts.WebSocketImpl });
+    else stream = openStream({
+      url: streamUrl, protocols: () => streamProtocols(token.value), onMessage: applyMessage, onStatus: setLink,
+      WebSocketImpl: opts.WebSocketImpl,
+    });
   }
 
   function askForToken(error: string | null): void {
@@ -228,7 +231,9 @@ export function createAppState(opts: AppOptions = {}) {
    * confirmation, then the call; the outcome becomes a toast and a log line. `key` marks the
    * control busy while the call is in flight.
    */
-  async function run(key: string, what: string, fn: () => Promise<unknown>, guard?: { title: string; body: string; action: string }): Promise<RunResult> {
+  async function run(
+    key: string, what: string, fn: () => Promise<unknown>, guard?: { title: string; body: string; action: string },
+  ): Promise<RunResult> {
     if (guard && !(await confirm(guard.title, guard.body, guard.action))) return { ok: false, cancelled: true };
     pending.value = new Set([...pending.value, key]);
     try {

@@ -16,7 +16,8 @@ export function unhealthy(pen: Balancer): string | null {
   if (pen.draining) return 'draining: stopping after SIGTERM';
   const now = pen.now();
   // up: has an address, not blacklisted, not found down by its checks, not draining, below its limit
-  const up = pen.servers.list.some((s) => s.family !== 0 && !isOut(s, now, pen.settings.blacklistTime) && !(s.maxc > 0 && s.c >= s.maxc));
+  const up = pen.servers.list.some((s) =>
+    s.family !== 0 && !isOut(s, now, pen.settings.blacklistTime) && !(s.maxc > 0 && s.c >= s.maxc));
   if (!up) return 'no server is up';
   return null;
 }

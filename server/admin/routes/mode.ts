@@ -14,7 +14,9 @@ const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema };
 export const modeRoutes: FastifyPluginAsync<{ deps: AdminDeps }> = async (app, { deps }) => {
   const current = async (req: Parameters<typeof run>[1]): Promise<Mode> => {
     const { mode } = deps.sampler.sample();
-    const flags = { roundrobin: mode.roundrobin, hash: mode.hash, weight: mode.weight, prio: mode.prio, stubborn: mode.stubborn };
+    const flags = {
+      roundrobin: mode.roundrobin, hash: mode.hash, weight: mode.weight, prio: mode.prio, stubborn: mode.stubborn,
+    };
     // the text form is the `mode` command's reply (a read: it changes nothing)
     const text = (await run(deps, req, 'mode')).reply.trim();
     return { ...flags, text };

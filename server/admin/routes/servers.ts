@@ -42,7 +42,9 @@ export const serverRoutes: FastifyPluginAsync<{ deps: AdminDeps }> = async (app,
    * The server entry's apply on typed pairs: it checks every number and resolves every address
    * before it changes anything, so a refusal leaves no trace (and no slot). `line` is what it stands for.
    */
-  const applyServer = async (req: Parameters<typeof apply>[1], n: number, pairs: ServerPair[], line: string): Promise<ServerOutcome> => {
+  const applyServer = async (
+    req: Parameters<typeof apply>[1], n: number, pairs: ServerPair[], line: string,
+  ): Promise<ServerOutcome> => {
     const result = await apply(deps, req, 'server', { n, pairs }, line);
     failed(result, result.error?.code === 'PEN_ERR_ADDRESS' ? 'address' : undefined);
     return result.outcome as ServerOutcome;

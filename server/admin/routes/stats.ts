@@ -8,7 +8,9 @@ import { createMetrics } from '../metrics.ts';
 import type { TokenStore } from '../auth.ts';
 
 
-export const statsRoutes: FastifyPluginAsync<{ deps: AdminDeps; tokens: TokenStore }> = async (app, { deps, tokens }) => {
+export const statsRoutes: FastifyPluginAsync<{ deps: AdminDeps; tokens: TokenStore }> = async (
+  app, { deps, tokens },
+) => {
   const metrics = createMetrics();
 
   app.get('/stats', {

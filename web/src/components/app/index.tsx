@@ -27,7 +27,9 @@ function LinkBanner({ state }: { state: AppState }) {
   return (
     <div class={styles.banner} role="alert" data-testid="disconnected">
       Disconnected from the balancer{state.linkDetail.value ? ` (${state.linkDetail.value})` : ''}. Reconnecting…
-      {s && <span class={styles.stale}> The figures below are from {new Date(state.receivedAt.value).toLocaleTimeString([], { hour12: false })}.</span>}
+      {s && <span class={styles.stale}> The figures below are from {
+        new Date(state.receivedAt.value).toLocaleTimeString([], { hour12: false })
+      }.</span>}
     </div>
   );
 }

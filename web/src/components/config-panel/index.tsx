@@ -29,7 +29,10 @@ function Timing({ state }: { state: AppState }) {
       {TIMING.map((t) => {
         const editing = edits[t.key];
         return (
-          <form key={t.key} class={styles.setting} title={t.help} onSubmit={(e) => { e.preventDefault(); void save(t.key); }}>
+          <form
+            key={t.key} class={styles.setting} title={t.help}
+            onSubmit={(e) => { e.preventDefault(); void save(t.key); }}
+          >
             <label class={styles.settingLabel} for={`set-${t.key}`}>{t.label}</label>
             <input
               id={`set-${t.key}`} class={`input num ${styles.settingInput}`} inputMode="numeric" disabled={!can}

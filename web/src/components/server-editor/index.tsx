@@ -31,7 +31,9 @@ function initial(s: ServerSnapshot): Record<Field, string> {
 }
 
 /** The patch for the fields that changed, or an error keyed by field. */
-export function diffServer(before: Record<Field, string>, after: Record<Field, string>): { patch: ServerPatch; errors: Partial<Record<Field, string>> } {
+export function diffServer(
+  before: Record<Field, string>, after: Record<Field, string>,
+): { patch: ServerPatch; errors: Partial<Record<Field, string>> } {
   const patch: ServerPatch = {};
   const errors: Partial<Record<Field, string>> = {};
   if (after.address.trim() !== before.address) {

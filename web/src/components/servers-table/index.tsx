@@ -66,7 +66,7 @@ export function ServersTable({ state }: { state: AppState }) {
   const [checking, setChecking] = useState<ServerSnapshot | null>(null);
   const canChange = state.canChange.value;
   const busy = state.pending.value;
-  state.historyVersion.value; // redraw sparklines every tick
+  void state.historyVersion.value; // redraw sparklines every tick
   if (!s) return null;
   const rows: { srv: ServerSnapshot; kind: 'server' | 'emergency' | 'abuse' }[] = [
     ...s.servers.map((srv) => ({ srv, kind: 'server' as const })),
