@@ -36,7 +36,9 @@ export interface Running {
 
 // ---- backends ----
 
-export async function startNginx(dir: string, cpu: string | null, maxConns: number): Promise<{ port: number; proc: Proc }> {
+export async function startNginx(
+  dir: string, cpu: string | null, maxConns: number,
+): Promise<{ port: number; proc: Proc }> {
   const port = await freePort();
   const www = `${dir}/www`;
   mkdirSync(www, { recursive: true });

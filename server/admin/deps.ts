@@ -52,5 +52,7 @@ export async function apply(
 export function failed(result: CommandResult, field?: string): never | void {
   if (!result.error) return;
   const message = result.error.message || result.reply.trim() || 'the command was refused';
-  throw new HttpError(statusForCode(result.error.code), message, result.error.field ?? field, result.error.code, result.reply);
+  throw new HttpError(
+    statusForCode(result.error.code), message, result.error.field ?? field, result.error.code, result.reply,
+  );
 }

@@ -6,7 +6,6 @@ import { FileError } from '../core/files.ts';
 import { openGeoip } from '../core/geoip.ts';
 import { RequestLog } from '../core/requestlog.ts';
 import { renderStatusHtml } from '../stats/html.ts';
-import { atoi } from './atoi.ts';
 import { CommandError, quiet, refuse } from './errors.ts';
 import { includeFile, writeConfig } from './config.ts';
 import type { Handler } from './types.ts';

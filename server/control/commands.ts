@@ -68,7 +68,9 @@ export const ENTRIES = {
   server: state.server,
   acl: acls.acl,
   'no acl': acls.noAcl,
-  ...Object.fromEntries(Object.entries(WORD_HANDLERS).map(([name, h]) => [name, wordsEntry(h, changesFor(name))])) as unknown as Record<keyof typeof WORD_HANDLERS, Entry>,
+  ...Object.fromEntries(
+    Object.entries(WORD_HANDLERS).map(([name, h]) => [name, wordsEntry(h, changesFor(name))]),
+  ) as unknown as Record<keyof typeof WORD_HANDLERS, Entry>,
 } satisfies Record<CommandName, Entry>;
 
 /** Every command as pen's words in, pen's reply out. */

@@ -84,7 +84,9 @@ export async function runWords(ctx: CommandContext, name: string, words: readonl
   return parseApplyReply(ctx, spec, ENTRIES[spec.name as keyof typeof ENTRIES] as Entry, [...words], [name, ...words].join(' '));
 }
 
-async function parseApplyReply(ctx: CommandContext, spec: CommandSpec, entry: Entry, words: string[], line: string): Promise<CommandResult> {
+async function parseApplyReply(
+  ctx: CommandContext, spec: CommandSpec, entry: Entry, words: string[], line: string,
+): Promise<CommandResult> {
   try {
     const outcome = await entry.apply(ctx, entry.parse(words), execute);
     if (outcome.changed) publish(ctx.pen, 'config', line);
@@ -114,7 +116,8 @@ function failure(ctx: CommandContext, spec: CommandSpec, err: unknown): CommandR
   if (ctx.fileLine) return fileLineFailure(ctx.fileLine, spec, err);
   if (err instanceof CommandError) {
     if (err.log) debug(err.message);
-    return { reply: err.reply, spec, error: { code: err.code, message: err.message, ...(err.field ? { field: err.field } : {}) } };
+    const error = { code: err.code, message: err.message, ...(err.field ? { field: err.field } : {}) };
+    return { reply: err.reply, spec, error };
   }
   // anything else (a name that does not resolve, a file that cannot be opened) is answered
   // with its message on one line; the process carries on

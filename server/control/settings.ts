@@ -61,7 +61,10 @@ const setField = (row: SettingRow) => (pen: Balancer, n: number): boolean => {
   return true;
 };
 
-/** What a row's command does after it stores a value: the TLS files are read now, off the handshakes (also when the name is the same). */
+/**
+ * What a row's command does after it stores a value: the TLS files are read now, off the
+ * handshakes (also when the name is the same).
+ */
 const AFTER: Partial<Record<string, (pen: Balancer) => void>> = {
   ssl_sni_path: (pen) => sslFilesChanged(pen.settings.ssl),
   ssl_ocsp_response: (pen) => sslFilesChanged(pen.settings.ssl),
@@ -134,7 +137,9 @@ function textEntry(row: SettingRow): Entry<typeof TextArgs, SettingOutcome> {
 const Choice = (values: readonly string[]) => Type.Object({ value: Type.Union(values.map((v) => Type.Literal(v))) });
 
 /** `NAME WORD` for a choice: pen takes any word, and one it does not know is the row's `other`. */
-function choiceEntry(row: SettingRow, values: readonly string[], other: string): Entry<ReturnType<typeof Choice>, SettingOutcome> {
+function choiceEntry(
+  row: SettingRow, values: readonly string[], other: string,
+): Entry<ReturnType<typeof Choice>, SettingOutcome> {
   return {
     schema: Choice(values),
     parse: (words) => {

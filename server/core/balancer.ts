@@ -203,7 +203,10 @@ export class Balancer implements LifecycleState {
       .finally(() => { this.relistening = false; });
   }
 
-  /** Every SWEEP_MS: connects waiting for a descriptor are retried, then every connection's timeouts and blacklist's end. */
+  /**
+   * Every SWEEP_MS: connects waiting for a descriptor are retried, then every connection's
+   * timeouts and blacklist's end.
+   */
   private sweep(): void {
     this.keepDatapath();
     this.listener?.sweep?.();

@@ -122,7 +122,9 @@ export class HealthChecker {
       if (job && job.key === key) return;
       if (job) this.drop(s);
       const due = now + (check.interval * 1000 * i) / Math.max(1, list.length);
-      this.jobs.set(s, { key, kind: check.kind, prober: PROBERS[check.kind](), state: freshHealth(), due, running: null });
+      this.jobs.set(s, {
+        key, kind: check.kind, prober: PROBERS[check.kind](), state: freshHealth(), due, running: null,
+      });
     });
     for (const s of this.jobs.keys()) if (!live.has(s)) this.drop(s);
     if (this.jobs.size > 0 && this.timer === null) {

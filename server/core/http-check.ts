@@ -9,8 +9,8 @@
 // did before. A request on a reused connection that the server closed before a byte of answer
 // (it timed the connection out as the request went) is sent once more on a new one, as HTTP
 // clients do for an idempotent request.
-import { statusMatches, type HealthCheck } from '../../shared/health.ts';
-import { READ_BUFFER, bounded, connectRaw, type ProbeTarget, type Prober } from './probe-io.ts';
+import { statusMatches } from '../../shared/health.ts';
+import { READ_BUFFER, bounded, connectRaw, type Probe, type ProbeTarget, type Prober } from './probe-io.ts';
 import { UV_EOF, WriteWrap, kLastWriteWasAsync, kReadBytesOrError, streamBaseState, uvMessage, type StreamHandle } from './uv.ts';
 
 /** The request bytes for a path and host, made once (a server asks for the same thing each time). */
@@ -28,7 +28,8 @@ function requestFor(path: string, t: ProbeTarget): Buffer {
 }
 
 const code = (c: string) => c.charCodeAt(0);
-const [DOT, SPACE, TAB, CR, LF, ZERO, NINE, COLON, COMMA] = [0x2e, 0x20, 0x09, 0x0d, 0x0a, 0x30, 0x39, 0x3a, 0x2c] as const;
+const [DOT, SPACE, TAB, CR, LF, ZERO, NINE, COLON, COMMA] =
+  [0x2e, 0x20, 0x09, 0x0d, 0x0a, 0x30, 0x39, 0x3a, 0x2c] as const;
 const bytesOf = (s: string) => [...s].map(code);
 const HTTP_SLASH = bytesOf('HTTP/');
 // a read past the end is undefined (noUncheckedIndexedAccess): neither a digit nor any letter
@@ -49,7 +50,9 @@ function crlf(b: Uint8Array, from: number, n: number): number {
 
 /** Where the head of b[0, n) ends (the CR LF of its empty line), or -1. */
 export function headEnd(b: Uint8Array, n: number): number {
-  for (let i = crlf(b, 0, n); i >= 0; i = crlf(b, i + 2, n)) if (i + 3 < n && b[i + 2] === CR && b[i + 3] === LF) return i + 2;
+  for (let i = crlf(b, 0, n); i >= 0; i = crlf(b, i + 2, n)) {
+    if (i + 3 < n && b[i + 2] === CR && b[i + 3] === LF) return i + 2;
+  }
   return -1;
 }
 
@@ -122,7 +125,10 @@ export function bodyLength(b: Uint8Array, end: number): number {
   return status === 204 || status === 304 ? 0 : length;
 }
 
-/** The write request of every check: a request whose write went out at once was not used (assumption 3 in core/uv.ts). */
+/**
+ * The write request of every check: a request whose write went out at once was not used
+ * (assumption 3 in core/uv.ts).
+ */
 let sharedWrite = new WriteWrap();
 
 /** A check waiting for its status line. */
@@ -151,7 +157,7 @@ class KeptHttp implements Prober {
   private bodyLeft = 0;
   private waiting: Waiting | null = null;
 
-  run = (t: ProbeTarget, check: HealthCheck, source: string | null, settle: (error: string | null) => void) => bounded(settle, (ok, fail) => {
+  run: Probe = (t, check, source, settle) => bounded(settle, (ok, fail) => {
     const path = check.path ?? '/';
     const w: Waiting = { t, source, path, expected: check.status ?? '200', reused: false, ok, fail };
     this.waiting = w;
@@ -187,10 +193,10 @@ class KeptHttp implements Prober {
     this.drop();
     const generation = this.generation;
     const mine = () => this.generation === generation;
-    const self = this;
+    const read = (n: number) => this.read(n);
     this.source = w.source;
     const close = connectRaw(w.t, w.source, function onread(this: StreamHandle): undefined {
-      if (mine()) self.read(streamBaseState[kReadBytesOrError]!); // a slot of Node's stream state, as in ends.ts
+      if (mine()) read(streamBaseState[kReadBytesOrError]!); // a slot of Node's stream state, as in ends.ts
       return undefined;
     }, (handle) => {
       if (!mine()) return;

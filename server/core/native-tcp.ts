@@ -72,7 +72,9 @@ class NativeConnection implements PairEntry {
   private queuedUp = 0;
   private queuedAt = 0;
 
-  constructor(private readonly l: NativeTcpListener, readonly clientIp: string | null, readonly clientPort: number, now: number) {
+  constructor(
+    private readonly l: NativeTcpListener, readonly clientIp: string | null, readonly clientPort: number, now: number,
+  ) {
     this.clientAddress = clientIp ?? 'unix';
     this.t = now;
   }
@@ -82,7 +84,8 @@ class NativeConnection implements PairEntry {
     if (!this.started) return CS_CONNECTING;
     const st = word(this.l.live, this.index * LIVE.WORDS + LIVE.STATE);
     if (st & STATE.CONNECTING) return CS_CONNECTING;
-    return (st & STATE.CONNECTED ? CS_CONNECTED : 0) | (st & STATE.EOF_CLIENT ? CS_CLOSED_DOWN : 0) | (st & STATE.EOF_SERVER ? CS_CLOSED_UP : 0);
+    return (st & STATE.CONNECTED ? CS_CONNECTED : 0) | (st & STATE.EOF_CLIENT ? CS_CLOSED_DOWN : 0)
+      | (st & STATE.EOF_SERVER ? CS_CLOSED_UP : 0);
   }
 
   bytes(): Bytes {
@@ -123,7 +126,8 @@ class NativeConnection implements PairEntry {
       this.moved = moved;
       this.t = c.nowS;
     }
-    if ((word(live, o + LIVE.STATE) & (STATE.EOF_CLIENT | STATE.EOF_SERVER | STATE.CLOSED)) !== STATE.EOF_CLIENT) return;
+    const ends = word(live, o + LIVE.STATE) & (STATE.EOF_CLIENT | STATE.EOF_SERVER | STATE.CLOSED);
+    if (ends !== STATE.EOF_CLIENT) return;
     const info = this.l.eng.info(this.index);
     if (info === null) return;
     if (info.pendingUp !== this.queuedUp) {
@@ -161,7 +165,10 @@ export class NativeTcpListener implements Listener {
   private destroying = false;
   private acceptErrors = 0;
   /** what the engine was last told */
-  private told: { servers: (NativeServer | null)[]; regular: number; source: string | null; connectMs: number; idleMs: number; fastclose: string } = {
+  private told: {
+    servers: (NativeServer | null)[]; regular: number; source: string | null;
+    connectMs: number; idleMs: number; fastclose: string;
+  } = {
     servers: [], regular: -1, source: null, connectMs: -1, idleMs: -1, fastclose: '',
   };
   /** a client waiting for a slot, as the table sees this listener while it is paused */
@@ -189,7 +196,7 @@ export class NativeTcpListener implements Listener {
       this.eng.destroy();
       const errno = (err as { errno?: number }).errno;
       const where = spec.kind === 'unix' ? spec.address : `${spec.address}:${spec.port}`;
-      throw new Error(errno ? `listen ${errnoText(errno)} ${where}` : (err as Error).message);
+      throw new Error(errno ? `listen ${errnoText(errno)} ${where}` : (err as Error).message, { cause: err });
     }
   }
 
@@ -345,7 +352,10 @@ export class NativeTcpListener implements Listener {
     this.eng.pauseListener(this.id, false);
   }
 
-  /** Every SWEEP_MS: settings in step, a paused listener resumed if a slot is free, accepts an error stopped retried. */
+  /**
+   * Every SWEEP_MS: settings in step, a paused listener resumed if a slot is free, accepts an
+   * error stopped retried.
+   */
   sweep(): void {
     if (!this.open) return;
     this.sync();
@@ -354,7 +364,8 @@ export class NativeTcpListener implements Listener {
     if (errors !== this.acceptErrors) {
       this.acceptErrors = errors;
       this.host.outOfDescriptors('accept failed');
-      if (!this.paused) this.eng.pauseListener(this.id, false); // re-arm: the accepts waiting in the backlog are retried
+      // re-arm: the accepts waiting in the backlog are retried
+      if (!this.paused) this.eng.pauseListener(this.id, false);
     }
   }
 

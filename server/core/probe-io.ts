@@ -15,7 +15,9 @@ export interface ProbeTarget {
  * failed. The result stops the check early and closes what it opened (the schedule calls it at
  * the check's timeout: one timer for every check, core/health.ts, rather than one each).
  */
-export type Probe = (t: ProbeTarget, check: HealthCheck, source: string | null, settle: (error: string | null) => void) => (why: string) => void;
+export type Probe = (
+  t: ProbeTarget, check: HealthCheck, source: string | null, settle: (error: string | null) => void,
+) => (why: string) => void;
 
 /** One server's checker: `run` starts a check; `close` lets go of what it keeps between checks. */
 export interface Prober {
@@ -24,7 +26,10 @@ export interface Prober {
 }
 
 /** Callbacks for a check's body; `cleanup` (what the body returns) always runs, exactly once. */
-export function bounded(settle: (error: string | null) => void, body: (ok: () => void, fail: (why: string) => void) => () => void): (why: string) => void {
+export function bounded(
+  settle: (error: string | null) => void,
+  body: (ok: () => void, fail: (why: string) => void) => () => void,
+): (why: string) => void {
   let done = false;
   let cleanup: (() => void) | null = null;
   const finish = (why: string | null) => {

@@ -2,9 +2,9 @@
 // directly: a net.Socket pair (two Duplex streams with their state, events and nextTicks) cost
 // ~3x pen's whole CPU time per connection, and dgram's send() looks up every reply address
 // through dns.lookup and a nextTick. These bindings are the ones net.js and dgram.js are built
-// on; the types below describe just what we call. Only ends.ts, datagram.ts and the probes (probes.ts, probe-io.ts, http-check.ts) use
-// this module. What it relies on, read in Node 20's lib/ and src/ and asserted on the running
-// Node by test/unit/uv-contract.test.ts (one test per number):
+// on; the types below describe just what we call. Only ends.ts, datagram.ts and the probes
+// (probes.ts, probe-io.ts, http-check.ts) use this module. What it relies on, read in Node 20's
+// lib/ and src/ and asserted on the running Node by test/unit/uv-contract.test.ts (one test per number):
 //  1. process.binding gives tcp_wrap, pipe_wrap, stream_wrap, udp_wrap and uv without a warning
 //     (not even under --throw-deprecation), with the constructors and constants exported below;
 //  2. a stream handle reads into the buffer given by useUserBuffer(); onread (this = the handle)

@@ -35,8 +35,11 @@ function badWord(r: () => number): Buffer {
     case 1: return Buffer.from('99999999999999999999999999');
     case 2: return Buffer.from(oneOf(r, ['1e309', 'NaN', 'Infinity', '-0', '0x10', '1.5', '٣', '+7']));
     case 3: return Buffer.from('x'.repeat(1000 + Math.floor(r() * 3000)));
-    case 4: return Buffer.from(Array.from({ length: 1 + Math.floor(r() * 20) }, () => 0x80 + Math.floor(r() * 128))); // invalid UTF-8
-    case 5: return Buffer.from(Array.from({ length: 1 + Math.floor(r() * 8) }, () => oneOf(r, [0, 1, 7, 8, 9, 11, 12, 27, 127])));
+    case 4: // invalid UTF-8
+      return Buffer.from(Array.from({ length: 1 + Math.floor(r() * 20) }, () => 0x80 + Math.floor(r() * 128)));
+    case 5:
+      return Buffer.from(Array.from({ length: 1 + Math.floor(r() * 8) },
+        () => oneOf(r, [0, 1, 7, 8, 9, 11, 12, 27, 127])));
     case 6: return Buffer.from(oneOf(r, ['💥', 'Ω≈ç√', '\u202e', '\ufeff', 'ä'.repeat(50)]));
     case 7: return Buffer.from(oneOf(r, ['%s%n%x', '${7*7}', "'; DROP", '<script>', '../../../../etc/passwd', '`id`', '$(id)']));
     case 8: return Buffer.from(oneOf(r, ['address', 'port', 'max', 'blacklist', 'permit', 'deny', 'country', 'acl']));

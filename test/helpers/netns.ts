@@ -97,7 +97,10 @@ export class Lab {
   }
 
   /** Start a long-running process inside a host (host null: in the machine's namespace). */
-  start(name: string, host: string | null, cmd: string, args: string[], opts: { cwd?: string; onLine?: (line: string) => void } = {}): LabProcess {
+  start(
+    name: string, host: string | null, cmd: string, args: string[],
+    opts: { cwd?: string; onLine?: (line: string) => void } = {},
+  ): LabProcess {
     const [file, argv]: [string, string[]] = host === null ? [cmd, args] : ['ip', ['netns', 'exec', this.ns(host), cmd, ...args]];
     const child = spawn(file, argv, { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

@@ -26,7 +26,8 @@ test('GET /servers lists every server with its address, port and state', async (
 test('PATCH /servers/1 changes exactly the given fields, as `server 1 …` does', async () => {
   const r = await f.app.inject({ method: 'PATCH', url: '/servers/1', payload: { max: 5, hard: 7, weight: 3, prio: 2, acl: 4 } });
   assert.equal(r.statusCode, 200);
-  assert.deepEqual((({ maxc, hard, weight, prio, acl }) => ({ maxc, hard, weight, prio, acl }))(json(r) as never), { maxc: 5, hard: 7, weight: 3, prio: 2, acl: 4 });
+  const fields = (({ maxc, hard, weight, prio, acl }) => ({ maxc, hard, weight, prio, acl }))(json(r) as never);
+  assert.deepEqual(fields, { maxc: 5, hard: 7, weight: 3, prio: 2, acl: 4 });
   assert.match(await f.cmd('servers'), new RegExp(`^1 addr 127.0.0.1 port ${nth(f.backends, 1).port} conn 0 max 5 hard 7 weight 3 prio 2 `, 'm'));
   await f.cmd('server 1 max 0 hard 0 weight 0 prio 0 acl 0');
 });

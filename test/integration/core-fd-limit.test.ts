@@ -14,7 +14,10 @@ import { PEN } from '../helpers/pen.ts';
 /** client-server pairs that fit in the descriptors pen is left with */
 const PAIRS = 10;
 
-/** The lowest descriptor limit that leaves pen `free` descriptors (an inherited one above it takes no place under it). */
+/**
+ * The lowest descriptor limit that leaves pen `free` descriptors (an inherited one above it
+ * takes no place under it).
+ */
 function limitLeaving(pid: number, free: number): number {
   const used = readdirSync(`/proc/${pid}/fd`).map(Number);
   for (let limit = 1; limit < 4096; limit++) if (limit - used.filter((fd) => fd < limit).length === free) return limit;
@@ -50,9 +53,14 @@ function connect(port: number): { socket: net.Socket; greeting: Promise<string> 
 
 const within = <T>(p: Promise<T>, ms: number, late: T) => Promise.race([p, sleep(ms).then(() => late)]);
 
-interface LimitedPen { pid: number; admin: number; stderr(): string; limit(free: number): number; stop(): Promise<void> }
+interface LimitedPen {
+  pid: number; admin: number; stderr(): string; limit(free: number): number; stop(): Promise<void>;
+}
 
-/** Our pen with -d and the admin API, started with room to load its modules; limit() lowers its descriptor limit later. */
+/**
+ * Our pen with -d and the admin API, started with room to load its modules; limit() lowers its
+ * descriptor limit later.
+ */
 async function limitedPen(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<LimitedPen> {
   const admin = await freePort();
   const child = spawn('prlimit', ['--nofile=1024:1024', process.execPath, PEN, '-f', '-d', '--admin', `127.0.0.1:${admin}`, ...args],

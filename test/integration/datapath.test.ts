@@ -17,7 +17,7 @@ const EPOLLET = 0x80000000;
 function edgeTriggered(pid: number): number {
   let n = 0;
   for (const fd of readdirSync(`/proc/${pid}/fdinfo`)) {
-    let info = '';
+    let info: string;
     try { info = readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'); } catch { continue; }
     for (const m of info.matchAll(/^tfd:\s*\d+ events:\s*([0-9a-f]+)/gm)) if (Number.parseInt(m[1] ?? '0', 16) & EPOLLET) n += 1;
   }

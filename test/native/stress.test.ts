@@ -169,7 +169,10 @@ test('random orders of connect, close, stall, reset, JS close and listener close
     }
     const st = h.eng.stats();
     assert.deepEqual(
-      { conns: st.conns, sessions: st.sessions, pendingBufs: st.pendingBufs, slotsTaken: st.slotsTaken, recordsPending: st.recordsPending, fds: st.fds, jsSlots: h.inUse.size },
+      {
+        conns: st.conns, sessions: st.sessions, pendingBufs: st.pendingBufs, slotsTaken: st.slotsTaken,
+        recordsPending: st.recordsPending, fds: st.fds, jsSlots: h.inUse.size,
+      },
       { conns: 0, sessions: 0, pendingBufs: 0, slotsTaken: 0, recordsPending: 0, fds: 1, jsSlots: 0 }, msg('engine state'));
     assert.deepEqual({ allocs: st.allocs, allocBytes: st.allocBytes, fds: openFds() }, { allocs: allocs0, allocBytes: bytes0, fds: fds0 }, msg('allocations and process fds'));
     assert.equal(h.closed.length, st.accepted - st.refused - st.slotBusy, msg('one record per accepted connection'));

@@ -44,7 +44,8 @@ test('-- ends the options', async () => {
 
 test('SSL options fill the ssl settings', async () => {
   const { s } = await settingsOf(['-E', 'c.pem', '-K', 'k.pem', '-G', 'ca.pem', '-A', '/etc/ssl/certs', '-Z', '-R', '-L', 'tls1', '443', 'h:80']);
-  assert.deepEqual([s.ssl.cert, s.ssl.key, s.ssl.caFile, s.ssl.caDir, s.ssl.compat, s.ssl.requireClientCert, s.ssl.protocol],
+  assert.deepEqual(
+    [s.ssl.cert, s.ssl.key, s.ssl.caFile, s.ssl.caDir, s.ssl.compat, s.ssl.requireClientCert, s.ssl.protocol],
     ['c.pem', 'k.pem', 'ca.pem', '/etc/ssl/certs', true, true, 'tls1']);
 });
 

@@ -1,5 +1,6 @@
 // Health checks without sockets: the command language (shared/health.ts), the up/down state
-// machine (core/health.ts), the http check's status-line reader (http-check.ts) and selection skipping health-down and draining servers (select.ts).
+// machine (core/health.ts), the http check's status-line reader (http-check.ts) and selection
+// skipping health-down and draining servers (select.ts).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { emptyAcls } from '../../server/core/acl.ts';
@@ -81,7 +82,10 @@ const NOW = 1_000_000;
 
 function state(n: number, patch: Partial<Server>[] = []): SelectState {
   const list = Array.from({ length: n }, (_, i) => ({ ...emptyServer(), family: 4 as const, address: '127.0.0.1', port: 1000 + i, weight: 1, ...patch[i] }));
-  return { servers: { list, emergency: null, abuse: null, current: NO_SERVER }, settings: defaultSettings(), acls: emptyAcls(), rrCursor: 0 };
+  return {
+    servers: { list, emergency: null, abuse: null, current: NO_SERVER },
+    settings: defaultSettings(), acls: emptyAcls(), rrCursor: 0,
+  };
 }
 
 const client = (lastServer = NO_SERVER, ip = '127.0.0.1'): ClientInfo => ({ ip, port: 40000, lastServer });

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Balancer } from '../../server/core/balancer.ts';
-import { CS_CONNECTED, type Connection, type SweepClock } from '../../server/core/connection.ts';
+import { CS_CONNECTED, type SweepClock } from '../../server/core/connection.ts';
 import type { PairEntry, PairHost } from '../../server/core/pair-host.ts';
 import { NO_SERVER } from '../../server/core/servers.ts';
 import { execute } from '../../server/control/registry.ts';
@@ -27,7 +27,9 @@ class FakeEntry implements PairEntry {
   closed = 0;
   swept: number[] = [];
 
-  constructor(private readonly host: PairHost, readonly clientIp: string, readonly clientPort = 40000, private readonly row = 0) {
+  constructor(
+    private readonly host: PairHost, readonly clientIp: string, readonly clientPort = 40000, private readonly row = 0,
+  ) {
     this.clientAddress = clientIp;
   }
 
@@ -79,7 +81,10 @@ test('take counts a connection against its server; release folds its bytes once 
   e.close(); // a second close (or release) changes nothing
   const s = nth(p.servers.list, 1);
   const client = nth(p.clients.slots, e.clientIndex);
-  assert.deepEqual([s.c, s.sx, s.rx, client.csx, client.crx, p.closedBytes.sx, p.connsUsed], [0, 10, 20, 30, 40, 10, 0]);
+  assert.deepEqual(
+    [s.c, s.sx, s.rx, client.csx, client.crx, p.closedBytes.sx, p.connsUsed],
+    [0, 10, 20, 30, 40, 10, 0],
+  );
   assert.equal(e.closed, 2);
   assert.deepEqual(p.lastOccupant[e.index], { client: e.clientIndex, server: 1 }, '`connection N` still shows who held the slot');
 });

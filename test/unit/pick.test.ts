@@ -41,7 +41,9 @@ const server = (p: Partial<Server>): Server => ({ ...emptyServer(), family: 4, a
 
 function state(row: Row): SelectState {
   const acls = emptyAcls();
-  for (const [n, entries] of Object.entries(row.acls ?? {})) for (const e of entries) nth(acls, Number(n)).push(parseAclEntry(e));
+  for (const [n, entries] of Object.entries(row.acls ?? {})) {
+    for (const e of entries) nth(acls, Number(n)).push(parseAclEntry(e));
+  }
   return {
     servers: {
       list: row.servers.map((p, i) => server({ port: 1000 + i, ...p })),

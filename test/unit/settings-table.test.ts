@@ -25,7 +25,10 @@ const ROWS = SETTINGS as readonly SettingRow[];
 const fresh = (): CommandContext => ({ pen: new Balancer(), runtime: { exit() {}, argv: [] }, origin: 'port' });
 const commandNames = new Set(COMMANDS.map((c) => c.name));
 
-/** The setting after a flag, run as pen.ts runs it (through its command where it has one), or 'refused' / 'unchanged'. */
+/**
+ * The setting after a flag, run as pen.ts runs it (through its command where it has one), or
+ * 'refused' / 'unchanged'.
+ */
 async function viaFlag(row: SettingRow, text: string): Promise<unknown> {
   let parsed;
   try {
