@@ -6,7 +6,7 @@
         "native/engine.c", "native/addr.c", "native/tcp.c", "native/udp.c",
         "native/js.c", "native/napi.c", "native/methods.c", "native/inspect.c", "native/args.c"
       ],
-      "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Werror=implicit-function-declaration"],
       "defines": ["NAPI_VERSION=8"],
       "conditions": [["OS!='linux'", { "type": "none" }]]
     }

@@ -155,11 +155,8 @@ static napi_value m_pause_listener(napi_env env, napi_callback_info info) {
   double id;
   bool paused = false;
   if (!e) return NULL;
-  if (argc < 2 || get_int(env, argv[0], 0, MAX_LISTENERS - 1, &id, "listener id")) {
-    bool p; napi_is_exception_pending(env, &p);
-    if (!p) napi_throw_type_error(env, NULL, "pauseListener(id, paused)");
-    return NULL;
-  }
+  if (argc < 2) { throw_type(env, "pauseListener(id, paused)"); return NULL; }
+  if (arg_int(env, argv[0], 0, MAX_LISTENERS - 1, &id, "listener id")) return NULL;
   if (napi_get_value_bool(env, argv[1], &paused) != napi_ok) { napi_throw_type_error(env, NULL, "paused must be a boolean"); return NULL; }
   int r = listener_pause(e, (int)id, paused);
   if (r == -ENOENT || r == -EINVAL) { napi_throw_range_error(env, NULL, r == -ENOENT ? "no such listener" : "only a TCP or Unix listener pauses"); return NULL; }

@@ -65,8 +65,11 @@ test('the installed pen forwards, the installed penctl reads servers, the admin 
   const backend = await httpBackend('installed-backend');
   // as root, pen opens a control port only with -u (as C pen does)
   const asRoot = process.getuid?.() === 0 ? ['-u', 'root'] : [];
+  // the package holds no addon (it is built in a checkout; an installed package's install script
+  // does not run under npm 11), so the installed pen takes the TypeScript path: no forced path here
+  const { PEN_DATAPATH: _forced, ...installedEnv } = process.env;
   const pen = spawn(`${prefix}/bin/pen`, ['-f', ...asRoot, '-C', `127.0.0.1:${control}`, '--admin', `127.0.0.1:${admin}`,
-    `127.0.0.1:${port}`, `127.0.0.1:${backend.port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    `127.0.0.1:${port}`, `127.0.0.1:${backend.port}`], { stdio: ['ignore', 'pipe', 'pipe'], env: installedEnv });
   let stderr = '';
   pen.stderr.on('data', (d) => { stderr += d; });
   const exited = new Promise<void>((resolve) => pen.on('exit', () => resolve()));
