@@ -167,6 +167,8 @@ async function run(args: ParsedArgs): Promise<void> {
   for (const [i, text] of args.servers.entries()) await applySpec(ensureServer(pen.servers, i), text, pen);
   if (pen.settings.emergency) await applySpec((pen.servers.emergency ??= emptyServer()), pen.settings.emergency, pen);
   if (pen.settings.abuse) await applySpec((pen.servers.abuse ??= emptyServer()), pen.settings.abuse, pen);
+  // a `health` line in -F or -o ran before these servers existed: their checks start now
+  pen.health.reconcile();
 
   // 5. control port (refused as root unless -u is given, as pen does), then the listener
   if (pen.settings.control) {

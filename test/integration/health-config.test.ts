@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer, type Server as NetServer } from 'node:net';
 import { after, before, test } from 'node:test';
 import { freePort, get, httpBackend, sleep, type HttpBackend } from '../helpers/backends.ts';
 import { penctl, startPen } from '../helpers/pen.ts';
@@ -56,6 +57,25 @@ test('SIGHUP with an edited -F file reproduces its checks and drain states', asy
     }
   } finally {
     await pen.stop();
+  }
+});
+
+test('a health line in a -F file checks the servers given on the command line', async () => {
+  // the file runs before pen.ts adds the command line's servers: their checks must start too
+  const cfg = join(dir, 'health-only.cfg');
+  writeFileSync(cfg, 'health tcp interval 1\n');
+  let accepted = 0;
+  const probed: NetServer = createServer((sock) => { accepted += 1; sock.destroy(); });
+  await new Promise<void>((resolve) => probed.listen(0, '127.0.0.1', resolve));
+  const probedPort = (probed.address() as { port: number }).port;
+  const port = await freePort();
+  const pen = await startPen(['-r', '-F', cfg, `127.0.0.1:${port}`, `127.0.0.1:${probedPort}`], { waitPort: port });
+  try {
+    for (let i = 0; i < 40 && accepted < 2; i++) await sleep(100);
+    assert.ok(accepted >= 2, `${accepted} checks reached the server in 4 s, no client connected`);
+  } finally {
+    await pen.stop();
+    probed.close();
   }
 });
 
