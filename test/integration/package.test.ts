@@ -67,7 +67,8 @@ test('the installed pen forwards, the installed penctl reads servers, the admin 
   const asRoot = process.getuid?.() === 0 ? ['-u', 'root'] : [];
   // the package holds no addon (it is built in a checkout; an installed package's install script
   // does not run under npm 11), so the installed pen takes the TypeScript path: no forced path here
-  const { PEN_DATAPATH: _forced, ...installedEnv } = process.env;
+  const installedEnv = { ...process.env };
+  delete installedEnv.PEN_DATAPATH;
   const pen = spawn(`${prefix}/bin/pen`, ['-f', ...asRoot, '-C', `127.0.0.1:${control}`, '--admin', `127.0.0.1:${admin}`,
     `127.0.0.1:${port}`, `127.0.0.1:${backend.port}`], { stdio: ['ignore', 'pipe', 'pipe'], env: installedEnv });
   let stderr = '';
