@@ -285,9 +285,14 @@ interface PairConnectReq extends ConnectReq, PendingConnect {
   handle: StreamHandle;
 }
 
-/** A connect that could not start: Node's wording, and whether no file descriptor was left. */
+/** A connect that could not start: Node's wording, and the libuv error. */
 export class ConnectFailure {
-  constructor(readonly why: string, readonly noDescriptor: boolean) {}
+  constructor(readonly why: string, readonly status: number) {}
+
+  /** no file descriptor was left: the balancer's condition, not the server's */
+  get noDescriptor(): boolean {
+    return outOfDescriptors(this.status);
+  }
 }
 
 /**
@@ -317,7 +322,7 @@ export function connectEnd(
 
 function failure(handle: StreamHandle, why: string, err: number): ConnectFailure {
   handle.close();
-  return new ConnectFailure(why, outOfDescriptors(err));
+  return new ConnectFailure(why, err);
 }
 
 function onConnectDone(this: ConnectReq, status: number): void {

@@ -14,6 +14,7 @@ import type { DropWhy, PairEntry, PairHost } from './pair-host.ts';
 import { firstPick, nextPick, type PickClient } from './pick.ts';
 import type { SelectState } from './select.ts';
 import { NO_SERVER, serverAt } from './servers.ts';
+import { noRouteFromHere } from './uv.ts';
 import { tapClientChunk, type TapState } from './taps.ts';
 
 export interface LifecycleState extends SelectState, TapState {
@@ -76,8 +77,9 @@ export function createPairHost(st: LifecycleState): PairHost {
     },
 
     // a refused or timed-out connect blacklists the server (the man page's behaviour, pen HEAD)
-    failed(s, why) {
+    failed(s, why, status) {
       if (!serverAt(st.servers, s)) return;
+      if (noRouteFromHere(status)) return debug(`not blacklisting server ${s}: ${why} (no route from this host)`);
       debug(`blacklisting server ${s} because of ${why}`);
       setBlacklist(st, s, null, why);
     },

@@ -308,7 +308,8 @@ export class NativeTcpListener implements Listener {
       return -1;
     }
     const server = h.server(s);
-    h.failed(s, errno === ERRNO.ETIMEDOUT ? 'connect timeout' : `connect failure: ${uvMessage('connect', -errno, server ? serverWhere(server) : '')}`);
+    h.failed(s, errno === ERRNO.ETIMEDOUT ? 'connect timeout' : `connect failure: ${uvMessage('connect', -errno, server ? serverWhere(server) : '')}`,
+      -errno);
     const next = h.nextPick(conn, s, conn.initial, conn.failovers++);
     if (next.kind === 'none') {
       h.dropped(next.why);

@@ -53,8 +53,11 @@ export interface PairHost {
   nextPick(conn: PairEntry, failed: number, initial: number, failovers: number): Pick;
   /** A connect to s starts: the client's remembered server, pen's `current`, the 'limit' event. */
   chosen(conn: Connection, s: number): void;
-  /** s refused or timed out a connect: it is blacklisted (debug line and 'blacklisted' event). */
-  failed(s: number, why: string): void;
+  /**
+   * A connect to s failed (`status`, a libuv error; 0 for a timeout): s is blacklisted (debug line
+   * and 'blacklisted' event) unless the error is this host's own (uv.ts noRouteFromHere).
+   */
+  failed(s: number, why: string, status: number): void;
   /** conn is connected to conn.server: it takes the server (accounting.ts take; conn.counted). */
   take(conn: Connection): void;
   /** conn leaves conn.server but stays open (a UDP session failing over): bytes so far and its count drop. */

@@ -108,7 +108,7 @@ export class TcpConnection implements PairEntry, Pair, ConnectOwner {
 
   /** The server socket could not be opened: no descriptor left (wait for one), or the server's fault. */
   private connectError(s: number, f: ConnectFailure): void {
-    if (!f.noDescriptor) return this.connectFailure(s, `connect failure: ${f.why}`);
+    if (!f.noDescriptor) return this.connectFailure(s, `connect failure: ${f.why}`, f.status);
     this.upId = -1;
     this.connectStarted = 0;
     this.fdWaitSince = Date.now();
@@ -151,7 +151,7 @@ export class TcpConnection implements PairEntry, Pair, ConnectOwner {
 
   /** sweep(): the connect in progress has taken longer than -t allows. */
   connectTimedOut(): void {
-    if (this.connecting !== null) this.connectFailure(this.server, 'connect timeout');
+    if (this.connecting !== null) this.connectFailure(this.server, 'connect timeout', 0);
   }
 
   /** The connect p completed (status 0) or failed. */
@@ -160,21 +160,21 @@ export class TcpConnection implements PairEntry, Pair, ConnectOwner {
     const s = this.server;
     if (status !== 0) {
       const server = this.host.server(s);
-      return this.connectFailure(s, `connect failure: ${uvMessage('connect', status, server ? serverWhere(server) : '')}`);
+      return this.connectFailure(s, `connect failure: ${uvMessage('connect', status, server ? serverWhere(server) : '')}`, status);
     }
     this.connecting = null;
     this.connected(p);
   }
 
   /** The connect to s failed or timed out: blacklist it and fail over, as pen does (pick.ts bounds it). */
-  private connectFailure(s: number, why: string): void {
+  private connectFailure(s: number, why: string, status: number): void {
     if (this.closed) return;
     const p = this.connecting;
     this.connecting = null;
     if (p !== null) abortConnect(p);
     this.upId = -1;
     const host = this.host;
-    host.failed(s, why);
+    host.failed(s, why, status);
     const next = host.nextPick(this, s, this.initial, this.failovers++);
     if (next.kind === 'none') {
       host.dropped(next.why);

@@ -164,7 +164,7 @@ export class UdpSession implements PairEntry, DatagramOwner {
     }
     // an ICMP port unreachable is UDP's "connection refused": blacklist and fail over as TCP
     // does, and replay the datagram that was lost (at most once per server)
-    this.host.failed(this.server, `connect failure: ${message}`);
+    this.host.failed(this.server, `connect failure: ${message}`, nread);
     if (this.failover() !== null) return;
     if (this.last !== null && this.replays++ < this.host.serverCount()) this.send(this.last);
   }

@@ -127,10 +127,20 @@ const uv = binding('uv');
 export const UV_EOF: number = uv.UV_EOF;
 const UV_EMFILE: number = uv.UV_EMFILE;
 const UV_ENFILE: number = uv.UV_ENFILE;
+const NO_ROUTE_FROM_HERE: ReadonlySet<number> = new Set([uv.UV_ENETUNREACH, uv.UV_ENETDOWN, uv.UV_EADDRNOTAVAIL]);
 
 /** EMFILE/ENFILE: the balancer is out of file descriptors (its own condition, never a server's). */
 export function outOfDescriptors(status: number): boolean {
   return status === UV_EMFILE || status === UV_ENFILE;
+}
+
+/**
+ * ENETUNREACH/ENETDOWN/EADDRNOTAVAIL: this host has no route or no local address for the connect
+ * (its link is down, `source` is gone). That says nothing about the server, so it is not
+ * blacklisted: a balancer whose link flapped can serve again as soon as the link is back.
+ */
+export function noRouteFromHere(status: number): boolean {
+  return NO_ROUTE_FROM_HERE.has(status);
 }
 
 /**

@@ -167,14 +167,14 @@ test('blacklisting is one event however many connects fail, and exactly one back
     await s.next((m) => m.type === 'snapshot', 1000);
     await f.cmd('blacklist 1');
     // 1. fifty failed connects, then the time runs out (the sweep finds it)
-    for (let i = 0; i < 50; i++) f.pen.host.failed(1, 'test');
+    for (let i = 0; i < 50; i++) f.pen.host.failed(1, 'test', 0);
     await s.next(isEvent('back', 1), 2500);
     // 2. by command, on and off
     await f.cmd('server 1 blacklist 30');
     await f.cmd('server 1 blacklist 0');
     // 3. a failed connect under a long blacklist time, ended by shortening it
     await f.cmd('blacklist 30');
-    f.pen.host.failed(1, 'test');
+    f.pen.host.failed(1, 'test', 0);
     await f.cmd('blacklist 1');
     const deadline = Date.now() + 2500;
     while (count('back') < 3 && Date.now() < deadline) await sleep(50);

@@ -207,8 +207,12 @@ test('two pens and keepalived: the virtual address moves on SIGKILL, link loss a
     await startPen('lb1');
     await startPen('lb2');
     const ka1 = startKeepalived('lb1');
+    const keepaliveds = [ka1];
     assert.ok(await waitFor(() => holder() === 'lb1', 10_000), `lb1 takes the address first: ${ka1.output()}`);
-    startKeepalived('lb2');
+    keepaliveds.push(startKeepalived('lb2'));
+    /** when the address does not move: what each keepalived last said, and the target's /healthz */
+    const why = (to: Balancer) => `${to} /healthz: ${lab.probe(to, 'curl', ['-s', '-m', '1', `http://127.0.0.1:${ADMIN_PORT}/healthz`])}\n${
+      keepaliveds.map((k) => `${k.name}: ${k.output().split('\n').slice(-15).join('\n')}`).join('\n')}`;
     await sleep(500);
     assert.equal(holder(), 'lb1', 'the second keepalived does not take the address');
 
@@ -228,7 +232,7 @@ test('two pens and keepalived: the virtual address moves on SIGKILL, link loss a
       assert.equal(holder(), from, `${from} is active before: ${what}`);
       const t0 = Date.now();
       await action();
-      assert.ok(await waitFor(() => holder() === to, 10_000, 10), `${what}: the address moves to ${to}`);
+      assert.ok(await waitFor(() => holder() === to, 10_000, 10), `${what}: the address moves to ${to}\n${why(to)}`);
       const moved = Date.now() - t0;
       await sleep(1500); // traffic after the move, to see it flow
       const o = outage(requests, t0, Date.now());
@@ -256,6 +260,10 @@ test('two pens and keepalived: the virtual address moves on SIGKILL, link loss a
         return s?.peer?.connected === true && s.clients.length >= CLIENTS;
       }, 5000, 100);
       assert.ok(synced, `${host} follows the active again: ${JSON.stringify(snapshot(host)?.peer)} ${snapshot(host)?.clients.length} clients`);
+      // and it can take over: a standby whose /healthz fails stays faulted in keepalived (a link
+      // that went down under traffic must not leave its servers blacklisted: local-route.test.ts)
+      const healthz = () => lab.probe(host, 'curl', ['-s', '-m', '1', `http://127.0.0.1:${ADMIN_PORT}/healthz`]);
+      assert.ok(await waitFor(() => healthz() === '{"ok":true}', 3000, 100), `${host} is healthy again\n${why(host)}`);
     };
 
     await failover('SIGKILL of the active pen', 'lb1', () => { pens.get('lb1')!.child.kill('SIGKILL'); }, 1000);
