@@ -1,7 +1,9 @@
 // The package a user installs: `npm pack` of this checkout (built by `npm test` / `npm run build`),
 // installed with `npm install -g --prefix DIR` into an empty prefix, then the installed pen
 // forwards a request, the installed penctl reads `servers`, the admin port serves the dashboard,
-// and man finds the pages. Dependencies come from the npm registry (or npm's cache).
+// and man finds the pages. Dependencies come from the npm registry (or npm's cache). The package
+// carries the addon the build made (Node-API: one binary for every Node 20 on linux-x64), since an
+// installed package's install script does not run under npm 11: the installed pen is on the native path.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
@@ -33,7 +35,7 @@ before(() => {
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('the tarball holds the built server, dashboard and man pages, and no sources, tests or benchmarks', () => {
-  for (const f of ['package.json', 'bin/pen.js', 'bin/penctl.js', 'dist/pen.js', 'dist/penctl.js', 'dist/man/pen.1', 'dist/man/penctl.1', 'web/dist/index.html', 'docs/pen.service']) {
+  for (const f of ['package.json', 'build/Release/pen_native.node', 'bin/pen.js', 'bin/penctl.js', 'dist/pen.js', 'dist/penctl.js', 'dist/man/pen.1', 'dist/man/penctl.1', 'web/dist/index.html', 'docs/pen.service']) {
     assert.ok(files.includes(f), `${f} is in the package`);
   }
   const unwanted = files.filter((f) => /^(test|bench|server|shared|man|web\/src)\//.test(f) || /\.(ts|tsx|map)$/.test(f));
@@ -65,11 +67,10 @@ test('the installed pen forwards, the installed penctl reads servers, the admin 
   const backend = await httpBackend('installed-backend');
   // as root, pen opens a control port only with -u (as C pen does)
   const asRoot = process.getuid?.() === 0 ? ['-u', 'root'] : [];
-  // the package holds no addon (it is built in a checkout; an installed package's install script
-  // does not run under npm 11), so the installed pen takes the TypeScript path: no forced path here
-  const installedEnv = { ...process.env };
-  delete installedEnv.PEN_DATAPATH;
-  const pen = spawn(`${prefix}/bin/pen`, ['-f', ...asRoot, '-C', `127.0.0.1:${control}`, '--admin', `127.0.0.1:${admin}`,
+  // the native path forced: a package without its addon fails here rather than run portable
+  const installedEnv = { ...process.env, PEN_DATAPATH: 'native' };
+  delete installedEnv.PEN_NATIVE_ADDON;
+  const pen = spawn(`${prefix}/bin/pen`, ['-f', '-d', ...asRoot, '-C', `127.0.0.1:${control}`, '--admin', `127.0.0.1:${admin}`,
     `127.0.0.1:${port}`, `127.0.0.1:${backend.port}`], { stdio: ['ignore', 'pipe', 'pipe'], env: installedEnv });
   let stderr = '';
   pen.stderr.on('data', (d) => { stderr += d; });
@@ -83,6 +84,7 @@ test('the installed pen forwards, the installed penctl reads servers, the admin 
       await sleep(100);
     }
     assert.equal(await get(port), 'installed-backend');
+    assert.match(stderr, /datapath: native for 127\.0\.0\.1:\d+/, 'the installed pen loads the packaged addon');
     const servers = spawnSync(`${prefix}/bin/penctl`, [`127.0.0.1:${control}`, 'servers'], { encoding: 'utf8', timeout: 10000 });
     assert.equal(servers.status, 0, servers.stderr);
     assert.match(servers.stdout, new RegExp(`^0 addr 127\\.0\\.0\\.1 port ${backend.port} `, 'm'));
