@@ -2,7 +2,7 @@
 // messages and exit codes for every kind of failure.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,13 +61,15 @@ test('both send the same line and print the reply unchanged, exit 0 even for err
 });
 
 test('both reach pen over a Unix socket', { skip }, async () => {
-  const path = join(mkdtempSync(join(tmpdir(), 'penctl-')), 'ctl');
+  const dir = mkdtempSync(join(tmpdir(), 'penctl-'));
+  const path = join(dir, 'ctl');
   const pen = await fakePen('ok\n', { path });
   try {
     assert.deepEqual(await run(PENCTL, [path, 'mode']), await run(DEBIAN_PENCTL, [path, 'mode']));
     assert.deepEqual(pen.got, ['mode\n', 'mode\n']);
   } finally {
     await pen.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

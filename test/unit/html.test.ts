@@ -1,6 +1,6 @@
 // pen's HTML status page: the layout is pinned to what Debian's pen 0.34.1 writes.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -57,10 +57,15 @@ test('clients and connections get one row each, with their counters', () => {
 test('writeWebStats writes the -w file and reports when it cannot', () => {
   const pen = new Balancer();
   assert.equal(writeWebStats(pen), false, 'no -w file');
-  const file = join(mkdtempSync(join(tmpdir(), 'pen-html-')), 'stats.html');
-  pen.settings.webStats = file;
-  assert.equal(writeWebStats(pen), true);
-  assert.match(readFileSync(file, 'latin1'), /^<html>\n<head>\n<title>Pen status page<\/title>/);
-  pen.settings.webStats = '/nonexistent-dir/stats.html';
-  assert.equal(writeWebStats(pen), false);
+  const dir = mkdtempSync(join(tmpdir(), 'pen-html-'));
+  try {
+    const file = join(dir, 'stats.html');
+    pen.settings.webStats = file;
+    assert.equal(writeWebStats(pen), true);
+    assert.match(readFileSync(file, 'latin1'), /^<html>\n<head>\n<title>Pen status page<\/title>/);
+    pen.settings.webStats = '/nonexistent-dir/stats.html';
+    assert.equal(writeWebStats(pen), false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
