@@ -12,7 +12,9 @@ import type { CommandContext, Entry, Outcome } from './types.ts';
 export const NoArgs = Type.Object({});
 
 /** An entry for a report without arguments: `read` is its outcome's data. */
-function report<D extends object>(read: (ctx: CommandContext) => D, reply: (d: D) => string): Entry<typeof NoArgs, Outcome & D> {
+function report<D extends object>(
+  read: (ctx: CommandContext) => D, reply: (d: D) => string,
+): Entry<typeof NoArgs, Outcome & D> {
   return {
     schema: NoArgs,
     parse: () => ({}),

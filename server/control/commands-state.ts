@@ -230,7 +230,10 @@ export const connection: Entry<typeof SlotArgs, ConnectionOutcome> = {
     const c = pen.conns[n];
     if (!c) {
       const last = pen.lastOccupant[n] ?? { client: 0, server: 0 };
-      return { changed: false, connection: n, inRange: true, state: 0, downfd: -1, upfd: -1, client: last.client, server: last.server, pend: 0 };
+      return {
+        changed: false, connection: n, inRange: true, state: 0, downfd: -1, upfd: -1,
+        client: last.client, server: last.server, pend: 0,
+      };
     }
     return {
       changed: false, connection: n, inRange: true, state: c.state, downfd: c.downId, upfd: c.upId,
@@ -238,7 +241,8 @@ export const connection: Entry<typeof SlotArgs, ConnectionOutcome> = {
     };
   },
   reply: (o) => (o.inRange
-    ? `Connection ${o.connection}:\nstate = ${o.state}\ndownfd = ${o.downfd}, upfd = ${o.upfd}\nclient = ${o.client}, server = ${o.server}\npend = ${o.pend}\n`
+    ? `Connection ${o.connection}:\nstate = ${o.state}\ndownfd = ${o.downfd}, upfd = ${o.upfd}\n`
+      + `client = ${o.client}, server = ${o.server}\npend = ${o.pend}\n`
     : `Connection ${o.connection} out of range\n`),
 };
 
@@ -249,7 +253,8 @@ export const socket: Entry<typeof FdArgs, Outcome & { socket: number; connection
   schema: FdArgs,
   parse: (words) => ({ fd: words[0] !== undefined ? atoi(words[0]) : 0 }),
   apply: ({ pen }, { fd }) => ({
-    changed: false, socket: fd, connection: pen.conns.findIndex((c) => c !== null && (c.downId === fd || c.upId === fd)),
+    changed: false, socket: fd,
+    connection: pen.conns.findIndex((c) => c !== null && (c.downId === fd || c.upId === fd)),
   }),
   reply: (o) => `Socket ${o.socket} belongs to connection ${o.connection}\n`,
 };

@@ -15,7 +15,8 @@ export const modeRoutes: FastifyPluginAsync<{ deps: AdminDeps }> = async (app, {
   const current = async (req: FastifyRequest): Promise<Mode> => {
     const result = await apply(deps, req, 'mode', {}, 'mode');
     const o = result.outcome as Outcome & Omit<Mode, 'text'>;
-    return { roundrobin: o.roundrobin, hash: o.hash, weight: o.weight, prio: o.prio, stubborn: o.stubborn, text: result.reply.trim() };
+    const { roundrobin, hash, weight, prio, stubborn } = o;
+    return { roundrobin, hash, weight, prio, stubborn, text: result.reply.trim() };
   };
 
   // every switch has its command and its `no` form: shared/api.ts checks that at compile time
