@@ -87,7 +87,7 @@ test('the reports answer with their data; the reply is pen\'s text for it', asyn
   await execute(ctx, 'server 0 address 127.0.0.1 port 81');
   await execute(ctx, 'stubborn');
   const servers = await execute(ctx, 'servers');
-  const rows = (servers.outcome as { servers: { index: number; fields: Record<string, unknown> }[] }).servers;
+  const rows = (servers.outcome as unknown as { servers: { index: number; fields: Record<string, unknown> }[] }).servers;
   assert.equal(rows.length, 1);
   assert.equal(nth(rows, 0).fields.addr, '127.0.0.1');
   assert.equal(nth(rows, 0).fields.port, 81);
