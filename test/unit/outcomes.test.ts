@@ -87,7 +87,8 @@ test('the reports answer with their data; the reply is pen\'s text for it', asyn
   await execute(ctx, 'server 0 address 127.0.0.1 port 81');
   await execute(ctx, 'stubborn');
   const servers = await execute(ctx, 'servers');
-  const rows = (servers.outcome as unknown as { servers: { index: number; fields: Record<string, unknown> }[] }).servers;
+  type Rows = { servers: { index: number; fields: Record<string, unknown> }[] };
+  const rows = (servers.outcome as unknown as Rows).servers;
   assert.equal(rows.length, 1);
   assert.equal(nth(rows, 0).fields.addr, '127.0.0.1');
   assert.equal(nth(rows, 0).fields.port, 81);
@@ -197,7 +198,9 @@ test('REST answers with the outcome as JSON: the mirror, DELETE /connections/:n,
   assert.match(readFileSync(saved, 'utf8'), /^health dns example\.com rise 1$/m);
 
   const mode = await call('GET', '/commands/mode');
-  assert.deepEqual(mode.body.outcome, { changed: false, hash: false, roundrobin: false, stubborn: false, weight: false, prio: false });
+  assert.deepEqual(mode.body.outcome, {
+    changed: false, hash: false, roundrobin: false, stubborn: false, weight: false, prio: false,
+  });
   await call('PATCH', '/mode', { hash: true });
   assert.deepEqual((await call('GET', '/mode')).body, {
     roundrobin: false, hash: true, weight: false, prio: false, stubborn: false, text: 'hash no roundrobin no stubborn no weight no prio',
