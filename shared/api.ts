@@ -166,8 +166,12 @@ export const CommandQuerySchema = Type.Object({
 }, { additionalProperties: false });
 
 export const CommandReplySchema = Type.Object({
-  command: Type.String({ description: 'the penctl line that was run' }),
+  command: Type.String({ description: 'the penctl line it stands for' }),
   reply: Type.String({ description: "exactly the control port's reply" }),
+  outcome: Type.Optional(Type.Object({ changed: Type.Boolean() }, {
+    additionalProperties: true,
+    description: 'what the command did: `changed`, and its own data (`close`: `{ changed: true, connection: 3, inRange: true, closed: true }`)',
+  })),
 });
 export type CommandReply = Static<typeof CommandReplySchema>;
 

@@ -114,6 +114,36 @@ export function parseHealth(words: readonly string[]): HealthCheck {
   return check;
 }
 
+/**
+ * A REST body as a check: the defaults filled in, a path only for http (status 200 unless given) and a
+ * name only for dns, as `health …` reads the same fields. Not checked: `checkProblem` does that.
+ */
+export function checkOf(b: HealthBody): HealthCheck {
+  const c: HealthCheck = { kind: b.kind, ...HEALTH_DEFAULTS };
+  if (b.kind === 'http') {
+    if (b.path !== undefined) c.path = b.path;
+    c.status = b.status ?? '200';
+  }
+  if (b.kind === 'dns' && b.name !== undefined) c.name = b.name;
+  for (const o of OPTIONS) if (b[o] !== undefined) c[o] = b[o];
+  return c;
+}
+
+/** What is wrong with a typed check (REST's, or one parseHealth made), in parseHealth's words; null: nothing. */
+export function checkProblem(c: HealthCheck): string | null {
+  if (c.kind === 'http' && (c.path === undefined || !validPath(c.path))) return 'health http: expected a PATH starting with /';
+  if (c.kind === 'http' && c.status !== undefined && !STATUS.test(c.status)) return 'health http: expected a STATUS such as 200 or 2xx';
+  if (c.kind === 'dns' && (c.name === undefined || !validDnsName(c.name))) return 'health dns: expected a NAME to query';
+  for (const o of OPTIONS) {
+    const l = LIMITS[LIMIT_OF[o]];
+    const n = c[o];
+    if (!Number.isInteger(n)) return `health: ${o} needs a number`;
+    if (n > l.max) return pastLimit(LIMIT_OF[o], String(n));
+    if (n < l.min) return `${LIMIT_OF[o]}: ${n} is less than ${l.min}`;
+  }
+  return null;
+}
+
 /** The words `parseHealth` reads back; options only where they differ from the defaults, unless `full`. */
 export function formatHealth(c: HealthCheck, full = false): string {
   if (c.kind === 'off') return 'off';

@@ -1,7 +1,7 @@
 // buildAdmin(): the Fastify admin app, without listening (tests use inject; server.ts listens).
-// REST is a thin adapter: reads come from stats/ snapshots, every change is a penctl line run
-// through the registry. Docs and the dashboard's files are public; everything else sits behind
-// the auth hook.
+// REST is a thin adapter: reads come from stats/ snapshots, every change is a command entry's
+// apply (control/registry.ts), the one the penctl port runs. Docs and the dashboard's files are
+// public; everything else sits behind the auth hook.
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';

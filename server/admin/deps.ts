@@ -3,7 +3,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Balancer } from '../core/balancer.ts';
 import type { CommandResult, Runtime } from '../control/context.ts';
-import { applyCommand, execute } from '../control/registry.ts';
+import { applyCommand, execute, runWords } from '../control/registry.ts';
 import type { Snapshot } from '../../shared/snapshot.ts';
 import { HttpError, statusForCode } from './errors.ts';
 import { confineFiles } from './files.ts';
@@ -26,10 +26,29 @@ export interface AdminDeps {
 export async function run(deps: AdminDeps, req: FastifyRequest, line: string, origin: 'rest' | 'port' = 'rest'): Promise<CommandResult> {
   confineFiles(line, deps.fileRoot?.() ?? null);
   const result = await execute({ pen: deps.pen, runtime: deps.runtime, origin }, line);
+  logChange(req, result, line);
+  return result;
+}
+
+/**
+ * Run a command given by its name and pen's words (the generic mirror, POST /commands/<name>):
+ * the entry's parse → apply → reply, with no line to tokenize. `line` names it in the file check,
+ * the admin log and the `config` event.
+ */
+export async function runCommand(
+  deps: AdminDeps, req: FastifyRequest, name: string, words: readonly string[],
+): Promise<CommandResult> {
+  const line = [name, ...words].join(' ');
+  confineFiles(line, deps.fileRoot?.() ?? null);
+  const result = await runWords({ pen: deps.pen, runtime: deps.runtime, origin: 'rest' }, name, words);
+  logChange(req, result, line);
+  return result;
+}
+
+function logChange(req: FastifyRequest, result: CommandResult, line: string): void {
   if (result.spec?.scope === 'admin') {
     req.log.info({ remote: req.ip, scope: req.callerScope, command: line }, 'admin change');
   }
-  return result;
 }
 
 /**
@@ -42,9 +61,7 @@ export async function apply(
 ): Promise<CommandResult> {
   confineFiles(line, deps.fileRoot?.() ?? null);
   const result = await applyCommand({ pen: deps.pen, runtime: deps.runtime, origin: 'rest' }, name, args, line);
-  if (result.spec?.scope === 'admin') {
-    req.log.info({ remote: req.ip, scope: req.callerScope, command: line }, 'admin change');
-  }
+  logChange(req, result, line);
   return result;
 }
 

@@ -1,103 +1,160 @@
-// Commands that open files or sockets or resolve names: listen, log, source, status, include, write,
+// Commands that open files or sockets or resolve names: listen, log, source, include, write,
 // geoip (the TLS settings are rows of shared/settings.ts, read by server/core/tls.ts). Every file is
 // opened through core/files.ts, so a FIFO, a device or a huge file is refused at once instead of stalling pen.
 import { resolveHost } from '../core/address.ts';
 import { FileError } from '../core/files.ts';
 import { openGeoip } from '../core/geoip.ts';
 import { RequestLog } from '../core/requestlog.ts';
-import { renderStatusHtml } from '../stats/html.ts';
 import { CommandError, quiet, refuse } from './errors.ts';
 import { includeFile, writeConfig } from './config.ts';
-import type { Handler } from './types.ts';
+import { Type } from '@sinclair/typebox';
+import type { Entry, Outcome, Run } from './types.ts';
+
+/** `NAME [WORD]`: a file, an address, as pen's one word (and REST's `value`). */
+const ValueArgs = Type.Object({ value: Type.Optional(Type.String()) });
+const NoArgs = Type.Object({});
+const word = (words: string[]) => (words[0] === undefined ? {} : { value: words[0] });
 
 /** `listen [ADDR]`: a new address replaces the listener; if it cannot be opened the old one stays. */
-export const listen: Handler = async ({ pen }, args) => {
-  const text = args[0];
-  if (text !== undefined && text !== pen.settings.listen) {
-    const previous = pen.listener ? pen.settings.listen : null;
-    try {
-      await pen.listen(text);
-    } catch (err) {
-      if (previous !== null && pen.listener === null) await pen.listen(previous).catch(() => {});
-      throw refuse(`listen: ${(err as Error).message}`, 'PEN_ERR_ADDRESS');
+export const listen: Entry<typeof ValueArgs, Outcome & { listen: string | null }> = {
+  schema: ValueArgs,
+  parse: word,
+  async apply({ pen }, { value }) {
+    const changed = value !== undefined && value !== pen.settings.listen;
+    if (changed) {
+      const previous = pen.listener ? pen.settings.listen : null;
+      try {
+        await pen.listen(value);
+      } catch (err) {
+        if (previous !== null && pen.listener === null) await pen.listen(previous).catch(() => {});
+        throw refuse(`listen: ${(err as Error).message}`, 'PEN_ERR_ADDRESS');
+      }
     }
-  }
-  return `${pen.settings.listen ?? ''}\n`;
+    return { changed, listen: pen.settings.listen ?? null };
+  },
+  reply: (o) => `${o.listen ?? ''}\n`,
 };
 
-export const log: Handler = ({ pen }, args) => {
-  const target = args[0];
-  if (target !== undefined) {
-    let next: RequestLog;
-    try {
-      next = new RequestLog(target);
-    } catch (err) {
-      throw refuse(`log: ${(err as Error).message}`, 'PEN_ERR_IO'); // C pen exits here
+type LogOutcome = Outcome & { log: string | null };
+const logReply = (o: LogOutcome) => (o.log ? `${o.log}\n` : '');
+
+/** `log [FILE|host:port]`: a target that does not open changes nothing (C pen exits). */
+export const log: Entry<typeof ValueArgs, LogOutcome> = {
+  schema: ValueArgs,
+  parse: word,
+  apply({ pen }, { value }) {
+    if (value !== undefined) {
+      let next: RequestLog;
+      try {
+        next = new RequestLog(value);
+      } catch (err) {
+        throw refuse(`log: ${(err as Error).message}`, 'PEN_ERR_IO');
+      }
+      pen.requestLog?.close();
+      pen.requestLog = next;
+      pen.settings.logFile = value;
     }
+    return { changed: value !== undefined, log: pen.settings.logFile };
+  },
+  reply: logReply,
+};
+
+export const noLog: Entry<typeof NoArgs, LogOutcome> = {
+  schema: NoArgs,
+  parse: () => ({}),
+  apply({ pen }) {
     pen.requestLog?.close();
-    pen.requestLog = next;
-    pen.settings.logFile = target;
-  }
-  return pen.settings.logFile ? `${pen.settings.logFile}\n` : '';
+    pen.requestLog = null;
+    pen.settings.logFile = null;
+    return { changed: true, log: null };
+  },
+  reply: logReply,
 };
 
-export const noLog: Handler = ({ pen }) => {
-  pen.requestLog?.close();
-  pen.requestLog = null;
-  pen.settings.logFile = null;
-  return '';
+const SourceArgs = Type.Object({
+  value: Type.String(),
+  /** pen's words: an address that does not resolve clears the source, as pen does; REST's changes nothing */
+  asPen: Type.Optional(Type.Boolean()),
+});
+
+/** `source IP`: bind backend sockets to IP. */
+export const source: Entry<typeof SourceArgs, Outcome & { source: string | null }> = {
+  schema: SourceArgs,
+  parse(words) {
+    if (words[0] === undefined) throw refuse('source: expected an address');
+    return { value: words[0], asPen: true };
+  },
+  async apply({ pen }, { value, asPen }) {
+    let address: string;
+    try {
+      const r = await resolveHost(value);
+      if (r.family === 'unix') throw new Error('not an IP address');
+      address = r.address;
+    } catch {
+      if (asPen) pen.settings.source = null;
+      // pen's reply has no newline
+      throw new CommandError(`source: can't resolve '${value}'`, { reply: `unable to set source address to '${value}'`, code: 'PEN_ERR_ADDRESS' });
+    }
+    pen.settings.source = address;
+    return { changed: true, source: address };
+  },
+  reply: () => '',
 };
 
-export const source: Handler = async ({ pen }, args) => {
-  const text = args[0];
-  if (text === undefined) throw refuse('source: expected an address');
-  try {
-    const r = await resolveHost(text);
-    if (r.family === 'unix') throw new Error('not an IP address');
-    pen.settings.source = r.address;
-  } catch {
-    pen.settings.source = null;
-    // pen's reply has no newline
-    throw new CommandError(`source: can't resolve '${text}'`, { reply: `unable to set source address to '${text}'`, code: 'PEN_ERR_ADDRESS' });
-  }
-  return '';
-};
+const IncludeArgs = Type.Object({ file: Type.String() });
 
-/**
- * `status`: pen's HTML page. pen rewrites the -w file and answers with what it holds; here a
- * read changes nothing (REST and read tokens reach this), so the page is rendered without
- * writing: the -w file is written on USR1. Without -w, pen's answer.
- */
-export const status: Handler = ({ pen }) => {
-  if (!pen.settings.webStats) {
-    throw new CommandError("Don't know where to write web stats; see -w option", { reply: 'Unable to create webstats\n', code: 'PEN_ERR_IO', log: true });
-  }
-  return renderStatusHtml(pen);
-};
+interface IncludeOutcome extends Outcome {
+  file: string;
+  /** the replies of the file's lines */
+  output: string;
+  /** they went to pen's stdout (the command came over the control port, as in pen) */
+  printed: boolean;
+}
 
 /**
  * `include FILE`: replies go to pen's stdout when the command came over the control port, as in pen.
  * A file that cannot be run (not a regular file, too large, a cycle) is refused with one line naming it.
+ * It changed something when one of its lines did.
  */
-export const include: Handler = async (ctx, args, run) => {
-  const file = args[0];
-  if (file === undefined) throw quiet('Usage: include filename');
-  let replies: string;
-  try {
-    replies = await includeFile(ctx, file, run);
-  } catch (err) {
-    throw err instanceof FileError ? err.for('include') : err;
-  }
-  if (ctx.origin !== 'port') return replies;
-  if (replies !== '') (ctx.runtime.stdout ?? ((t: string) => process.stdout.write(t)))(replies);
-  return '';
+export const include: Entry<typeof IncludeArgs, IncludeOutcome> = {
+  schema: IncludeArgs,
+  parse(words) {
+    if (words[0] === undefined) throw quiet('Usage: include filename');
+    return { file: words[0] };
+  },
+  async apply(ctx, { file }, run) {
+    let changed = false;
+    const noting: Run = async (c, line) => {
+      const r = await run(c, line);
+      if (r.outcome?.changed) changed = true;
+      return r;
+    };
+    let output: string;
+    try {
+      output = await includeFile(ctx, file, noting);
+    } catch (err) {
+      throw err instanceof FileError ? err.for('include') : err;
+    }
+    const printed = ctx.origin === 'port';
+    if (printed && output !== '') (ctx.runtime.stdout ?? ((t: string) => process.stdout.write(t)))(output);
+    return { changed, file, output, printed };
+  },
+  reply: (o) => (o.printed ? '' : o.output),
 };
 
-export const write: Handler = async ({ pen }, args) => {
-  const file = args[0] ?? pen.settings.configFile;
-  if (!file) throw quiet('write: no file');
-  await writeConfig(pen, file);
-  return '';
+const WriteArgs = Type.Object({ file: Type.Optional(Type.String()) });
+
+/** `write [FILE]`: save the configuration (default: the -F file). It saves a file; pen's state is as it was. */
+export const write: Entry<typeof WriteArgs, Outcome & { file: string }> = {
+  schema: WriteArgs,
+  parse: (words) => (words[0] === undefined ? {} : { file: words[0] }),
+  async apply({ pen }, args) {
+    const file = args.file ?? pen.settings.configFile;
+    if (!file) throw quiet('write: no file');
+    await writeConfig(pen, file);
+    return { changed: false, file };
+  },
+  reply: () => '',
 };
 
 /** A database is read asynchronously, so loads can finish out of order: the last command given wins. */
@@ -108,25 +165,40 @@ function nextGeoipTurn(pen: object): number {
   return turn;
 }
 
+type GeoipOutcome = Outcome & { geoip: string | null };
+const geoipReply = (o: GeoipOutcome) => (o.geoip ? `${o.geoip}\n` : '');
+
 /** `geoip [FILE]` (ours): open a MaxMind DB for country ACLs; a file that does not open changes nothing. */
-export const geoip: Handler = async ({ pen }, args) => {
-  const file = args[0];
-  if (file !== undefined) {
-    const turn = nextGeoipTurn(pen);
-    let lookup;
-    try {
-      lookup = await openGeoip(file);
-    } catch (err) {
-      throw err instanceof FileError ? err.for('geoip') : refuse(`geoip: ${(err as Error).message}`, 'PEN_ERR_IO');
+export const geoip: Entry<typeof ValueArgs, GeoipOutcome> = {
+  schema: ValueArgs,
+  parse: word,
+  async apply({ pen }, { value }) {
+    let changed = false;
+    if (value !== undefined) {
+      const turn = nextGeoipTurn(pen);
+      let lookup;
+      try {
+        lookup = await openGeoip(value);
+      } catch (err) {
+        throw err instanceof FileError ? err.for('geoip') : refuse(`geoip: ${(err as Error).message}`, 'PEN_ERR_IO');
+      }
+      // a later geoip command overtook this one: its file wins
+      changed = geoipTurns.get(pen) === turn;
+      if (changed) pen.setGeoip(value, lookup);
     }
-    if (geoipTurns.get(pen) === turn) pen.setGeoip(file, lookup);
-  }
-  return pen.settings.geoip ? `${pen.settings.geoip}\n` : '';
+    return { changed, geoip: pen.settings.geoip ?? null };
+  },
+  reply: geoipReply,
 };
 
 /** `no geoip`: forget the file; the default database is used again if it exists. */
-export const noGeoip: Handler = ({ pen }) => {
-  nextGeoipTurn(pen);
-  pen.setGeoip(null, null);
-  return '';
+export const noGeoip: Entry<typeof NoArgs, GeoipOutcome> = {
+  schema: NoArgs,
+  parse: () => ({}),
+  apply({ pen }) {
+    nextGeoipTurn(pen);
+    pen.setGeoip(null, null);
+    return { changed: true, geoip: null };
+  },
+  reply: geoipReply,
 };

@@ -5,16 +5,14 @@ import { debug } from '../core/diag.ts';
 import { setBlacklist } from '../core/blacklist.ts';
 import { blacklistLeft, ensureServer } from '../core/servers.ts';
 import { Type, type Static } from '@sinclair/typebox';
-import { HealthCheckSchema, HealthSyntaxError, formatHealth, parseHealth, type HealthCheck } from '../../shared/health.ts';
+import {
+  HealthCheckSchema, HealthSyntaxError, checkProblem, formatHealth, parseHealth, type HealthCheck,
+} from '../../shared/health.ts';
 import { LIMITS, pastLimit } from '../../shared/limits.ts';
 import { atoi } from './atoi.ts';
 import { atoiWide, upTo } from './limits.ts';
 import { CommandError, refuse } from './errors.ts';
-import type { Entry, Handler, Outcome } from './types.ts';
-import { collectStats } from '../stats/model.ts';
-import { renderRecent, renderServers } from '../stats/text.ts';
-
-export const servers: Handler = ({ pen }) => renderServers(collectStats(pen));
+import type { Entry, Outcome } from './types.ts';
 
 const NUMBER_KEYS = ['acl', 'port', 'max', 'hard', 'blacklist', 'weight', 'prio'] as const;
 type NumberKey = (typeof NUMBER_KEYS)[number];
@@ -95,6 +93,7 @@ export const server: Entry<typeof ServerArgsSchema, ServerOutcome> = {
     if (n === null) return { changed: false, server: null };
     upTo('server', String(n));
     for (const p of args.pairs) checkPair(p);
+    if (args.health) checkedHealth(args.health);
     const resolved = new Map<string, Awaited<ReturnType<typeof resolveHost>>>();
     let failure: { at: number; error: CommandError } | null = null;
     for (const [at, p] of args.pairs.entries()) {
@@ -114,7 +113,8 @@ export const server: Entry<typeof ServerArgsSchema, ServerOutcome> = {
     const created = n >= pen.servers.list.length;
     const s = ensureServer(pen.servers, n);
     const out: ServerOutcome = { changed: true, server: n, created };
-    if (args.health !== undefined) s.health = args.health;
+    if (args.health) s.health = { ...args.health };
+    else if (args.health === null) s.health = null;
     if (args.drain !== undefined && s.drain !== args.drain) {
       s.drain = args.drain;
       if (args.drain) pen.noteReleased(n);
@@ -158,46 +158,103 @@ function parseCheck(words: string[]): HealthCheck {
   }
 }
 
-/** `health [CHECK]`: the default check; without arguments, report it in full. */
-export const health: Handler = ({ pen }, args) => {
-  if (args.length > 0) {
-    pen.healthDefault = parseCheck(args);
-    pen.health.reconcile();
-  }
-  return `${formatHealth(pen.healthDefault, true)}\n`;
-};
+const HealthArgs = Type.Object({ check: Type.Optional(HealthCheckSchema) });
 
-/** `recent [SECS]`: clients seen in the last SECS seconds (300 by default), in slot order. */
-export const recent: Handler = ({ pen }, args) =>
-  renderRecent(collectStats(pen), args[0] !== undefined ? atoi(args[0]) : 300);
-
-function slotIn(pen: { settings: { connMax: number } }, args: string[]): { n: number; bad: string | null } {
-  const n = args[0] !== undefined ? atoi(args[0]) : 0;
-  return { n, bad: n < 0 || n >= pen.settings.connMax ? `Connection ${n} out of range\n` : null };
+export interface HealthOutcome extends Outcome {
+  /** the default check afterwards */
+  health: HealthCheck;
 }
 
-export const connection: Handler = ({ pen }, args) => {
-  const { n, bad } = slotIn(pen, args);
-  if (bad) return bad;
-  const c = pen.conns[n];
-  if (!c) {
-    const last = pen.lastOccupant[n] ?? { client: 0, server: 0 };
-    return `Connection ${n}:\nstate = 0\ndownfd = -1, upfd = -1\nclient = ${last.client}, server = ${last.server}\npend = 0\n`;
-  }
-  const pend = c.state & CS_CONNECTING ? 1 : 0;
-  return `Connection ${n}:\nstate = ${c.state}\ndownfd = ${c.downId}, upfd = ${c.upId}\nclient = ${c.clientIndex}, server = ${c.server}\npend = ${pend}\n`;
+/** A typed check as the commands take it: one that `health …` would refuse is refused here too. */
+export function checkedHealth(c: HealthCheck): HealthCheck {
+  const problem = checkProblem(c);
+  if (problem) throw refuse(problem, 'PEN_ERR_ARGUMENT');
+  return c;
+}
+
+/** `health [CHECK]`: the default check; without arguments, report it in full. */
+export const health: Entry<typeof HealthArgs, HealthOutcome> = {
+  schema: HealthArgs,
+  parse: (words) => (words.length > 0 ? { check: parseCheck(words) } : {}),
+  apply({ pen }, { check }) {
+    if (check === undefined) return { changed: false, health: pen.healthDefault };
+    pen.healthDefault = { ...checkedHealth(check) };
+    pen.health.reconcile();
+    return { changed: true, health: pen.healthDefault };
+  },
+  reply: (o) => `${formatHealth(o.health, true)}\n`,
 };
+
+const SlotArgs = Type.Object({ n: Type.Integer() });
+/** `close N`, `connection N`: the slot, 0 when left out; garbage is 0, as atoi reads it. */
+const parseSlot = (words: string[]) => ({ n: words[0] !== undefined ? atoi(words[0]) : 0 });
+export const inRange = (pen: { settings: { connMax: number } }, n: number) => n >= 0 && n < pen.settings.connMax;
+
+export interface CloseOutcome extends Outcome {
+  connection: number;
+  /** false: the slot is past the table (pen's reply says so) */
+  inRange: boolean;
+  /** a connection was in the slot and is closed now */
+  closed: boolean;
+}
 
 /** `close N`: unlike C pen, closing an unused slot changes nothing (pen corrupts its counters). */
-export const close: Handler = ({ pen }, args) => {
-  const { n, bad } = slotIn(pen, args);
-  if (bad) return bad;
-  pen.closeConnection(n);
-  return `Forcibly closing connection ${n}\n`;
+export const close: Entry<typeof SlotArgs, CloseOutcome> = {
+  schema: SlotArgs,
+  parse: parseSlot,
+  apply({ pen }, { n }) {
+    if (!inRange(pen, n)) return { changed: false, connection: n, inRange: false, closed: false };
+    const closed = pen.closeConnection(n);
+    return { changed: closed, connection: n, inRange: true, closed };
+  },
+  reply: (o) => (o.inRange ? `Forcibly closing connection ${o.connection}\n` : `Connection ${o.connection} out of range\n`),
 };
 
-export const socket: Handler = ({ pen }, args) => {
-  const fd = args[0] !== undefined ? atoi(args[0]) : 0;
-  const conn = pen.conns.findIndex((c) => c !== null && (c.downId === fd || c.upId === fd));
-  return `Socket ${fd} belongs to connection ${conn}\n`;
+export interface ConnectionOutcome extends Outcome {
+  connection: number;
+  inRange: boolean;
+  state?: number;
+  downfd?: number;
+  upfd?: number;
+  client?: number;
+  server?: number;
+  pend?: number;
+}
+
+/** `connection N`: the slot's fields as pen prints them (an empty slot keeps its last occupant's). */
+export const connection: Entry<typeof SlotArgs, ConnectionOutcome> = {
+  schema: SlotArgs,
+  parse: parseSlot,
+  apply({ pen }, { n }) {
+    if (!inRange(pen, n)) return { changed: false, connection: n, inRange: false };
+    const c = pen.conns[n];
+    if (!c) {
+      const last = pen.lastOccupant[n] ?? { client: 0, server: 0 };
+      return {
+        changed: false, connection: n, inRange: true, state: 0, downfd: -1, upfd: -1,
+        client: last.client, server: last.server, pend: 0,
+      };
+    }
+    return {
+      changed: false, connection: n, inRange: true, state: c.state, downfd: c.downId, upfd: c.upId,
+      client: c.clientIndex, server: c.server, pend: c.state & CS_CONNECTING ? 1 : 0,
+    };
+  },
+  reply: (o) => (o.inRange
+    ? `Connection ${o.connection}:\nstate = ${o.state}\ndownfd = ${o.downfd}, upfd = ${o.upfd}\n`
+      + `client = ${o.client}, server = ${o.server}\npend = ${o.pend}\n`
+    : `Connection ${o.connection} out of range\n`),
+};
+
+const FdArgs = Type.Object({ fd: Type.Integer() });
+
+/** `socket FD`: the connection a socket id belongs to, -1 for none. */
+export const socket: Entry<typeof FdArgs, Outcome & { socket: number; connection: number }> = {
+  schema: FdArgs,
+  parse: (words) => ({ fd: words[0] !== undefined ? atoi(words[0]) : 0 }),
+  apply: ({ pen }, { fd }) => ({
+    changed: false, socket: fd,
+    connection: pen.conns.findIndex((c) => c !== null && (c.downId === fd || c.upId === fd)),
+  }),
+  reply: (o) => `Socket ${o.socket} belongs to connection ${o.connection}\n`,
 };

@@ -1,66 +1,42 @@
-// THE command table: one handler per spec in shared/commands.ts (a spec without a handler, or a
-// handler without a spec, fails the compile). The settings that only store a value are made from
-// their rows (settings.ts); servers, clients, connections and ACLs are in commands-state.ts; files,
-// sockets and TLS in commands-io.ts.
+// THE command table: one entry per spec in shared/commands.ts (a spec without an entry, or an
+// entry without a spec, fails the compile). The settings that only store a value are made from
+// their rows (settings.ts); servers, connections and health in commands-state.ts; ACLs in
+// commands-acl.ts; files, sockets and names in commands-io.ts; the reports in commands-read.ts.
+import { Type } from '@sinclair/typebox';
 import { CommandError, refuse } from './errors.ts';
-import { COMMANDS, type CommandName } from '../../shared/commands.ts';
-import { settingEntries, type TableCommand } from './settings.ts';
-import { asHandler, wordsEntry, type Entry, type Handler } from './types.ts';
+import type { CommandName } from '../../shared/commands.ts';
+import { settingEntries } from './settings.ts';
+import { asHandler, type Entry, type Handler, type Outcome } from './types.ts';
 import * as acls from './commands-acl.ts';
 import * as io from './commands-io.ts';
+import * as read from './commands-read.ts';
 import * as state from './commands-state.ts';
 
-const dsr: Handler = () => {
-  throw refuse('Direct Server Return (dsr_if, dsr_ip) needs raw packet sockets, which this pen does not have', 'PEN_ERR_UNSUPPORTED');
+const DsrArgs = Type.Object({ value: Type.Optional(Type.String()) });
+
+/** `dsr_if`, `dsr_ip`: refused whatever they are given. */
+const dsr: Entry<typeof DsrArgs, Outcome> = {
+  schema: DsrArgs,
+  parse: (words) => (words[0] === undefined ? {} : { value: words[0] }),
+  apply: () => {
+    throw refuse('Direct Server Return (dsr_if, dsr_ip) needs raw packet sockets, which this pen does not have', 'PEN_ERR_UNSUPPORTED');
+  },
+  reply: () => '',
 };
 
-/** The commands that take their arguments as pen's words, with pen's reply as their outcome. */
-const WORD_HANDLERS = {
-  close: state.close,
-  connection: state.connection,
-  control: ({ pen }) => `${pen.settings.control ?? '(null)'}\n`,
-  dsr_if: dsr,
-  dsr_ip: dsr,
-  exit: ({ pen, runtime }) => {
+/** `exit`: leave cleanly, only with -X. */
+const exit: Entry<typeof read.NoArgs, Outcome & { exiting: true }> = {
+  schema: read.NoArgs,
+  parse: () => ({}),
+  apply: ({ pen, runtime }) => {
     if (!pen.settings.exitEnabled) {
       throw new CommandError('exit: not enabled (-X)', { reply: 'Exit is not enabled; restart with -X flag\n', code: 'PEN_ERR_NOT_ENABLED' });
     }
     runtime.exit();
-    return '';
+    return { changed: true, exiting: true };
   },
-  geoip: io.geoip,
-  'no geoip': io.noGeoip,
-  health: state.health,
-  include: io.include,
-  listen: io.listen,
-  log: io.log,
-  'no log': io.noLog,
-  mode: ({ pen }) => {
-    const s = pen.settings;
-    const f = (on: boolean, name: string) => `${on ? '' : 'no '}${name}`;
-    return `${[f(s.hash, 'hash'), f(s.roundrobin, 'roundrobin'), f(s.stubborn, 'stubborn'), f(s.weight, 'weight'), f(s.prio, 'prio')].join(' ')}\n`;
-  },
-  pid: () => `${process.pid}\n`,
-  recent: state.recent,
-  servers: state.servers,
-  socket: state.socket,
-  source: io.source,
-  status: io.status,
-  write: io.write,
-} satisfies Record<Exclude<CommandName, TableCommand | 'server' | 'acl' | 'no acl'>, Handler>;
-
-/**
- * Commands whose bare form only reports: with words they set something, without them nothing.
- * Every other admin command changes state whenever it succeeds; read commands never do.
- */
-const REPORTS_WHEN_BARE = new Set<string>(['geoip', 'health', 'listen', 'log', 'server']);
-
-const SCOPE = new Map(COMMANDS.map((c) => [c.name, c.scope]));
-
-function changesFor(name: string): (words: readonly string[]) => boolean {
-  if (SCOPE.get(name) === 'read') return () => false;
-  return REPORTS_WHEN_BARE.has(name) ? (words) => words.length > 0 : () => true;
-}
+  reply: () => '',
+};
 
 /** THE command table: an entry (types.ts) per spec of shared/commands.ts. */
 export const ENTRIES = {
@@ -68,10 +44,28 @@ export const ENTRIES = {
   server: state.server,
   acl: acls.acl,
   'no acl': acls.noAcl,
-  ...Object.fromEntries(
-    Object.entries(WORD_HANDLERS).map(([name, h]) => [name, wordsEntry(h, changesFor(name))]),
-  ) as unknown as Record<keyof typeof WORD_HANDLERS, Entry>,
-} satisfies Record<CommandName, Entry>;
+  close: state.close,
+  connection: state.connection,
+  health: state.health,
+  socket: state.socket,
+  control: read.control,
+  mode: read.mode,
+  pid: read.pid,
+  recent: read.recent,
+  servers: read.servers,
+  status: read.status,
+  geoip: io.geoip,
+  'no geoip': io.noGeoip,
+  include: io.include,
+  listen: io.listen,
+  log: io.log,
+  'no log': io.noLog,
+  source: io.source,
+  write: io.write,
+  dsr_if: dsr,
+  dsr_ip: dsr,
+  exit,
+} as const satisfies Record<CommandName, Entry>;
 
 /** Every command as pen's words in, pen's reply out. */
 export const HANDLERS = Object.fromEntries(

@@ -3,7 +3,8 @@
 // or a list (`ssl_option no_tlsv1`), a command per value (`poll`). Each is an entry (types.ts):
 // pen's words parse to `{ value }`, REST passes the same `{ value }` to `apply`, which applies the
 // row's range rule before it stores anything. Rows whose command opens a file or socket, resolves
-// a name or only reports (log, listen, source, geoip, control) have entries of their own (commands-io.ts).
+// a name or only reports (log, listen, source, geoip, control) have entries of their own (commands-io.ts,
+// commands-read.ts).
 import { Type } from '@sinclair/typebox';
 import {
   SETTINGS, atoiWide, checkNumber, readKey, writeKey, type Setting, type SettingRow,

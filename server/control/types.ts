@@ -1,6 +1,6 @@
 // The shape of a command entry (the context it runs in is context.ts's). A leaf: the command
 // modules and the registry need not import each other for it.
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import type { Static, TSchema } from '@sinclair/typebox';
 import type { CommandContext, Handler, Outcome, Run } from './context.ts';
 
 export type { CommandContext, Handler, IncludeChain, Origin, Outcome, Run, Runtime } from './context.ts';
@@ -16,31 +16,6 @@ export interface Entry<S extends TSchema = TSchema, O extends Outcome = Outcome>
   /** `run` is the interpreter, for `include` (handed in: the entries need not import the registry) */
   apply(ctx: CommandContext, args: Static<S>, run: Run): O | Promise<O>;
   reply(outcome: O): string;
-}
-
-/** An entry's arguments when it takes them as pen's words (a file, an address, a check). */
-export const WordsSchema = Type.Object({ words: Type.Array(Type.String()) });
-
-export interface TextOutcome extends Outcome {
-  reply: string;
-}
-
-/**
- * An entry for a command whose words are its arguments: `changes` says, from the words, whether it
- * sets anything (a report without them does not).
- */
-export function wordsEntry(
-  handler: Handler, changes: (words: readonly string[]) => boolean,
-): Entry<typeof WordsSchema, TextOutcome> {
-  return {
-    schema: WordsSchema,
-    parse: (words) => ({ words }),
-    apply: async (ctx, { words }, run) => {
-      const reply = await handler(ctx, words, run);
-      return { changed: changes(words), reply };
-    },
-    reply: (o) => o.reply,
-  };
 }
 
 /** pen's words in, pen's reply out, through an entry: what the penctl port, files and -O run. */

@@ -8,26 +8,45 @@ import { collectStats, penAddress, type PenStats } from './model.ts';
 
 const PENCTL_SERVER_FIELDS = PENCTL_SERVER_ORDER.map((key) => SERVER_FIELDS.find((f) => f.key === key)!);
 
+/** penctl `servers` as data: per slot, its fields under their penctl names, in the reply's order. */
+export function serverRows(stats: PenStats): { index: number; fields: Record<string, string | number> }[] {
+  return stats.servers.map((r) => ({
+    index: r.index, fields: Object.fromEntries(PENCTL_SERVER_FIELDS.map((f) => [String(f.penctl), f.value(r)])),
+  }));
+}
+
 /** penctl `servers`: one line per server slot. */
 export function renderServers(stats: PenStats): string {
+  return formatServerRows(serverRows(stats));
+}
+
+export function formatServerRows(rows: ReturnType<typeof serverRows>): string {
   let out = '';
-  for (const r of stats.servers) {
+  for (const r of rows) {
     out += r.index;
-    for (const f of PENCTL_SERVER_FIELDS) out += ` ${f.penctl} ${f.value(r)}`;
+    for (const [name, value] of Object.entries(r.fields)) out += ` ${name} ${value}`;
     out += '\n';
   }
   return out;
 }
 
-/** penctl `recent SECS`: the active clients seen in the last SECS seconds, in slot order. */
-export function renderRecent(stats: PenStats, seconds: number): string {
+export interface RecentClient { address: string; connects: number; sx: number; rx: number }
+
+/** penctl `recent SECS` as data: the active clients seen in the last SECS seconds, in slot order. */
+export function recentClients(stats: PenStats, seconds: number): RecentClient[] {
   const since = stats.now - seconds;
-  let out = '';
   // expired clients are not in stats.clients, as pen hides the slots its lookups have emptied
-  for (const { slot: c, csx, crx } of stats.clients) {
-    if (c.last >= since) out += `${c.address} connects ${c.connects} sx ${csx} rx ${crx}\n`;
-  }
-  return out;
+  return stats.clients.filter(({ slot }) => slot.last >= since)
+    .map(({ slot: c, csx, crx }) => ({ address: c.address, connects: c.connects, sx: csx, rx: crx }));
+}
+
+export function formatRecent(clients: readonly RecentClient[]): string {
+  return clients.map((c) => `${c.address} connects ${c.connects} sx ${c.sx} rx ${c.rx}\n`).join('');
+}
+
+/** penctl `recent SECS`. */
+export function renderRecent(stats: PenStats, seconds: number): string {
+  return formatRecent(recentClients(stats, seconds));
 }
 
 export function renderUsr1Text(pen: Balancer): string {

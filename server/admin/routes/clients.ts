@@ -3,7 +3,8 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Static } from '@sinclair/typebox';
 import { ClientListSchema, CommandReplySchema, ConnectionListSchema, ConnectionParamsSchema, ErrorSchema } from '../../../shared/api.ts';
 import { ConnectionSnapshotSchema, type ConnectionSnapshot } from '../../../shared/snapshot.ts';
-import { run, type AdminDeps } from '../deps.ts';
+import type { CloseOutcome } from '../../control/commands-state.ts';
+import { apply, failed, type AdminDeps } from '../deps.ts';
 import { HttpError } from '../errors.ts';
 
 type Params = Static<typeof ConnectionParamsSchema>;
@@ -34,9 +35,13 @@ export const clientRoutes: FastifyPluginAsync<{ deps: AdminDeps }> = async (app,
       params: ConnectionParamsSchema, response: { 200: CommandReplySchema, ...errors },
     },
   }, async (req) => {
-    // WHY: pen's `close N` on an unused slot corrupts its counters; REST refuses instead
-    connection(req.params.n);
-    const command = `close ${req.params.n}`;
-    return { command, reply: (await run(deps, req, command)).reply };
+    const { n } = req.params;
+    const command = `close ${n}`;
+    const result = await apply(deps, req, 'close', { n }, command);
+    failed(result);
+    const outcome = result.outcome as CloseOutcome;
+    // WHY: pen's `close N` on an unused slot corrupts its counters; the entry closes nothing there, and REST says so
+    if (!outcome.closed) throw new HttpError(404, `connection ${n} is not in use`, 'n');
+    return { command, reply: result.reply, outcome };
   });
 };

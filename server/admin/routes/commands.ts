@@ -1,7 +1,8 @@
 // The generic mirror: every command in shared/commands.ts is reachable as POST /commands/<name>
 // (GET too for read-only ones), generated at start-up, so a command added to the registry shows
-// up here and in the OpenAPI document without hand work. Plus POST /penctl (a raw command line,
-// the control port's exact reply) and POST /write.
+// up here and in the OpenAPI document without hand work. Its words go to the entry's parse, then
+// apply: the reply is the port's and the outcome comes with it. Plus POST /penctl (a raw command
+// line, the control port's exact reply) and POST /write (the write entry's apply on `{ file }`).
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { COMMANDS, commandName, type CommandSpec } from '../../../shared/commands.ts';
@@ -11,7 +12,7 @@ import {
 } from '../../../shared/api.ts';
 import { findSpec, tokenize } from '../../control/registry.ts';
 import { requireAdmin } from '../auth.ts';
-import { failed, run, type AdminDeps } from '../deps.ts';
+import { apply, failed, run, runCommand, type AdminDeps } from '../deps.ts';
 
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema };
 
@@ -30,9 +31,9 @@ export function commandInfo(spec: CommandSpec): CommandInfo {
 export const commandRoutes: FastifyPluginAsync<{ deps: AdminDeps }> = async (app, { deps }) => {
   const runWords = async (req: FastifyRequest, spec: CommandSpec, args: readonly string[]): Promise<CommandReply> => {
     const command = [spec.name, ...args].join(' ');
-    const result = await run(deps, req, command);
+    const result = await runCommand(deps, req, spec.name, args);
     failed(result, 'args');
-    return { command, reply: result.reply };
+    return { command, reply: result.reply, ...(result.outcome ? { outcome: result.outcome } : {}) };
   };
 
   app.get('/commands', {
@@ -86,9 +87,10 @@ export const commandRoutes: FastifyPluginAsync<{ deps: AdminDeps }> = async (app
       body: WriteSchema, response: { 200: CommandReplySchema, ...errors },
     },
   }, async (req) => {
-    const command = req.body?.file ? `write ${req.body.file}` : 'write';
-    const result = await run(deps, req, command);
+    const file = req.body?.file;
+    const command = file ? `write ${file}` : 'write';
+    const result = await apply(deps, req, 'write', file ? { file } : {}, command);
     failed(result, 'file');
-    return { command, reply: result.reply };
+    return { command, reply: result.reply, ...(result.outcome ? { outcome: result.outcome } : {}) };
   });
 };

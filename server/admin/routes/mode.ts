@@ -1,25 +1,22 @@
 // /mode and /settings: pen's switches and values, each change one registry command.
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import {
   ErrorSchema, MODE_FLAGS, ModeSchema, SettingsPatchReplySchema, SettingsSchema, settingsPatchSchema, type Mode,
 } from '../../../shared/api.ts';
-import { PATCH_SETTINGS, settingLine, settingRow, type SettingName } from '../../../shared/settings.ts';
+import { PATCH_SETTINGS, settingLine, type SettingName } from '../../../shared/settings.ts';
 import type { Outcome } from '../../control/context.ts';
-import { entryOf } from '../../control/registry.ts';
-import { apply, failed, run, type AdminDeps } from '../deps.ts';
+import { apply, failed, type AdminDeps } from '../deps.ts';
 
 const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema };
 
 export const modeRoutes: FastifyPluginAsync<{ deps: AdminDeps }> = async (app, { deps }) => {
-  const current = async (req: Parameters<typeof run>[1]): Promise<Mode> => {
-    const { mode } = deps.sampler.sample();
-    const flags = {
-      roundrobin: mode.roundrobin, hash: mode.hash, weight: mode.weight, prio: mode.prio, stubborn: mode.stubborn,
-    };
-    // the text form is the `mode` command's reply (a read: it changes nothing)
-    const text = (await run(deps, req, 'mode')).reply.trim();
-    return { ...flags, text };
+  /** The `mode` entry's outcome: the switches, and its reply as the text form (a read: it changes nothing). */
+  const current = async (req: FastifyRequest): Promise<Mode> => {
+    const result = await apply(deps, req, 'mode', {}, 'mode');
+    const o = result.outcome as Outcome & Omit<Mode, 'text'>;
+    const { roundrobin, hash, weight, prio, stubborn } = o;
+    return { roundrobin, hash, weight, prio, stubborn, text: result.reply.trim() };
   };
 
   // every switch has its command and its `no` form: shared/api.ts checks that at compile time
@@ -79,13 +76,11 @@ export const modeRoutes: FastifyPluginAsync<{ deps: AdminDeps }> = async (app, {
 
 /**
  * The command and typed arguments a PATCH /settings field stands for, its value already checked by
- * the row's schema: `false` / `null` is `no NAME`; a command that takes pen's words (log, listen,
- * source) gets the value as its one word; the others take `{ value }`.
+ * the row's schema: `false` / `null` is `no NAME`, `true` is `NAME`; the others take `{ value }`
+ * (log, listen and source too: a file or an address as their one word would be).
  */
 function typedArgs(field: SettingName, value: unknown): { name: string; args: unknown } {
   if (value === false || value === null) return { name: `no ${field}`, args: {} };
   if (value === true) return { name: field, args: {} };
-  const takesWords = 'words' in ((entryOf(field)?.schema as { properties?: object } | undefined)?.properties ?? {});
-  if (settingRow(field).kind.type === 'int' || !takesWords) return { name: field, args: { value } };
-  return { name: field, args: { words: [String(value)] } };
+  return { name: field, args: { value } };
 }

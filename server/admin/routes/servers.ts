@@ -37,6 +37,10 @@ export const serverRoutes: FastifyPluginAsync<{ deps: AdminDeps }> = async (app,
     if (!s) throw new HttpError(404, `no server ${n}`, 'n');
     return s;
   };
+  /** 404 for a slot that does not exist: REST changes servers, `POST /servers` makes them */
+  const exists = (n: number): void => {
+    if (n >= deps.pen.servers.list.length) throw new HttpError(404, `no server ${n}`, 'n');
+  };
 
   /**
    * The server entry's apply on typed pairs: it checks every number and resolves every address
@@ -60,7 +64,7 @@ export const serverRoutes: FastifyPluginAsync<{ deps: AdminDeps }> = async (app,
       body: ServerNewSchema, response: { 201: ServerSnapshotSchema, ...errors },
     },
   }, async (req, reply) => {
-    const n = deps.sampler.sample().servers.length;
+    const n = deps.pen.servers.list.length;
     await applyServer(req, n, serverPairs(req.body), serverLine(n, req.body));
     return reply.code(201).send(row(n));
   });
@@ -76,7 +80,7 @@ export const serverRoutes: FastifyPluginAsync<{ deps: AdminDeps }> = async (app,
     },
   }, async (req) => {
     const { n } = req.params;
-    row(n);
+    exists(n);
     await applyServer(req, n, serverPairs(req.body), serverLine(n, req.body));
     return row(n);
   });
@@ -92,7 +96,7 @@ export const serverRoutes: FastifyPluginAsync<{ deps: AdminDeps }> = async (app,
     },
   }, async (req): Promise<Blacklist> => {
     const { n } = req.params;
-    row(n);
+    exists(n);
     const done = await applyServer(req, n, [{ key: 'blacklist', value: req.body.seconds }], `server ${n} blacklist ${req.body.seconds}`);
     return { seconds: done.blacklistLeft ?? 0 };
   });
@@ -101,7 +105,7 @@ export const serverRoutes: FastifyPluginAsync<{ deps: AdminDeps }> = async (app,
     schema: { tags, summary: 'End a blacklisting now (`server N blacklist 0`)', params: ServerParamsSchema, response: { 200: BlacklistSchema, ...errors } },
   }, async (req): Promise<Blacklist> => {
     const { n } = req.params;
-    row(n);
+    exists(n);
     const done = await applyServer(req, n, [{ key: 'blacklist', value: 0 }], `server ${n} blacklist 0`);
     return { seconds: done.blacklistLeft ?? 0 };
   });
