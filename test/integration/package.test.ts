@@ -68,7 +68,7 @@ test('the installed pen forwards, the installed penctl reads servers, the admin 
   // as root, pen opens a control port only with -u (as C pen does)
   const asRoot = process.getuid?.() === 0 ? ['-u', 'root'] : [];
   // the native path forced: a package without its addon fails here rather than run portable
-  const installedEnv = { ...process.env, PEN_DATAPATH: 'native' };
+  const installedEnv: NodeJS.ProcessEnv = { ...process.env, PEN_DATAPATH: 'native' };
   delete installedEnv.PEN_NATIVE_ADDON;
   const pen = spawn(`${prefix}/bin/pen`, ['-f', '-d', ...asRoot, '-C', `127.0.0.1:${control}`, '--admin', `127.0.0.1:${admin}`,
     `127.0.0.1:${port}`, `127.0.0.1:${backend.port}`], { stdio: ['ignore', 'pipe', 'pipe'], env: installedEnv });
