@@ -10,14 +10,17 @@
 // not counted in sx/crx, later client datagrams are.
 import { plainIp } from './address.ts';
 import { CS_CONNECTED, socketId, type SweepClock } from './connection.ts';
+import { debug } from './diag.ts';
 import { uvMessage } from './ends.ts';
 import { CLOSE_WHY, LIVE, REC, pick, type NativeAddon } from './native.ts';
-import { NativeListener, nativeServer, word, type NativeListenSpec } from './native-listener.ts';
+import { NativeListener, errnoText, nativeServer, word, type NativeListenSpec } from './native-listener.ts';
 import type { DropWhy, PairEntry, PairHost } from './pair-host.ts';
 import { ABUSE, EMERGENCY, NO_SERVER, isDown } from './servers.ts';
 import { UDP_IDLE_DEFAULT, type UdpCounters, type UdpListening } from './udp.ts';
 
 const WHY_IDLE = CLOSE_WHY.indexOf('idle');
+const WHY_CONNECT_FAILED = CLOSE_WHY.indexOf('connect-failed');
+const ERRNO = { EMFILE: 24, ENFILE: 23 } as const;
 
 /** A UDP session whose sockets the engine owns. */
 class NativeUdpSession implements PairEntry {
@@ -260,7 +263,19 @@ export class NativeUdpListener extends NativeListener<NativeUdpSession> implemen
   protected closed(s: NativeUdpSession, r: Float64Array, o: number): void {
     s.final = { up: word(r, o + REC.BYTES_UP), down: word(r, o + REC.BYTES_DOWN) };
     this.fold(s.final);
-    if (word(r, o + REC.WHY) === WHY_IDLE) this.tally.expired += 1;
+    const why = word(r, o + REC.WHY);
+    if (why === WHY_IDLE) this.tally.expired += 1;
+    if (why !== WHY_CONNECT_FAILED) return;
+    // the upstream socket could not be opened: the datagram is lost; no descriptor left is the
+    // balancer's condition, logged once (at -d), as udp.ts does
+    const errno = word(r, o + REC.ERRNO);
+    if (errno === ERRNO.EMFILE || errno === ERRNO.ENFILE) {
+      this.host.outOfDescriptors(`socket: ${errnoText(errno)}`);
+      this.drop('nofd');
+    } else {
+      debug(`udp session ${s.index}: ${errnoText(errno)}`);
+      this.drop('nosrv');
+    }
   }
 
   /** Every SWEEP_MS: settings, servers and blacklist ends in step. */
