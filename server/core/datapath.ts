@@ -1,7 +1,8 @@
 // Which data path serves a listener: the native addon (native/, native-tcp.ts, native-udp.ts) or
 // the TypeScript one (tcp.ts, tls.ts, udp.ts). The addon only moves bytes, so every setting that
 // needs to see or change them (TLS, -H, -l, the hex dump, -D; udp.ts passes datagrams through the
-// same taps) or a TCP socket option it does not set stays on the TypeScript path. PEN_DATAPATH=native|portable forces one; unset, native is used where it can be.
+// same taps) or a TCP socket option it does not set stays on the TypeScript path.
+// PEN_DATAPATH=native|portable forces one; unset, native is used where it can be.
 import type { Settings } from './settings.ts';
 
 export type DatapathName = 'native' | 'portable';
