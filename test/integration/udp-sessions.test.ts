@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { once } from 'node:events';
+import { readdirSync } from 'node:fs';
 import { afterEach, describe, test } from 'node:test';
 import { Balancer } from '../../server/core/balancer.ts';
 import { emptyServer } from '../../server/core/servers.ts';
@@ -203,6 +204,30 @@ describe('UDP sessions', () => {
     assert.equal(listener.counters.datagramsOut, 3);
     pen.closeConnection(pen.conns.findIndex((x) => x !== null));
     assert.equal(serverBytes(pen, 0).sx, 2 * q, 'closing the session folds its bytes into the server');
+  });
+
+  test('sessions recycled by a full table and expired leave no descriptor and no slot behind', async () => {
+    const [a] = await backends(1);
+    const { pen, port, listener } = await udpPen([a.port], (p) => {
+      p.conns = new Array(16).fill(null);
+      p.settings.connMax = 16;
+      p.settings.idleTimeout = 1;
+    });
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const before = fds();
+    // batches of 8 into 16 slots: each batch fits (a session recycled while its query is out
+    // loses the reply), and every batch after the second recycles the oldest sessions
+    for (let round = 0; round < 20; round++) {
+      const batch = await Promise.all(Array.from({ length: 8 }, () => dnsClient()));
+      const answers = await Promise.all(batch.map((c) => c.ask(port)));
+      for (const c of batch) c.close();
+      assert.ok(answers.every((r) => r?.answer === '10.0.0.1'), `round ${round}: every new client is served`);
+      assert.ok(pen.connsUsed <= 16);
+    }
+    assert.ok(listener.counters.recycled >= 160 - 16, `recycled ${listener.counters.recycled}`);
+    for (let i = 0; i < 60 && (pen.connsUsed > 0 || fds() > before); i++) await sleep(100);
+    assert.deepEqual([pen.connsUsed, listener.size, pen.servers.list[0]?.c], [0, 0, 0]);
+    assert.ok(fds() <= before, `descriptors: ${fds()} now, ${before} before`);
   });
 
   test('a Unix socket path server cannot take UDP and is skipped like a refused one', async () => {
