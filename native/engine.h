@@ -109,6 +109,7 @@ struct conn {
 struct server_addr {
   union sockaddr_any addr; socklen_t len;
   union sockaddr_any source; socklen_t source_len;   /* source_len 0: no bind */
+  uint8_t down;            /* setDown: a known UDP client's next datagram asks JS where to go */
 };
 
 struct listener {
@@ -128,8 +129,10 @@ struct session {
   int fd;
   int32_t slot, server, listener;
   uint32_t dead;
+  uint32_t replays;               /* resends of `last` since the client's latest datagram */
   uint64_t active_ms;
   union sockaddr_any client; socklen_t clen;
+  char *last; uint32_t last_len, last_cap;   /* the latest client datagram, replayed after a refusal */
 };
 
 struct engine_stats {
@@ -203,7 +206,7 @@ void shm_release(void *shm);
 /* js.c: calls into JS, valid only on the JS thread inside a native callback */
 void js_scope_open(struct engine *e);
 void js_scope_close(struct engine *e);
-double js_select(struct engine *e, int listener, const union sockaddr_any *from, int udp);
+double js_select(struct engine *e, int listener, const union sockaddr_any *from, int len);
 double js_failed(struct engine *e, int32_t slot, int32_t server, int err);
 void js_flush_records(struct engine *e);
 
@@ -229,6 +232,7 @@ void session_close(struct engine *e, struct session *s, int why, int err);
 void udp_sweep(struct engine *e, uint64_t now);
 void session_free(struct engine *e, struct session *s);
 void udp_listener_gone(struct engine *e, int id);
+int udp_recycle(struct engine *e);
 
 /* engine.c: listeners (their fds are the engine's) */
 int server_socket(struct engine *e, int32_t server, int type, struct watch *w, uint32_t events, int *out);

@@ -48,32 +48,33 @@ static double call(struct engine *e, napi_ref fn_ref, size_t argc, napi_value *a
   return out;
 }
 
-/* fn(a, b, c), b a string when str is given: the shape of both select and failed. */
-static double call3(struct engine *e, napi_ref fn, int32_t a, const char *str, int32_t b, int32_t c) {
+/* fn(a, b, c[, d]), b a string when str is given: the shape of both select and failed; d only when >= 0. */
+static double call4(struct engine *e, napi_ref fn, int32_t a, const char *str, int32_t b, int32_t c, int32_t d) {
   if (e->destroyed) return -1;
   js_scope_open(e);
   napi_handle_scope hs;
   napi_open_handle_scope(e->env, &hs);
-  napi_value argv[3];
+  napi_value argv[4];
   napi_create_int32(e->env, a, &argv[0]);
   if (str) napi_create_string_utf8(e->env, str, NAPI_AUTO_LENGTH, &argv[1]);
   else napi_create_int32(e->env, b, &argv[1]);
   napi_create_int32(e->env, c, &argv[2]);
-  double r = call(e, fn, 3, argv);
+  if (d >= 0) napi_create_int32(e->env, d, &argv[3]);
+  double r = call(e, fn, d >= 0 ? 4 : 3, argv);
   napi_close_handle_scope(e->env, hs);
   return r;
 }
 
-double js_select(struct engine *e, int listener, const union sockaddr_any *from, int udp) {
-  (void)udp;
+/* len: the first datagram's length for a new UDP client (JS's counters leave it out), -1 for TCP */
+double js_select(struct engine *e, int listener, const union sockaddr_any *from, int len) {
   char host[INET6_ADDRSTRLEN + 1];
   int port = 0;
   addr_format(&from->sa, host, sizeof host, &port);
-  return call3(e, e->select_ref, listener, host, 0, port);
+  return call4(e, e->select_ref, listener, host, 0, port, len);
 }
 
 double js_failed(struct engine *e, int32_t slot, int32_t server, int err) {
-  return call3(e, e->failed_ref, slot, NULL, server, err);
+  return call4(e, e->failed_ref, slot, NULL, server, err, -1);
 }
 
 /* Hand the pending records to onRecords(n); their slots are free once it returns. Records that

@@ -72,6 +72,32 @@ static napi_value m_set_servers(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* setDown(flags): flags[i] true marks server i down (a known UDP client's next datagram calls failed) */
+static napi_value m_set_down(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  struct engine *e = this_engine(env, info, &argc, argv);
+  bool isarr = false;
+  uint32_t n = 0;
+  if (!e) return NULL;
+  if (argc < 1 || napi_is_array(env, argv[0], &isarr) != napi_ok || !isarr || napi_get_array_length(env, argv[0], &n) != napi_ok) {
+    napi_throw_type_error(env, NULL, "setDown: an array of booleans expected");
+    return NULL;
+  }
+  for (int pass = 0; pass < 2; pass++) {   /* all checked before any is changed */
+    for (uint32_t i = 0; i < n && i < e->nservers; i++) {
+      napi_value v;
+      bool down = false;
+      if (napi_get_element(env, argv[0], i, &v) != napi_ok || napi_get_value_bool(env, v, &down) != napi_ok) {
+        throw_type(env, "setDown: an array of booleans expected");
+        return NULL;
+      }
+      if (pass) e->servers[i].down = down;
+    }
+  }
+  return NULL;
+}
+
 static napi_value m_set_fastclose(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -179,6 +205,18 @@ static napi_value m_close(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* recycle() -> the slot of the least recently active UDP session, closed without a record and free at once; -1 if none */
+static napi_value m_recycle(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  napi_value out;
+  struct engine *e = this_engine(env, info, &argc, NULL);
+  if (!e) return NULL;
+  int slot = udp_recycle(e);
+  engine_update_ref(e);
+  napi_create_int32(env, slot, &out);
+  return out;
+}
+
 static napi_value m_destroy(napi_env env, napi_callback_info info) {
   size_t argc = 0;
   napi_value self;
@@ -197,6 +235,8 @@ napi_value m_stats(napi_env env, napi_callback_info info);
 void define_methods(napi_env env, napi_value obj) {
   napi_property_descriptor d[] = {
     { "setServers", NULL, m_set_servers, NULL, NULL, NULL, napi_default, NULL },
+    { "setDown", NULL, m_set_down, NULL, NULL, NULL, napi_default, NULL },
+    { "recycle", NULL, m_recycle, NULL, NULL, NULL, napi_default, NULL },
     { "setFastclose", NULL, m_set_fastclose, NULL, NULL, NULL, napi_default, NULL },
     { "setTimeouts", NULL, m_set_timeouts, NULL, NULL, NULL, napi_default, NULL },
     { "listen", NULL, m_listen, NULL, NULL, NULL, napi_default, NULL },

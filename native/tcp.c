@@ -207,7 +207,7 @@ void tcp_on_event(struct engine *e, struct conn *c, int server_side, uint32_t ev
 }
 
 static void new_conn(struct engine *e, struct listener *l, int fd, const union sockaddr_any *peer) {
-  double picked = js_select(e, l->id, peer, 0);
+  double picked = js_select(e, l->id, peer, -1);
   struct conn *c = xcalloc(e, sizeof *c);
   int32_t slot, server;
   if (!c || e->destroyed || slot_take(e, picked, &slot, &server, SLOT_TCP, c) < 0) {

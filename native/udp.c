@@ -43,20 +43,28 @@ static void unhash(struct engine *e, struct session *s) {
     if (*p == s) { *p = s->hnext; return; }
 }
 
-void session_close(struct engine *e, struct session *s, int why, int err) {
-  if (s->dead) return;
+/* Out of the table, its fd closed, its memory to the graveyard; the caller says what becomes of the slot. */
+static void session_end(struct engine *e, struct session *s) {
   s->dead = 1;
   unhash(e, s);
   s->fd = engine_close_fd(e, s->fd);
-  engine_record(e, REC_UDP_CLOSED, s->slot, s->server, s->listener, why, err);
   e->st.sessions--;
   e->st.sessions_closed++;
   s->next = e->sgrave;
   e->sgrave = s;
+}
+
+void session_close(struct engine *e, struct session *s, int why, int err) {
+  if (s->dead) return;
+  session_end(e, s);
+  engine_record(e, REC_UDP_CLOSED, s->slot, s->server, s->listener, why, err);
   engine_reap(e);
 }
 
-void session_free(struct engine *e, struct session *s) { xfree(e, s, sizeof *s); }
+void session_free(struct engine *e, struct session *s) {
+  xfree(e, s->last, s->last_cap);
+  xfree(e, s, sizeof *s);
+}
 
 static int open_upstream(struct engine *e, struct session *s) {
   if ((uint32_t)s->server < e->nservers && e->servers[s->server].addr.sa.sa_family == AF_UNIX) return EAFNOSUPPORT;
@@ -64,9 +72,10 @@ static int open_upstream(struct engine *e, struct session *s) {
 }
 
 /* A datagram from an unknown client: JS picks the slot and server. NULL: dropped. */
-static struct session *session_new(struct engine *e, struct listener *l, const union sockaddr_any *from, socklen_t flen) {
+static struct session *session_new(struct engine *e, struct listener *l, const union sockaddr_any *from, socklen_t flen,
+                                   uint32_t len) {
   if (from->sa.sa_family != AF_INET && from->sa.sa_family != AF_INET6) return NULL;
-  double picked = js_select(e, l->id, from, 1);
+  double picked = js_select(e, l->id, from, (int)len);
   if (e->destroyed || l->w.kind == 0) return NULL;
   struct session *s = xcalloc(e, sizeof *s);
   int32_t slot, server;
@@ -91,6 +100,41 @@ static struct session *session_new(struct engine *e, struct listener *l, const u
   return s;
 }
 
+/* Keep the client's latest datagram for a replay after a refusal (the buffer grows, never shrinks). */
+static void remember(struct engine *e, struct session *s, const char *data, uint32_t len) {
+  s->replays = 0;
+  if (len > s->last_cap) {
+    char *p = xmalloc(e, len);
+    if (!p) { s->last_len = 0; return; }
+    xfree(e, s->last, s->last_cap);
+    s->last = p;
+    s->last_cap = len;
+  }
+  memcpy(s->last, data, len);
+  s->last_len = len;
+}
+
+/*
+ * JS moves s to another server (err: ECONNREFUSED from its server, or 0: setDown says it is
+ * down). 0 when s has a new upstream; -1 when it stays where it was (JS said no) or is closed (the
+ * new upstream could not be opened, or JS closed it).
+ */
+static int session_failover(struct engine *e, struct session *s, int err) {
+  double next = js_failed(e, s->slot, s->server, err);
+  if (e->destroyed || s->dead) return -1;
+  if (!(next >= 0) || next >= e->nservers || next != (double)(int32_t)next) return -1;
+  s->fd = engine_close_fd(e, s->fd);
+  s->server = (int32_t)next;
+  e->live[(size_t)s->slot * LIVE_WORDS + L_SERVER] = next;
+  int r = open_upstream(e, s);
+  if (r) { session_close(e, s, WHY_CONNECT_FAILED, r); return -1; }
+  return 0;
+}
+
+static int server_down(struct engine *e, const struct session *s) {
+  return (uint32_t)s->server < e->nservers && e->servers[s->server].down;
+}
+
 /* Send msgs[from, to) of the received batch to the session's upstream. */
 static void send_run(struct engine *e, struct session *s, struct mmsghdr *in, int from, int to) {
   struct mmsghdr out[UDP_BATCH];
@@ -113,6 +157,7 @@ static void send_run(struct engine *e, struct session *s, struct mmsghdr *in, in
   l[L_BYTES_UP] += bytes;
   l[L_PKTS_UP] += n;
   s->active_ms = engine_now(e);
+  remember(e, s, iov[n - 1].iov_base, (uint32_t)iov[n - 1].iov_len);
 }
 
 static void setup_batch(struct engine *e, struct mmsghdr *m, struct iovec *iov, union sockaddr_any *names) {
@@ -138,7 +183,8 @@ void udp_on_listener(struct engine *e, struct listener *l) {
     for (int i = 0; i < n && l->w.kind && !e->destroyed;) {
       if (m[i].msg_hdr.msg_flags & MSG_TRUNC) { e->st.udp_dropped++; i++; continue; }
       struct session *s = lookup(e, l->id, &names[i]);
-      if (!s) s = session_new(e, l, &names[i], m[i].msg_hdr.msg_namelen);
+      if (s && server_down(e, s) && session_failover(e, s, 0) < 0) s = NULL;   /* JS counted the drop */
+      else if (!s) s = session_new(e, l, &names[i], m[i].msg_hdr.msg_namelen, m[i].msg_len);
       if (!s) { e->st.udp_dropped++; i++; continue; }
       int j = i + 1;   /* the run of datagrams from the same client goes out in one call */
       while (j < n && !(m[j].msg_hdr.msg_flags & MSG_TRUNC) && addr_equal(&names[j], &names[i])) j++;
@@ -159,8 +205,15 @@ void udp_on_upstream(struct engine *e, struct session *s) {
   for (int b = 0; b < UDP_BATCHES_PER_EVENT; b++) {
     setup_batch(e, m, iov, NULL);
     int n = recvmmsg(s->fd, m, UDP_BATCH, MSG_DONTWAIT, NULL);
+    if (n < 0 && errno == ECONNREFUSED) {
+      /* ICMP port unreachable: JS blacklists the server and names the next, where the latest
+       * datagram is resent, at most once per server */
+      if (session_failover(e, s, ECONNREFUSED) == 0 && s->last_len && s->replays++ < e->nservers)
+        send(s->fd, s->last, s->last_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+      return;
+    }
     if (n <= 0) {
-      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) e->st.udp_dropped++;   /* ICMP errors */
+      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) e->st.udp_dropped++;   /* other ICMP errors */
       return;
     }
     for (int i = 0; i < n; i++) {   /* replies go back to the client, through the listener */
@@ -195,4 +248,24 @@ void udp_listener_gone(struct engine *e, int id) {
     struct session *s = e->slot_ptr[i];
     if (s->listener == id) session_close(e, s, WHY_SHUTDOWN, 0);
   }
+}
+
+/* The least recently active session closes without a record and its slot is free at once: a full
+ * table makes room for a new client (JS releases the session itself). Its live words stay until the
+ * slot is taken again. The slot, or -1 when there is no session. */
+int udp_recycle(struct engine *e) {
+  struct session *old = NULL;
+  for (uint32_t i = 0; i < e->nslots; i++) {
+    if (e->slot_kind[i] != SLOT_UDP) continue;
+    struct session *s = e->slot_ptr[i];
+    if (!old || s->active_ms < old->active_ms) old = s;
+  }
+  if (!old) return -1;
+  int32_t slot = old->slot;
+  session_end(e, old);
+  e->slot_kind[slot] = SLOT_FREE;
+  e->slot_ptr[slot] = NULL;
+  e->live[(size_t)slot * LIVE_WORDS + L_STATE] = ST_FREE;
+  engine_reap(e);
+  return slot;
 }

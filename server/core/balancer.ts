@@ -18,7 +18,9 @@ import { CHANNELS, publish, type EventMessage } from './events.ts';
 import { openDefaultGeoip } from './geoip.ts';
 import { createPairHost, type LifecycleState } from './lifecycle.ts';
 import { loadNative } from './native.ts';
+import { NativeListener } from './native-listener.ts';
 import { NativeTcpListener } from './native-tcp.ts';
+import { NativeUdpListener } from './native-udp.ts';
 import type { DropWhy, Listener, PairHost } from './pair-host.ts';
 import type { RequestLog } from './requestlog.ts';
 import { ABUSE, EMERGENCY, NO_SERVER, nowSeconds, serverAt, type ServerTable } from './servers.ts';
@@ -66,6 +68,10 @@ export class Balancer implements LifecycleState {
   /** commands that changed something, heard while a native listener is open (keepDatapath) */
   private readonly onConfig = (m: unknown): void => {
     if ((m as EventMessage).source === this) this.keepDatapath();
+  };
+  /** a server blacklisted, back, down or up: a native UDP engine sends a known client's datagrams elsewhere at once */
+  private readonly onServerState = (m: unknown): void => {
+    if ((m as EventMessage).source === this && this.listener instanceof NativeUdpListener) this.listener.syncDown();
   };
 
   /** the database `geoip FILE` opened (settings.geoip names it) */
@@ -178,11 +184,22 @@ export class Balancer implements LifecycleState {
     const old = this.listener;
     this.listener = null;
     old?.close();
-    CHANNELS.config.unsubscribe(this.onConfig);
+    this.subscribeNative(false);
     if (spec.family === 'unix' && existsSync(spec.host)) unlinkSync(spec.host);
     this.listener = await this.openListener(spec);
     this.listenSpec = spec;
-    if (this.listener instanceof NativeTcpListener) CHANNELS.config.subscribe(this.onConfig);
+    if (this.listener instanceof NativeListener) this.subscribeNative(true);
+  }
+
+  /** What a native listener hears of: commands, and (UDP) servers going down and coming back. */
+  private subscribeNative(on: boolean): void {
+    const config = CHANNELS.config;
+    if (on) config.subscribe(this.onConfig);
+    else config.unsubscribe(this.onConfig);
+    for (const ch of [CHANNELS.blacklisted, CHANNELS.back, CHANNELS.down, CHANNELS.up]) {
+      if (on) ch.subscribe(this.onServerState);
+      else ch.unsubscribe(this.onServerState);
+    }
   }
 
   /**
@@ -193,7 +210,7 @@ export class Balancer implements LifecycleState {
    */
   private keepDatapath(): void {
     const l = this.listener;
-    if (!(l instanceof NativeTcpListener) || this.relistening || this.listenSpec === null) return;
+    if (!(l instanceof NativeListener) || this.relistening || this.listenSpec === null) return;
     const why = nativeUnsupported(this.settings) ?? (l.stale ? `conn_max ${this.settings.connMax} is past the ${l.slots} slots of the native engine` : null);
     if (why === null) return l.sync();
     if (this.settings.debug >= 1) debug(`datapath: reopening the listener: ${why}`);
@@ -230,13 +247,17 @@ export class Balancer implements LifecycleState {
     if (this.settings.debug >= 1) debug(`datapath: ${this.datapath.path} for ${spec.text} (${this.datapath.reason})`);
     try {
       const loaded = loadNative();
-      if (this.datapath.path === 'native' && 'engine' in loaded) {
+      const udp = this.settings.udp;
+      if (udp && this.datapath.path === 'native' && 'engine' in loaded && spec.family !== 'unix') {
+        return new NativeUdpListener(loaded.engine, this.host, { address: spec.host, port: spec.port });
+      }
+      if (!udp && this.datapath.path === 'native' && 'engine' in loaded) {
         const unix = spec.family === 'unix';
         return new NativeTcpListener(loaded.engine, this.host, {
           kind: unix ? 'unix' : 'tcp', address: spec.host, port: unix ? 0 : spec.port, backlog: this.settings.listenQueue,
         });
       }
-      if (this.settings.udp) return await listenUdp(this.host, spec);
+      if (udp) return await listenUdp(this.host, spec);
       const bind = spec.family === 'unix' ? { path: spec.host } : { host: spec.host, port: spec.port };
       const createServer = this.settings.ssl.cert ? tlsServerFactory(this.settings) : undefined;
       const server: NetServer = await listenTcp(this.host, bind, {
@@ -258,7 +279,7 @@ export class Balancer implements LifecycleState {
   shutdown(): void {
     this.listener?.close();
     this.listener = null;
-    CHANNELS.config.unsubscribe(this.onConfig);
+    this.subscribeNative(false);
     this.health.stop();
     if (this.timeoutSweep !== null) clearInterval(this.timeoutSweep);
     this.timeoutSweep = null;

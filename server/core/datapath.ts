@@ -1,7 +1,8 @@
-// Which data path serves a listener: the native addon (native/, native-tcp.ts) or the TypeScript
-// one (tcp.ts, tls.ts, udp.ts). The addon only moves bytes, so every setting that needs to see or
-// change them (TLS, -H, -l, the hex dump, -D) or a socket option it does not set stays on the
-// TypeScript path. PEN_DATAPATH=native|portable forces one; unset, native is used where it can be.
+// Which data path serves a listener: the native addon (native/, native-tcp.ts, native-udp.ts) or
+// the TypeScript one (tcp.ts, tls.ts, udp.ts). The addon only moves bytes, so every setting that
+// needs to see or change them (TLS, -H, -l, the hex dump, -D; udp.ts passes datagrams through the
+// same taps) or a TCP socket option it does not set stays on the TypeScript path.
+// PEN_DATAPATH=native|portable forces one; unset, native is used where it can be.
 import type { Settings } from './settings.ts';
 
 export type DatapathName = 'native' | 'portable';
@@ -14,14 +15,14 @@ export const DATAPATH_ENV = 'PEN_DATAPATH';
 
 /** What a setting that keeps a listener on the TypeScript path reads as in the reason. */
 const NEEDS_PORTABLE: { on: (s: Settings) => boolean; what: string }[] = [
-  { on: (s) => s.udp, what: 'UDP (-U)' },
   { on: (s) => s.ssl.cert !== null, what: 'TLS (-E)' },
   { on: (s) => s.http, what: 'X-Forwarded-For (-H, http)' },
   { on: (s) => s.logFile !== null, what: 'the request log (-l, log)' },
   { on: (s) => s.debug >= 3, what: 'the data dump (debug 3)' },
   { on: (s) => s.dummy, what: 'the dummy server (-D)' },
-  { on: (s) => s.tcpNodelay, what: 'tcp_nodelay' },
-  { on: (s) => s.keepalive, what: 'keepalive' },
+  // TCP socket options: nothing to set on UDP sockets (udp.ts sets neither)
+  { on: (s) => !s.udp && s.tcpNodelay, what: 'tcp_nodelay' },
+  { on: (s) => !s.udp && s.keepalive, what: 'keepalive' },
 ];
 
 /** The first setting in force that the native path cannot serve, or null. */

@@ -11,43 +11,20 @@
 // in failed() when that connect fails, synchronously, before the next pick. A server's count thus
 // includes connects in flight: a burst of clients can never overshoot its limits, and a connect
 // that fails never shows as a connection.
-import { isIP } from 'node:net';
-import { getSystemErrorMap } from 'node:util';
 import { plainIp } from './address.ts';
 import { CS_CLOSED_DOWN, CS_CLOSED_UP, CS_CONNECTED, CS_CONNECTING, socketId, type SweepClock } from './connection.ts';
 import type { Waiter } from './conn-table.ts';
 import { debug } from './diag.ts';
 import { uvMessage } from './ends.ts';
-import { CLOSE_WHY, LIVE, REC, STATE, pick, type NativeAddon, type NativeEngine, type NativeServer } from './native.ts';
-import type { Listener, PairEntry, PairHost } from './pair-host.ts';
-import { ABUSE, EMERGENCY, NO_SERVER, serverWhere, type Server } from './servers.ts';
-
-/** A word of memory shared with the engine; an index past its end (never made here) reads 0. */
-const word = (a: Float64Array, i: number): number => a[i] ?? 0;
+import { CLOSE_WHY, LIVE, REC, STATE, pick, type NativeAddon } from './native.ts';
+import { NativeListener, errnoText, word, type NativeListenSpec } from './native-listener.ts';
+import type { PairEntry, PairHost } from './pair-host.ts';
+import { NO_SERVER, serverWhere } from './servers.ts';
 
 type Bytes = { sx: number; rx: number; csx: number; crx: number };
 const NO_BYTES: Bytes = Object.freeze({ sx: 0, rx: 0, csx: 0, crx: 0 });
 const ERRNO = { ETIMEDOUT: 110, EMFILE: 24, ENFILE: 23 } as const;
 const WHY_ERROR = CLOSE_WHY.indexOf('error');
-/** a server the engine cannot reach (no address yet, port 0, a source of the other family): its connect fails */
-const UNREACHABLE: NativeServer = Object.freeze({ path: '/nonexistent/pen-server-without-an-address' });
-const UNIX_PATH_MAX = 107;
-
-/** errno as libuv and Node word it: `EADDRINUSE: address already in use`. */
-function errnoText(errno: number): string {
-  const e = getSystemErrorMap().get(-errno);
-  return e ? `${e[0]}: ${e[1]}` : `errno ${errno}`;
-}
-
-/** What the engine is told for one server. */
-function nativeServer(s: Server | null, source: string | null): NativeServer {
-  if (s === null || s.family === 0) return UNREACHABLE;
-  if (s.family === 'unix') return Buffer.byteLength(s.address) <= UNIX_PATH_MAX ? { path: s.address } : UNREACHABLE;
-  if (isIP(s.address) !== s.family || !(s.port >= 1 && s.port <= 65535)) return UNREACHABLE;
-  if (source === null) return { address: s.address, port: s.port };
-  // a source of the other family fails the connect, as its bind does on the TypeScript path
-  return isIP(source) === s.family ? { address: s.address, port: s.port, source } : UNREACHABLE;
-}
 
 /** A connection whose sockets the engine owns: what the table, the pick and the statistics read. */
 class NativeConnection implements PairEntry {
@@ -141,36 +118,14 @@ class NativeConnection implements PairEntry {
   }
 }
 
-export interface NativeListenSpec {
-  kind: 'tcp' | 'unix';
-  /** numeric address, or the socket path */
-  address: string;
-  port: number;
-  backlog: number;
-}
+export type { NativeListenSpec };
 
-/** One native listener with its own engine, sized to the connection table when it opened. */
-export class NativeTcpListener implements Listener {
-  readonly eng: NativeEngine;
-  readonly live: Float64Array;
-  /** the port it is bound to (0 for a Unix socket) */
-  readonly port: number;
-  /** the engine's slots: a table grown past them needs a new listener (see stale) */
-  readonly slots: number;
-  private readonly id: number;
-  private readonly conns: (NativeConnection | null)[] = [];
-  private count = 0;
-  private open = true;
+/** One native TCP or Unix listener with its own engine. */
+export class NativeTcpListener extends NativeListener<NativeConnection> {
   private paused = false;
-  private destroying = false;
   private acceptErrors = 0;
-  /** what the engine was last told */
-  private told: {
-    servers: (NativeServer | null)[]; regular: number; source: string | null;
-    connectMs: number; idleMs: number; fastclose: string;
-  } = {
-    servers: [], regular: -1, source: null, connectMs: -1, idleMs: -1, fastclose: '',
-  };
+  /** the timeouts and fastclose the engine was last told */
+  private readonly toldTimes = { connectMs: -1, idleMs: -1, fastclose: '' };
   /** a client waiting for a slot, as the table sees this listener while it is paused */
   private readonly waiter: Waiter = {
     get closed() { return false; },
@@ -178,31 +133,13 @@ export class NativeTcpListener implements Listener {
     close: () => {},
   };
 
-  constructor(addon: NativeAddon, readonly host: PairHost, spec: NativeListenSpec) {
-    this.slots = host.settings.connMax;
-    this.eng = addon.create({
-      slots: this.slots,
+  constructor(addon: NativeAddon, host: PairHost, spec: NativeListenSpec) {
+    super(addon, host, {
       select: (_listener, address, port) => this.select(address, port),
       failed: (slot, _server, errno) => this.failed(slot, errno),
-      onRecords: (n) => this.onRecords(n),
     });
-    this.live = this.eng.live;
     this.sync();
-    try {
-      const bound = this.eng.listen(spec.kind, spec.address, spec.port, spec.backlog);
-      this.id = bound.id;
-      this.port = bound.port;
-    } catch (err) {
-      this.eng.destroy();
-      const errno = (err as { errno?: number }).errno;
-      const where = spec.kind === 'unix' ? spec.address : `${spec.address}:${spec.port}`;
-      throw new Error(errno ? `listen ${errnoText(errno)} ${where}` : (err as Error).message, { cause: err });
-    }
-  }
-
-  /** Whether the connection table has grown past this engine's slots (`conn_max`): it must be reopened. */
-  get stale(): boolean {
-    return this.host.settings.connMax > this.slots;
+    this.bind(spec);
   }
 
   /** Tell the engine what changed since: servers (and -S source), -t, idle_timeout, tcp_fastclose. */
@@ -210,7 +147,7 @@ export class NativeTcpListener implements Listener {
     const st = this.host.settings;
     const connectMs = st.timeout * 1000;
     const idleMs = st.idleTimeout * 1000;
-    const told = this.told;
+    const told = this.toldTimes;
     if (connectMs !== told.connectMs || idleMs !== told.idleMs) {
       this.eng.setTimeouts(connectMs, idleMs, 0);
       told.connectMs = connectMs;
@@ -221,37 +158,6 @@ export class NativeTcpListener implements Listener {
       told.fastclose = st.tcpFastclose;
     }
     this.syncServers();
-  }
-
-  /** The engine's list: the regular servers, then the emergency and the abuse server. */
-  private syncServers(): void {
-    const h = this.host;
-    const n = h.serverCount();
-    const source = h.settings.source;
-    const told = this.told;
-    const list: NativeServer[] = [];
-    let same = n === told.regular && source === told.source;
-    for (let i = 0; i < n + 2; i++) {
-      const s = nativeServer(h.server(i < n ? i : i === n ? EMERGENCY : ABUSE), source);
-      list.push(s);
-      same &&= sameServer(s, told.servers[i] ?? null);
-    }
-    if (same) return;
-    try {
-      this.eng.setServers(list);
-    } catch (err) {
-      debug(`native data path: servers not updated: ${(err as Error).message}`);
-      return;
-    }
-    told.servers = list;
-    told.regular = n;
-    told.source = source;
-  }
-
-  /** The engine's index of a server index (EMERGENCY and ABUSE follow the regular ones). */
-  private nativeIndex(s: number): number {
-    const n = this.told.regular;
-    return s >= 0 ? s : s === EMERGENCY ? n : n + 1;
   }
 
   private select(address: string, port: number): number {
@@ -319,24 +225,11 @@ export class NativeTcpListener implements Listener {
     return this.nativeIndex(next.s);
   }
 
-  /** Closes of this loop turn: final bytes fold in and each slot is released (its engine slot frees after). */
-  private onRecords(n: number): void {
-    const r = this.eng.records;
-    const h = this.host;
-    for (let i = 0; i < n; i++) {
-      const o = i * REC.WORDS;
-      const slot = word(r, o + REC.SLOT);
-      const conn = this.conns[slot];
-      if (!conn) continue;
-      this.conns[slot] = null;
-      this.count -= 1;
-      const up = word(r, o + REC.BYTES_UP);
-      const down = word(r, o + REC.BYTES_DOWN);
-      conn.final = { sx: up, rx: down, csx: down, crx: up };
-      if (word(r, o + REC.WHY) === WHY_ERROR && h.settings.debug >= 2) debug(`connection ${slot}: ${errnoText(word(r, o + REC.ERRNO))}`);
-      h.release(conn);
-    }
-    if (!this.open) this.destroyWhenEmpty();
+  protected closed(conn: NativeConnection, r: Float64Array, o: number): void {
+    const up = word(r, o + REC.BYTES_UP);
+    const down = word(r, o + REC.BYTES_DOWN);
+    conn.final = { sx: up, rx: down, csx: down, crx: up };
+    if (word(r, o + REC.WHY) === WHY_ERROR && this.host.settings.debug >= 2) debug(`connection ${conn.index}: ${errnoText(word(r, o + REC.ERRNO))}`);
   }
 
   /** The table is full: accept nothing more (clients wait in the backlog, as pen does) until a slot frees. */
@@ -369,26 +262,6 @@ export class NativeTcpListener implements Listener {
       if (!this.paused) this.eng.pauseListener(this.id, false);
     }
   }
-
-  /** Stop listening; open connections carry on, and the engine goes once the last has closed. */
-  close(): void {
-    if (!this.open) return;
-    this.open = false;
-    this.eng.closeListener(this.id);
-    this.destroyWhenEmpty();
-  }
-
-  private destroyWhenEmpty(): void {
-    if (this.count > 0 || this.destroying) return;
-    this.destroying = true;
-    setImmediate(() => this.eng.destroy()); // not from inside an engine callback
-  }
-}
-
-function sameServer(a: NativeServer, b: NativeServer | null): boolean {
-  if (b === null) return false;
-  if ('path' in a) return 'path' in b && a.path === b.path;
-  return !('path' in b) && a.address === b.address && a.port === b.port && a.source === b.source;
 }
 
 /** Open a native TCP or Unix listener for the balancer's host. */

@@ -35,9 +35,15 @@ export type FastCloseMode = 'off' | 'up' | 'down' | 'both';
 export interface NativeHooks {
   /** the table size (-x plus UDP sessions): slots are 0..slots-1 */
   slots: number;
-  /** a new connection (or new UDP client) on `listener`: pick(slot, server), or -1 to refuse */
-  select(listener: number, address: string, port: number): number;
-  /** a connect to `server` failed (errno; ETIMEDOUT for the connect timeout): next server or -1 */
+  /**
+   * a new connection (or new UDP client) on `listener`: pick(slot, server), or -1 to refuse;
+   * `length` is a new UDP client's first datagram's (undefined for TCP)
+   */
+  select(listener: number, address: string, port: number, length?: number): number;
+  /**
+   * a connect to `server` failed (errno; ETIMEDOUT for the connect timeout), or a UDP session's
+   * server refused a datagram (ECONNREFUSED) or is down (0, see setDown): next server or -1
+   */
   failed(slot: number, server: number, errno: number): number;
   /** records[0 .. n*REC.WORDS) hold n close records; their slots are free once this returns */
   onRecords(n: number): void;
@@ -72,6 +78,10 @@ export interface NativeEngine {
   readonly live: Float64Array;
   setServers(servers: NativeServer[]): void;
   setFastclose(mode: FastCloseMode): void;
+  /** down[i]: server i is down, so a known UDP client's next datagram asks failed(slot, i, 0) where to go */
+  setDown(down: boolean[]): void;
+  /** close the least recently active UDP session without a record, its slot free at once: the slot, or -1 */
+  recycle(): number;
   /** milliseconds; 0 switches one off */
   setTimeouts(connectMs: number, idleMs: number, udpIdleMs: number): void;
   listen(kind: 'tcp' | 'udp' | 'unix', addressOrPath: string, port: number, backlog: number): { id: number; port: number };

@@ -46,6 +46,13 @@ export interface UdpCounters {
   recycled: number;      // closed to make room for a new session in a full table
 }
 
+/** What the tests and reports read of a UDP listener, on either data path (native-udp.ts). */
+export interface UdpListening {
+  readonly counters: UdpCounters;
+  /** open sessions */
+  readonly size: number;
+}
+
 export class UdpSession implements PairEntry, DatagramOwner {
   index = -1;
   state = CS_CONNECTED;
@@ -233,7 +240,7 @@ export class UdpSession implements PairEntry, DatagramOwner {
   }
 }
 
-export class UdpListener implements Listener {
+export class UdpListener implements Listener, UdpListening {
   readonly counters: UdpCounters = {
     datagramsIn: 0, bytesIn: 0, datagramsOut: 0, bytesOut: 0, dropped: 0, sessions: 0, expired: 0, recycled: 0,
   };

@@ -6,6 +6,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import net from 'node:net';
 import { test } from 'node:test';
 import { freePort, tcpBackend, sleep } from '../helpers/backends.ts';
+import { dnsBackend, dnsClient, freeUdpPort } from '../helpers/dns.ts';
 import { startPen } from '../helpers/pen.ts';
 import { control } from '../helpers/probe.ts';
 import { loadNative } from '../../server/core/native.ts';
@@ -22,6 +23,28 @@ function edgeTriggered(pid: number): number {
     for (const m of info.matchAll(/^tfd:\s*\d+ events:\s*([0-9a-f]+)/gm)) if (Number.parseInt(m[1] ?? '0', 16) & EPOLLET) n += 1;
   }
   return n;
+}
+
+/** An epoll set's watched fds, by the epoll fd's number. */
+function epollSets(pid: number): Map<string, string[]> {
+  const sets = new Map<string, string[]>();
+  for (const fd of readdirSync(`/proc/${pid}/fdinfo`)) {
+    let info: string;
+    try { info = readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'); } catch { continue; }
+    const watched = [...info.matchAll(/^tfd:\s*(\d+) /gm)].map((m) => m[1] ?? '');
+    if (watched.length > 0) sets.set(fd, watched);
+  }
+  return sets;
+}
+
+/**
+ * fds in the engine's epoll sets: an engine's set is itself watched by libuv's (one uv_poll per
+ * engine), and UDP fds are level-triggered, so edgeTriggered does not see them.
+ */
+function engineFds(pid: number): number {
+  const sets = epollSets(pid);
+  const nested = new Set([...sets.values()].flat().filter((fd) => sets.has(fd)));
+  return [...nested].reduce((n, fd) => n + (sets.get(fd)?.length ?? 0), 0);
 }
 
 async function datapathOf(admin: number): Promise<{ path: string; reason: string }> {
@@ -112,5 +135,61 @@ test('a bad PEN_DATAPATH is one clear error line and pen exits', async () => {
   } finally {
     if (saved === undefined) delete process.env.PEN_DATAPATH;
     else process.env.PEN_DATAPATH = saved;
+  }
+});
+
+async function startUdp(datapath: string) {
+  const backend = await dnsBackend('10.0.0.1');
+  const [port, ctl, admin] = [await freeUdpPort(), await freePort(), await freePort()];
+  const saved = process.env.PEN_DATAPATH;
+  process.env.PEN_DATAPATH = datapath;
+  try {
+    const pen = await startPen(['-U', '-d', '-u', 'root', '-C', `127.0.0.1:${ctl}`, '--admin', `127.0.0.1:${admin}`, `127.0.0.1:${port}`, `127.0.0.1:${backend.port}`], { waitPort: port });
+    for (let i = 0; i < 100 && !(await fetch(`http://127.0.0.1:${admin}/whoami`).then(() => true, () => false)); i++) await sleep(50);
+    return { pen, backend, port, ctl, admin };
+  } finally {
+    if (saved === undefined) delete process.env.PEN_DATAPATH;
+    else process.env.PEN_DATAPATH = saved;
+  }
+}
+
+test('with the addon built, a UDP listener is native: its socket and each session\'s are the engine\'s, and sessions show in the table', { skip: !built && 'the addon is not built' }, async () => {
+  const p = await startUdp('native');
+  const c = await dnsClient();
+  try {
+    assert.equal((await datapathOf(p.admin)).path, 'native');
+    assert.match(p.pen.stderr(), /datapath: native for 127\.0\.0\.1:\d+ \(PEN_DATAPATH=native\)/);
+    const pid = p.pen.child.pid!;
+    assert.equal(engineFds(pid), 1, 'the listener socket is in the engine\'s epoll set');
+    for (let i = 0; i < 3; i++) assert.equal((await c.ask(p.port))?.answer, '10.0.0.1');
+    assert.equal(engineFds(pid), 2, 'and the session\'s upstream socket');
+    assert.equal(new Set(p.backend.queries.map((q) => q.port)).size, 1, 'one upstream socket for the three queries');
+    assert.match(await control(p.ctl, 'connection 0'), /state = 2/);
+    const stats = (await (await fetch(`http://127.0.0.1:${p.admin}/stats`)).json()) as { totals: { connections: number } };
+    assert.equal(stats.totals.connections, 1, JSON.stringify(stats.totals));
+    // `close N` closes the session in the engine; the client's next query is a new session
+    assert.match(await control(p.ctl, 'close 0'), /Forcibly closing connection 0/);
+    for (let i = 0; i < 100 && engineFds(pid) > 1; i++) await sleep(20);
+    assert.equal(engineFds(pid), 1);
+    assert.equal((await c.ask(p.port))?.answer, '10.0.0.1');
+    assert.equal(new Set(p.backend.queries.map((q) => q.port)).size, 2);
+  } finally {
+    c.close();
+    await p.pen.stop();
+    await p.backend.close();
+  }
+});
+
+test('PEN_DATAPATH=portable keeps UDP on the TypeScript path: no engine', async () => {
+  const p = await startUdp('portable');
+  const c = await dnsClient();
+  try {
+    assert.deepEqual(await datapathOf(p.admin), { path: 'portable', reason: 'PEN_DATAPATH=portable' });
+    assert.equal((await c.ask(p.port))?.answer, '10.0.0.1');
+    assert.equal(engineFds(p.pen.child.pid!), 0);
+  } finally {
+    c.close();
+    await p.pen.stop();
+    await p.backend.close();
   }
 });

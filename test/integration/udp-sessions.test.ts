@@ -1,13 +1,18 @@
 // UDP sessions inside one process: what a session does with its upstream socket, how it fails
 // over, and how the session table stays bounded. Real sockets on loopback; the balancer is built
-// directly so the tests can read its tables and counters.
+// directly so the tests can read its tables and counters. The data path is whichever the
+// balancer picks (PEN_DATAPATH): udp.ts or the native engine (native-udp.ts). Blacklisting goes
+// through setBlacklist, as `server N blacklist` and a refused connect do: the native engine hears
+// of it there, since it sees no datagram of a known client.
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { once } from 'node:events';
+import { readdirSync } from 'node:fs';
 import { afterEach, describe, test } from 'node:test';
 import { Balancer } from '../../server/core/balancer.ts';
 import { emptyServer } from '../../server/core/servers.ts';
-import { UdpListener, UdpSession } from '../../server/core/udp.ts';
+import { setBlacklist } from '../../server/core/blacklist.ts';
+import type { UdpListening } from '../../server/core/udp.ts';
 import { collectStats } from '../../server/stats/model.ts';
 import { deadPort, sleep } from '../helpers/backends.ts';
 import { dnsBackend, dnsClient, dnsQuery, freeUdpPort, type DnsBackend, type DnsClient } from '../helpers/dns.ts';
@@ -37,7 +42,7 @@ async function backends(n: number): Promise<DnsBackend[]> {
 
 async function udpPen(
   ports: number[], configure: (pen: Balancer) => void = () => {},
-): Promise<{ pen: Balancer; port: number; listener: UdpListener }> {
+): Promise<{ pen: Balancer; port: number; listener: UdpListening }> {
   const pen = new Balancer();
   pen.settings.udp = true;
   configure(pen);
@@ -45,7 +50,7 @@ async function udpPen(
   const port = await freeUdpPort();
   await pen.listen(`127.0.0.1:${port}`);
   cleanups.push(() => pen.shutdown());
-  return { pen, port, listener: pen.listener as UdpListener };
+  return { pen, port, listener: pen.listener as unknown as UdpListening };
 }
 
 async function client(): Promise<DnsClient> {
@@ -85,9 +90,9 @@ describe('UDP sessions', () => {
     const c = await client();
     assert.equal((await c.ask(port))?.answer, '10.0.0.2');
     assert.equal((await c.ask(port))?.answer, '10.0.0.2');
-    nth(pen.servers.list, 1).status = pen.now(); // blacklisted for blacklist_time
+    setBlacklist(pen, 1, null, 'test'); // blacklisted for blacklist_time
     assert.equal((await c.ask(port))?.answer, '10.0.0.1');
-    nth(pen.servers.list, 1).status = 0;
+    setBlacklist(pen, 1, 0, 'test');
     assert.equal((await c.ask(port))?.answer, '10.0.0.1', 'and then stays with the new server');
     assert.equal(pen.clients.slots[0]?.server, 0);
     assert.deepEqual(pen.servers.list.map((s) => s.c), [1, 0]);
@@ -100,13 +105,13 @@ describe('UDP sessions', () => {
     const { pen, port, listener } = await udpPen([a.port, b.port]);
     const c = await client();
     assert.equal((await c.ask(port))?.answer, '10.0.0.2');
-    for (const s of pen.servers.list) s.status = pen.now();
+    pen.servers.list.forEach((_, i) => setBlacklist(pen, i, null, 'test'));
     assert.equal(await c.ask(port, '127.0.0.1', 500), null, 'existing session: no reply');
     assert.equal(await (await client()).ask(port, '127.0.0.1', 500), null, 'new session: no reply');
     assert.equal(listener.counters.dropped, 2);
     assert.equal(pen.dropped, 2);
     assert.equal(pen.connsUsed, 1, 'the refused new session did not keep a slot');
-    for (const s of pen.servers.list) s.status = 0;
+    pen.servers.list.forEach((_, i) => setBlacklist(pen, i, 0, 'test'));
     assert.equal((await c.ask(port))?.answer, '10.0.0.2', 'the session resumes when the blacklist ends');
   });
 
@@ -150,7 +155,7 @@ describe('UDP sessions', () => {
     // one client that keeps talking: the clock algorithm must not evict it
     const busy = await client();
     assert.equal((await busy.ask(port))?.answer, '10.0.0.1');
-    const busySession = pen.conns.find((x) => x instanceof UdpSession && x.clientPort === busy.port);
+    const busySession = pen.conns.find((x) => (x as { clientPort?: number } | null)?.clientPort === busy.port);
     assert.ok(busySession);
     for (let i = 0; i < 40; i++) {
       const f = dgram.createSocket('udp4');
@@ -199,6 +204,30 @@ describe('UDP sessions', () => {
     assert.equal(listener.counters.datagramsOut, 3);
     pen.closeConnection(pen.conns.findIndex((x) => x !== null));
     assert.equal(serverBytes(pen, 0).sx, 2 * q, 'closing the session folds its bytes into the server');
+  });
+
+  test('sessions recycled by a full table and expired leave no descriptor and no slot behind', async () => {
+    const [a] = await backends(1);
+    const { pen, port, listener } = await udpPen([a.port], (p) => {
+      p.conns = new Array(16).fill(null);
+      p.settings.connMax = 16;
+      p.settings.idleTimeout = 1;
+    });
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const before = fds();
+    // batches of 8 into 16 slots: each batch fits (a session recycled while its query is out
+    // loses the reply), and every batch after the second recycles the oldest sessions
+    for (let round = 0; round < 20; round++) {
+      const batch = await Promise.all(Array.from({ length: 8 }, () => dnsClient()));
+      const answers = await Promise.all(batch.map((c) => c.ask(port)));
+      for (const c of batch) c.close();
+      assert.ok(answers.every((r) => r?.answer === '10.0.0.1'), `round ${round}: every new client is served`);
+      assert.ok(pen.connsUsed <= 16);
+    }
+    assert.ok(listener.counters.recycled >= 160 - 16, `recycled ${listener.counters.recycled}`);
+    for (let i = 0; i < 60 && (pen.connsUsed > 0 || fds() > before); i++) await sleep(100);
+    assert.deepEqual([pen.connsUsed, listener.size, pen.servers.list[0]?.c], [0, 0, 0]);
+    assert.ok(fds() <= before, `descriptors: ${fds()} now, ${before} before`);
   });
 
   test('a Unix socket path server cannot take UDP and is skipped like a refused one', async () => {

@@ -127,4 +127,20 @@ describe('pen -U with dig', () => {
     assert.equal(await dig(port, { server: '::1' }), '10.0.0.1');
     assert.equal(await dig(port, { server: '127.0.0.1' }), '10.0.0.1');
   });
+
+  test('client_acl is checked when a new client picks: a denied client goes to the abuse server (-B), or is dropped without one', async () => {
+    const [a] = await backends(1);
+    const abuse = await dnsBackend('10.0.0.9');
+    cleanups.push(() => abuse.close());
+    const acl = ['-O', 'acl 1 permit 127.0.0.1', '-O', 'client_acl 1'];
+    const port = await freeUdpPort();
+    await udpPen(['-U', '-B', `127.0.0.1:${abuse.port}`, ...acl, `127.0.0.1:${port}`, `127.0.0.1:${a.port}`], port);
+    assert.equal(await dig(port), '10.0.0.1');
+    assert.equal(await dig(port, { source: '127.0.0.2' }), '10.0.0.9', 'denied: the abuse server');
+    assert.equal(await dig(port), '10.0.0.1', 'the permitted client is still served');
+    const bare = await freeUdpPort();
+    await udpPen(['-U', ...acl, `127.0.0.1:${bare}`, `127.0.0.1:${a.port}`], bare);
+    assert.equal(await dig(bare, { source: '127.0.0.2' }), 'exit 9', 'denied and no abuse server: dropped');
+    assert.equal(await dig(bare), '10.0.0.1');
+  });
 });

@@ -120,3 +120,81 @@ test('a flood from known clients stays in native code and leaves nothing behind'
     assert.deepEqual([h.eng.stats().sessions, h.eng.stats().fds, h.eng.stats().slotsTaken], [0, 1, 0]);
   } finally { h.destroy(); for (const c of clients) c.s.close(); await be.close(); }
 });
+
+/** A loopback UDP port with nothing bound to it: datagrams there get ICMP port unreachable. */
+async function deadUdpPort(): Promise<number> {
+  const s = dgram.createSocket('udp4');
+  s.bind(0, '127.0.0.1');
+  await once(s, 'listening');
+  const port = s.address().port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+test('a session whose server is set down asks failed(slot, server, 0) and moves; -1 drops the datagram and keeps it', async () => {
+  const be1 = await udpEcho(), be2 = await udpEcho();
+  const h = harness([{ address: '127.0.0.1', port: be1.port }, { address: '127.0.0.1', port: be2.port }]);
+  h.choose = () => 0;
+  const c = await client();
+  try {
+    const { port } = h.eng.listen('udp', '127.0.0.1', 0, 1);
+    c.s.send('a', port, '127.0.0.1');
+    await until(() => c.got.length === 1);
+    assert.throws(() => h.eng.setDown([false, 1 as unknown as boolean]), TypeError);
+    h.eng.setDown([true, false]);
+    h.next = () => 1;
+    c.s.send('b', port, '127.0.0.1');
+    await until(() => c.got.length === 2);
+    assert.deepEqual(h.failures.map((f) => [f.server, f.errno]), [[0, 0]]);
+    assert.deepEqual([be1.peers.size, be2.peers.size], [1, 1]);
+    assert.equal(h.eng.info(nth(h.eng.list(), 0))?.server, 1);
+    h.eng.setDown([false, true]);
+    h.next = () => -1;
+    c.s.send('c', port, '127.0.0.1');
+    await until(() => h.failures.length === 2 && h.eng.stats().udpDropped === 1);
+    await sleep(100);
+    assert.equal(c.got.length, 2, 'the datagram was dropped');
+    assert.deepEqual([h.eng.stats().sessions, h.eng.stats().fds, h.selects.length], [1, 2, 1], 'the session stays');
+  } finally { h.destroy(); c.s.close(); await be1.close(); await be2.close(); }
+});
+
+test('ICMP port unreachable: failed(slot, server, ECONNREFUSED), and the datagram is replayed to the next server', async () => {
+  const be = await udpEcho();
+  const dead = await deadUdpPort();
+  const h = harness([{ address: '127.0.0.1', port: dead }, { address: '127.0.0.1', port: be.port }]);
+  h.choose = () => 0;
+  h.next = (_slot, server, errno) => (errno === 111 && server === 0 ? 1 : -1);
+  const c = await client();
+  try {
+    const { port } = h.eng.listen('udp', '127.0.0.1', 0, 1);
+    c.s.send('lost-then-replayed', port, '127.0.0.1');
+    await until(() => c.got.length === 1);
+    assert.deepEqual(c.got, ['lost-then-replayed']);
+    assert.deepEqual(h.failures.map((f) => [f.server, f.errno]), [[0, 111]]);
+    assert.deepEqual([h.eng.stats().sessions, h.eng.stats().fds], [1, 2]);
+  } finally { h.destroy(); c.s.close(); await be.close(); }
+});
+
+test('recycle() closes the least recently active session without a record and frees its slot at once', async () => {
+  const be = await udpEcho();
+  const h = harness([{ address: '127.0.0.1', port: be.port }]);
+  const a = await client(), b = await client();
+  try {
+    const { port } = h.eng.listen('udp', '127.0.0.1', 0, 1);
+    assert.equal(h.eng.recycle(), -1, 'no session yet');
+    a.s.send('a', port, '127.0.0.1');
+    await until(() => a.got.length === 1);
+    await sleep(20);
+    b.s.send('b', port, '127.0.0.1');
+    await until(() => b.got.length === 1);
+    const [slotA] = h.eng.list();
+    assert.equal(h.eng.recycle(), slotA);
+    assert.deepEqual([h.eng.stats().sessions, h.eng.stats().fds, h.eng.stats().slotsTaken], [1, 2, 1]);
+    assert.equal(h.eng.info(slotA!), null);
+    await sleep(50);
+    assert.equal(h.closed.length, 0, 'no record');
+    a.s.send('again', port, '127.0.0.1');
+    await until(() => a.got.length === 2);
+    assert.equal(h.selects.length, 3, 'a returning client is a new session');
+  } finally { h.destroy(); a.s.close(); b.s.close(); await be.close(); }
+});
