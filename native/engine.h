@@ -91,6 +91,7 @@ struct conn {
   int32_t slot, server, listener;
   uint32_t flags;
   uint32_t attempts;
+  uint32_t client_events;        /* the client's epoll events that came while connecting */
   int last_errno;
   struct pending to_server, to_client;
   uint64_t active_ms, connect_ms;

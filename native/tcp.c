@@ -12,8 +12,12 @@
  * Lengths: recv into the engine's IO_BUF_SIZE buffer; a partial send stores n - w bytes
  * (0 < n - w <= IO_BUF_SIZE, pending_store checks); drain writes len - off bytes of it.
  *
- * Reading: always to EAGAIN or EOF (edge-triggered; an EOF that came with the data must not be
- * lost, pitfalls 1 and 2). A partial send keeps the rest in a pending buffer and stops reading
+ * Reading: to EAGAIN or EOF (edge-triggered; an EOF that came with the data must not be lost,
+ * pitfalls 1 and 2), except that a read shorter than the buffer, on an event that reported no
+ * EOF, hangup or error, ends it: the socket is then empty, and whatever arrives after (data or
+ * the FIN) raises a new edge, as nginx's ngx_unix_recv reasons. That saves the recv that would
+ * only say EAGAIN, one per event. Where the events are not known (after a connect or a drain),
+ * the read goes to EAGAIN. A partial send keeps the rest in a pending buffer and stops reading
  * that direction; when the buffer drains the read is retried (pitfall 6).
  */
 #define _GNU_SOURCE
@@ -26,6 +30,8 @@
 
 #define CONN_EVENTS (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
 #define MAX_ATTEMPTS 1024   /* failover is JS's policy; this only stops a JS bug looping forever */
+#define EV_UNKNOWN EPOLLHUP /* pump: the edge is not known, read to EAGAIN */
+#define EV_END (EPOLLRDHUP | EPOLLHUP | EPOLLERR)
 
 static double *live_of(struct engine *e, struct conn *c) { return e->live + (size_t)c->slot * LIVE_WORDS; }
 
@@ -102,8 +108,9 @@ static void connect_with_failover(struct engine *e, struct conn *c) {
 
 static void on_eof(struct engine *e, struct conn *c, int from_client);
 
-/* Move bytes from one end to the other until EAGAIN, EOF or the destination is full. */
-static void pump(struct engine *e, struct conn *c, int from_client) {
+/* Move bytes from one end to the other until EAGAIN, EOF, a short read (see the top) or the
+ * destination is full. `events`: the source's epoll events, or EV_UNKNOWN. */
+static void pump(struct engine *e, struct conn *c, int from_client, uint32_t events) {
   int src = from_client ? c->cfd : c->sfd, dst = from_client ? c->sfd : c->cfd;
   struct pending *p = from_client ? &c->to_server : &c->to_client;
   uint32_t eof = from_client ? C_EOF_CLIENT : C_EOF_SERVER;
@@ -117,7 +124,10 @@ static void pump(struct engine *e, struct conn *c, int from_client) {
       l[from_client ? L_PKTS_UP : L_PKTS_DOWN] += 1;
       ssize_t w;
       do w = send(dst, e->iobuf, (size_t)n, MSG_NOSIGNAL); while (w < 0 && errno == EINTR);
-      if (w == n) continue;
+      if (w == n) {
+        if ((size_t)n < IO_BUF_SIZE && !(events & EV_END)) return;   /* short read: empty, a new edge follows */
+        continue;
+      }
       if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK) { conn_close(e, c, WHY_ERROR, errno); return; }
       if (w < 0) w = 0;
       if (pending_store(e, p, e->iobuf + w, (size_t)(n - w)) < 0) conn_close(e, c, WHY_ERROR, ENOMEM);
@@ -170,9 +180,12 @@ static void on_eof(struct engine *e, struct conn *c, int from_client) {
 
 static void on_connect_done(struct engine *e, struct conn *c, uint32_t events) {
   int err = 0;
-  socklen_t len = sizeof err;
-  if (getsockopt(c->sfd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
-  if (!err && !(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
+  /* writable with no error or hangup is a connect that succeeded: SO_ERROR would say 0 */
+  if ((events & (EPOLLERR | EPOLLHUP)) || !(events & EPOLLOUT)) {
+    socklen_t len = sizeof err;
+    if (getsockopt(c->sfd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
+    if (!err && !(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
+  }
   if (err) {
     if (connect_failed(e, c, err) == 0) connect_with_failover(e, c);
     return;
@@ -180,15 +193,21 @@ static void on_connect_done(struct engine *e, struct conn *c, uint32_t events) {
   c->flags = (c->flags & ~C_CONNECTING) | C_CONNECTED;
   c->active_ms = engine_now(e);
   live_of(e, c)[L_STATE] = ST_CONNECTED;
-  pump(e, c, 1);   /* what the client sent while we connected: its edge has passed */
-  pump(e, c, 0);
+  /* What the client sent while we connected: its edge has passed. No readable client event yet
+   * means none was delivered, and one still comes (the readiness is on epoll's list, or later). */
+  uint32_t cev = c->client_events;
+  c->client_events = 0;
+  if (cev & (EPOLLIN | EV_END)) pump(e, c, 1, cev);
+  /* the server's data before this event shows in `events`; later data raises a new edge */
+  if (events & (EPOLLIN | EV_END)) pump(e, c, 0, events);
 }
 
 void tcp_on_event(struct engine *e, struct conn *c, int server_side, uint32_t events) {
   if (c->flags & C_DEAD) return;
   if (c->flags & C_CONNECTING) {
     if (server_side) on_connect_done(e, c, events);
-    return;   /* client events wait for the connect; on_connect_done reads what came */
+    else c->client_events |= events;   /* they wait for the connect; on_connect_done reads what came */
+    return;
   }
   if (!(c->flags & C_CONNECTED)) return;
   if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
@@ -199,11 +218,11 @@ void tcp_on_event(struct engine *e, struct conn *c, int server_side, uint32_t ev
         if (!c->to_server.data && !c->to_client.data) conn_close(e, c, WHY_EOF, 0);
         return;
       }
-      pump(e, c, server_side);   /* the direction into this end may read again */
+      pump(e, c, server_side, EV_UNKNOWN);   /* the direction into this end may read again: its edge has passed */
       if (c->flags & C_DEAD) return;
     }
   }
-  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) pump(e, c, server_side ? 0 : 1);
+  if (events & (EPOLLIN | EV_END)) pump(e, c, server_side ? 0 : 1, events);
 }
 
 static void new_conn(struct engine *e, struct listener *l, int fd, const union sockaddr_any *peer) {

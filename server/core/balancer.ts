@@ -203,7 +203,8 @@ export class Balancer implements LifecycleState {
   }
 
   /**
-   * After a command (and on every sweep): a native listener follows the settings and servers, or,
+   * After a command (and on every sweep, before the listener's own): a native listener follows
+   * the settings and servers (its one sync per sweep), or,
    * when a setting now needs the TypeScript path (`http`, `log`, …) or `conn_max` outgrew its
    * engine, is replaced at once, so new connections get the behaviour; its open connections carry
    * on to their end. Back on the TypeScript path the listener stays there until the next `listen`.
@@ -233,9 +234,8 @@ export class Balancer implements LifecycleState {
   }
 
   /** The data path for a new listener (datapath.ts); a forced native path that cannot load is an error. */
-  private pickDatapath(): Datapath {
+  private pickDatapath(loaded: ReturnType<typeof loadNative>): Datapath {
     try {
-      const loaded = loadNative();
       return chooseDatapath(this.settings, 'error' in loaded ? loaded.error : null, forcedDatapath());
     } catch (err) {
       throw new PenError('PEN_ERR_UNSUPPORTED', (err as Error).message);
@@ -243,10 +243,10 @@ export class Balancer implements LifecycleState {
   }
 
   private async openListener(spec: ListenSpec): Promise<Listener> {
-    this.datapath = this.pickDatapath();
+    const loaded = loadNative();
+    this.datapath = this.pickDatapath(loaded);
     if (this.settings.debug >= 1) debug(`datapath: ${this.datapath.path} for ${spec.text} (${this.datapath.reason})`);
     try {
-      const loaded = loadNative();
       const udp = this.settings.udp;
       if (udp && this.datapath.path === 'native' && 'engine' in loaded && spec.family !== 'unix') {
         return new NativeUdpListener(loaded.engine, this.host, { address: spec.host, port: spec.port });

@@ -183,7 +183,6 @@ export class NativeTcpListener extends NativeListener<NativeConnection> {
       h.release(conn);
       return -1;
     }
-    this.live.fill(0, slot * LIVE.WORDS, (slot + 1) * LIVE.WORDS); // the last occupant's counters
     conn.started = true;
     this.conns[slot] = conn;
     this.count += 1;
@@ -247,12 +246,11 @@ export class NativeTcpListener extends NativeListener<NativeConnection> {
   }
 
   /**
-   * Every SWEEP_MS: settings in step, a paused listener resumed if a slot is free, accepts an
-   * error stopped retried.
+   * Every SWEEP_MS: a paused listener resumed if a slot is free, accepts an error stopped retried.
+   * The settings are the balancer's to keep in step (keepDatapath syncs before each sweep).
    */
   sweep(): void {
     if (!this.open) return;
-    this.sync();
     if (this.paused && !this.host.full()) this.resume();
     const errors = this.eng.stats().acceptErrors;
     if (errors !== this.acceptErrors) {

@@ -225,7 +225,7 @@ export class NativeUdpListener extends NativeListener<NativeUdpSession> implemen
     const s = this.conns[slot];
     if (!s) return -1;
     const h = this.host;
-    if (errno !== 0) h.failed(s.server, `connect failure: ${uvMessage('recvmsg', -errno, '')}`);
+    if (errno !== 0) h.failed(s.server, `connect failure: ${uvMessage('recvmsg', -errno, '')}`, -errno);
     const next = h.nextPick(s, s.server, s.server, 0);
     const why = next.kind === 'none' ? next.why : next.s === s.server || !this.reachable(next.s) ? 'nosrv' : null;
     if (why !== null || next.kind === 'none') {
@@ -276,10 +276,5 @@ export class NativeUdpListener extends NativeListener<NativeUdpSession> implemen
       debug(`udp session ${s.index}: ${errnoText(errno)}`);
       this.drop('nosrv');
     }
-  }
-
-  /** Every SWEEP_MS: settings, servers and blacklist ends in step. */
-  sweep(): void {
-    if (this.open) this.sync();
   }
 }

@@ -44,6 +44,27 @@ test('forwards both ways, byte counts in the record and in live memory', async (
   } finally { h.destroy(); await be.close(); }
 });
 
+test('a slot taken again starts with zero live counters (the engine clears them, not JS)', async () => {
+  const be = await echoServer();
+  const h = harness([{ address: '127.0.0.1', port: be.port }]);
+  try {
+    const { port } = h.eng.listen('tcp', '127.0.0.1', 0, 128);
+    assert.equal((await roundTrip(port, 'x'.repeat(1000))).length, 1000);
+    await h.waitClosed(1);
+    const slot = nth(h.closed, 0).slot;
+    // the harness's free list is a stack: the next client gets the same slot
+    const c = net.connect(port, '127.0.0.1');
+    await once(c, 'connect');
+    const end = Date.now() + 5000;
+    while (h.eng.list().length === 0 && Date.now() < end) await sleep(5);
+    assert.deepEqual(h.eng.list(), [slot]);
+    assert.deepEqual([0, 1, 4, 5].map((w) => h.eng.live[slot * 6 + w]), [0, 0, 0, 0], 'bytes and packets of the last occupant are gone');
+    c.end();
+    await h.waitClosed(2);
+    assert.deepEqual([h.closed[1]?.up, h.closed[1]?.down], [0, 0]);
+  } finally { h.destroy(); await be.close(); }
+});
+
 test('large transfers both ways to a slow reader lose nothing (backpressure)', async () => {
   const size = 24 << 20;
   const download = randomBytes(size), upload = randomBytes(size);

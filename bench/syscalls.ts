@@ -1,0 +1,278 @@
+// `npm run bench:syscalls`: what one request costs each proxy in system calls (strace -f -c) and in
+// user-space instructions (valgrind --tool=callgrind), for C pen, our TypeScript path and our native
+// path, in front of one nginx on loopback. Each figure is a fixed number of requests, less an idle
+// window of the same length on the same process (timers, the sweep), divided by the requests.
+// Cases: keep-alive (one connection carries many requests) and close (a new connection per request).
+// Everything started here is stopped by its pid; every wait is bounded.
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import net from 'node:net';
+import { spawn } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import { HOST, freePort, killAllSync, sleep, start, stopAll, waitTcp, which, type Proc } from './procs.ts';
+import { OUR_PEN, startNginx } from './targets.ts';
+
+const { values: opt } = parseArgs({
+  options: {
+    requests: { type: 'string', default: '2000' },
+    concurrency: { type: 'string', default: '1' },
+    targets: { type: 'string', default: 'pen,ts,native' },
+    cases: { type: 'string', default: 'keepalive,close' },
+    tools: { type: 'string', default: 'strace,callgrind' },
+    top: { type: 'string', default: '8' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+if (opt.help) {
+  console.log(`usage: npm run bench:syscalls -- [--requests N] [--concurrency C] [--targets pen,ts,native]
+       [--cases keepalive,close] [--tools strace,callgrind] [--top K (syscalls listed per row)]`);
+  process.exit(0);
+}
+
+const REQUESTS = Math.max(10, Number(opt.requests));
+const CONC = Math.max(1, Number(opt.concurrency));
+const TOP = Math.max(0, Number(opt.top));
+type Target = 'pen' | 'ts' | 'native';
+type Case = 'keepalive' | 'close';
+const LABEL: Record<Target, string> = { pen: 'pen (C)', ts: 'ours, TypeScript path', native: 'ours, native path' };
+const targets = opt.targets.split(',').filter((t): t is Target => t in LABEL);
+const cases = opt.cases.split(',').filter((c): c is Case => c === 'keepalive' || c === 'close');
+const tools = opt.tools.split(',');
+/** the whole run is bounded: past this everything started is killed */
+const DEADLINE_MS = 20 * 60_000;
+
+const missing = ['nginx', 'pen', ...tools.map((t) => (t === 'callgrind' ? 'valgrind' : t))].filter((p) => !which(p));
+if (missing.length) {
+  console.error(`bench:syscalls: missing ${missing.join(', ')} (apt-get install nginx-light pen strace valgrind)`);
+  process.exit(2);
+}
+
+const tmp = mkdtempSync(`${os.tmpdir()}/pen-syscalls-`);
+process.on('exit', () => { killAllSync(); rmSync(tmp, { recursive: true, force: true }); });
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => { void stopAll().finally(() => process.exit(130)); });
+setTimeout(() => { console.error('bench:syscalls: deadline passed'); process.exit(1); }, DEADLINE_MS).unref();
+const log = (s: string) => console.error(`syscalls: ${s}`);
+
+// ---- the load: a raw HTTP client, so the client's own cost is small and the same for everyone ----
+
+const REQ = (close: boolean) => `GET / HTTP/1.1\r\nHost: ${HOST}\r\n${close ? 'Connection: close\r\n' : ''}\r\n`;
+
+/** One response read off s; resolves when its body (Content-Length) is complete. */
+function response(s: net.Socket, ms: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let buf = Buffer.alloc(0);
+    const t = setTimeout(() => done(new Error('response timed out')), ms);
+    const onData = (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      const end = buf.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const len = Number(/content-length:\s*(\d+)/i.exec(buf.subarray(0, end).toString())?.[1] ?? 0);
+      if (buf.length >= end + 4 + len) done(null);
+    };
+    const onClose = () => done(new Error('closed before the response ended'));
+    function done(err: Error | null) {
+      clearTimeout(t);
+      s.off('data', onData);
+      s.off('close', onClose);
+      if (err) reject(err); else resolve();
+    }
+    s.on('data', onData);
+    s.on('close', onClose);
+  });
+}
+
+function connect(port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, HOST, () => { s.off('error', reject); resolve(s); });
+    s.once('error', reject);
+  });
+}
+
+/** n requests over CONC workers: keep-alive reuses one connection each, close opens one per request (as wrk). */
+async function load(port: number, c: Case, n: number): Promise<void> {
+  let left = n;
+  const worker = async () => {
+    let s: net.Socket | null = null;
+    while (left > 0) {
+      left -= 1;
+      if (s === null) s = await connect(port);
+      s.write(REQ(c === 'close'));
+      await response(s, 30_000);
+      if (c === 'close') { s.destroy(); s = null; }
+    }
+    s?.destroy();
+  };
+  await Promise.all(Array.from({ length: CONC }, worker));
+}
+
+// ---- the proxies ----
+
+function proxyArgv(t: Target, port: number, backend: number): { cmd: string; args: string[]; env: string | null } {
+  const common = ['-f', '-x', '4000', '-c', '4000', `${HOST}:${port}`, `${HOST}:${backend}`];
+  if (t === 'pen') return { cmd: which('pen')!, args: common, env: null };
+  return { cmd: process.execPath, args: [OUR_PEN, ...common], env: t === 'native' ? 'native' : 'portable' };
+}
+
+async function startProxy(t: Target, backend: number, wrap: string[] = []): Promise<{ proc: Proc; port: number }> {
+  const port = await freePort();
+  const a = proxyArgv(t, port, backend);
+  const saved = process.env.PEN_DATAPATH;
+  if (a.env) process.env.PEN_DATAPATH = a.env; else delete process.env.PEN_DATAPATH;
+  const proc = wrap.length ? start(t, wrap[0]!, [...wrap.slice(1), a.cmd, ...a.args]) : start(t, a.cmd, a.args);
+  if (saved === undefined) delete process.env.PEN_DATAPATH; else process.env.PEN_DATAPATH = saved;
+  const deadline = Date.now() + 120_000; // node under valgrind starts slowly
+  for (;;) {
+    try { await waitTcp(proc, port); break; } catch (err) { if (proc.exited() || Date.now() > deadline) throw err; }
+  }
+  return { proc, port };
+}
+
+/** A helper process run to completion, bounded. */
+function runTool(cmd: string, args: string[], ms = 30_000): Promise<string> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { out += d; });
+    const t = setTimeout(() => child.kill('SIGKILL'), ms);
+    child.on('close', () => { clearTimeout(t); resolve(out); });
+  });
+}
+
+// ---- strace -f -c, attached to the running proxy ----
+
+type Counts = Map<string, number>;
+
+/** strace -c's table: calls per syscall name. */
+function parseStrace(text: string): Counts {
+  const m: Counts = new Map();
+  for (const line of text.split('\n')) {
+    const r = /^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?([a-z_0-9]+)\s*$/.exec(line);
+    if (r && r[2] !== 'total') m.set(r[2]!, Number(r[1]));
+  }
+  return m;
+}
+
+/** Syscalls the proxy makes while `work` runs: strace attached to every thread, detached after. */
+async function straced(pid: number, work: () => Promise<void>): Promise<{ counts: Counts; ms: number }> {
+  const file = `${tmp}/strace-${pid}-${Date.now()}.txt`;
+  const st = start('strace', which('strace')!, ['-f', '-c', '-o', file, '-p', String(pid)]);
+  const until = Date.now() + 10_000;
+  while (!/attached/.test(st.output()) && Date.now() < until) await sleep(20);
+  await sleep(200); // every thread attached
+  const t0 = Date.now();
+  await work();
+  const ms = Date.now() - t0;
+  st.child.kill('SIGINT'); // strace detaches and writes its table
+  const end = Date.now() + 10_000;
+  while (!st.exited() && Date.now() < end) await sleep(20);
+  await st.stop();
+  return { counts: parseStrace(readFileSync(file, 'utf8')), ms };
+}
+
+function perRequest(busy: Counts, busyMs: number, idle: Counts, idleMs: number, n: number): Counts {
+  const out: Counts = new Map();
+  for (const [k, v] of busy) {
+    const x = (v - ((idle.get(k) ?? 0) * busyMs) / idleMs) / n;
+    if (x > 0.005) out.set(k, x);
+  }
+  return out;
+}
+
+// ---- callgrind: instrumentation switched on for the window only ----
+
+async function callgrindIr(pid: number, work: () => Promise<void>): Promise<{ ir: number; ms: number }> {
+  const before = new Set(readdirSync(tmp));
+  await runTool('callgrind_control', ['-z', String(pid)]);
+  await runTool('callgrind_control', ['-i', 'on', String(pid)]);
+  const t0 = Date.now();
+  await work();
+  const ms = Date.now() - t0;
+  await runTool('callgrind_control', ['-i', 'off', String(pid)]);
+  await runTool('callgrind_control', ['-d', String(pid)], 120_000);
+  const end = Date.now() + 60_000;
+  for (;;) {
+    const fresh = readdirSync(tmp).filter((f) => f.startsWith(`cg.${pid}.`) && !before.has(f));
+    const text = fresh.length ? readFileSync(`${tmp}/${fresh[0]}`, 'utf8') : '';
+    const m = /^summary:\s+(\d+)/m.exec(text) ?? /^totals:\s+(\d+)/m.exec(text);
+    if (m) return { ir: Number(m[1]), ms };
+    if (Date.now() > end) throw new Error('callgrind wrote no dump');
+    await sleep(200);
+  }
+}
+
+// ---- the run ----
+
+interface Row { target: Target; c: Case; sys?: Counts; ir?: number }
+const rows: Row[] = [];
+const row = (t: Target, c: Case): Row => {
+  let r = rows.find((x) => x.target === t && x.c === c);
+  if (!r) rows.push((r = { target: t, c }));
+  return r;
+};
+const WARM = 500;
+
+async function straceTarget(t: Target, backend: number): Promise<void> {
+  const { proc, port } = await startProxy(t, backend);
+  try {
+    for (const c of cases) {
+      await load(port, c, WARM); // JIT, pools
+      const busy = await straced(proc.pid, () => load(port, c, REQUESTS));
+      const idle = await straced(proc.pid, () => sleep(Math.max(500, busy.ms)));
+      row(t, c).sys = perRequest(busy.counts, busy.ms, idle.counts, idle.ms, REQUESTS);
+      const total = [...row(t, c).sys!.values()].reduce((a, b) => a + b, 0);
+      log(`${LABEL[t]} ${c}: ${total.toFixed(1)} syscalls per request (${busy.ms} ms under strace)`);
+    }
+  } finally { await proc.stop(); }
+}
+
+async function callgrindTarget(t: Target, backend: number): Promise<void> {
+  const wrap = ['valgrind', '--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${tmp}/cg.%p`];
+  const { proc, port } = await startProxy(t, backend, wrap);
+  try {
+    for (const c of cases) {
+      await load(port, c, WARM);
+      const busy = await callgrindIr(proc.pid, () => load(port, c, REQUESTS));
+      const idle = await callgrindIr(proc.pid, () => sleep(Math.max(500, busy.ms)));
+      row(t, c).ir = (busy.ir - (idle.ir * busy.ms) / idle.ms) / REQUESTS;
+      log(`${LABEL[t]} ${c}: ${Math.round(row(t, c).ir!)} instructions per request (${busy.ms} ms under callgrind)`);
+    }
+  } finally { await proc.stop(); }
+}
+
+function table(): string {
+  const lines = [
+    `${REQUESTS} requests per case, ${CONC} at a time, less an idle window as long; per request:`,
+    '',
+    '| proxy | case | syscalls | user-space instructions | top syscalls |',
+    '|---|---|--:|--:|---|',
+  ];
+  for (const c of cases) {
+    for (const t of targets) {
+      const r = row(t, c);
+      const sys = r.sys ? [...r.sys].sort((a, b) => b[1] - a[1]) : [];
+      const total = sys.reduce((a, [, v]) => a + v, 0);
+      const top = sys.slice(0, TOP).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ');
+      const ir = r.ir === undefined ? '–' : Math.round(r.ir).toLocaleString('en');
+      lines.push(`| ${LABEL[t]} | ${c} | ${r.sys ? total.toFixed(1) : '–'} | ${ir} | ${top} |`);
+    }
+  }
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const nginx = await startNginx(tmp, null, 4000);
+  try {
+    for (const t of targets) {
+      if (tools.includes('strace')) await straceTarget(t, nginx.port);
+      if (tools.includes('callgrind')) await callgrindTarget(t, nginx.port);
+    }
+  } finally { await stopAll(); }
+  console.log(table());
+}
+
+main().catch(async (err) => {
+  console.error(`bench:syscalls: ${(err as Error).stack ?? err}`);
+  await stopAll();
+  process.exit(1);
+});
