@@ -201,7 +201,6 @@ export class NativeUdpListener extends NativeListener<NativeUdpSession> implemen
       h.release(session);
       return -1;
     }
-    this.live.fill(0, slot * LIVE.WORDS, (slot + 1) * LIVE.WORDS); // the last occupant's counters
     this.conns[slot] = session;
     this.count += 1;
     this.choose(session, p.s);
