@@ -41,6 +41,8 @@ export interface NativeHooks {
   failed(slot: number, server: number, errno: number): number;
   /** records[0 .. n*REC.WORDS) hold n close records; their slots are free once this returns */
   onRecords(n: number): void;
+  /** --threads: forwarding threads in all (1, the default: Node's loop only; at most layout.maxThreads) */
+  threads?: number;
 }
 
 export interface NativeConnInfo {
@@ -91,7 +93,7 @@ export interface NativeAddon {
   create(hooks: NativeHooks): NativeEngine;
   layout: {
     version: number; recWords: number; liveWords: number; pickSlotMul: number;
-    maxServers: number; maxListeners: number; maxSlots: number;
+    maxServers: number; maxListeners: number; maxSlots: number; maxThreads: number;
   };
 }
 
