@@ -18,7 +18,7 @@ import { CS_CLOSED_DOWN, CS_CLOSED_UP, CS_CONNECTED, CS_CONNECTING, socketId, ty
 import type { Waiter } from './conn-table.ts';
 import { debug } from './diag.ts';
 import { uvMessage } from './ends.ts';
-import { CLOSE_WHY, LIVE, REC, STATE, pick, type NativeAddon, type NativeEngine, type NativeServer } from './native.ts';
+import { CLOSE_WHY, LIVE, REC, STATE, nativeThreads, pick, type NativeAddon, type NativeEngine, type NativeServer } from './native.ts';
 import type { Listener, PairEntry, PairHost } from './pair-host.ts';
 import { ABUSE, EMERGENCY, NO_SERVER, serverWhere, type Server } from './servers.ts';
 
@@ -185,6 +185,7 @@ export class NativeTcpListener implements Listener {
       select: (_listener, address, port) => this.select(address, port),
       failed: (slot, _server, errno) => this.failed(slot, errno),
       onRecords: (n) => this.onRecords(n),
+      ...(nativeThreads() > 1 ? { threads: nativeThreads() } : {}),   // --threads: forwarding threads
     });
     this.live = this.eng.live;
     this.sync();

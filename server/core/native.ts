@@ -138,3 +138,8 @@ export function loadNative(): { engine: NativeAddon } | { error: string } {
   }
   return (cached = { engine: addon });
 }
+
+/** --threads, set once at start-up (pen.ts): what a native TCP listener asks the engine for */
+let threads = 1;
+export function setNativeThreads(n: number): void { threads = n; }
+export function nativeThreads(): number { return threads; }
