@@ -59,7 +59,9 @@ test('threads 2: a worker\'s connection: info, live words, close(slot) from JS, 
     assert.equal((await once(a, 'data'))[0].toString(), 'hello');
     const slot = nth(h.eng.list(), 0);
     const info = h.eng.info(slot)!;
-    assert.deepEqual([info.state, info.bytesUp, info.bytesDown, info.pendingUp, info.pendingDown], [STATE.CONNECTED, 5, 5, 0, 0]);
+    assert.deepEqual(
+      [info.state, info.bytesUp, info.bytesDown, info.pendingUp, info.pendingDown], [STATE.CONNECTED, 5, 5, 0, 0],
+    );
     assert.equal(h.eng.close(slot), true);
     await Promise.all([once(a, 'close'), h.waitClosed(1)]);
     assert.deepEqual([h.closed[0]?.why, h.closed[0]?.up, h.closed[0]?.down], ['closed', 5, 5]);
