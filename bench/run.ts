@@ -44,7 +44,7 @@ if (opt.help) {
        [--cases keepalive,close,bulk,udp,memory] [--idle N] [--out DIR] [--no-pin] [--smoke]
        [--health 'tcp interval 1' (ours runs that check on its server)]
        [--ours PATH/bin/pen.js]   (another checkout of ours, e.g. to compare before/after a change)
-       [--ours-args '--threads 2']   (extra arguments for ours, split on spaces)
+       [--ours-args='--threads 2']   (extra arguments for ours, split on spaces; note the =)
        [--engines N]   (N copies of pen and of ours on one port via SO_REUSEPORT, CPU summed: what N
                         engines sharing nothing would buy; TCP only; use with --no-pin)
 --smoke: 1 round of 1 s, keep-alive only, backend direct and ours (what the test suite runs)`);

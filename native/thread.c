@@ -26,6 +26,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -215,7 +216,13 @@ int threads_start(struct engine *e, int n) {
     if (k->w.epfd < 0 || k->evfd < 0 || !k->w.iobuf) return -EMFILE;
     struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &wake_watch };
     if (epoll_ctl(k->w.epfd, EPOLL_CTL_ADD, k->evfd, &ev) < 0) return -errno;
-    if (pthread_create(&k->tid, NULL, worker_main, k) != 0) return -EAGAIN;
+    /* signals stay the JS thread's (libuv's handlers): a worker starts with all of them blocked */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int r = pthread_create(&k->tid, NULL, worker_main, k);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (r != 0) return -EAGAIN;
     k->started = 1;
   }
   return 0;
