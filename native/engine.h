@@ -19,6 +19,10 @@
  *  - Shared memory (records, live) is not an fd but is shared the same way: the engine and the
  *    two ArrayBuffers JS holds each keep a reference, and the last one frees it (napi.c).
  *
+ * --threads (thread.c): a connected TCP pair may be handed to a forwarding thread, whose own epoll
+ * fd then names it; it comes back to the JS thread to be closed. Only the JS thread creates or
+ * closes an fd, and one thread at a time owns a conn (the hand-overs are mutex-ordered).
+ *
  * Lengths: every recv/recvmmsg is bounded by its buffer (IO_BUF_SIZE, UDP_BUF_SIZE per entry,
  * UDP_BATCH entries); sockaddr lengths come from the kernel into a union sockaddr_any; slot,
  * server and listener numbers from JS are range-checked before use (slot_take, args.c).
