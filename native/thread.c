@@ -127,6 +127,7 @@ static void sweep(struct worker *k, int closes) {
 static void *worker_main(void *arg) {
   struct worker *k = arg;
   struct epoll_event ev[EPOLL_BATCH];
+  pthread_setname_np(pthread_self(), "pen-fwd");   /* ps -L, /proc/PID/task/N/comm */
   while (!__atomic_load_n(&k->stop, __ATOMIC_ACQUIRE)) {
     int n = epoll_wait(k->w.epfd, ev, EPOLL_BATCH, 100);
     int closes = __atomic_exchange_n(&k->wake_close, 0, __ATOMIC_ACQ_REL);
