@@ -172,6 +172,7 @@ void threads_request_close(struct engine *e, struct conn *c, int why) {
 
 /* JS thread (uv_async, or threads_stop): close and record what the workers handed back. */
 void threads_collect(struct engine *e) {
+  if (!e->done_mu_init) return;
   pthread_mutex_lock(&e->done_mu);
   struct conn *c = e->done;
   e->done = NULL;
@@ -232,6 +233,7 @@ int threads_start(struct engine *e, int n) {
 /* JS thread, engine_destroy: stop and join every worker; the conns they held are the JS
  * thread's again (the join orders their memory), with nothing left registered anywhere. */
 void threads_stop(struct engine *e) {
+  if (!e->workers) return;   /* --threads 1: nothing was started (done_mu is not initialised) */
   for (int i = 0; i < e->nworkers; i++) {
     struct worker *k = e->workers[i];
     __atomic_store_n(&k->stop, 1, __ATOMIC_RELEASE);
