@@ -31,9 +31,11 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Start a long-running child (a backend or a proxy), optionally pinned with taskset. */
-export function start(name: string, cmd: string, args: string[], cpu: string | null = null): Proc {
+export function start(
+  name: string, cmd: string, args: string[], cpu: string | null = null, env?: Record<string, string>,
+): Proc {
   const [file, argv] = cpu ? ['taskset', ['-c', cpu, cmd, ...args]] : [cmd, args];
-  const child = spawn(file, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(file, argv, { stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env: { ...process.env, ...env } } : {}) });
   let out = '';
   const keep = (d: Buffer) => { if (out.length < 64 * 1024) out += d.toString(); };
   child.stdout!.on('data', keep);

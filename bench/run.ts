@@ -8,7 +8,10 @@ import { parseArgs } from 'node:util';
 import { dnsperf, holdIdle, wrk, writeQueryFile, type WrkCase } from './load.ts';
 import { NO_PIN, cpuCount, cpuMicros, killAllSync, rssKiB, sleep, stopAll, which, type Pin } from './procs.ts';
 import { markdown, note, record, summaryText, type Results } from './report.ts';
-import { BULK_BYTES, OUR_PEN, PACKAGES, ROOT, TARGETS, TARGET_LABEL, startDnsmasq, startNginx, startTarget, type Running, type TargetKey } from './targets.ts';
+import {
+  BULK_BYTES, OUR_PEN, PACKAGES, ROOT, TARGETS, TARGET_LABEL, startDnsmasq, startNginx, startTarget,
+  type Running, type TargetExtra, type TargetKey,
+} from './targets.ts';
 
 const TCP_CASES: Record<string, WrkCase & { metric: string; p99: string; cpu: string }> = {
   keepalive: { connections: 64, path: '/', close: false, metric: 'keepalive_rps', p99: 'keepalive_p99', cpu: 'keepalive_cpu' },
@@ -27,6 +30,8 @@ const { values: opt } = parseArgs({
     out: { type: 'string', default: `${ROOT}bench/results` },
     ours: { type: 'string', default: OUR_PEN },
     health: { type: 'string', default: '' },
+    'ours-args': { type: 'string', default: '' },
+    engines: { type: 'string', default: '1' },
     pin: { type: 'boolean', default: cpuCount() >= 2 },
     'no-pin': { type: 'boolean', default: false },
     smoke: { type: 'boolean', default: false },
@@ -39,6 +44,9 @@ if (opt.help) {
        [--cases keepalive,close,bulk,udp,memory] [--idle N] [--out DIR] [--no-pin] [--smoke]
        [--health 'tcp interval 1' (ours runs that check on its server)]
        [--ours PATH/bin/pen.js]   (another checkout of ours, e.g. to compare before/after a change)
+       [--ours-args='--threads 2']   (extra arguments for ours, split on spaces; note the =)
+       [--engines N]   (N copies of pen and of ours on one port via SO_REUSEPORT, CPU summed: what N
+                        engines sharing nothing would buy; TCP only; use with --no-pin)
 --smoke: 1 round of 1 s, keep-alive only, backend direct and ours (what the test suite runs)`);
   process.exit(0);
 }
@@ -47,6 +55,7 @@ const smoke = opt.smoke;
 const rounds = smoke ? 1 : Math.max(1, Number(opt.rounds));
 const duration = smoke ? 1 : Math.max(1, Number(opt.duration));
 const idleCount = Math.max(1, Number(opt.idle));
+const engines = Math.max(1, Math.floor(Number(opt.engines)) || 1);
 const targets = (smoke && opt.targets === TARGETS.join(',') ? ['direct', 'ours'] : opt.targets.split(','))
   .filter((t): t is TargetKey => (TARGETS as readonly string[]).includes(t));
 const cases = smoke && opt.cases === ALL_CASES.join(',') ? ['keepalive'] : opt.cases.split(',').filter((c) => ALL_CASES.includes(c));
@@ -79,6 +88,30 @@ if (missingProgs.length) {
 // ---- cleanup: every process we start is stopped by its pid ----
 
 const tmp = mkdtempSync(`${os.tmpdir()}/pen-bench-`);
+const extra: TargetExtra = { oursArgs: opt['ours-args'].split(' ').filter((a) => a !== ''), engines, preload: reuseportShim() };
+
+/** --engines N > 1: build bench/reuseport.c (an LD_PRELOAD shim) into tmp. */
+function reuseportShim(): string | undefined {
+  if (engines === 1) return undefined;
+  const so = `${tmp}/reuseport.so`;
+  const r = spawnSync('gcc', ['-O2', '-shared', '-fPIC', `${ROOT}bench/reuseport.c`, '-o', so, '-ldl'], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    console.error(`bench: --engines needs gcc to build bench/reuseport.c: ${r.stderr || r.error?.message}`);
+    process.exit(2);
+  }
+  return so;
+}
+
+/** CPU of all of a target's processes, in µs, or null when one is gone. */
+function cpuOf(run: Running): number | null {
+  let sum = 0;
+  for (const p of run.procs) {
+    const c = cpuMicros(p.pid);
+    if (c === null) return null;
+    sum += c;
+  }
+  return sum;
+}
 process.on('exit', () => {
   killAllSync();
   rmSync(tmp, { recursive: true, force: true });
@@ -112,7 +145,10 @@ const results: Results = {
   started: new Date().toISOString(),
   finished: '',
   machine: machine(),
-  settings: { rounds, duration, smoke, idle: idleCount, placement, targets: targets.join(','), cases: cases.join(','), ours: opt.ours, health: opt.health },
+  settings: {
+    rounds, duration, smoke, idle: idleCount, placement, targets: targets.join(','), cases: cases.join(','),
+    ours: opt.ours, health: opt.health, oursArgs: opt['ours-args'], engines,
+  },
   samples: {},
   missing: {},
   warnings: [],
@@ -135,7 +171,7 @@ async function startAll(
       continue;
     }
     try {
-      up.set(t, await startTarget(t, backend, udp, tmp, pin.proxy, opt.ours, undefined, opt.health));
+      up.set(t, await startTarget(t, backend, udp, tmp, pin.proxy, opt.ours, undefined, opt.health, extra));
     } catch (err) {
       const why = `did not start: ${(err as Error).message.split('\n')[0]}`;
       log(`${TARGET_LABEL[t]} ${udp ? 'UDP' : 'TCP'} ${why}`);
@@ -168,9 +204,13 @@ async function tcpPhase(backendPort: number): Promise<void> {
           continue;
         }
         try {
-          const cpu0 = run.proc ? cpuMicros(run.proc.pid) : null;
+          const each0 = run.procs.map((p) => cpuMicros(p.pid) ?? 0);
+          const cpu0 = run.proc ? cpuOf(run) : null;
           const r = await wrk(run.port, spec, duration, pin.load);
-          const cpu1 = run.proc ? cpuMicros(run.proc.pid) : null;
+          const cpu1 = run.proc ? cpuOf(run) : null;
+          if (run.procs.length > 1) {   // did the kernel spread the load over the copies?
+            log(`  CPU s per copy: ${run.procs.map((p, i) => (((cpuMicros(p.pid) ?? 0) - each0[i]!) / 1e6).toFixed(2)).join(', ')}`);
+          }
           const value = c === 'bulk' ? r.bps / 2 ** 20 : r.rps;
           record(results, spec.metric, t, value);
           record(results, spec.p99, t, r.p99ms);

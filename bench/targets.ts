@@ -2,7 +2,7 @@
 // the backend direct, Debian's pen, HAProxy (TCP mode, one thread) and our pen.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { HOST, freePort, start, waitTcp, waitUdp, which, type Proc } from './procs.ts';
+import { HOST, freePort, sleep, start, waitTcp, waitUdp, which, type Proc } from './procs.ts';
 
 export const TARGETS = ['direct', 'pen', 'haproxy', 'ours'] as const;
 export type TargetKey = (typeof TARGETS)[number];
@@ -32,6 +32,16 @@ export interface Running {
   port: number;
   /** the process whose memory counts (null for the backend direct) */
   proc: Proc | null;
+  /** every process of the target (more than one with --engines), whose CPU times add up */
+  procs: Proc[];
+}
+
+/** bench-only knobs for pen and ours: extra arguments for ours, and N copies on one port */
+export interface TargetExtra {
+  oursArgs?: string[];
+  /** copies of the proxy sharing the port through SO_REUSEPORT (bench/reuseport.c preloaded) */
+  engines?: number;
+  preload?: string;
 }
 
 // ---- backends ----
@@ -93,19 +103,45 @@ export async function startDnsmasq(dir: string, cpu: string | null): Promise<{ p
 // ---- proxies ----
 
 /** Start a proxy `key` in front of backend port `backend`; TCP unless `udp`. */
-export async function startTarget(key: TargetKey, backend: number, udp: boolean, dir: string, cpu: string | null, ourPen = OUR_PEN, slots = 4000, ourHealth = ''): Promise<Running> {
-  if (key === 'direct') return { port: backend, proc: null };
+export async function startTarget(
+  key: TargetKey, backend: number, udp: boolean, dir: string, cpu: string | null,
+  ourPen = OUR_PEN, slots = 4000, ourHealth = '', extra: TargetExtra = {},
+): Promise<Running> {
+  if (key === 'direct') return { port: backend, proc: null, procs: [] };
   const port = await freePort();
+  const copies = key === 'haproxy' || udp ? 1 : Math.max(1, extra.engines ?? 1);
+  const procs: Proc[] = [];
+  for (let i = 0; i < copies; i++) {
+    const env = copies > 1 && extra.preload ? { LD_PRELOAD: extra.preload } : undefined;
+    const proc = startOne(key, port, backend, udp, dir, cpu, ourPen, slots, ourHealth, extra.oursArgs ?? [], env);
+    procs.push(proc);
+    if (udp) await waitUdp(proc, port);
+    else await waitTcp(proc, port);
+    if (i > 0) {   // the port already answered through copy 0: give this one time to bind, then check it
+      await sleep(500);
+      if (proc.exited()) throw new Error(`${proc.name} copy ${i} exited: ${proc.output().trim().slice(0, 500)}`);
+    }
+  }
+  return { port, proc: procs[0]!, procs };
+}
+
+function startOne(
+  key: Exclude<TargetKey, 'direct'>, port: number, backend: number, udp: boolean, dir: string, cpu: string | null,
+  ourPen: string, slots: number, ourHealth: string, oursArgs: string[], env?: Record<string, string>,
+): Proc {
   const listen = `${HOST}:${port}`;
   const server = `${HOST}:${backend}`;
   let proc: Proc;
   if (key === 'pen') {
-    proc = start('pen', which('pen') ?? 'pen', [...(udp ? ['-U'] : []), '-f', '-x', `${slots}`, '-c', `${slots}`, listen, server], cpu);
+    proc = start('pen', which('pen') ?? 'pen', [...(udp ? ['-U'] : []), '-f', '-x', `${slots}`, '-c', `${slots}`, listen, server], cpu, env);
   } else if (key === 'ours') {
     // with a check, a -F file names the server too: checks only start for servers set by a command
     const cfg = `${dir}/ours-${port}.cfg`;
     if (ourHealth !== '') writeFileSync(cfg, `server 0 address ${HOST} port ${backend}\nhealth ${ourHealth}\n`);
-    proc = start('pen-ts', process.execPath, [ourPen, ...(ourHealth === '' ? [] : ['-F', cfg]), ...(udp ? ['-U'] : []), '-f', '-x', `${slots}`, '-c', `${slots}`, listen, server], cpu);
+    proc = start('pen-ts', process.execPath, [
+      ourPen, ...(ourHealth === '' ? [] : ['-F', cfg]), ...(udp ? ['-U'] : []), ...oursArgs,
+      '-f', '-x', `${slots}`, '-c', `${slots}`, listen, server,
+    ], cpu, env);
   } else {
     if (udp) throw new Error('HAProxy has no UDP proxying');
     const conf = `${dir}/haproxy-${port}.cfg`;
@@ -126,7 +162,5 @@ backend nginx
 `);
     proc = start('haproxy', which('haproxy') ?? 'haproxy', ['-db', '-f', conf], cpu);
   }
-  if (udp) await waitUdp(proc, port);
-  else await waitTcp(proc, port);
-  return { port, proc };
+  return proc;
 }

@@ -19,7 +19,7 @@ libasan="$(gcc -print-file-name=libasan.so)"
 [ -e "$libasan" ] || { echo "test:asan: libasan.so not found (gcc -print-file-name gave '$libasan')" >&2; exit 1; }
 mkdir -p build-asan
 gcc -std=gnu11 -O1 -g -fsanitize=address -fno-omit-frame-pointer -fPIC -shared -DNAPI_VERSION=8 \
-  -Wall -Wextra -Wno-unused-parameter -Werror=implicit-function-declaration -I"$inc" native/*.c -o build-asan/pen_native.node
+  -Wall -Wextra -Wno-unused-parameter -Werror=implicit-function-declaration -pthread -I"$inc" native/*.c -o build-asan/pen_native.node
 export PEN_NATIVE_ADDON="$PWD/build-asan/pen_native.node"
 export LD_PRELOAD="$libasan"
 export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:malloc_context_size=${ASAN_CONTEXT:-2}:fast_unwind_on_malloc=1:detect_odr_violation=0"

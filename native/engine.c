@@ -37,7 +37,8 @@ void xfree(struct engine *e, void *p, size_t n) {
   e->st.alloc_bytes -= (double)n;
 }
 
-uint64_t engine_now(struct engine *e) { return uv_now(e->loop); }
+/* a worker cannot read the loop's time: it reads the clock (the same monotonic ms) */
+uint64_t engine_now(struct engine *e) { return e->wk ? uv_hrtime() / 1000000 : uv_now(e->loop); }
 
 int engine_watch(struct engine *e, int fd, struct watch *w, uint32_t events) {
   struct epoll_event ev;
@@ -161,6 +162,14 @@ static void on_idle(uv_idle_t *i) {
   struct engine *e = i->data;
   uv_idle_stop(i);
   e->in_batch++;
+  batch_end(e);
+}
+
+/* --threads: conns the workers handed back, to close and record here */
+void engine_on_async(uv_async_t *a) {
+  struct engine *e = a->data;
+  e->in_batch++;
+  threads_collect(e);
   batch_end(e);
 }
 
@@ -289,6 +298,7 @@ static void on_handle_closed(uv_handle_t *h) {
   if (h == (uv_handle_t *)e->poll) { xfree(e, e->poll, sizeof *e->poll); e->poll = NULL; }
   else if (h == (uv_handle_t *)e->timer) { xfree(e, e->timer, sizeof *e->timer); e->timer = NULL; }
   else if (h == (uv_handle_t *)e->idle) { xfree(e, e->idle, sizeof *e->idle); e->idle = NULL; }
+  else if (h == (uv_handle_t *)e->async) { xfree(e, e->async, sizeof *e->async); e->async = NULL; }
   if (--e->handles_open == 0) {
     close(e->epfd);
     xfree(e, e->iobuf, IO_BUF_SIZE);
@@ -297,6 +307,7 @@ static void on_handle_closed(uv_handle_t *h) {
     xfree(e, e->hash, (size_t)(e->hmask + 1) * sizeof(struct session *));
     xfree(e, e->servers, (size_t)e->nservers * sizeof(struct server_addr));
     xfree(e, e->udpbuf, (size_t)UDP_BATCH * UDP_BUF_SIZE);
+    if (e->done_mu_init) pthread_mutex_destroy(&e->done_mu);
     shm_release(e->shm);   /* JS's views may outlive the engine: the last holder frees it */
     free(e);   /* the engine struct itself is not counted */
   }
@@ -306,6 +317,7 @@ static void on_handle_closed(uv_handle_t *h) {
 void engine_destroy(struct engine *e) {
   e->destroyed = 1;
   e->in_batch++;
+  threads_stop(e);   /* joins the workers: every conn is this thread's again */
   for (uint32_t i = 0; e->slot_kind && i < e->nslots; i++) {   /* slot_kind NULL: engine_init ran out of memory */
     if (e->slot_kind[i] == SLOT_TCP) conn_close(e, e->slot_ptr[i], WHY_SHUTDOWN, 0);
     else if (e->slot_kind[i] == SLOT_UDP) session_close(e, e->slot_ptr[i], WHY_SHUTDOWN, 0);
@@ -316,4 +328,5 @@ void engine_destroy(struct engine *e) {
   uv_close((uv_handle_t *)e->poll, on_handle_closed);
   uv_close((uv_handle_t *)e->timer, on_handle_closed);
   uv_close((uv_handle_t *)e->idle, on_handle_closed);
+  if (e->async) uv_close((uv_handle_t *)e->async, on_handle_closed);
 }

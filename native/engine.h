@@ -19,6 +19,10 @@
  *  - Shared memory (records, live) is not an fd but is shared the same way: the engine and the
  *    two ArrayBuffers JS holds each keep a reference, and the last one frees it (napi.c).
  *
+ * --threads (thread.c): a connected TCP pair may be handed to a forwarding thread, whose own epoll
+ * fd then names it; it comes back to the JS thread to be closed. Only the JS thread creates or
+ * closes an fd, and one thread at a time owns a conn (the hand-overs are mutex-ordered).
+ *
  * Lengths: every recv/recvmmsg is bounded by its buffer (IO_BUF_SIZE, UDP_BUF_SIZE per entry,
  * UDP_BATCH entries); sockaddr lengths come from the kernel into a union sockaddr_any; slot,
  * server and listener numbers from JS are range-checked before use (slot_take, args.c).
@@ -31,6 +35,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <pthread.h>
 #include <uv.h>
 #include <node_api.h>
 
@@ -42,6 +47,7 @@
 #define UDP_BUF_SIZE 65536       /* one full datagram per batch entry */
 #define UDP_BATCHES_PER_EVENT 8  /* UDP sockets are level-triggered: bound the work per wake-up */
 #define PICK_SLOT_MUL 65536.0
+#define MAX_THREADS 64          /* --threads */
 
 /* one record = REC_WORDS doubles in the records Float64Array */
 enum { R_KIND, R_SLOT, R_SERVER, R_LISTENER, R_BYTES_UP, R_BYTES_DOWN, R_WHY, R_ERRNO, R_PKTS_UP, R_PKTS_DOWN, REC_WORDS };
@@ -77,7 +83,7 @@ union sockaddr_any {
 };
 
 /* bytes waiting to be written to one end; data == NULL when nothing is pending */
-struct pending { char *data; uint32_t len, off; };
+struct pending { char *data; uint32_t len, off; uint32_t shown; /* len - off for info(), atomic: a worker writes it */ };
 
 enum fastclose { FC_OFF = 0, FC_UP = 1, FC_DOWN = 2, FC_BOTH = 3 };
 
@@ -96,6 +102,10 @@ struct conn {
   struct pending to_server, to_client;
   uint64_t active_ms, connect_ms;
   union { struct sockaddr_in in4; struct sockaddr_in6 in6; sa_family_t family; } peer;
+  /* --threads (thread.c): owner 1 while a worker holds it (JS thread's field); the worker's list */
+  int owner, close_req, hb_why, hb_err;
+  struct worker *worker;
+  struct conn *wnext, *wprev;
 };
 /* conn flags */
 #define C_CONNECTING 1u
@@ -145,8 +155,17 @@ struct engine_stats {
   double js_calls, batches;
 };
 
+struct worker;
+
 struct engine {
   napi_env env;
+  /* a worker's engine (thread.c): wk its worker, main_e the JS thread's engine; both NULL there */
+  struct worker *wk;
+  struct engine *main_e;
+  struct worker **workers; int nworkers, workers_cap, next_worker;
+  uv_async_t *async;               /* workers -> JS thread: conns handed back (done) */
+  pthread_mutex_t done_mu; int done_mu_init;
+  struct conn *done;
   uv_loop_t *loop;
   int epfd;
   uv_poll_t *poll;                 /* own allocation: freed in its close callback */
@@ -224,6 +243,19 @@ void tcp_on_event(struct engine *e, struct conn *c, int server_side, uint32_t ev
 void conn_close(struct engine *e, struct conn *c, int why, int err);
 void tcp_sweep(struct engine *e, uint64_t now);
 void conn_free(struct engine *e, struct conn *c);
+
+void tcp_resume(struct engine *e, struct conn *c);
+void pending_release(struct engine *e, struct conn *c);
+
+/* thread.c: --threads */
+int threads_start(struct engine *e, int n);
+void threads_stop(struct engine *e);
+int threads_adopt(struct engine *e, struct conn *c);
+void threads_request_close(struct engine *e, struct conn *c, int why);
+void threads_collect(struct engine *e);
+void threads_stats(struct engine *e, struct engine_stats *out);
+void worker_handback(struct engine *we, struct conn *c, int why, int err);
+void engine_on_async(uv_async_t *a);
 
 /* udp.c */
 int udp_buffers(struct engine *e);

@@ -27,10 +27,11 @@ napi_value m_info(napi_env env, napi_callback_info info) {
     if (c->peer.family == AF_INET || c->peer.family == AF_INET6) addr_format((const struct sockaddr *)&c->peer, host, sizeof host, &port);
     out_str(env, out, "kind", "tcp");
     out_num(env, out, "listener", c->listener);
-    out_num(env, out, "pendingUp", c->to_server.data ? c->to_server.len - c->to_server.off : 0);
-    out_num(env, out, "pendingDown", c->to_client.data ? c->to_client.len - c->to_client.off : 0);
+    /* atomics: a worker may own c (--threads); the rest of what is read here is fixed by then */
+    out_num(env, out, "pendingUp", __atomic_load_n(&c->to_server.shown, __ATOMIC_RELAXED));
+    out_num(env, out, "pendingDown", __atomic_load_n(&c->to_client.shown, __ATOMIC_RELAXED));
     out_num(env, out, "attempts", c->attempts);
-    active = c->active_ms;
+    active = __atomic_load_n(&c->active_ms, __ATOMIC_RELAXED);
   } else {
     struct session *u = e->slot_ptr[s];
     addr_format(&u->client.sa, host, sizeof host, &port);
@@ -46,7 +47,7 @@ napi_value m_info(napi_env env, napi_callback_info info) {
   out_num(env, out, "server", l[L_SERVER]);
   out_num(env, out, "bytesUp", l[L_BYTES_UP]);
   out_num(env, out, "bytesDown", l[L_BYTES_DOWN]);
-  out_num(env, out, "idleMs", (double)(now - active));
+  out_num(env, out, "idleMs", now > active ? (double)(now - active) : 0);   /* a worker's clock may be ahead */
   return out;
 }
 
@@ -72,7 +73,9 @@ napi_value m_stats(napi_env env, napi_callback_info info) {
   napi_value out;
   struct engine *e = this_engine(env, info, &argc, NULL);
   if (!e) return NULL;
-  const struct engine_stats *st = &e->st;
+  struct engine_stats sum;
+  threads_stats(e, &sum);
+  const struct engine_stats *st = &sum;
   double taken = 0;
   for (uint32_t i = 0; i < e->nslots; i++) taken += e->slot_kind[i] != SLOT_FREE;
   napi_create_object(env, &out);

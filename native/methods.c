@@ -105,7 +105,7 @@ static napi_value m_set_fastclose(napi_env env, napi_callback_info info) {
   char buf[8];
   if (!e || argc < 1 || arg_str(env, argv[0], buf, sizeof buf, "fastclose")) return NULL;
   static const char *names[] = { "off", "up", "down", "both" };
-  for (int i = 0; i < 4; i++) if (!strcmp(buf, names[i])) { e->fastclose = i; return NULL; }
+  for (int i = 0; i < 4; i++) if (!strcmp(buf, names[i])) { __atomic_store_n(&e->fastclose, i, __ATOMIC_RELAXED); return NULL; }
   napi_throw_type_error(env, NULL, "fastclose must be off, up, down or both");
   return NULL;
 }
@@ -120,7 +120,7 @@ static napi_value m_set_timeouts(napi_env env, napi_callback_info info) {
   if (argc < 3) { napi_throw_type_error(env, NULL, "setTimeouts(connectMs, idleMs, udpIdleMs)"); return NULL; }
   for (int i = 0; i < 3; i++) if (arg_int(env, argv[i], 0, 1e9, &t[i], "timeout (ms)")) return NULL;
   e->connect_timeout_ms = (uint64_t)t[0];
-  e->idle_timeout_ms = (uint64_t)t[1];
+  __atomic_store_n(&e->idle_timeout_ms, (uint64_t)t[1], __ATOMIC_RELAXED);   /* workers read it */
   e->udp_idle_ms = (uint64_t)t[2];
   engine_arm_sweep(e);
   return NULL;
@@ -198,7 +198,9 @@ static napi_value m_close(napi_env env, napi_callback_info info) {
   uint32_t s;
   if (!e || argc < 1 || arg_slot(env, e, argv[0], &s)) return NULL;
   int kind = e->slot_kind[s];
-  if (kind == SLOT_TCP) conn_close(e, e->slot_ptr[s], WHY_CLOSED, 0);
+  struct conn *c = kind == SLOT_TCP ? e->slot_ptr[s] : NULL;
+  if (c && c->owner) threads_request_close(e, c, WHY_CLOSED);   /* a worker's: it hands it back */
+  else if (c) conn_close(e, c, WHY_CLOSED, 0);
   else if (kind == SLOT_UDP) session_close(e, e->slot_ptr[s], WHY_CLOSED, 0);
   engine_update_ref(e);
   napi_get_boolean(env, kind == SLOT_TCP || kind == SLOT_UDP, &out);

@@ -118,6 +118,15 @@ static napi_value create(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, NULL, "create: slots must be an integer in 1..4194304");
     return NULL;
   }
+  /* threads (optional, default 1): forwarding threads in all, the JS thread's engine included */
+  double threads = 1;
+  bool has = false;
+  napi_has_named_property(env, argv[0], "threads", &has);
+  if (has && (napi_get_named_property(env, argv[0], "threads", &v) != napi_ok || napi_get_value_double(env, v, &threads) != napi_ok
+      || !(threads >= 1) || threads > MAX_THREADS || threads != (double)(int)threads)) {
+    napi_throw_range_error(env, NULL, "create: threads must be an integer in 1..64");
+    return NULL;
+  }
   struct engine *e = calloc(1, sizeof *e);
   struct box *b = calloc(1, sizeof *b);
   if (!e || !b) { free(e); free(b); napi_throw_error(env, "ENOMEM", "create: out of memory"); return NULL; }
@@ -134,6 +143,10 @@ static napi_value create(napi_env env, napi_callback_info info) {
   if (!bad && shared_memory(env, obj, e, (size_t)slots)) {
     bad = 1;
     napi_throw_error(env, "ENOMEM", "create: cannot allocate shared memory");
+  }
+  if (!bad && threads > 1) {
+    int r = threads_start(e, (int)threads);
+    if (r < 0) { bad = 1; throw_errno(env, "create: threads", -r); }
   }
   if (!bad) {
     napi_create_object(env, &resource);
@@ -163,6 +176,7 @@ static napi_value layout(napi_env env) {
   out_num(env, o, "maxServers", MAX_SERVERS);
   out_num(env, o, "maxListeners", MAX_LISTENERS);
   out_num(env, o, "maxSlots", MAX_SLOTS);
+  out_num(env, o, "maxThreads", MAX_THREADS);
   return o;
 }
 

@@ -40,6 +40,7 @@ static void pending_free(struct engine *e, struct pending *p) {
   xfree(e, p->data, p->len);
   p->data = NULL;
   p->len = p->off = 0;
+  __atomic_store_n(&p->shown, 0, __ATOMIC_RELAXED);
   e->st.pending_bufs--;
 }
 
@@ -50,12 +51,19 @@ static int pending_store(struct engine *e, struct pending *p, const char *data, 
   memcpy(p->data, data, n);
   p->len = (uint32_t)n;
   p->off = 0;
+  __atomic_store_n(&p->shown, (uint32_t)n, __ATOMIC_RELAXED);
   e->st.pending_bufs++;
   return 0;
 }
 
+void pending_release(struct engine *e, struct conn *c) {
+  pending_free(e, &c->to_server);
+  pending_free(e, &c->to_client);
+}
+
 void conn_close(struct engine *e, struct conn *c, int why, int err) {
   if (c->flags & C_DEAD) return;
+  if (e->wk) { worker_handback(e, c, why, err); return; }   /* closed on the JS thread */
   c->flags |= C_DEAD;
   c->cfd = engine_close_fd(e, c->cfd);
   c->sfd = engine_close_fd(e, c->sfd);
@@ -119,7 +127,7 @@ static void pump(struct engine *e, struct conn *c, int from_client, uint32_t eve
   for (;;) {
     ssize_t n = recv(src, e->iobuf, IO_BUF_SIZE, 0);
     if (n > 0) {
-      c->active_ms = engine_now(e);
+      __atomic_store_n(&c->active_ms, engine_now(e), __ATOMIC_RELAXED);
       l[from_client ? L_BYTES_UP : L_BYTES_DOWN] += (double)n;
       l[from_client ? L_PKTS_UP : L_PKTS_DOWN] += 1;
       ssize_t w;
@@ -147,7 +155,7 @@ static int drain(struct engine *e, struct conn *c, int to_server) {
   if (!p->data) return 0;
   while (p->off < p->len) {
     ssize_t w = send(fd, p->data + p->off, p->len - p->off, MSG_NOSIGNAL);
-    if (w > 0) { p->off += (uint32_t)w; continue; }
+    if (w > 0) { p->off += (uint32_t)w; __atomic_store_n(&p->shown, p->len - p->off, __ATOMIC_RELAXED); continue; }
     if (w < 0 && errno == EINTR) continue;
     if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return -1;
     conn_close(e, c, WHY_ERROR, w < 0 ? errno : EIO);
@@ -166,7 +174,7 @@ static int drain(struct engine *e, struct conn *c, int to_server) {
 static void on_eof(struct engine *e, struct conn *c, int from_client) {
   c->flags |= from_client ? C_EOF_CLIENT : C_EOF_SERVER;
   live_of(e, c)[L_STATE] = ST_CONNECTED | ((c->flags & C_EOF_CLIENT) ? ST_EOF_CLIENT : 0) | ((c->flags & C_EOF_SERVER) ? ST_EOF_SERVER : 0);
-  int fc = e->fastclose;
+  int fc = e->main_e ? __atomic_load_n(&e->main_e->fastclose, __ATOMIC_RELAXED) : e->fastclose;
   int fast = fc == FC_BOTH || (from_client ? fc == FC_DOWN : fc == FC_UP);
   if (fast) pending_free(e, from_client ? &c->to_client : &c->to_server);   /* nothing more goes to `from` */
   if (fast || (c->flags & (C_EOF_CLIENT | C_EOF_SERVER)) == (C_EOF_CLIENT | C_EOF_SERVER)) {
@@ -193,6 +201,7 @@ static void on_connect_done(struct engine *e, struct conn *c, uint32_t events) {
   c->flags = (c->flags & ~C_CONNECTING) | C_CONNECTED;
   c->active_ms = engine_now(e);
   live_of(e, c)[L_STATE] = ST_CONNECTED;
+  if (threads_adopt(e, c) == 0) return;   /* --threads: a worker moves its bytes from now on */
   /* What the client sent while we connected: its edge has passed. No readable client event yet
    * means none was delivered, and one still comes (the readiness is on epoll's list, or later). */
   uint32_t cev = c->client_events;
@@ -202,7 +211,15 @@ static void on_connect_done(struct engine *e, struct conn *c, uint32_t events) {
   if (events & (EPOLLIN | EV_END)) pump(e, c, 0, events);
 }
 
+/* a conn a worker adopted: the edges may have passed while it moved, so both ends read to EAGAIN */
+void tcp_resume(struct engine *e, struct conn *c) {
+  c->client_events = 0;
+  pump(e, c, 1, EV_UNKNOWN);
+  pump(e, c, 0, EV_UNKNOWN);
+}
+
 void tcp_on_event(struct engine *e, struct conn *c, int server_side, uint32_t events) {
+  if (!e->wk && c->owner) return;   /* adopted by a worker earlier in this batch: c is the worker's */
   if (c->flags & C_DEAD) return;
   if (c->flags & C_CONNECTING) {
     if (server_side) on_connect_done(e, c, events);
@@ -277,6 +294,7 @@ void tcp_sweep(struct engine *e, uint64_t now) {
   for (uint32_t i = 0; i < e->nslots && !e->destroyed; i++) {
     if (e->slot_kind[i] != SLOT_TCP) continue;
     struct conn *c = e->slot_ptr[i];
+    if (c->owner) continue;   /* a worker applies the idle timeout to its own */
     if (c->flags & C_CONNECTING) {
       if (e->connect_timeout_ms && now - c->connect_ms >= e->connect_timeout_ms)
         if (connect_failed(e, c, ETIMEDOUT) == 0) connect_with_failover(e, c);

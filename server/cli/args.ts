@@ -17,6 +17,7 @@ export const options: Record<string, { type: 'string' | 'boolean'; short?: strin
   'admin-file-root': { type: 'string' },
   'admin-stream-max': { type: 'string' },
   drain: { type: 'string' },
+  threads: { type: 'string' },
   'health-file': { type: 'string' },
   peer: { type: 'string' },
   'peer-token-file': { type: 'string' },
@@ -63,6 +64,16 @@ export interface ParsedArgs {
   /** --peer: the admin API of the pen this one follows */
   peer: string | null;
   peerTokenFile: string | null;
+  /** --threads: forwarding threads of the native data path (1: Node's loop only) */
+  threads: number;
+}
+
+export const MAX_THREADS = 64;   /* the addon's layout.maxThreads */
+
+function threadCount(value: string): number {
+  const n = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!(n >= 1 && n <= MAX_THREADS)) throw new PenError('PEN_ERR_ARGUMENT', `pen: --threads: expected a whole number from 1 to ${MAX_THREADS}, got '${value}'`);
+  return n;
 }
 
 export const MAX_DRAIN_SECONDS = 60;
@@ -152,7 +163,7 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
   const out: ParsedArgs = {
     help: false, version: false, windowsOnly: false, steps: [], listen: null, servers: [], admin: null,
     adminTokenFile: null, adminHosts: [], adminCors: [], adminFileRoot: null, adminStreamMax: null, drain: 0,
-    healthFile: null, peer: null, peerTokenFile: null,
+    healthFile: null, peer: null, peerTokenFile: null, threads: 1,
   };
   for (const t of parsed.tokens) {
     if (t.kind !== 'option') continue;
@@ -178,6 +189,7 @@ export function parseCommandLine(argv: string[]): ParsedArgs {
         break;
       }
       case 'drain': out.drain = drainSeconds(v); break;
+      case 'threads': out.threads = threadCount(v); break;
       case 'health-file': out.healthFile = v; break;
       case 'peer': out.peer = peerUrl(v); break;
       case 'peer-token-file': out.peerTokenFile = v; break;

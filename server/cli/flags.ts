@@ -41,6 +41,7 @@ const OTHER_FLAGS: readonly Flag[] = [
   { flag: '--health-file', arg: 'file', what: "write 0 (serving) or 1 (stopping) for keepalived's track_file", status: 'extension', note: 'Written (to a temporary file renamed into place) once the listener is open, and again the moment pen starts to stop; see docs/high-availability.md.' },
   { flag: '--peer', arg: 'url', what: "follow the other pen of a pair: its admin API's http(s) URL", status: 'extension', note: "This pen receives the peer's configuration (as `write` lines) and client table as they change, over the peer's admin API, and applies them unless keepalived told it that it holds the address (PUT /role). Reconnects by itself." },
   { flag: '--peer-token-file', arg: 'file', what: "a file holding a read token of the peer's admin API", status: 'extension', note: 'The first line is the token (a line "read TOKEN" or "admin TOKEN", as in --admin-token-file, works too).' },
+  { flag: '--threads', arg: 'N', what: 'threads moving bytes on the native data path [1]', status: 'extension', note: "1 (the default) runs everything on Node's loop. With N > 1 a plain TCP or Unix listener on the native data path hands each connection, once connected, to one of N - 1 forwarding threads; accepting, the server choice, client tracking, limits, blacklist and health stay on the main thread, so pen's semantics are unchanged. Other listeners ignore it. 1 to 64; see docs/performance.md." },
   { flag: '--help', what: 'this text', status: 'extension' },
   { flag: '--version', what: 'print the version and exit', status: 'extension' },
 ];
@@ -51,7 +52,7 @@ const ORDER = [
   '-b', '-c', '-d', '-e', '-f', '-h', '-j', '-F', '-l', '-r', '-s', '-t',
   '-u', '-p', '-x', '-w', '-o', '-E', '-K', '-G', '-A', '-Z', '-R', '-L',
   '-D', '-S', '-n', '-i', '-m', '-q', '--admin', '--admin-token-file', '--admin-host', '--admin-cors', '--admin-file-root', '--admin-stream-max',
-  '--drain', '--health-file', '--peer', '--peer-token-file', '--help', '--version',
+  '--drain', '--health-file', '--peer', '--peer-token-file', '--threads', '--help', '--version',
 ] as const;
 
 const OTHER = new Map(OTHER_FLAGS.map((f) => [f.flag, f]));

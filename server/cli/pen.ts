@@ -139,6 +139,7 @@ async function run(args: ParsedArgs): Promise<void> {
   const runtime: Runtime = { exit: () => setImmediate(() => shutdown(0)), argv, stdout: out };
   const ctx: CommandContext = { pen, runtime, origin: 'cli' };
   if (args.listen !== null) pen.listenSpec = parseListen(args.listen, preview(args).udp ? 'udp' : 'tcp');
+  if (args.threads > 1) (await import('../core/native.ts')).setNativeThreads(args.threads);   // before any listener
 
   // 1. options and -o/-O commands, left to right
   if (args.steps.length > 0) await (await import('./steps.ts')).runSteps(ctx, args.steps, { out, err });

@@ -51,6 +51,8 @@ export interface NativeListenSpec {
 export interface PickHooks {
   select(listener: number, address: string, port: number, length?: number): number;
   failed(slot: number, server: number, errno: number): number;
+  /** --threads: forwarding threads besides the JS thread's engine (TCP only) */
+  threads?: number;
 }
 
 export abstract class NativeListener<C extends Connection> implements Listener {
@@ -74,6 +76,7 @@ export abstract class NativeListener<C extends Connection> implements Listener {
     this.slots = host.settings.connMax;
     this.eng = addon.create({
       slots: this.slots, select: hooks.select, failed: hooks.failed, onRecords: (n) => this.onRecords(n),
+      ...(hooks.threads === undefined ? {} : { threads: hooks.threads }),
     });
     this.live = this.eng.live;
   }

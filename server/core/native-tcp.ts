@@ -16,7 +16,7 @@ import { CS_CLOSED_DOWN, CS_CLOSED_UP, CS_CONNECTED, CS_CONNECTING, socketId, ty
 import type { Waiter } from './conn-table.ts';
 import { debug } from './diag.ts';
 import { uvMessage } from './ends.ts';
-import { CLOSE_WHY, LIVE, REC, STATE, pick, type NativeAddon } from './native.ts';
+import { CLOSE_WHY, LIVE, REC, STATE, nativeThreads, pick, type NativeAddon } from './native.ts';
 import { NativeListener, errnoText, word, type NativeListenSpec } from './native-listener.ts';
 import type { PairEntry, PairHost } from './pair-host.ts';
 import { NO_SERVER, serverWhere } from './servers.ts';
@@ -137,6 +137,7 @@ export class NativeTcpListener extends NativeListener<NativeConnection> {
     super(addon, host, {
       select: (_listener, address, port) => this.select(address, port),
       failed: (slot, _server, errno) => this.failed(slot, errno),
+      ...(nativeThreads() > 1 ? { threads: nativeThreads() } : {}),   // --threads: forwarding threads
     });
     this.sync();
     this.bind(spec);

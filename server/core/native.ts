@@ -47,6 +47,8 @@ export interface NativeHooks {
   failed(slot: number, server: number, errno: number): number;
   /** records[0 .. n*REC.WORDS) hold n close records; their slots are free once this returns */
   onRecords(n: number): void;
+  /** --threads: forwarding threads in all (1, the default: Node's loop only; at most layout.maxThreads) */
+  threads?: number;
 }
 
 export interface NativeConnInfo {
@@ -101,7 +103,7 @@ export interface NativeAddon {
   create(hooks: NativeHooks): NativeEngine;
   layout: {
     version: number; recWords: number; liveWords: number; pickSlotMul: number;
-    maxServers: number; maxListeners: number; maxSlots: number;
+    maxServers: number; maxListeners: number; maxSlots: number; maxThreads: number;
   };
 }
 
@@ -146,3 +148,8 @@ export function loadNative(): { engine: NativeAddon } | { error: string } {
   }
   return (cached = { engine: addon });
 }
+
+/** --threads, set once at start-up (pen.ts): what a native TCP listener asks the engine for */
+let threads = 1;
+export function setNativeThreads(n: number): void { threads = n; }
+export function nativeThreads(): number { return threads; }

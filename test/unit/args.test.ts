@@ -56,3 +56,12 @@ test('bad values are refused with the option named', () => {
   assert.throws(() => parseCommandLine(['-e', 'h:x:y', '8080']), /invalid server 'h:x:y'/);
   assert.throws(() => parseCommandLine(['-N', '8080']), /-N/);
 });
+
+test('--threads: 1 by default, a whole number from 1 to 64, anything else refused with the range', () => {
+  assert.equal(parseCommandLine(['8080', 'h:80']).threads, 1);
+  assert.equal(parseCommandLine(['--threads', '2', '8080', 'h:80']).threads, 2);
+  assert.equal(parseCommandLine(['--threads=64', '8080', 'h:80']).threads, 64);
+  for (const bad of ['0', '65', '1.5', '-1', 'two', '']) {
+    assert.throws(() => parseCommandLine([`--threads=${bad}`, '8080']), /--threads: expected a whole number from 1 to 64/, bad);
+  }
+});
