@@ -4,7 +4,7 @@
 // into the table in batches. A subclass picks (select, failed) and says what a record means.
 import { isIP } from 'node:net';
 import { getSystemErrorMap } from 'node:util';
-import type { Connection } from './connection.ts';
+import { socketId, type Connection } from './connection.ts';
 import { debug } from './diag.ts';
 import { REC, type NativeAddon, type NativeEngine, type NativeServer } from './native.ts';
 import type { Listener, PairHost } from './pair-host.ts';
@@ -88,6 +88,14 @@ export abstract class NativeListener<C extends Connection> implements Listener {
 
   /** Tell the engine what changed in the settings and the servers since it was last told. */
   abstract sync(): void;
+
+  /** conn goes to server s: it takes s at once, also before a TCP connect completes (native-tcp.ts). */
+  protected choose(conn: C, s: number): void {
+    conn.server = s;
+    conn.upId = socketId();
+    this.host.chosen(conn, s);
+    this.host.take(conn);
+  }
 
   /** Bind the engine's listener; on failure the engine goes and the error reads as Node's. */
   protected bind(spec: NativeListenSpec): void {

@@ -192,13 +192,6 @@ export class NativeTcpListener extends NativeListener<NativeConnection> {
     return pick(slot, this.nativeIndex(p.s));
   }
 
-  private choose(conn: NativeConnection, s: number): void {
-    conn.server = s;
-    conn.upId = socketId();
-    this.host.chosen(conn, s);
-    this.host.take(conn);
-  }
-
   /** A connect failed: give the server back, blacklist it and fail over as tcp.ts does (pick.ts bounds it). */
   private failed(slot: number, errno: number): number {
     const conn = this.conns[slot];

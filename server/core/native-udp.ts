@@ -207,14 +207,6 @@ export class NativeUdpListener extends NativeListener<NativeUdpSession> implemen
     return pick(slot, this.nativeIndex(p.s));
   }
 
-  private choose(s: NativeUdpSession, server: number): void {
-    s.server = server;
-    s.upId = socketId();
-    this.host.chosen(s, server);
-    // UDP "connects" at once, so it counts against the server's limits at once
-    this.host.take(s);
-  }
-
   /**
    * The session's server refused a datagram (errno ECONNREFUSED: it is blacklisted) or is down
    * (errno 0): move to the next server that can take it, as udp.ts's failover. -1 keeps it where it
