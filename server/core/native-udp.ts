@@ -182,7 +182,6 @@ export class NativeUdpListener extends NativeListener<NativeUdpSession> implemen
     const h = this.host;
     if (h.serverCount() !== this.told.regular) this.sync();
     const session = new NativeUdpSession(this, address, port, h.now(), length);
-    this.tally.sessions += 1;
     let slot = h.alloc(session);
     if (slot < 0 && this.recycle()) slot = h.alloc(session);
     if (slot < 0 || slot >= this.slots) {
@@ -190,6 +189,7 @@ export class NativeUdpListener extends NativeListener<NativeUdpSession> implemen
       this.drop('full');
       return -1;
     }
+    this.tally.sessions += 1;
     session.clientIndex = h.storeClient(session.clientAddress, port);
     let p = h.firstPick(session);
     // a server UDP cannot reach is skipped like a refused one, as in udp.ts
