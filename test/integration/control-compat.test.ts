@@ -1,7 +1,7 @@
 // Byte-for-byte: the same command sequence, sent with Debian's /usr/bin/penctl, to Debian's
 // /usr/bin/pen and then to ours on the same ports, must get the same replies.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -21,6 +21,7 @@ before(async () => {
 after(async () => {
   await a.close();
   await b.close();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 const dir = mkdtempSync(join(tmpdir(), 'pen-compat-'));

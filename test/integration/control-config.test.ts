@@ -1,7 +1,7 @@
 // Configuration files with real pen processes: -F at start-up and on SIGHUP, include, and a
 // `write` from which a fresh start reproduces the same servers, modes and settings.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -16,6 +16,7 @@ before(async () => {
 });
 after(async () => {
   await Promise.all([a.close(), b.close()]);
+  rmSync(dir, { recursive: true, force: true });
 });
 
 // the C client is quicker to start than ours; control-port.test.ts covers both

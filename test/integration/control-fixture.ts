@@ -1,7 +1,7 @@
 // What the control-port tests share: backends A, B and Abuse, our pen with a TCP control port,
 // and both penctls (Debian's, when installed, and ours).
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
@@ -24,6 +24,7 @@ export function withBackends(): void {
   });
   after(async () => {
     await Promise.all([a.close(), b.close(), abuse.close()]);
+    rmSync(dir, { recursive: true, force: true });
   });
 }
 

@@ -1,9 +1,9 @@
 // The command registry, in process: pen's argument syntax, pen's replies, and the effect on state.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { COMMANDS } from '../../shared/commands.ts';
 import { aclPermits } from '../../server/core/acl.ts';
 import { Balancer } from '../../server/core/balancer.ts';
@@ -16,6 +16,7 @@ import { subscribe } from '../../server/core/events.ts';
 import { nth } from '../helpers/nth.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pen-registry-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
 // commands given junk (`write x`, `log -1`) create files relative to the working directory
 process.chdir(dir);
 

@@ -2,10 +2,10 @@
 // same range rule, is saved by `write`, reads back from the saved file, and shows in the snapshot
 // and the PATCH /settings schema. A setting added to the table is covered here without an edit.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import type { TSchema } from '@sinclair/typebox';
 import { parseCommandLine } from '../../server/cli/args.ts';
 import { runSteps } from '../../server/cli/steps.ts';
@@ -21,6 +21,7 @@ import { SETTINGS, flagCommand, readKey, settingsPatchSchema, type SettingRow } 
 import { SettingsSnapshotSchema } from '../../shared/snapshot.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pen-settings-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
 const ROWS = SETTINGS as readonly SettingRow[];
 const fresh = (): CommandContext => ({ pen: new Balancer(), runtime: { exit() {}, argv: [] }, origin: 'port' });
 const commandNames = new Set(COMMANDS.map((c) => c.name));
