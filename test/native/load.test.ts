@@ -25,6 +25,16 @@ async function until(cond: () => boolean, ms: number, what: string) {
 /** Sample the engine while a stalled side holds the data: memory bounded, no busy loop. */
 async function heldBounded(h: ReturnType<typeof harness>, base: number, pending: () => number) {
   await until(() => pending() > 0, 10000, 'the engine to hold a remainder');
+  // The kernel's buffers may still be filling (slowly under ASan), each fill a wake-up: wait for
+  // 200 ms without one. A spinning engine never gets there, so this wait fails it too.
+  const quietBy = Date.now() + 10000;
+  for (let last = h.eng.stats().batches, still = 0; still < 4; ) {
+    if (Date.now() > quietBy) assert.fail('the engine never went quiet while stalled: it spins');
+    await sleep(50);
+    const now = h.eng.stats().batches;
+    still = now === last ? still + 1 : 0;
+    last = now;
+  }
   const b0 = h.eng.stats().batches;
   let maxBytes = 0, maxBufs = 0;
   for (let i = 0; i < 30; i++) {
