@@ -20,12 +20,14 @@ const { values: opt } = parseArgs({
     cases: { type: 'string', default: 'keepalive,close' },
     tools: { type: 'string', default: 'strace,callgrind' },
     top: { type: 'string', default: '8' },
+    ours: { type: 'string', default: OUR_PEN },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (opt.help) {
   console.log(`usage: npm run bench:syscalls -- [--requests N] [--concurrency C] [--targets pen,ts,native]
-       [--cases keepalive,close] [--tools strace,callgrind] [--top K (syscalls listed per row)]`);
+       [--cases keepalive,close] [--tools strace,callgrind] [--top K (syscalls listed per row)]
+       [--ours PATH (bin/pen.js of another checkout, to compare it)]`);
   process.exit(0);
 }
 
@@ -110,7 +112,7 @@ async function load(port: number, c: Case, n: number): Promise<void> {
 function proxyArgv(t: Target, port: number, backend: number): { cmd: string; args: string[]; env: string | null } {
   const common = ['-f', '-x', '4000', '-c', '4000', `${HOST}:${port}`, `${HOST}:${backend}`];
   if (t === 'pen') return { cmd: which('pen')!, args: common, env: null };
-  return { cmd: process.execPath, args: [OUR_PEN, ...common], env: t === 'native' ? 'native' : 'portable' };
+  return { cmd: process.execPath, args: [opt.ours, ...common], env: t === 'native' ? 'native' : 'portable' };
 }
 
 async function startProxy(t: Target, backend: number, wrap: string[] = []): Promise<{ proc: Proc; port: number }> {
