@@ -5,8 +5,7 @@
 // `include /etc/shadow` (whose replies quote each line's first word).
 import { lstatSync, realpathSync } from 'node:fs';
 import { basename, dirname, isAbsolute, relative, resolve, sep } from 'node:path';
-import { commandName } from '../../shared/commands.ts';
-import { tokenize } from '../control/registry.ts';
+import { lookup } from '../control/registry.ts';
 import { HttpError } from './errors.ts';
 
 /** For each command that names a file: the path its words name, or null when they name none. */
@@ -25,10 +24,9 @@ const FILE_ARGUMENT: Readonly<Record<string, (args: readonly string[]) => string
 
 /** The file a penctl line names, if its command is one that opens, writes or removes files. */
 export function fileNamedBy(line: string): string | null {
-  const words = tokenize(line);
-  const name = commandName(words);
-  const pick = FILE_ARGUMENT[name];
-  return pick ? pick(words.slice(name.split(' ').length)) : null;
+  const found = lookup(line);
+  const pick = found ? FILE_ARGUMENT[found.spec.name] : undefined;
+  return pick && found ? pick(found.args) : null;
 }
 
 /**

@@ -24,15 +24,25 @@ export function tokenize(line: string): string[] {
 
 const SPECS = new Map(COMMANDS.map((c) => [c.name, c]));
 
+/** A command's spec by its name (`blacklist`, `no http`); a line goes through lookup(). */
 export function findSpec(name: string): CommandSpec | undefined {
   return SPECS.get(name);
 }
 
-/** The entry and the words after the command name for a token line; null: not a command. */
-export function lookup(words: readonly string[]): { spec: CommandSpec; entry: Entry; args: string[] } | null {
+/** A penctl line read as a command: its words, its spec and entry, and the words after its name. */
+export interface Lookup { words: string[]; spec: CommandSpec; entry: Entry; args: string[] }
+
+/**
+ * What a penctl line runs; null for an empty line, a comment or no command. execute() and the
+ * scope check of POST /penctl both read the line through this, so they cannot disagree on it.
+ */
+export function lookup(line: string): Lookup | null {
+  const words = tokenize(line);
+  if (words[0] === undefined || words[0].startsWith('#')) return null;
   const spec = SPECS.get(commandName(words));
   if (!spec) return null;
-  return { spec, entry: ENTRIES[spec.name as keyof typeof ENTRIES] as Entry, args: words.slice(spec.name.split(' ').length) };
+  const entry = ENTRIES[spec.name as keyof typeof ENTRIES] as Entry;
+  return { words, spec, entry, args: words.slice(spec.name.split(' ').length) };
 }
 
 /** The entry of a command by its name (`blacklist`, `no http`). */
@@ -62,16 +72,14 @@ export async function applyCommand(
 
 /** Run one penctl command line and return pen's reply. Never throws for bad input. */
 export async function execute(ctx: CommandContext, line: string): Promise<CommandResult> {
+  const found = lookup(line);
+  if (found) return parseApplyReply(ctx, found.spec, found.entry, found.args, found.words.join(' '));
   const words = tokenize(line);
   if (words[0] === undefined || words[0].startsWith('#')) return { reply: '', spec: null };
-  const found = lookup(words);
-  if (!found) {
-    // pen: `no` + an unknown word is silently ignored
-    if (words[0] === 'no') return { reply: '', spec: null };
-    const reply = ctx.fileLine ? `${ctx.fileLine}: not a command\n` : `do_cmd: ignoring command starting with '${words[0]}'\n`;
-    return { reply, spec: null, error: { code: 'PEN_ERR_COMMAND', message: reply.trimEnd() } };
-  }
-  return parseApplyReply(ctx, found.spec, found.entry, found.args, words.join(' '));
+  // pen: `no` + an unknown word is silently ignored
+  if (words[0] === 'no') return { reply: '', spec: null };
+  const reply = ctx.fileLine ? `${ctx.fileLine}: not a command\n` : `do_cmd: ignoring command starting with '${words[0]}'\n`;
+  return { reply, spec: null, error: { code: 'PEN_ERR_COMMAND', message: reply.trimEnd() } };
 }
 
 /**

@@ -66,6 +66,11 @@ test('a read token may read but gets 403 on every change', async () => {
   assert.equal((await penctl('servers')).statusCode, 200, 'read-only commands are allowed through /penctl');
   assert.equal((await penctl('blacklist 5')).statusCode, 403);
   assert.equal((await penctl('roundrobin')).statusCode, 403);
+  // read as execute() reads the line: spacing, `no X`, first line only, include
+  for (const line of ['  blacklist  5', 'no  keepalive', ' roundrobin\r\nservers', 'include /dev/null', ' no http']) {
+    assert.equal((await penctl(line)).statusCode, 403, JSON.stringify(line));
+  }
+  assert.equal((await penctl('servers\nroundrobin')).statusCode, 200, 'the second line is not run');
   assert.equal(await f.cmd('blacklist'), '30\n');
   assert.equal(f.pen.settings.roundrobin, false);
   assert.equal(f.pen.servers.list[0]?.maxc, 0);

@@ -11,7 +11,7 @@ import { isBlacklisted } from '../../server/core/servers.ts';
 import { HANDLERS } from '../../server/control/commands.ts';
 import { formatConfig } from '../../server/control/config.ts';
 import type { CommandContext } from '../../server/control/context.ts';
-import { execute, runConfigFile } from '../../server/control/registry.ts';
+import { execute, lookup, runConfigFile } from '../../server/control/registry.ts';
 import { subscribe } from '../../server/core/events.ts';
 import { nth } from '../helpers/nth.ts';
 
@@ -35,6 +35,24 @@ test('every spec has exactly one handler and every handler a spec', () => {
   const names = COMMANDS.map((c) => c.name);
   assert.equal(new Set(names).size, names.length, 'no command is listed twice');
   assert.deepEqual([...names].sort(), Object.keys(HANDLERS).sort());
+});
+
+test('lookup() reads a line as execute() runs it: the same spec, so the same scope', async () => {
+  const odd = [
+    '', '   ', '# blacklist 5', '#blacklist', '  blacklist  5  ', 'no  keepalive', 'no such', 'no', 'BLACKLIST 5',
+    '\tblacklist 5', 'blacklist\tx', 'servers\nroundrobin', 'roundrobin\r\nservers', 'include /nonexistent/x', ' no http',
+  ];
+  // every command, spaced out as pen's tokenizer allows
+  const lines = [...odd, ...COMMANDS.map((c) => `  ${c.name.replace(' ', '   ')} `)];
+  for (const line of lines) {
+    const ran = await execute(fresh(), line);
+    assert.equal(lookup(line)?.spec ?? null, ran.spec, JSON.stringify(line));
+  }
+  assert.equal(lookup('  no  keepalive')?.spec.name, 'no keepalive');
+  assert.equal(lookup('roundrobin\r\nservers')?.spec.scope, 'admin', 'only the first line counts');
+  assert.equal(lookup('servers\nroundrobin')?.spec.scope, 'read');
+  assert.deepEqual(lookup(' include  a.cfg')?.args, ['a.cfg']);
+  for (const line of ['', '#blacklist 5', 'BLACKLIST 5', '\tblacklist 5', 'no such']) assert.equal(lookup(line), null, line);
 });
 
 test('every command runs with no arguments and with junk without throwing', async () => {

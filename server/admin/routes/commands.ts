@@ -5,12 +5,12 @@
 // line, the control port's exact reply) and POST /write (the write entry's apply on `{ file }`).
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { COMMANDS, commandName, type CommandSpec } from '../../../shared/commands.ts';
+import { COMMANDS, type CommandSpec } from '../../../shared/commands.ts';
 import {
   CommandArgsSchema, CommandInfoSchema, CommandQuerySchema, CommandReplySchema, ErrorSchema,
   PenctlBodySchema, WriteSchema, commandSlug, type CommandInfo, type CommandReply,
 } from '../../../shared/api.ts';
-import { findSpec, tokenize } from '../../control/registry.ts';
+import { lookup } from '../../control/registry.ts';
 import { requireAdmin } from '../auth.ts';
 import { apply, failed, run, runCommand, type AdminDeps } from '../deps.ts';
 
@@ -74,8 +74,9 @@ export const commandRoutes: FastifyPluginAsync<{ deps: AdminDeps }> = async (app
       response: { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema },
     },
   }, async (req, reply) => {
-    const spec = findSpec(commandName(tokenize(req.body)));
-    // unknown commands, comments and empty lines change nothing; anything known but not read-only needs admin
+    // the line as execute() will read it: unknown commands, comments and empty lines change
+    // nothing; anything known but not read-only needs admin
+    const spec = lookup(req.body)?.spec;
     if (spec && spec.scope !== 'read') requireAdmin(req);
     const result = await run(deps, req, req.body, 'port');
     return reply.type('text/plain; charset=utf-8').send(result.reply);
