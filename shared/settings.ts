@@ -118,6 +118,8 @@ export interface SettingRow {
    * none; refuse: an error line, where C pen crashes; quiet: nothing, and the message to debug(), as pen does
    */
   readonly bare?: 'clears' | { readonly refuse: string } | { readonly quiet: string };
+  /** its word names a file: through REST it must be inside the file root (server/admin/files.ts) */
+  readonly file?: true;
   /** r: in the snapshot's settings; rw: PATCH /settings sets it too */
   readonly rest?: 'r' | 'rw';
   readonly description?: string;
@@ -134,7 +136,7 @@ const SSL_OPTIONS = ['no_sslv2', 'no_sslv3', 'no_tlsv1', 'no_tlsv1.1', 'no_tlsv1
 // In `write` order: pen's lines first (config.ts places the ACLs and servers among them), then the
 // lines C pen does not save, then what has no line of its own.
 export const SETTINGS = [
-  { name: 'geoip', key: 'geoip', kind: nullable, default: null, reply: 'value-or-empty', write: 'set', support: 'yes', command: 'own' },
+  { name: 'geoip', key: 'geoip', kind: nullable, default: null, file: true, reply: 'value-or-empty', write: 'set', support: 'yes', command: 'own' },
   { name: 'ascii', key: 'ascii', kind: bool, default: false, flag: { flag: '-a', what: 'debugging dumps in ascii format', status: 'works' }, help: { summary: 'data dumps (debug 3) in ASCII', no: 'data dumps in hex' }, reply: 'none', write: 'always', support: 'yes', command: 'table', rest: 'rw' },
   { name: 'blacklist', key: 'blacklistTime', kind: int('blacklist', 'keep'), default: 30, flag: { flag: '-b', arg: 'sec', what: 'blacklist time in seconds [30]', status: 'works', note: '0 turns blacklisting off.' }, help: { summary: 'report or set the blacklist time in seconds' }, reply: 'value', write: 'always', support: 'yes', command: 'table', rest: 'rw', description: 'seconds a failed server stays blacklisted (-b)' },
   { name: 'client_acl', key: 'clientAcl', kind: int('client_acl', 'reset'), default: 0, help: { summary: 'report or set the access list checked for clients (denied: abuse server)' }, reply: 'value', write: 'always', support: 'yes', command: 'table', rest: 'rw' },
@@ -149,7 +151,7 @@ export const SETTINGS = [
   { name: 'tcp_nodelay', key: 'tcpNodelay', kind: bool, default: false, help: { summary: 'TCP_NODELAY on sockets created from now on', no: 'no TCP_NODELAY' }, reply: 'none', write: 'always', support: 'yes', command: 'table', rest: 'rw' },
   { name: 'timeout', key: 'timeout', kind: int('timeout', 'refuse', { why: 'connect timeout must be at least 1 second' }), default: 3, flag: { flag: '-t', arg: 'sec', what: 'connect timeout in seconds [3]', status: 'works', note: 'At least 1.' }, help: { summary: 'report or set the connect timeout in seconds', note: 'Values below 1 get an error line and change nothing, as -t refuses them (C pen stores them, and every connect then times out at once)' }, reply: 'value', write: 'always', support: 'yes', command: 'table', rest: 'rw', description: 'connect timeout in seconds (-t)' },
   { name: 'tracking', key: 'trackingTime', kind: int('tracking', 'keep'), default: 0, flag: { flag: '-T', arg: 'sec', what: 'tracking time in seconds (0 = forever) [0]', status: 'works' }, help: { summary: 'report or set the client tracking time in seconds (-T)' }, reply: 'value', write: 'always', support: 'yes', command: 'table', rest: 'rw', description: 'client tracking time in seconds, 0 = forever (-T)' },
-  { name: 'web_stats', key: 'webStats', kind: nullable, default: null, flag: { flag: '-w', arg: 'file', what: 'save statistics in HTML format in a file', status: 'works', note: 'Written on SIGUSR1. The status command renders the same page without writing the file, which pen writes first.' }, help: { summary: 'report or set the HTML status file (-w)', no: 'no HTML status file' }, reply: 'value-or-empty', write: 'nullable', support: 'yes', command: 'table', rest: 'rw', description: 'the -w file' },
+  { name: 'web_stats', key: 'webStats', kind: nullable, default: null, flag: { flag: '-w', arg: 'file', what: 'save statistics in HTML format in a file', status: 'works', note: 'Written on SIGUSR1. The status command renders the same page without writing the file, which pen writes first.' }, help: { summary: 'report or set the HTML status file (-w)', no: 'no HTML status file' }, file: true, reply: 'value-or-empty', write: 'nullable', support: 'yes', command: 'table', rest: 'rw', description: 'the -w file' },
   { name: 'weight', key: 'weight', kind: bool, default: false, flag: { flag: '-W', what: 'use weight for server selection', status: 'works' }, help: { summary: 'weighted server selection (-W)', no: 'no weighted selection' }, reply: 'none', write: 'always', support: 'yes', command: 'table' },
   { name: 'prio', key: 'prio', kind: bool, default: false, help: { summary: 'choose the available server with the lowest prio', no: 'no priority selection' }, reply: 'none', write: 'always', support: 'yes', command: 'table' },
   // not saved by C pen's `write`; saved here when they differ from the defaults
@@ -170,8 +172,8 @@ export const SETTINGS = [
   { name: 'ssl_ciphers', key: 'ssl.ciphers', kind: text, default: null, bare: 'clears', help: { grammar: '[LIST]', summary: 'TLS cipher list (start-up)' }, reply: 'none', write: 'set', support: 'yes', command: 'table' },
   { name: 'ssl_option', key: 'ssl.options', kind: { type: 'list', values: SSL_OPTIONS }, default: [], bare: { quiet: 'Missing option' }, help: { grammar: 'OPT', summary: SSL_OPTIONS.join('|') }, reply: 'none', write: 'each', support: 'yes', command: 'table' },
   // the TLS files are read when named (server/control/settings.ts), off the handshakes
-  { name: 'ssl_sni_path', key: 'ssl.sniPath', kind: text, default: null, bare: { quiet: 'Missing ssl_sni_path' }, help: { grammar: 'DIR', summary: 'directory of per-SNI-name keys and certificates' }, reply: 'none', write: 'set', support: 'yes', command: 'table' },
-  { name: 'ssl_ocsp_response', key: 'ssl.ocspResponse', kind: text, default: null, bare: { refuse: 'expected a file name' }, help: { grammar: 'FILE', summary: 'stapled OCSP response file', note: 'Without FILE: an error line (C pen crashes)' }, reply: 'none', write: 'set', support: 'yes', command: 'table' },
+  { name: 'ssl_sni_path', key: 'ssl.sniPath', kind: text, default: null, bare: { quiet: 'Missing ssl_sni_path' }, help: { grammar: 'DIR', summary: 'directory of per-SNI-name keys and certificates' }, file: true, reply: 'none', write: 'set', support: 'yes', command: 'table' },
+  { name: 'ssl_ocsp_response', key: 'ssl.ocspResponse', kind: text, default: null, bare: { refuse: 'expected a file name' }, help: { grammar: 'FILE', summary: 'stapled OCSP response file', note: 'Without FILE: an error line (C pen crashes)' }, file: true, reply: 'none', write: 'set', support: 'yes', command: 'table' },
   { name: 'ssl_client_renegotiation_interval', key: 'ssl.renegotiationInterval', kind: { type: 'int', low: 'keep' }, default: 3600, bare: { refuse: 'expected a number of seconds' }, help: { grammar: 'S', summary: 'minimum seconds between client renegotiations', note: 'Without S: an error line (C pen crashes)' }, reply: 'none', write: 'changed', support: 'yes', command: 'table' },
   // no line of their own: the `# pen` line (config.ts), or nothing
   { name: 'listen', key: 'listen', kind: text, default: null, reply: 'value-or-empty', write: 'never', support: 'yes', command: 'own', rest: 'rw', description: 'replaces the listener' },
