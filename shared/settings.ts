@@ -208,8 +208,8 @@ type Nested<R> = R extends { key: `${string}.${string}` } ? R : never;
 type Top<R> = Exclude<R, Nested<R>>;
 type Inner<K> = K extends `${string}.${infer F}` ? F : never;
 type Outer<K> = K extends `${infer O}.${string}` ? O : never;
-/** The Settings object of a table of rows: each row's key with its kind's value. */
 type Flat<T> = { [K in keyof T]: T[K] };
+/** The Settings object of a table of rows: each row's key with its kind's value. */
 export type SettingsOf<R extends SettingRow> = Flat<{ [T in Top<R> as T['key']]: ValueOf<T['kind']> } & {
   [O in Outer<Nested<R>['key']>]: { [N in Nested<R> as N['key'] extends `${O}.${string}` ? Inner<N['key']> : never]: ValueOf<N['kind']> }
 }>;

@@ -5,7 +5,6 @@ import { SETTINGS, settingDefaults, type Setting, type SettingsOf } from '../../
 
 export type Settings = SettingsOf<Setting>;
 export type SslSettings = Settings['ssl'];
-export type FastClose = Settings['tcpFastclose'];
 
 export function defaultSettings(): Settings {
   return settingDefaults(SETTINGS) as Settings;
