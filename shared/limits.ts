@@ -4,7 +4,9 @@
 // refused with one line (pastLimit) and changes nothing. Below `min` a setting's flag and command
 // share one rule, pen's where pen has one (its row in shared/settings.ts), which `low` describes;
 // REST refuses. The ACL numbers keep pen's port replies on both sides (the control-compat test
-// holds them to C pen). No Node APIs here.
+// holds them to C pen). A setting whose bound no other code reads may carry it in its row of
+// shared/settings.ts instead (so adding it is one edit); the README's bounds table lists both.
+// No Node APIs here.
 
 export interface Limit {
   min: number;
@@ -71,7 +73,12 @@ export type LimitName = keyof typeof LIMITS;
 
 /** The one error line for a value past its bound. */
 export function pastLimit(name: LimitName, text: string | number): string {
-  return `${name}: ${text} is more than ${LIMITS[name].max}, the most allowed`;
+  return pastMax(name, LIMITS[name].max, text);
+}
+
+/** The same for a bound that is not in this table (a setting's own, in its row of shared/settings.ts). */
+export function pastMax(name: string, max: number, text: string | number): string {
+  return `${name}: ${text} is more than ${max}, the most allowed`;
 }
 
 /** Below-or-above check for surfaces that reject both ways (REST, the server keys). */

@@ -5,17 +5,19 @@
 // `include /etc/shadow` (whose replies quote each line's first word).
 import { lstatSync, realpathSync } from 'node:fs';
 import { basename, dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { SETTINGS, type SettingRow } from '../../shared/settings.ts';
 import { lookup } from '../control/registry.ts';
 import { HttpError } from './errors.ts';
 
-/** For each command that names a file: the path its words name, or null when they name none. */
+/**
+ * For each command that names a file: the path its words name, or null when they name none. A
+ * setting whose row says its word is a file (web_stats, geoip, ssl_sni_path, …) names it as its word.
+ */
 const FILE_ARGUMENT: Readonly<Record<string, (args: readonly string[]) => string | null>> = {
+  ...Object.fromEntries((SETTINGS as readonly SettingRow[]).filter((r) => r.file)
+    .map((r) => [r.name, (a: readonly string[]) => a[0] ?? null])),
   write: (a) => a[0] ?? null,
   include: (a) => a[0] ?? null,
-  web_stats: (a) => a[0] ?? null,
-  geoip: (a) => a[0] ?? null,
-  ssl_ocsp_response: (a) => a[0] ?? null,
-  ssl_sni_path: (a) => a[0] ?? null,
   // `log host:port` is a UDP target (the rule RequestLog uses), anything else a file
   log: (a) => (a[0] === undefined || (a[0].lastIndexOf(':') > 0 && !a[0].startsWith('/')) ? null : a[0]),
   // a Unix socket path: listening there first unlinks whatever file is at that path

@@ -5,9 +5,12 @@ import { parseBackend, parseListen } from '../core/address.ts';
 import { PenError } from '../core/errors.ts';
 import type { Settings } from '../core/settings.ts';
 import { checkNumber, flagCommand, flagRow, readKey, writeKey, type SettingRow } from '../../shared/settings.ts';
+import { FLAGS } from './flags.ts';
 
-const VALUE_OPTIONS = 'BCFOSTbceijlmopqtuwxEKGAL';
-const FLAG_OPTIONS = 'DHNPQWXUadfhnrsZR';
+/** pen's one-letter flags, from the flag table: those with an argument take a value, the others are switches. */
+const SHORT = FLAGS.filter((f) => /^-[A-Za-z0-9]$/.test(f.flag));
+const VALUE_OPTIONS = SHORT.filter((f) => f.arg !== undefined).map((f) => f.flag.slice(1));
+const FLAG_OPTIONS = SHORT.filter((f) => f.arg === undefined).map((f) => f.flag.slice(1));
 
 export const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {
   admin: { type: 'string' },
@@ -131,12 +134,15 @@ function settingStep(row: SettingRow, flag: string, v: string | undefined, messa
     value = true;
   } else if (kind.type === 'enum') {
     value = row.flag?.sets ?? v;
-    if (!kind.values.includes(value as string)) throw new PenError('PEN_ERR_ARGUMENT', `protocol version ${v} not known`);
+    // a choice with a word for what it does not know takes any word, as its command does
+    if (kind.other === undefined && !kind.values.includes(value as string)) throw new PenError('PEN_ERR_ARGUMENT', `protocol version ${v} not known`);
   } else {
     CHECKS[flag]?.(v as string);
   }
-  // the command is given the flag's own word: its rule gives the value checked above
-  if (command) return { kind: 'flag', flag, command, words: () => (v === undefined || kind.type === 'enum' ? [] : [v]) };
+  // the command is given the flag's own word (its rule gives the value checked above); a value's
+  // own command (`-P` is `poll`) takes none
+  const own = kind.type === 'enum' && kind.each;
+  if (command) return { kind: 'flag', flag, command, words: () => (v === undefined || own ? [] : [v]) };
   return { kind: 'set', setting: row.name, value, apply: (s) => writeKey(s, row.key, value) };
 }
 

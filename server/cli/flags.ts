@@ -2,7 +2,7 @@
 // OPTIONS section is made of, so the two cannot drift (test/unit/flags.test.ts holds them, and
 // the parser, to this table). A flag that sets a setting is part of that setting's row in
 // shared/settings.ts (args.ts parses it from the row); the others are below, with their case in args.ts.
-import { flagRow, type FlagStatus } from '../../shared/settings.ts';
+import { SETTINGS, flagRow, type FlagStatus, type SettingRow } from '../../shared/settings.ts';
 
 /**
  * works: does what pen's does. no effect: accepted (and checked) as pen accepts it, but changes
@@ -46,14 +46,21 @@ const OTHER_FLAGS: readonly Flag[] = [
   { flag: '--version', what: 'print the version and exit', status: 'extension' },
 ];
 
-// In pen's usage order, then the flags its usage leaves out, then ours.
-const ORDER = [
+// In pen's usage order, then the flags its usage leaves out; then any setting's flag not listed
+// here (a new row's), in the table's order; then ours.
+const PEN_ORDER = [
   '-B', '-C', '-T', '-H', '-U', '-N', '-O', '-P', '-Q', '-W', '-X', '-a',
   '-b', '-c', '-d', '-e', '-f', '-h', '-j', '-F', '-l', '-r', '-s', '-t',
   '-u', '-p', '-x', '-w', '-o', '-E', '-K', '-G', '-A', '-Z', '-R', '-L',
-  '-D', '-S', '-n', '-i', '-m', '-q', '--admin', '--admin-token-file', '--admin-host', '--admin-cors', '--admin-file-root', '--admin-stream-max',
+  '-D', '-S', '-n', '-i', '-m', '-q',
+];
+const OUR_ORDER = [
+  '--admin', '--admin-token-file', '--admin-host', '--admin-cors', '--admin-file-root', '--admin-stream-max',
   '--drain', '--health-file', '--peer', '--peer-token-file', '--threads', '--help', '--version',
-] as const;
+];
+const UNLISTED = (SETTINGS as readonly SettingRow[])
+  .flatMap((r) => (r.flag && !PEN_ORDER.includes(r.flag.flag) ? [r.flag.flag] : []));
+const ORDER = [...PEN_ORDER, ...UNLISTED, ...OUR_ORDER];
 
 const OTHER = new Map(OTHER_FLAGS.map((f) => [f.flag, f]));
 

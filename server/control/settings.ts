@@ -7,17 +7,13 @@
 // commands-read.ts).
 import { Type } from '@sinclair/typebox';
 import {
-  SETTINGS, atoiWide, checkNumber, readKey, writeKey, type Setting, type SettingRow,
+  SETTINGS, atoiWide, checkNumber, readKey, writeKey, type SettingRow, type TableCommand,
 } from '../../shared/settings.ts';
 import type { Balancer } from '../core/balancer.ts';
 import { sslFilesChanged } from '../core/tls-files.ts';
 import { CommandError, quiet, refuse } from './errors.ts';
 import type { Entry, Outcome } from './types.ts';
 
-type TableRow = Extract<Setting, { command: 'table' }>;
-type Negatable = Extract<TableRow, { kind: { type: 'bool' } } | { kind: { nullable: true } }>;
-type EachValue = Extract<TableRow, { kind: { each: true } }>['kind']['values'][number];
-export type TableCommand = Exclude<TableRow['name'], Extract<TableRow, { kind: { each: true } }>['name']> | `no ${Negatable['name']}` | EachValue;
 
 /** What a setting command did: the setting's value afterwards, and whether it set it. */
 export interface SettingOutcome extends Outcome {

@@ -16,8 +16,7 @@ import type { CommandContext } from '../../server/control/context.ts';
 import { execute, runConfigFile } from '../../server/control/registry.ts';
 import { settingsSnapshot } from '../../server/stats/snapshot.ts';
 import { COMMANDS } from '../../shared/commands.ts';
-import { LIMITS } from '../../shared/limits.ts';
-import { SETTINGS, flagCommand, readKey, settingsPatchSchema, type SettingRow } from '../../shared/settings.ts';
+import { SETTINGS, boundOf, flagCommand, readKey, settingsPatchSchema, type SettingRow } from '../../shared/settings.ts';
 import { SettingsSnapshotSchema } from '../../shared/snapshot.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pen-settings-'));
@@ -54,6 +53,7 @@ async function viaCommand(row: SettingRow, text: string): Promise<unknown> {
   return after === before && Number(text) !== before ? 'unchanged' : after;
 }
 
+const bound = (row: SettingRow) => boundOf(row)!.limit;
 const numberRows = ROWS.filter((r) => r.kind.type === 'int' && r.kind.limit !== undefined && r.flag?.arg && r.command !== 'none');
 
 /**
@@ -66,8 +66,7 @@ const flagFromCommand = (command: unknown): unknown => (command === 'unchanged' 
 test('every number row with a flag and a command takes the same values from both', async () => {
   assert.ok(numberRows.length >= 5, 'blacklist, timeout, tracking, clients_max, conn_max at least');
   for (const row of numberRows) {
-    const kind = row.kind as { limit: keyof typeof LIMITS };
-    const { min, max } = LIMITS[kind.limit];
+    const { min, max } = bound(row);
     // the tables only grow, so below their default the command changes nothing; above it both set it
     const values = [max, max + 1, min - 1, min - 5, 99999999999, ...(row.write === 'changed' ? [] : [min])];
     for (const n of values) {
@@ -93,7 +92,7 @@ test('-x 0 and -c 0 are an error naming the flag; conn_max 0 and clients_max 0 c
 
 test('a flag-only number row keeps its rule: past the bound pen stops, below it the row applies', async () => {
   for (const row of ROWS.filter((r) => r.kind.type === 'int' && r.command === 'none' && r.flag?.arg)) {
-    const { min, max } = LIMITS[(row.kind as { limit: keyof typeof LIMITS }).limit];
+    const { min, max } = bound(row);
     assert.equal(await viaFlag(row, String(max)), max);
     assert.equal(await viaFlag(row, String(max + 1)), 'refused');
     assert.equal(await viaFlag(row, String(min - 1)), min, `${row.flag!.flag} below the least is bumped`);
@@ -186,8 +185,7 @@ test('every REST row is in the snapshot with its value, and every rw row in the 
     assert.equal(row.name in patch, row.rest === 'rw', `${row.name} in PATCH /settings`);
     if (row.rest === 'rw' && row.kind.type === 'int' && row.kind.limit) {
       const schema = patch[row.name] as TSchema & { minimum: number; maximum: number };
-      assert.deepEqual([schema.minimum, schema.maximum], [LIMITS[row.kind.limit].min, LIMITS[row.kind.limit].max],
-        row.name);
+      assert.deepEqual([schema.minimum, schema.maximum], [bound(row).min, bound(row).max], row.name);
     }
   }
 });
