@@ -30,15 +30,17 @@ const WHY_ERROR = CLOSE_WHY.indexOf('error');
 const STARTED = 1;  // the engine holds it (its live words are its own)
 const CLOSING = 2;  // `close N` or a timeout asked the engine to close it
 const COUNTED = 4;  // it has taken its server (accounting.ts take)
+const FAILOVER = 8; // the bits above count its failovers
 
 /** Where a client that sent EOF stood at the last sweep: its queue to the server and when that last changed. */
 interface EofWatch { queuedUp: number; queuedAt: number }
 
 /**
  * A connection whose sockets the engine owns: what the table, the pick and the statistics read.
- * One per held connection, so it is kept small (each field is 8 bytes of V8 heap): the flags share
- * one field, clientAddress is derived, and what only the sweep of a half-closed pair needs is made
- * when the client sends EOF.
+ * One per held connection, so it is kept small (each field is 8 bytes of V8 heap): the flags and
+ * the failover count share one field, clientAddress is derived, the listener sits on a
+ * per-listener prototype (connectionClass), and what only the sweep of a half-closed pair needs
+ * is made when the client sends EOF.
  */
 class NativeConnection implements PairEntry {
   index = -1;
@@ -48,7 +50,6 @@ class NativeConnection implements PairEntry {
   t: number;
   readonly downId = socketId();
   upId = -1;
-  failovers = 0;
   /** the close record's bytes, once it has closed */
   final: Bytes | null = null;
   private bits = 0;
@@ -56,10 +57,18 @@ class NativeConnection implements PairEntry {
   private moved = 0;
   private eof: EofWatch | null = null;
 
-  constructor(
-    private readonly l: NativeTcpListener, public clientIp: string | null, readonly clientPort: number, now: number,
-  ) {
+  /** its listener: on the prototype connectionClass makes, not in every connection */
+  declare protected readonly l: NativeTcpListener;
+
+  constructor(public clientIp: string | null, readonly clientPort: number, now: number) {
     this.t = now;
+  }
+
+  /** How many failovers it had before this one (pick.ts bounds them). */
+  failover(): number {
+    const n = this.bits >>> 3;
+    this.bits += FAILOVER;
+    return n;
   }
 
   get clientAddress(): string {
@@ -146,12 +155,22 @@ class NativeConnection implements PairEntry {
   }
 }
 
+type ConnectionClass = new (ip: string | null, port: number, now: number) => NativeConnection;
+
+/** NativeConnection with `l` on its prototype: one class per listener, so no connection carries the pointer. */
+function connectionClass(l: NativeTcpListener): ConnectionClass {
+  class OfListener extends NativeConnection {}
+  Object.defineProperty(OfListener.prototype, 'l', { value: l });
+  return OfListener;
+}
+
 export type { NativeListenSpec };
 
 /** One native TCP or Unix listener with its own engine. */
 export class NativeTcpListener extends NativeListener<NativeConnection> {
   private paused = false;
   private acceptErrors = 0;
+  private readonly Conn = connectionClass(this);
   /** the timeouts and fastclose the engine was last told */
   private readonly toldTimes = { connectMs: -1, idleMs: -1, fastclose: '' };
   /** a client waiting for a slot, as the table sees this listener while it is paused */
@@ -193,7 +212,7 @@ export class NativeTcpListener extends NativeListener<NativeConnection> {
     const h = this.host;
     if (h.serverCount() !== this.told.regular) this.syncServers();
     const ip = address === '' ? null : plainIp(address);
-    const conn = new NativeConnection(this, ip, port, h.now());
+    const conn = new this.Conn(ip, port, h.now());
     const slot = h.alloc(conn);
     if (slot < 0) {
       // the table filled through another listener: this client is refused, the next ones wait
@@ -238,7 +257,7 @@ export class NativeTcpListener extends NativeListener<NativeConnection> {
     const server = h.server(s);
     h.failed(s, errno === ERRNO.ETIMEDOUT ? 'connect timeout' : `connect failure: ${uvMessage('connect', -errno, server ? serverWhere(server) : '')}`,
       -errno);
-    const next = h.nextPick(conn, s, conn.initial, conn.failovers++);
+    const next = h.nextPick(conn, s, conn.initial, conn.failover());
     if (next.kind === 'none') {
       h.dropped(next.why);
       return -1;
