@@ -6,8 +6,10 @@
 //   PEN_DATAPATH=native node --expose-gc --import tsx bench/memattr.ts [N] [SLOTS]
 //
 // N defaults to 9000 (each connection is two fds here; the hard fd limit is usually 20000).
-// SLOTS (-x and -c) defaults to N + 100. With N = 0 it reports what the slots alone cost.
-import { fork } from 'node:child_process';
+// SLOTS (-x and -c) defaults to N + 100. RSS is printed but is not a per-connection figure here:
+// the first full GC gives back more than the connections take. SNAPSHOT=FILE writes a heap
+// snapshot while they are held. The children are stopped by their handles when it ends.
+import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import v8 from 'node:v8';
@@ -78,45 +80,56 @@ function sample(pen: Balancer): Sample {
   };
 }
 
-function waitFor<T>(p: ReturnType<typeof fork>): Promise<T> {
-  return new Promise((resolve) => p.once('message', (m) => resolve(m as T)));
+/** A child's first message; it fails when the child exits first or within 60 s sends nothing. */
+function waitFor<T>(p: ChildProcess): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('child sent nothing within 60 s')), 60000);
+    p.once('message', (m) => { clearTimeout(timer); resolve(m as T); });
+    p.once('exit', (code) => { clearTimeout(timer); reject(new Error(`child exited (${code}) before it was ready`)); });
+  });
 }
 
 async function main(): Promise<void> {
   const n = Number(process.argv[2] ?? 9000);
   const slots = Number(process.argv[3] ?? n + 100);
   const self = new URL(import.meta.url).pathname;
-  const backend = fork(self, ['backend'], { execArgv: ['--import', 'tsx'] });
-  const backendPort = await waitFor<number>(backend);
+  const kids: ChildProcess[] = [];
+  const spawnChild = (args: string[]) => {
+    const k = fork(self, args, { execArgv: ['--import', 'tsx'] });
+    kids.push(k);
+    return k;
+  };
   const pen = new Balancer();
-  pen.settings.connMax = slots;
-  pen.settings.clientsMax = slots;
-  pen.clients = new ClientTable(slots);
-  pen.servers.list.push({ ...emptyServer(), family: 4, address: HOST, port: backendPort });
-  const port = await freePort();
-  await pen.listen(`${HOST}:${port}`);
-  // warm-up: a few connections, so lazily made code and tables do not count per connection
-  const warm = fork(self, ['client', String(port), '10'], { execArgv: ['--import', 'tsx'] });
-  await waitFor(warm);
-  warm.send('stop');
-  await sleep(500);
-  const before = sample(pen);
-  const c = fork(self, ['client', String(port), String(n)], { execArgv: ['--import', 'tsx'] });
-  await waitFor(c);
-  for (let i = 0; i < 100 && pen.table.used < n; i++) await sleep(50);
-  await sleep(500);
-  const held = sample(pen);
-  const per = (k: keyof Sample) => (n > 0 ? ((held[k] - before[k]) / n).toFixed(1) : '-');
-  console.log(`datapath ${pen.datapath.path}, ${pen.table.used} held of ${n}, -x/-c ${slots}`);
-  console.log('bytes per held connection (after a full GC):');
-  for (const k of ['rss', 'heap', 'old', 'young', 'external', 'arrayBuffers', 'native'] as const) console.log(`  ${k.padEnd(12)} ${per(k)}`);
-  console.log(`absolute before: rss ${(before.rss / 2 ** 20).toFixed(1)} MiB, heap ${(before.heap / 2 ** 20).toFixed(1)} MiB, native ${before.native}`);
-  if (process.env.SNAPSHOT) v8.writeHeapSnapshot(process.env.SNAPSHOT);
-  c.send('stop');
-  backend.kill();
-  await sleep(300);
-  pen.shutdown();
-  setTimeout(() => process.exit(0), 300).unref();
+  try {
+    const backendPort = await waitFor<number>(spawnChild(['backend']));
+    pen.settings.connMax = slots;
+    pen.settings.clientsMax = slots;
+    pen.clients = new ClientTable(slots);
+    pen.servers.list.push({ ...emptyServer(), family: 4, address: HOST, port: backendPort });
+    const port = await freePort();
+    await pen.listen(`${HOST}:${port}`);
+    // warm-up: a few connections, so lazily made code and tables do not count per connection
+    const warm = spawnChild(['client', String(port), '10']);
+    await waitFor(warm);
+    warm.send('stop');
+    await sleep(500);
+    const before = sample(pen);
+    await waitFor(spawnChild(['client', String(port), String(n)]));
+    for (let i = 0; i < 100 && pen.table.used < n; i++) await sleep(50);
+    await sleep(500);
+    const held = sample(pen);
+    const per = (k: keyof Sample) => (n > 0 ? ((held[k] - before[k]) / n).toFixed(1) : '-');
+    console.log(`datapath ${pen.datapath.path}, ${pen.table.used} held of ${n}, -x/-c ${slots}`);
+    console.log('bytes per held connection (after a full GC):');
+    for (const k of ['rss', 'heap', 'old', 'young', 'external', 'arrayBuffers', 'native'] as const) console.log(`  ${k.padEnd(12)} ${per(k)}`);
+    console.log(`absolute before: rss ${(before.rss / 2 ** 20).toFixed(1)} MiB, heap ${(before.heap / 2 ** 20).toFixed(1)} MiB, native ${before.native}`);
+    if (process.env.SNAPSHOT) v8.writeHeapSnapshot(process.env.SNAPSHOT);
+  } finally {
+    for (const k of kids) if (k.exitCode === null) k.kill();   // by its own handle: only what this started
+    await sleep(300);
+    pen.shutdown();
+    setTimeout(() => process.exit(0), 300).unref();
+  }
 }
 
 if (child !== 'backend' && child !== 'client') await main();
