@@ -112,6 +112,7 @@ struct conn {
   struct conn *wnext, *wprev;
 };
 _Static_assert(sizeof(struct conn) <= 120, "struct conn is held per connection: keep it in a 128-byte malloc chunk");
+_Static_assert(MAX_LISTENERS <= 256, "conn.listener is a uint8_t");
 /* conn flags */
 #define C_CONNECTING 1u
 #define C_CONNECTED 2u

@@ -30,6 +30,7 @@
 
 #define CONN_EVENTS (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
 #define MAX_ATTEMPTS 1024   /* failover is JS's policy; this only stops a JS bug looping forever */
+_Static_assert(MAX_ATTEMPTS <= UINT16_MAX, "conn.attempts is a uint16_t");
 #define EV_UNKNOWN EPOLLHUP /* pump: the edge is not known, read to EAGAIN */
 #define EV_END (EPOLLRDHUP | EPOLLHUP | EPOLLERR)
 
