@@ -82,31 +82,37 @@ union sockaddr_any {
   struct sockaddr_un un;
 };
 
-/* bytes waiting to be written to one end; data == NULL when nothing is pending */
-struct pending { char *data; uint32_t len, off; uint32_t shown; /* len - off for info(), atomic: a worker writes it */ };
+/* bytes waiting to be written to one end; data == NULL when nothing is pending. The buffer is
+ * off + shown bytes long: shown (len - off, atomic: info() reads it while a worker writes it) is
+ * the only length kept, to keep struct conn small. */
+struct pending { char *data; uint32_t off; uint32_t shown; };
 
 enum fastclose { FC_OFF = 0, FC_UP = 1, FC_DOWN = 2, FC_BOTH = 3 };
 
 struct engine;
 
+/* One per held connection, so kept to 120 bytes (a 128-byte malloc chunk): the small fields share
+ * the first word, and the client's address is not kept (info() asks getpeername). */
 struct conn {
   struct watch wc, ws;          /* epoll_data of the client and the server fd */
+  uint8_t listener;             /* < MAX_LISTENERS */
+  uint8_t owner;                /* --threads: 1 while a worker holds it (the JS thread's field) */
+  uint8_t close_req, hb_why;    /* --threads: close asked of the worker (atomic); why it handed c back */
+  uint16_t attempts;            /* connects tried, < MAX_ATTEMPTS */
   struct conn *next;            /* graveyard */
-  struct engine *e;
   int cfd, sfd;
-  int32_t slot, server, listener;
+  int32_t slot, server;
   uint32_t flags;
-  uint32_t attempts;
   uint32_t client_events;        /* the client's epoll events that came while connecting */
-  int last_errno;
+  int last_errno, hb_err;
   struct pending to_server, to_client;
   uint64_t active_ms, connect_ms;
-  union { struct sockaddr_in in4; struct sockaddr_in6 in6; sa_family_t family; } peer;
-  /* --threads (thread.c): owner 1 while a worker holds it (JS thread's field); the worker's list */
-  int owner, close_req, hb_why, hb_err;
+  /* --threads (thread.c): the worker that holds it, and that worker's list */
   struct worker *worker;
   struct conn *wnext, *wprev;
 };
+_Static_assert(sizeof(struct conn) <= 120, "struct conn is held per connection: keep it in a 128-byte malloc chunk");
+_Static_assert(MAX_LISTENERS <= 256, "conn.listener is a uint8_t");
 /* conn flags */
 #define C_CONNECTING 1u
 #define C_CONNECTED 2u

@@ -1,7 +1,8 @@
 /*
  * Read-only methods: info(slot), list(), stats(). They copy state out and change nothing.
  *
- * fd ownership: none (fd numbers are reported, never touched).
+ * fd ownership: none (fd numbers are reported, and info() asks getpeername of a conn's client
+ * fd, which only reads it; the JS thread is the only one that closes fds, so it is still open).
  */
 #include <string.h>
 #include "glue.h"
@@ -24,7 +25,11 @@ napi_value m_info(napi_env env, napi_callback_info info) {
   napi_create_object(env, &out);
   if (kind == SLOT_TCP) {
     struct conn *c = e->slot_ptr[s];
-    if (c->peer.family == AF_INET || c->peer.family == AF_INET6) addr_format((const struct sockaddr *)&c->peer, host, sizeof host, &port);
+    /* asked of the socket rather than kept per conn; "" once the client has reset it (or for Unix) */
+    union sockaddr_any peer;
+    socklen_t plen = sizeof peer;
+    if (c->cfd >= 0 && getpeername(c->cfd, &peer.sa, &plen) == 0 && (peer.sa.sa_family == AF_INET || peer.sa.sa_family == AF_INET6))
+      addr_format(&peer.sa, host, sizeof host, &port);
     out_str(env, out, "kind", "tcp");
     out_num(env, out, "listener", c->listener);
     /* atomics: a worker may own c (--threads); the rest of what is read here is fixed by then */

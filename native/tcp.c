@@ -30,6 +30,7 @@
 
 #define CONN_EVENTS (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
 #define MAX_ATTEMPTS 1024   /* failover is JS's policy; this only stops a JS bug looping forever */
+_Static_assert(MAX_ATTEMPTS <= UINT16_MAX, "conn.attempts is a uint16_t");
 #define EV_UNKNOWN EPOLLHUP /* pump: the edge is not known, read to EAGAIN */
 #define EV_END (EPOLLRDHUP | EPOLLHUP | EPOLLERR)
 
@@ -37,9 +38,9 @@ static double *live_of(struct engine *e, struct conn *c) { return e->live + (siz
 
 static void pending_free(struct engine *e, struct pending *p) {
   if (!p->data) return;
-  xfree(e, p->data, p->len);
+  xfree(e, p->data, (size_t)p->off + p->shown);
   p->data = NULL;
-  p->len = p->off = 0;
+  p->off = 0;
   __atomic_store_n(&p->shown, 0, __ATOMIC_RELAXED);
   e->st.pending_bufs--;
 }
@@ -49,7 +50,6 @@ static int pending_store(struct engine *e, struct pending *p, const char *data, 
   p->data = xmalloc(e, n);
   if (!p->data) return -ENOMEM;
   memcpy(p->data, data, n);
-  p->len = (uint32_t)n;
   p->off = 0;
   __atomic_store_n(&p->shown, (uint32_t)n, __ATOMIC_RELAXED);
   e->st.pending_bufs++;
@@ -153,9 +153,10 @@ static int drain(struct engine *e, struct conn *c, int to_server) {
   struct pending *p = to_server ? &c->to_server : &c->to_client;
   int fd = to_server ? c->sfd : c->cfd;
   if (!p->data) return 0;
-  while (p->off < p->len) {
-    ssize_t w = send(fd, p->data + p->off, p->len - p->off, MSG_NOSIGNAL);
-    if (w > 0) { p->off += (uint32_t)w; __atomic_store_n(&p->shown, p->len - p->off, __ATOMIC_RELAXED); continue; }
+  uint32_t left;
+  while ((left = __atomic_load_n(&p->shown, __ATOMIC_RELAXED)) > 0) {   /* this thread is its only writer */
+    ssize_t w = send(fd, p->data + p->off, left, MSG_NOSIGNAL);
+    if (w > 0) { p->off += (uint32_t)w; __atomic_store_n(&p->shown, left - (uint32_t)w, __ATOMIC_RELAXED); continue; }
     if (w < 0 && errno == EINTR) continue;
     if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return -1;
     conn_close(e, c, WHY_ERROR, w < 0 ? errno : EIO);
@@ -251,17 +252,13 @@ static void new_conn(struct engine *e, struct listener *l, int fd, const union s
     if (c) xfree(e, c, sizeof *c);
     return;
   }
-  c->e = e;
   c->wc.kind = W_CLIENT;
   c->ws.kind = W_SERVER;
   c->cfd = fd;
   c->sfd = -1;
   c->slot = slot;
   c->server = server;
-  c->listener = l->id;
-  if (peer->sa.sa_family == AF_INET) c->peer.in4 = peer->in4;
-  else if (peer->sa.sa_family == AF_INET6) c->peer.in6 = peer->in6;
-  else c->peer.family = AF_UNIX;
+  c->listener = (uint8_t)l->id;
   c->active_ms = engine_now(e);
   e->st.conns++;
   int r = engine_watch(e, fd, &c->wc, CONN_EVENTS);

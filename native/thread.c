@@ -67,7 +67,7 @@ void worker_handback(struct engine *we, struct conn *c, int why, int err) {
   epoll_ctl(we->epfd, EPOLL_CTL_DEL, c->cfd, NULL);
   epoll_ctl(we->epfd, EPOLL_CTL_DEL, c->sfd, NULL);
   pending_release(we, c);
-  c->hb_why = why;
+  c->hb_why = (uint8_t)why;
   c->hb_err = err;
   c->next = k->back;
   k->back = c;
@@ -164,8 +164,8 @@ int threads_adopt(struct engine *e, struct conn *c) {
 /* JS thread: close(slot) of a conn a worker owns; its record follows the hand back. */
 void threads_request_close(struct engine *e, struct conn *c, int why) {
   struct worker *k = c->worker;
-  int zero = 0;
-  if (!__atomic_compare_exchange_n(&c->close_req, &zero, why, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED)) return;
+  uint8_t zero = 0;
+  if (!__atomic_compare_exchange_n(&c->close_req, &zero, (uint8_t)why, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED)) return;
   __atomic_store_n(&k->wake_close, 1, __ATOMIC_RELEASE);
   wake(k->evfd);
 }

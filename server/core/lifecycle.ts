@@ -62,6 +62,11 @@ export function createPairHost(st: LifecycleState): PairHost {
       return st.clients.store(clientKey(ip === null ? 'unix' : 'ip', address), address, port, st.now(), st.settings.trackingTime);
     },
 
+    clientIp(i) {
+      const slot = st.clients.slots[i];
+      return slot === undefined || slot.key === 'unix' ? null : slot.address;
+    },
+
     firstPick(conn) {
       const pick = firstPick(st, fill(conn), st.now());
       conn.initial = scratch.initial;

@@ -26,34 +26,70 @@ const NO_BYTES: Bytes = Object.freeze({ sx: 0, rx: 0, csx: 0, crx: 0 });
 const ERRNO = { ETIMEDOUT: 110, EMFILE: 24, ENFILE: 23 } as const;
 const WHY_ERROR = CLOSE_WHY.indexOf('error');
 
-/** A connection whose sockets the engine owns: what the table, the pick and the statistics read. */
+/** NativeConnection.bits: what it knows of itself besides its numbers, in one field (see below). */
+const STARTED = 1;  // the engine holds it (its live words are its own)
+const CLOSING = 2;  // `close N` or a timeout asked the engine to close it
+const COUNTED = 4;  // it has taken its server (accounting.ts take)
+const FAILOVER = 8; // the bits above count its failovers
+
+/** Where a client that sent EOF stood at the last sweep: its queue to the server and when that last changed. */
+interface EofWatch { queuedUp: number; queuedAt: number }
+
+/**
+ * A connection whose sockets the engine owns: what the table, the pick and the statistics read.
+ * One per held connection, so it is kept small (each field is 8 bytes of V8 heap): the flags and
+ * the failover count share one field, clientAddress is derived, the listener sits on a
+ * per-listener prototype (connectionClass), and what only the sweep of a half-closed pair needs
+ * is made when the client sends EOF.
+ */
 class NativeConnection implements PairEntry {
   index = -1;
   clientIndex = -1;
-  readonly clientAddress: string;
   initial = NO_SERVER;
   server = NO_SERVER;
-  counted = false;
   t: number;
   readonly downId = socketId();
   upId = -1;
-  failovers = 0;
-  /** whether the engine holds it (its live words are its own) */
-  started = false;
   /** the close record's bytes, once it has closed */
   final: Bytes | null = null;
-  private closing = false;
+  private bits = 0;
   /** bytes both ways at the last sweep (activity moves `t`) */
   private moved = 0;
-  /** the queue to the server at the last sweep, and when it last changed (see timeouts) */
-  private queuedUp = 0;
-  private queuedAt = 0;
+  private eof: EofWatch | null = null;
 
-  constructor(
-    private readonly l: NativeTcpListener, readonly clientIp: string | null, readonly clientPort: number, now: number,
-  ) {
-    this.clientAddress = clientIp ?? 'unix';
+  /** its listener: on the prototype connectionClass makes, not in every connection */
+  declare protected readonly l: NativeTcpListener;
+
+  constructor(public clientIp: string | null, readonly clientPort: number, now: number) {
     this.t = now;
+  }
+
+  /** How many failovers it had before this one (pick.ts bounds them). */
+  failover(): number {
+    const n = this.bits >>> 3;
+    this.bits += FAILOVER;
+    return n;
+  }
+
+  get clientAddress(): string {
+    return this.clientIp ?? 'unix';
+  }
+
+  get started(): boolean {
+    return (this.bits & STARTED) !== 0;
+  }
+
+  /** The engine takes it (select's answer). */
+  start(): void {
+    this.bits |= STARTED;
+  }
+
+  get counted(): boolean {
+    return (this.bits & COUNTED) !== 0;
+  }
+
+  set counted(v: boolean) {
+    this.bits = v ? this.bits | COUNTED : this.bits & ~COUNTED;
   }
 
   /** pen's state bits from the engine's */
@@ -84,8 +120,8 @@ class NativeConnection implements PairEntry {
 
   /** `close N`, shutdown: the engine closes it and its record releases it on the next loop turn. */
   close(): void {
-    if (this.closing || this.final !== null || !this.started) return;
-    this.closing = true;
+    if ((this.bits & (CLOSING | STARTED)) !== STARTED || this.final !== null) return;
+    this.bits |= CLOSING;
     this.l.eng.close(this.index);
   }
 
@@ -95,7 +131,7 @@ class NativeConnection implements PairEntry {
    * for -t seconds, the pair ends (an answer still being written to the client keeps it).
    */
   timeouts(c: SweepClock): void {
-    if (!this.started || this.closing || this.final !== null) return;
+    if ((this.bits & (CLOSING | STARTED)) !== STARTED || this.final !== null) return;
     const o = this.index * LIVE.WORDS;
     const live = this.l.live;
     const moved = word(live, o + LIVE.BYTES_UP) + word(live, o + LIVE.BYTES_DOWN);
@@ -107,15 +143,25 @@ class NativeConnection implements PairEntry {
     if (ends !== STATE.EOF_CLIENT) return;
     const info = this.l.eng.info(this.index);
     if (info === null) return;
-    if (info.pendingUp !== this.queuedUp) {
-      this.queuedUp = info.pendingUp;
-      this.queuedAt = c.nowMs;
+    const eof = (this.eof ??= { queuedUp: 0, queuedAt: 0 });
+    if (info.pendingUp !== eof.queuedUp) {
+      eof.queuedUp = info.pendingUp;
+      eof.queuedAt = c.nowMs;
     }
-    const silent = this.queuedAt > 0 ? Math.min(info.idleMs, c.nowMs - this.queuedAt) : info.idleMs;
+    const silent = eof.queuedAt > 0 ? Math.min(info.idleMs, c.nowMs - eof.queuedAt) : info.idleMs;
     if (silent < c.connectMs || info.pendingDown > 0) return;
     if (this.l.host.settings.debug >= 2) debug(`connection ${this.index}: client sent EOF, server silent for ${this.l.host.settings.timeout} s: closing`);
     this.close();
   }
+}
+
+type ConnectionClass = new (ip: string | null, port: number, now: number) => NativeConnection;
+
+/** NativeConnection with `l` on its prototype: one class per listener, so no connection carries the pointer. */
+function connectionClass(l: NativeTcpListener): ConnectionClass {
+  class OfListener extends NativeConnection {}
+  Object.defineProperty(OfListener.prototype, 'l', { value: l });
+  return OfListener;
 }
 
 export type { NativeListenSpec };
@@ -124,6 +170,7 @@ export type { NativeListenSpec };
 export class NativeTcpListener extends NativeListener<NativeConnection> {
   private paused = false;
   private acceptErrors = 0;
+  private readonly Conn = connectionClass(this);
   /** the timeouts and fastclose the engine was last told */
   private readonly toldTimes = { connectMs: -1, idleMs: -1, fastclose: '' };
   /** a client waiting for a slot, as the table sees this listener while it is paused */
@@ -165,7 +212,7 @@ export class NativeTcpListener extends NativeListener<NativeConnection> {
     const h = this.host;
     if (h.serverCount() !== this.told.regular) this.syncServers();
     const ip = address === '' ? null : plainIp(address);
-    const conn = new NativeConnection(this, ip, port, h.now());
+    const conn = new this.Conn(ip, port, h.now());
     const slot = h.alloc(conn);
     if (slot < 0) {
       // the table filled through another listener: this client is refused, the next ones wait
@@ -178,13 +225,14 @@ export class NativeTcpListener extends NativeListener<NativeConnection> {
       return -1;
     }
     conn.clientIndex = h.storeClient(ip, port);
+    if (ip !== null) conn.clientIp = h.clientIp(conn.clientIndex) ?? ip;   // the table's string, not one per connection
     const p = h.firstPick(conn);
     if (p.kind === 'none') {
       h.dropped(p.why);
       h.release(conn);
       return -1;
     }
-    conn.started = true;
+    conn.start();
     this.conns[slot] = conn;
     this.count += 1;
     this.choose(conn, p.s);
@@ -209,7 +257,7 @@ export class NativeTcpListener extends NativeListener<NativeConnection> {
     const server = h.server(s);
     h.failed(s, errno === ERRNO.ETIMEDOUT ? 'connect timeout' : `connect failure: ${uvMessage('connect', -errno, server ? serverWhere(server) : '')}`,
       -errno);
-    const next = h.nextPick(conn, s, conn.initial, conn.failovers++);
+    const next = h.nextPick(conn, s, conn.initial, conn.failover());
     if (next.kind === 'none') {
       h.dropped(next.why);
       return -1;

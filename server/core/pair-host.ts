@@ -46,6 +46,8 @@ export interface PairHost {
   wait(w: Waiter): boolean;
   /** The client table's slot for a new connection's client, stamped now (pen's store_client). */
   storeClient(ip: string | null, port: number): number;
+  /** The client table's copy of client slot i's IP (null for Unix clients): one string for a client's connections. */
+  clientIp(i: number): string | null;
 
   /** Where a new connection goes; sets conn.initial (pick.ts firstPick). */
   firstPick(conn: PairEntry): Pick;
