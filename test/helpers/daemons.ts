@@ -82,11 +82,15 @@ http {
     () => canConnect(port));
 }
 
+/** dnsmasq's log file for the one on `port`: with `logQueries`, a `query[A] NAME from ADDR` line per query. */
+export const dnsmasqLog = (dir: string, port: number) => `${dir}/dnsmasq-${port}.log`;
+
 /** dnsmasq answering A queries for example.com with `answer`. */
-export function dnsmasq(dir: string, port: number, answer: string): Daemon {
+export function dnsmasq(dir: string, port: number, answer: string, logQueries = false): Daemon {
   return daemon(port, () => spawn('/usr/sbin/dnsmasq', [
+    ...(logQueries ? ['--log-queries'] : []),
     '--keep-in-foreground', `--port=${port}`, '--listen-address=127.0.0.1', '--bind-interfaces',
     '--no-resolv', '--no-hosts', `--address=/example.com/${answer}`, '--conf-file=/dev/null',
-    `--pid-file=${dir}/dnsmasq-${port}.pid`, '--user=root', `--log-facility=${dir}/dnsmasq-${port}.log`,
+    `--pid-file=${dir}/dnsmasq-${port}.pid`, '--user=root', `--log-facility=${dnsmasqLog(dir, port)}`,
   ], { stdio: ['ignore', 'ignore', 'pipe'] }), async () => udpPortBound(port));
 }
