@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { freePort, sleep } from '../helpers/backends.ts';
-import { dnsmasq, nginx, type Daemon } from '../helpers/daemons.ts';
+import { nginx, startDnsmasq, type Daemon } from '../helpers/daemons.ts';
 import { freeUdpPort } from '../helpers/dns.ts';
 import { penctl, startPen } from '../helpers/pen.ts';
 import { nth } from '../helpers/nth.ts';
@@ -25,17 +25,7 @@ let resolver: Daemon;
 before(async () => {
   backend = nginx(dir, await freePort(), 'n');
   await backend.start();
-  // a free UDP port may be taken between the pick and dnsmasq's bind: three tries
-  for (let attempt = 1; ; attempt++) {
-    resolver = dnsmasq(dir, await freeUdpPort(), '10.0.0.1');
-    try {
-      await resolver.start();
-      break;
-    } catch (err) {
-      await resolver.stop();
-      if (attempt === 3) throw err;
-    }
-  }
+  resolver = await startDnsmasq(dir, '10.0.0.1');
 });
 after(async () => {
   await backend.stop();

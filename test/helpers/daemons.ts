@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { sleep } from './backends.ts';
+import { freePort, sleep } from './backends.ts';
 import { udpPortBound } from './dns.ts';
 
 export interface Daemon {
@@ -93,4 +93,24 @@ export function dnsmasq(dir: string, port: number, answer: string, logQueries = 
     '--no-resolv', '--no-hosts', `--address=/example.com/${answer}`, '--conf-file=/dev/null',
     `--pid-file=${dir}/dnsmasq-${port}.pid`, '--user=root', `--log-facility=${dnsmasqLog(dir, port)}`,
   ], { stdio: ['ignore', 'ignore', 'pipe'] }), async () => udpPortBound(port));
+}
+
+/**
+ * dnsmasq on a port free for UDP and TCP alike (it binds both), below the ephemeral range where
+ * the other tests' outgoing connections cannot take its TCP half. Something may still take the
+ * port between the pick and dnsmasq's bind, so three tries.
+ */
+export async function startDnsmasq(dir: string, answer: string, logQueries = false): Promise<Daemon> {
+  for (let attempt = 1; ; attempt++) {
+    let port = await freePort();
+    for (let i = 0; i < 20 && udpPortBound(port); i++) port = await freePort();
+    const d = dnsmasq(dir, port, answer, logQueries);
+    try {
+      await d.start();
+      return d;
+    } catch (err) {
+      await d.stop();
+      if (attempt === 3) throw err;
+    }
+  }
 }

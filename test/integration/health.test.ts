@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { freePort, get } from '../helpers/backends.ts';
 import { startBalancer, stateOf, until } from '../helpers/balancer.ts';
-import { dnsClient, freeUdpPort } from '../helpers/dns.ts';
-import { dnsmasq, dnsmasqLog, nginx, type Daemon } from '../helpers/daemons.ts';
+import { dnsClient } from '../helpers/dns.ts';
+import { dnsmasqLog, nginx, startDnsmasq, type Daemon } from '../helpers/daemons.ts';
 import { nth } from '../helpers/nth.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pen-health-'));
@@ -123,28 +123,14 @@ test('health http: a server that accepts and never answers fails the check by it
   }
 });
 
-/** dnsmasq on a free UDP port: something else may bind it between the pick and dnsmasq's bind, so three tries. */
-async function startDnsmasq(answer: string, logQueries = false): Promise<Daemon> {
-  for (let attempt = 1; ; attempt++) {
-    const d = dnsmasq(dir, await freeUdpPort(), answer, logQueries);
-    try {
-      await d.start();
-      return d;
-    } catch (err) {
-      await d.stop();
-      if (attempt === 3) throw err;
-    }
-  }
-}
-
 test('-U with health dns example.com: a stopped dnsmasq is marked down and its UDP sessions fail over', async () => {
   const started: Daemon[] = [];
   let balancer: Awaited<ReturnType<typeof startBalancer>> | null = null;
   let client: Awaited<ReturnType<typeof dnsClient>> | null = null;
   try {
-    const a = await startDnsmasq('10.0.0.1');
+    const a = await startDnsmasq(dir, '10.0.0.1');
     started.push(a);
-    const b = await startDnsmasq('10.0.0.2');
+    const b = await startDnsmasq(dir, '10.0.0.2');
     started.push(b);
     const p = await startBalancer([
       `server 0 address 127.0.0.1 port ${a.port}`, `server 1 address 127.0.0.1 port ${b.port}`,
@@ -219,7 +205,7 @@ test('the http check leaves from the `source` address, on its first connection a
 });
 
 test('-U: the dns check leaves from the `source` address, and its answers come back to it', async () => {
-  const d = await startDnsmasq('10.0.0.3', true);
+  const d = await startDnsmasq(dir, '10.0.0.3', true);
   let p: Awaited<ReturnType<typeof startBalancer>> | null = null;
   try {
     p = await startBalancer([`server 0 address 127.0.0.1 port ${d.port}`, 'source 127.0.0.2', 'health dns example.com interval 1 rise 1'], true);
