@@ -1,5 +1,6 @@
 // Health checks beside pen's own ways around a bad server, with real backends on loopback: the
-// abuse server (-B) still gets the clients client_acl refuses, a server the checks say is up but
+// abuse server (-B) still gets the clients client_acl refuses, the emergency server (-e) those
+// that find every server down, a server the checks say is up but
 // that refuses a client's connect is failed over from and blacklisted for the blacklist time,
 // exactly as without checks, and comes back when that time is over while the checks say up.
 import assert from 'node:assert/strict';
@@ -11,6 +12,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { freePort, hold, sleep, tcpBackend } from '../helpers/backends.ts';
 import { startBalancer, stateOf, until } from '../helpers/balancer.ts';
+import { emptyServer } from '../../server/core/servers.ts';
 import { nth } from '../helpers/nth.ts';
 import { startPen } from '../helpers/pen.ts';
 
@@ -72,6 +74,34 @@ test('with checks on, the abuse server (-B) still gets the clients client_acl re
   } finally {
     await pen.stop();
     await Promise.all([a.stop(), b.stop(), abuse.stop()]);
+  }
+});
+
+test('with every server down by its checks, clients go to the emergency server, and to the servers again once one is up', async () => {
+  const [a, b, emergency] = [await switchable('a'), await switchable('b'), await switchable('emergency')];
+  const p = await startBalancer([
+    `server 0 address 127.0.0.1 port ${a.port}`, `server 1 address 127.0.0.1 port ${b.port}`, 'health tcp interval 1 rise 1 fall 1',
+  ]);
+  // the slot -e fills at start-up (cli/pen.ts); unchecked, as pen's hidden slots are
+  p.pen.servers.emergency = { ...emptyServer(), family: 4, address: '127.0.0.1', port: emergency.port };
+  try {
+    await until('both up', () => stateOf(p, 0) === 'up' && stateOf(p, 1) === 'up', 5000);
+    await Promise.all([a.stop(), b.stop()]);
+    await until('both down', () => stateOf(p, 0) === 'down' && stateOf(p, 1) === 'down', 5000);
+    for (let i = 0; i < 3; i++) {
+      const c = await hold(p.port);
+      c.socket.destroy();
+      assert.equal(c.greeting, 'emergency', `client ${i}`);
+    }
+    assert.ok(!p.events.some((e) => e.type === 'blacklisted'), 'no connect was tried to a down server');
+    await a.start();
+    await until('a up again', () => stateOf(p, 0) === 'up', 4000);
+    const c = await hold(p.port);
+    c.socket.destroy();
+    assert.equal(c.greeting, 'a');
+  } finally {
+    p.close();
+    await Promise.all([a.stop(), b.stop(), emergency.stop()]);
   }
 });
 
