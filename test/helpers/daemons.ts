@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { sleep } from './backends.ts';
+import { freePort, sleep } from './backends.ts';
 import { udpPortBound } from './dns.ts';
 
 export interface Daemon {
@@ -82,11 +82,35 @@ http {
     () => canConnect(port));
 }
 
+/** dnsmasq's log file for the one on `port`: with `logQueries`, a `query[A] NAME from ADDR` line per query. */
+export const dnsmasqLog = (dir: string, port: number) => `${dir}/dnsmasq-${port}.log`;
+
 /** dnsmasq answering A queries for example.com with `answer`. */
-export function dnsmasq(dir: string, port: number, answer: string): Daemon {
+export function dnsmasq(dir: string, port: number, answer: string, logQueries = false): Daemon {
   return daemon(port, () => spawn('/usr/sbin/dnsmasq', [
+    ...(logQueries ? ['--log-queries'] : []),
     '--keep-in-foreground', `--port=${port}`, '--listen-address=127.0.0.1', '--bind-interfaces',
     '--no-resolv', '--no-hosts', `--address=/example.com/${answer}`, '--conf-file=/dev/null',
-    `--pid-file=${dir}/dnsmasq-${port}.pid`, '--user=root', `--log-facility=${dir}/dnsmasq-${port}.log`,
+    `--pid-file=${dir}/dnsmasq-${port}.pid`, '--user=root', `--log-facility=${dnsmasqLog(dir, port)}`,
   ], { stdio: ['ignore', 'ignore', 'pipe'] }), async () => udpPortBound(port));
+}
+
+/**
+ * dnsmasq on a port free for UDP and TCP alike (it binds both), below the ephemeral range where
+ * the other tests' outgoing connections cannot take its TCP half. Something may still take the
+ * port between the pick and dnsmasq's bind, so three tries.
+ */
+export async function startDnsmasq(dir: string, answer: string, logQueries = false): Promise<Daemon> {
+  for (let attempt = 1; ; attempt++) {
+    let port = await freePort();
+    for (let i = 0; i < 20 && udpPortBound(port); i++) port = await freePort();
+    const d = dnsmasq(dir, port, answer, logQueries);
+    try {
+      await d.start();
+      return d;
+    } catch (err) {
+      await d.stop();
+      if (attempt === 3) throw err;
+    }
+  }
 }

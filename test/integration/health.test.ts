@@ -2,60 +2,20 @@
 // checks under -U, and a server that accepts and never answers. The balancer runs in this
 // process (its listener and checks on real loopback sockets), so the test can read its state.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { Balancer } from '../../server/core/balancer.ts';
-import type { CommandContext } from '../../server/control/context.ts';
-import { execute } from '../../server/control/registry.ts';
-import type { PenEvent } from '../../shared/snapshot.ts';
-import { freePort, get, sleep } from '../helpers/backends.ts';
-import { dnsClient, freeUdpPort } from '../helpers/dns.ts';
-import { dnsmasq, nginx, type Daemon } from '../helpers/daemons.ts';
+import { freePort, get } from '../helpers/backends.ts';
+import { startBalancer, stateOf, until } from '../helpers/balancer.ts';
+import { dnsClient } from '../helpers/dns.ts';
+import { dnsmasqLog, nginx, startDnsmasq, type Daemon } from '../helpers/daemons.ts';
 import { nth } from '../helpers/nth.ts';
-import { subscribe } from '../../server/core/events.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'pen-health-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-interface Pen {
-  pen: Balancer;
-  port: number;
-  events: (PenEvent & { at: number })[];
-  cmd(line: string): Promise<string>;
-  close(): void;
-}
-
-async function startBalancer(lines: string[], udp = false): Promise<Pen> {
-  const pen = new Balancer();
-  pen.settings.udp = udp;
-  const ctx: CommandContext = { pen, runtime: { exit() {}, argv: [] }, origin: 'cli' };
-  const events: (PenEvent & { at: number })[] = [];
-  subscribe(pen, (e: PenEvent) => events.push({ ...e, at: Date.now() }));
-  const cmd = async (line: string) => {
-    const r = await execute(ctx, line);
-    assert.equal(r.error, undefined, `${line}: ${r.error?.message}`);
-    return r.reply;
-  };
-  for (const l of lines) await cmd(l);
-  const port = udp ? await freeUdpPort() : await freePort();
-  await pen.listen(`127.0.0.1:${port}`);
-  return { pen, port, events, cmd, close: () => pen.shutdown() };
-}
-
-/** Poll until `ok()` holds; returns the ms it took, or throws after `ms`. */
-async function until(what: string, ok: () => boolean, ms: number): Promise<number> {
-  const start = Date.now();
-  while (!ok()) {
-    if (Date.now() - start > ms) throw new Error(`${what}: not within ${ms} ms`);
-    await sleep(20);
-  }
-  return Date.now() - start;
-}
-
-const stateOf = (p: Pen, i: number) => p.pen.health.stateOf(nth(p.pen.servers.list, i))?.state;
 
 async function both(fn: (a: Daemon, b: Daemon) => Promise<void>, healthzA = 200): Promise<void> {
   const a = nginx(dir, await freePort(), 'a', healthzA);
@@ -163,28 +123,14 @@ test('health http: a server that accepts and never answers fails the check by it
   }
 });
 
-/** dnsmasq on a free UDP port: something else may bind it between the pick and dnsmasq's bind, so three tries. */
-async function startDnsmasq(answer: string): Promise<Daemon> {
-  for (let attempt = 1; ; attempt++) {
-    const d = dnsmasq(dir, await freeUdpPort(), answer);
-    try {
-      await d.start();
-      return d;
-    } catch (err) {
-      await d.stop();
-      if (attempt === 3) throw err;
-    }
-  }
-}
-
 test('-U with health dns example.com: a stopped dnsmasq is marked down and its UDP sessions fail over', async () => {
   const started: Daemon[] = [];
   let balancer: Awaited<ReturnType<typeof startBalancer>> | null = null;
   let client: Awaited<ReturnType<typeof dnsClient>> | null = null;
   try {
-    const a = await startDnsmasq('10.0.0.1');
+    const a = await startDnsmasq(dir, '10.0.0.1');
     started.push(a);
-    const b = await startDnsmasq('10.0.0.2');
+    const b = await startDnsmasq(dir, '10.0.0.2');
     started.push(b);
     const p = await startBalancer([
       `server 0 address 127.0.0.1 port ${a.port}`, `server 1 address 127.0.0.1 port ${b.port}`,
@@ -230,5 +176,48 @@ test('checks are spread over the interval, not made all at once, and leave from 
   } finally {
     p.close();
     backend.close();
+  }
+});
+
+test('the http check leaves from the `source` address, on its first connection and when it reconnects', async () => {
+  const seen: { from: string; connection: number }[] = [];
+  let connections = 0;
+  const backend = http.createServer((req, res) => {
+    seen.push({ from: req.socket.remoteAddress ?? '', connection: connections });
+    // the first answer closes its connection, so the next check has to connect again
+    if (seen.length === 1) res.setHeader('Connection', 'close');
+    res.end('ok');
+  });
+  backend.on('connection', () => { connections += 1; });
+  backend.listen(0, '127.0.0.1');
+  await new Promise((r) => backend.once('listening', r));
+  const port = (backend.address() as net.AddressInfo).port;
+  const p = await startBalancer([`server 0 address 127.0.0.1 port ${port}`, 'source 127.0.0.2', 'health http /healthz interval 1 rise 1']);
+  try {
+    await until('three checks, over two connections', () => seen.length >= 3 && connections >= 2, 6000);
+    assert.equal(stateOf(p, 0), 'up');
+    assert.deepEqual(new Set(seen.map((r) => r.from)), new Set(['127.0.0.2']), JSON.stringify(seen));
+  } finally {
+    p.close();
+    backend.closeAllConnections();
+    backend.close();
+  }
+});
+
+test('-U: the dns check leaves from the `source` address, and its answers come back to it', async () => {
+  const d = await startDnsmasq(dir, '10.0.0.3', true);
+  let p: Awaited<ReturnType<typeof startBalancer>> | null = null;
+  try {
+    p = await startBalancer([`server 0 address 127.0.0.1 port ${d.port}`, 'source 127.0.0.2', 'health dns example.com interval 1 rise 1'], true);
+    const log = dnsmasqLog(dir, d.port);
+    const queries = () => (existsSync(log) ? readFileSync(log, 'latin1') : '').split('\n').filter((l) => l.includes('query[A] example.com'));
+    await until('two checks reach dnsmasq', () => queries().length >= 2, 6000);
+    const from = new Set(queries().map((l) => l.replace(/.* from /, '')));
+    assert.deepEqual(from, new Set(['127.0.0.2']), queries().join('\n'));
+    const pen = p;
+    await until('the check is up: dnsmasq answered the bound socket', () => stateOf(pen, 0) === 'up', 3000);
+  } finally {
+    p?.close();
+    await d.stop();
   }
 });
