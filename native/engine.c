@@ -204,6 +204,7 @@ int engine_init(struct engine *e, uint32_t nslots) {
   e->handles_open = 3;
   uv_unref((uv_handle_t *)e->timer);
   e->nslots = nslots;
+  e->accept_max = 1;
   e->slot_kind = xcalloc(e, nslots);
   e->slot_ptr = xcalloc(e, (size_t)nslots * sizeof(void *));
   e->iobuf = xmalloc(e, IO_BUF_SIZE);
@@ -252,9 +253,11 @@ int listener_open(struct engine *e, const union sockaddr_any *a, socklen_t len, 
   if (!l) { engine_close_fd(e, fd); return -ENOMEM; }
   l->w.kind = udp ? W_UDP_LISTEN : W_TCP_LISTEN;
   l->fd = fd; l->id = i; l->family = a->sa.sa_family; l->udp = udp;
-  /* TCP listeners edge-triggered (accept to EAGAIN); UDP level-triggered (bounded batches) */
-  int r = engine_watch(e, fd, &l->w, udp ? EPOLLIN : (EPOLLIN | EPOLLET));
+  /* level-triggered: a TCP listener that still has clients waiting is reported again (tcp.c
+   * accepts accept_max per wake-up); UDP bounds its batches the same way */
+  int r = engine_watch(e, fd, &l->w, EPOLLIN);
   if (r < 0) { xfree(e, l, sizeof *l); engine_close_fd(e, fd); return r; }
+  l->armed = !udp;
   e->listeners[i] = l;
   e->st.listeners++;
   *id = i;
@@ -277,20 +280,28 @@ void listener_close(struct engine *e, int id) {
   if (!e->in_batch) engine_reap(e);
 }
 
+/* Turn a TCP listener's EPOLLIN on or off. Level-triggered, a listener left on while it cannot
+ * accept (paused, EMFILE) would be reported on every epoll_wait: it is switched off instead. */
+int listener_arm(struct engine *e, struct listener *l, int on) {
+  if (l->armed == on) return 0;
+  struct epoll_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.events = on ? EPOLLIN : 0;
+  ev.data.ptr = &l->w;
+  if (epoll_ctl(e->epfd, EPOLL_CTL_MOD, l->fd, &ev) < 0) return -errno;
+  l->armed = on;
+  return 0;
+}
+
 /* Stop or resume accepting on a TCP listener: clients wait in the kernel backlog meanwhile, as in
- * pen with a full connection table. Resuming re-arms the edge (EPOLL_CTL_MOD reports a listener
- * that is already readable), so it also retries accepts that an error such as EMFILE stopped. */
+ * pen with a full connection table. Resuming switches EPOLLIN back on, so it also retries accepts
+ * that an error such as EMFILE stopped (tcp_on_accept switched it off then). */
 int listener_pause(struct engine *e, int id, int paused) {
   if (id < 0 || id >= MAX_LISTENERS || !e->listeners[id]) return -ENOENT;
   struct listener *l = e->listeners[id];
   if (l->udp) return -EINVAL;
   l->paused = paused;
-  if (paused) return 0;
-  struct epoll_event ev;
-  memset(&ev, 0, sizeof ev);
-  ev.events = EPOLLIN | EPOLLET;
-  ev.data.ptr = &l->w;
-  return epoll_ctl(e->epfd, EPOLL_CTL_MOD, l->fd, &ev) < 0 ? -errno : 0;
+  return listener_arm(e, l, !paused);
 }
 
 static void on_handle_closed(uv_handle_t *h) {

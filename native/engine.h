@@ -129,6 +129,7 @@ struct listener {
   int family;
   int udp;
   int paused;              /* TCP: accept nothing until resumed (JS's connection table is full) */
+  int armed;               /* TCP: EPOLLIN is on (level-triggered); off while paused or after an accept error */
   struct listener *next;   /* graveyard */
 };
 
@@ -187,6 +188,7 @@ struct engine {
   /* configuration */
   struct server_addr *servers; uint32_t nservers;
   int fastclose;
+  uint32_t accept_max;             /* accepts per listener wake-up (pen's -m); 1 by default */
   uint64_t connect_timeout_ms, idle_timeout_ms, udp_idle_ms;
   /* tables */
   struct listener *listeners[MAX_LISTENERS];
@@ -272,5 +274,6 @@ int server_socket(struct engine *e, int32_t server, int type, struct watch *w, u
 int listener_open(struct engine *e, const union sockaddr_any *a, socklen_t len, int udp, int backlog, int *id);
 void listener_close(struct engine *e, int id);
 int listener_pause(struct engine *e, int id, int paused);
+int listener_arm(struct engine *e, struct listener *l, int on);
 
 #endif

@@ -269,16 +269,23 @@ static void new_conn(struct engine *e, struct listener *l, int fd, const union s
   connect_with_failover(e, c);
 }
 
+/* The listener is level-triggered: accept up to accept_max (pen's -m, 1 by default) and leave the
+ * rest to the next wake-up. One accept per wake-up saves the accept4 that would only say EAGAIN. */
 void tcp_on_accept(struct engine *e, struct listener *l) {
-  if (l->paused) return;   /* listener_pause re-arms the edge on resume */
-  for (;;) {   /* edge-triggered: accept until EAGAIN */
+  if (l->paused) return;   /* switched off: a report from before the pause */
+  for (uint32_t i = 0; i < e->accept_max; i++) {
     union sockaddr_any peer;
     socklen_t plen = sizeof peer;
     memset(&peer, 0, sizeof peer.sa);
     int fd = accept4(l->fd, &peer.sa, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) e->st.accept_errors++;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        /* EMFILE and the like: the client stays in the backlog and the listener readable, so it
+         * is switched off until JS's sweep sees accept_errors move and resumes it */
+        e->st.accept_errors++;
+        listener_arm(e, l, 0);
+      }
       return;
     }
     e->st.fds++;

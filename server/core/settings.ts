@@ -22,7 +22,7 @@ export interface Settings {
   connMax: number;         // -x
   idleTimeout: number;
   pendingMax: number;
-  multiAccept: number;     // -m: checked and stored, read by nothing (Node decides accepts per wake-up)
+  multiAccept: number;     // -m: accepts per wake-up on the native path (pen's default is 100, ours 1)
   listenQueue: number;     // -q
   tcpFastclose: FastClose;
   tcpNodelay: boolean;
@@ -71,7 +71,7 @@ export function defaultSettings(): Settings {
     blacklistTime: 30, trackingTime: 0, timeout: 3,
     roundrobin: false, hash: false, weight: false, prio: false, stubborn: false, http: false,
     clientAcl: 0, controlAcl: 0, tarpitAcl: -1, debug: 0, ascii: false,
-    clientsMax: 2048, connMax: 500, idleTimeout: 0, pendingMax: 100, multiAccept: 100, listenQueue: 500,
+    clientsMax: 2048, connMax: 500, idleTimeout: 0, pendingMax: 100, multiAccept: 1, listenQueue: 500,
     tcpFastclose: 'off', tcpNodelay: false, keepalive: false, transparent: false, source: null,
     dummy: false, peek: false, abortOnError: false, exitEnabled: false, udp: false, foreground: false,
     logFile: null, webStats: null, configFile: null, control: null, listen: null, pidFile: null,
