@@ -6,8 +6,10 @@
  * engine_destroy) and the listener fds (listener_open .. listener_close). server_socket creates
  * the server-side fd of a connection or session and hands it to its owner (tcp.c, udp.c) only
  * once it is registered; on failure it has closed it. Every data fd is closed by
- * engine_close_fd (EPOLL_CTL_DEL, then close). Memory named by epoll_data is freed only by
- * engine_reap, outside any epoll batch.
+ * engine_close_fd (EPOLL_CTL_DEL, then close) or, for an edge-triggered TCP conn's fd or an fd
+ * never registered, engine_close_et (close only: a stale registration's events are dropped by
+ * their tag, see engine.h). Conn, session and listener memory is freed only by engine_reap,
+ * outside any epoll batch.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -40,11 +42,22 @@ void xfree(struct engine *e, void *p, size_t n) {
 /* a worker cannot read the loop's time: it reads the clock (the same monotonic ms) */
 uint64_t engine_now(struct engine *e) { return e->wk ? uv_hrtime() / 1000000 : uv_now(e->loop); }
 
+uint64_t engine_tag(const struct watch *w) {
+  return ((uint64_t)w->gen << 32) | ((uint64_t)(w->index & 0xffffffu) << 8) | w->kind;
+}
+
+/* Register fd. On the JS thread w gets a new generation, so events of an fd closed earlier
+ * under the same watch (a failed connect's socket, a slot's last conn) no longer match it. */
 int engine_watch(struct engine *e, int fd, struct watch *w, uint32_t events) {
   struct epoll_event ev;
   memset(&ev, 0, sizeof ev);
   ev.events = events;
-  ev.data.ptr = w;
+  if (e->wk) ev.data.ptr = w;   /* a worker's epoll fd: every fd is taken out before the hand back */
+  else {
+    if (++e->watch_gen == 0) e->watch_gen = 1;
+    w->gen = e->watch_gen;
+    ev.data.u64 = engine_tag(w);
+  }
   return epoll_ctl(e->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
@@ -53,7 +66,16 @@ int engine_watch(struct engine *e, int fd, struct watch *w, uint32_t events) {
  * pidfd_getfd, holds one, and epoll would then keep reporting events naming freed memory. */
 int engine_close_fd(struct engine *e, int fd) {
   if (fd < 0) return -1;
-  epoll_ctl(e->epfd, EPOLL_CTL_DEL, fd, NULL);   /* ENOENT for an fd never registered: harmless */
+  epoll_ctl(e->epfd, EPOLL_CTL_DEL, fd, NULL);
+  close(fd);
+  e->st.fds--;
+  return -1;
+}
+
+/* Close only: for an edge-triggered conn fd (a registration that outlives close reports each new
+ * edge once, and its tag is dropped) or an fd never registered. Saves the EPOLL_CTL_DEL. */
+int engine_close_et(struct engine *e, int fd) {
+  if (fd < 0) return -1;
   close(fd);
   e->st.fds--;
   return -1;
@@ -107,9 +129,25 @@ void engine_reap(struct engine *e) {
   while (e->lgrave) { struct listener *l = e->lgrave; e->lgrave = l->next; xfree(e, l, sizeof *l); }
 }
 
+/* The live watch a tag names, or NULL: its listener, conn or session closed (in this batch or
+ * before, the fd perhaps still open elsewhere), or its slot now holds another registration. */
+static struct watch *resolve(struct engine *e, uint64_t tag) {
+  uint32_t kind = (uint32_t)(tag & 0xff), idx = (uint32_t)(tag >> 8) & 0xffffffu, gen = (uint32_t)(tag >> 32);
+  struct watch *w = NULL;
+  if (kind == W_TCP_LISTEN || kind == W_UDP_LISTEN) {
+    if (idx < MAX_LISTENERS && e->listeners[idx]) w = &e->listeners[idx]->w;
+  } else if (kind == W_CLIENT || kind == W_SERVER) {
+    if (idx < e->nslots && e->slot_kind[idx] == SLOT_TCP) { struct conn *c = e->slot_ptr[idx]; w = kind == W_CLIENT ? &c->wc : &c->ws; }
+  } else if (kind == W_UDP_UP) {
+    if (idx < e->nslots && e->slot_kind[idx] == SLOT_UDP) w = &((struct session *)e->slot_ptr[idx])->w;
+  }
+  return w && w->kind == kind && w->gen == gen ? w : NULL;
+}
+
 static void dispatch(struct engine *e, struct epoll_event *ev) {
-  struct watch *w = ev->data.ptr;
-  switch (w->kind) {   /* 0: a listener closed earlier in this batch */
+  struct watch *w = resolve(e, ev->data.u64);
+  if (!w) { e->st.stale_events++; return; }
+  switch (w->kind) {
   case W_TCP_LISTEN: tcp_on_accept(e, (struct listener *)w); break;
   case W_UDP_LISTEN: udp_on_listener(e, (struct listener *)w); break;
   case W_CLIENT: tcp_on_event(e, (struct conn *)((char *)w - offsetof(struct conn, wc)), 0, ev->events); break;
@@ -230,11 +268,11 @@ int server_socket(struct engine *e, int32_t server, int type, struct watch *w, u
   if ((s->source_len && bind(fd, &s->source.sa, s->source_len) < 0)
       || (connect(fd, &s->addr.sa, s->len) < 0 && errno != EINPROGRESS)) {
     int err = errno;
-    engine_close_fd(e, fd);
+    engine_close_et(e, fd);   /* not registered */
     return err;
   }
   int r = engine_watch(e, fd, w, events);
-  if (r < 0) { engine_close_fd(e, fd); return -r; }
+  if (r < 0) { engine_close_et(e, fd); return -r; }
   *out = fd;
   return 0;
 }
@@ -252,6 +290,7 @@ int listener_open(struct engine *e, const union sockaddr_any *a, socklen_t len, 
   struct listener *l = xcalloc(e, sizeof *l);
   if (!l) { engine_close_fd(e, fd); return -ENOMEM; }
   l->w.kind = udp ? W_UDP_LISTEN : W_TCP_LISTEN;
+  l->w.index = (uint32_t)i;
   l->fd = fd; l->id = i; l->family = a->sa.sa_family; l->udp = udp;
   /* level-triggered: a TCP listener that still has clients waiting is reported again (tcp.c
    * accepts accept_max per wake-up); UDP bounds its batches the same way */
@@ -287,7 +326,7 @@ int listener_arm(struct engine *e, struct listener *l, int on) {
   struct epoll_event ev;
   memset(&ev, 0, sizeof ev);
   ev.events = on ? EPOLLIN : 0;
-  ev.data.ptr = &l->w;
+  ev.data.u64 = engine_tag(&l->w);
   if (epoll_ctl(e->epfd, EPOLL_CTL_MOD, l->fd, &ev) < 0) return -errno;
   l->armed = on;
   return 0;
