@@ -61,9 +61,10 @@ int engine_watch(struct engine *e, int fd, struct watch *w, uint32_t events) {
   return epoll_ctl(e->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
-/* Take fd out of epoll, then close it. close() alone removes it from epoll only when no other
- * reference to the open file exists: a fork() between child_process.spawn's fork and exec, or
- * pidfd_getfd, holds one, and epoll would then keep reporting events naming freed memory. */
+/* Take fd out of epoll, then close it: for level-triggered fds (listeners, UDP). close() alone
+ * removes it from epoll only when no other reference to the open file exists (a fork() between
+ * child_process.spawn's fork and exec, pidfd_getfd), and a stale level-triggered registration
+ * of a readable socket would be reported on every wake-up: dropped by its tag, but a spin. */
 int engine_close_fd(struct engine *e, int fd) {
   if (fd < 0) return -1;
   epoll_ctl(e->epfd, EPOLL_CTL_DEL, fd, NULL);
