@@ -71,7 +71,8 @@ export interface NativeStats {
   pendingBufs: number; slotsTaken: number; recordsPending: number; accepted: number; acceptErrors: number;
   closed: number; connectFailed: number; refused: number; slotBusy: number; udpIn: number; udpOut: number;
   udpDropped: number; sessionsCreated: number; sessionsClosed: number; jsCalls: number; batches: number;
-  /** epoll events naming a registration that is gone (closed earlier in the batch, or its fd still open in another process): ignored */
+  /** epoll events naming a registration that is gone (closed earlier in the batch, or its fd
+   *  still open in another process): ignored */
   staleEvents: number;
 }
 
