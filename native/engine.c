@@ -6,8 +6,10 @@
  * engine_destroy) and the listener fds (listener_open .. listener_close). server_socket creates
  * the server-side fd of a connection or session and hands it to its owner (tcp.c, udp.c) only
  * once it is registered; on failure it has closed it. Every data fd is closed by
- * engine_close_fd (EPOLL_CTL_DEL, then close). Memory named by epoll_data is freed only by
- * engine_reap, outside any epoll batch.
+ * engine_close_fd (EPOLL_CTL_DEL, then close) or, for an edge-triggered TCP conn's fd or an fd
+ * never registered, engine_close_et (close only: a stale registration's events are dropped by
+ * their tag, see engine.h). Conn, session and listener memory is freed only by engine_reap,
+ * outside any epoll batch.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -40,20 +42,41 @@ void xfree(struct engine *e, void *p, size_t n) {
 /* a worker cannot read the loop's time: it reads the clock (the same monotonic ms) */
 uint64_t engine_now(struct engine *e) { return e->wk ? uv_hrtime() / 1000000 : uv_now(e->loop); }
 
+uint64_t engine_tag(const struct watch *w) {
+  return ((uint64_t)w->gen << 32) | ((uint64_t)(w->index & 0xffffffu) << 8) | w->kind;
+}
+
+/* Register fd. On the JS thread w gets a new generation, so events of an fd closed earlier
+ * under the same watch (a failed connect's socket, a slot's last conn) no longer match it. */
 int engine_watch(struct engine *e, int fd, struct watch *w, uint32_t events) {
   struct epoll_event ev;
   memset(&ev, 0, sizeof ev);
   ev.events = events;
-  ev.data.ptr = w;
+  if (e->wk) ev.data.ptr = w;   /* a worker's epoll fd: every fd is taken out before the hand back */
+  else {
+    if (++e->watch_gen == 0) e->watch_gen = 1;
+    w->gen = e->watch_gen;
+    ev.data.u64 = engine_tag(w);
+  }
   return epoll_ctl(e->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
-/* Take fd out of epoll, then close it. close() alone removes it from epoll only when no other
- * reference to the open file exists: a fork() between child_process.spawn's fork and exec, or
- * pidfd_getfd, holds one, and epoll would then keep reporting events naming freed memory. */
+/* Take fd out of epoll, then close it: for level-triggered fds (listeners, UDP). close() alone
+ * removes it from epoll only when no other reference to the open file exists (a fork() between
+ * child_process.spawn's fork and exec, pidfd_getfd), and a stale level-triggered registration
+ * of a readable socket would be reported on every wake-up: dropped by its tag, but a spin. */
 int engine_close_fd(struct engine *e, int fd) {
   if (fd < 0) return -1;
-  epoll_ctl(e->epfd, EPOLL_CTL_DEL, fd, NULL);   /* ENOENT for an fd never registered: harmless */
+  epoll_ctl(e->epfd, EPOLL_CTL_DEL, fd, NULL);
+  close(fd);
+  e->st.fds--;
+  return -1;
+}
+
+/* Close only: for an edge-triggered conn fd (a registration that outlives close reports each new
+ * edge once, and its tag is dropped) or an fd never registered. Saves the EPOLL_CTL_DEL. */
+int engine_close_et(struct engine *e, int fd) {
+  if (fd < 0) return -1;
   close(fd);
   e->st.fds--;
   return -1;
@@ -107,9 +130,25 @@ void engine_reap(struct engine *e) {
   while (e->lgrave) { struct listener *l = e->lgrave; e->lgrave = l->next; xfree(e, l, sizeof *l); }
 }
 
+/* The live watch a tag names, or NULL: its listener, conn or session closed (in this batch or
+ * before, the fd perhaps still open elsewhere), or its slot now holds another registration. */
+static struct watch *resolve(struct engine *e, uint64_t tag) {
+  uint32_t kind = (uint32_t)(tag & 0xff), idx = (uint32_t)(tag >> 8) & 0xffffffu, gen = (uint32_t)(tag >> 32);
+  struct watch *w = NULL;
+  if (kind == W_TCP_LISTEN || kind == W_UDP_LISTEN) {
+    if (idx < MAX_LISTENERS && e->listeners[idx]) w = &e->listeners[idx]->w;
+  } else if (kind == W_CLIENT || kind == W_SERVER) {
+    if (idx < e->nslots && e->slot_kind[idx] == SLOT_TCP) { struct conn *c = e->slot_ptr[idx]; w = kind == W_CLIENT ? &c->wc : &c->ws; }
+  } else if (kind == W_UDP_UP) {
+    if (idx < e->nslots && e->slot_kind[idx] == SLOT_UDP) w = &((struct session *)e->slot_ptr[idx])->w;
+  }
+  return w && w->kind == kind && w->gen == gen ? w : NULL;
+}
+
 static void dispatch(struct engine *e, struct epoll_event *ev) {
-  struct watch *w = ev->data.ptr;
-  switch (w->kind) {   /* 0: a listener closed earlier in this batch */
+  struct watch *w = resolve(e, ev->data.u64);
+  if (!w) { e->st.stale_events++; return; }
+  switch (w->kind) {
   case W_TCP_LISTEN: tcp_on_accept(e, (struct listener *)w); break;
   case W_UDP_LISTEN: udp_on_listener(e, (struct listener *)w); break;
   case W_CLIENT: tcp_on_event(e, (struct conn *)((char *)w - offsetof(struct conn, wc)), 0, ev->events); break;
@@ -204,6 +243,7 @@ int engine_init(struct engine *e, uint32_t nslots) {
   e->handles_open = 3;
   uv_unref((uv_handle_t *)e->timer);
   e->nslots = nslots;
+  e->accept_max = 1;
   e->slot_kind = xcalloc(e, nslots);
   e->slot_ptr = xcalloc(e, (size_t)nslots * sizeof(void *));
   e->iobuf = xmalloc(e, IO_BUF_SIZE);
@@ -229,11 +269,11 @@ int server_socket(struct engine *e, int32_t server, int type, struct watch *w, u
   if ((s->source_len && bind(fd, &s->source.sa, s->source_len) < 0)
       || (connect(fd, &s->addr.sa, s->len) < 0 && errno != EINPROGRESS)) {
     int err = errno;
-    engine_close_fd(e, fd);
+    engine_close_et(e, fd);   /* not registered */
     return err;
   }
   int r = engine_watch(e, fd, w, events);
-  if (r < 0) { engine_close_fd(e, fd); return -r; }
+  if (r < 0) { engine_close_et(e, fd); return -r; }
   *out = fd;
   return 0;
 }
@@ -251,10 +291,13 @@ int listener_open(struct engine *e, const union sockaddr_any *a, socklen_t len, 
   struct listener *l = xcalloc(e, sizeof *l);
   if (!l) { engine_close_fd(e, fd); return -ENOMEM; }
   l->w.kind = udp ? W_UDP_LISTEN : W_TCP_LISTEN;
+  l->w.index = (uint32_t)i;
   l->fd = fd; l->id = i; l->family = a->sa.sa_family; l->udp = udp;
-  /* TCP listeners edge-triggered (accept to EAGAIN); UDP level-triggered (bounded batches) */
-  int r = engine_watch(e, fd, &l->w, udp ? EPOLLIN : (EPOLLIN | EPOLLET));
+  /* level-triggered: a TCP listener that still has clients waiting is reported again (tcp.c
+   * accepts accept_max per wake-up); UDP bounds its batches the same way */
+  int r = engine_watch(e, fd, &l->w, EPOLLIN);
   if (r < 0) { xfree(e, l, sizeof *l); engine_close_fd(e, fd); return r; }
+  l->armed = !udp;
   e->listeners[i] = l;
   e->st.listeners++;
   *id = i;
@@ -277,20 +320,28 @@ void listener_close(struct engine *e, int id) {
   if (!e->in_batch) engine_reap(e);
 }
 
+/* Turn a TCP listener's EPOLLIN on or off. Level-triggered, a listener left on while it cannot
+ * accept (paused, EMFILE) would be reported on every epoll_wait: it is switched off instead. */
+int listener_arm(struct engine *e, struct listener *l, int on) {
+  if (l->armed == on) return 0;
+  struct epoll_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.events = on ? EPOLLIN : 0;
+  ev.data.u64 = engine_tag(&l->w);
+  if (epoll_ctl(e->epfd, EPOLL_CTL_MOD, l->fd, &ev) < 0) return -errno;
+  l->armed = on;
+  return 0;
+}
+
 /* Stop or resume accepting on a TCP listener: clients wait in the kernel backlog meanwhile, as in
- * pen with a full connection table. Resuming re-arms the edge (EPOLL_CTL_MOD reports a listener
- * that is already readable), so it also retries accepts that an error such as EMFILE stopped. */
+ * pen with a full connection table. Resuming switches EPOLLIN back on, so it also retries accepts
+ * that an error such as EMFILE stopped (tcp_on_accept switched it off then). */
 int listener_pause(struct engine *e, int id, int paused) {
   if (id < 0 || id >= MAX_LISTENERS || !e->listeners[id]) return -ENOENT;
   struct listener *l = e->listeners[id];
   if (l->udp) return -EINVAL;
   l->paused = paused;
-  if (paused) return 0;
-  struct epoll_event ev;
-  memset(&ev, 0, sizeof ev);
-  ev.events = EPOLLIN | EPOLLET;
-  ev.data.ptr = &l->w;
-  return epoll_ctl(e->epfd, EPOLL_CTL_MOD, l->fd, &ev) < 0 ? -errno : 0;
+  return listener_arm(e, l, !paused);
 }
 
 static void on_handle_closed(uv_handle_t *h) {

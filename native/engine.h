@@ -11,11 +11,16 @@
  *    created by the addon, registered once in the private epoll fd, and closed by the addon only,
  *    always through engine_close_fd (from conn_close, session_close, listener_close or an error
  *    path before the fd was handed to its owner). libuv and JS never see these fds.
- *  - engine_close_fd takes the fd out of epoll (EPOLL_CTL_DEL) before close(): close() alone
- *    leaves the registration in place while another reference to the file exists (a fork() that
- *    has not exec'd yet, pidfd_getfd), and epoll would go on naming freed memory.
- *  - The memory that epoll_data points at stays valid until the end of the epoll batch
- *    (graveyard, see engine_reap), because later events of the same batch may still name it.
+ *  - close() alone leaves an epoll registration in place while another reference to the file
+ *    exists (a fork() that has not exec'd yet, pidfd_getfd). On the JS thread's epoll fd that is
+ *    safe: epoll_data is a tag (struct watch), not a pointer, each registration has its own
+ *    generation, and an event whose tag names no live registration is dropped (stats
+ *    staleEvents). So a TCP conn's fds (edge-triggered: a stale registration reports each new
+ *    edge once) are closed with engine_close_et, no EPOLL_CTL_DEL. Level-triggered fds (listeners,
+ *    UDP upstreams) go through engine_close_fd, EPOLL_CTL_DEL then close: a stale level-triggered
+ *    registration of a readable socket would be reported on every epoll_wait.
+ *  - The memory of a closed conn, session or listener stays valid until the end of the batch
+ *    (graveyard, see engine_reap): a handler whose JS call closed it still reads its flags.
  *  - Shared memory (records, live) is not an fd but is shared the same way: the engine and the
  *    two ArrayBuffers JS holds each keep a reference, and the last one frees it (napi.c).
  *
@@ -73,7 +78,11 @@ enum { L_BYTES_UP, L_BYTES_DOWN, L_SERVER, L_STATE, L_PKTS_UP, L_PKTS_DOWN, LIVE
 #define ST_CLOSED 32      /* closed, record not yet delivered: the slot is still taken */
 
 enum watch_kind { W_TCP_LISTEN = 1, W_UDP_LISTEN, W_CLIENT, W_SERVER, W_UDP_UP };
-struct watch { uint8_t kind; };
+/* What epoll_data names. On the JS thread's epoll fd it is a tag, not a pointer: kind, index (the
+ * listener id, or the slot of a conn or session) and the generation of this registration;
+ * dispatch finds the watch through the tables and drops a tag whose generation is not the watch's
+ * (engine_tag). A worker's epoll fd holds the pointer: it takes every fd out before the hand back. */
+struct watch { uint8_t kind; uint32_t index; uint32_t gen; };
 
 union sockaddr_any {
   struct sockaddr sa;
@@ -135,6 +144,7 @@ struct listener {
   int family;
   int udp;
   int paused;              /* TCP: accept nothing until resumed (JS's connection table is full) */
+  int armed;               /* TCP: EPOLLIN is on (level-triggered); off while paused or after an accept error */
   struct listener *next;   /* graveyard */
 };
 
@@ -159,6 +169,7 @@ struct engine_stats {
   double accepted, accept_errors, closed, connect_failed, refused, slot_busy;
   double udp_in, udp_out, udp_dropped, sessions_created, sessions_closed;
   double js_calls, batches;
+  double stale_events;             /* epoll events whose tag named no live registration (ignored) */
 };
 
 struct worker;
@@ -193,6 +204,8 @@ struct engine {
   /* configuration */
   struct server_addr *servers; uint32_t nservers;
   int fastclose;
+  uint32_t accept_max;
+  uint32_t watch_gen;              /* the last generation given to a registration (engine_watch) */             /* accepts per listener wake-up (pen's -m); 1 by default */
   uint64_t connect_timeout_ms, idle_timeout_ms, udp_idle_ms;
   /* tables */
   struct listener *listeners[MAX_LISTENERS];
@@ -223,6 +236,8 @@ void engine_arm_sweep(struct engine *e);
 void engine_kick(struct engine *e);
 void engine_update_ref(struct engine *e);
 int engine_close_fd(struct engine *e, int fd);
+int engine_close_et(struct engine *e, int fd);
+uint64_t engine_tag(const struct watch *w);
 uint64_t engine_now(struct engine *e);
 int slot_take(struct engine *e, double picked, int32_t *slot, int32_t *server, int kind, void *ptr);
 
@@ -278,5 +293,6 @@ int server_socket(struct engine *e, int32_t server, int type, struct watch *w, u
 int listener_open(struct engine *e, const union sockaddr_any *a, socklen_t len, int udp, int backlog, int *id);
 void listener_close(struct engine *e, int id);
 int listener_pause(struct engine *e, int id, int paused);
+int listener_arm(struct engine *e, struct listener *l, int on);
 
 #endif

@@ -106,5 +106,6 @@ napi_value m_stats(napi_env env, napi_callback_info info) {
   out_num(env, out, "sessionsClosed", st->sessions_closed);
   out_num(env, out, "jsCalls", st->js_calls);
   out_num(env, out, "batches", st->batches);
+  out_num(env, out, "staleEvents", st->stale_events);
   return out;
 }

@@ -110,6 +110,19 @@ static napi_value m_set_fastclose(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* setMultiAccept(n): a TCP listener accepts up to n clients per wake-up (pen's -m), 1 by default */
+static napi_value m_set_multi_accept(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  struct engine *e = this_engine(env, info, &argc, argv);
+  double n;
+  if (!e) return NULL;
+  if (argc < 1) { napi_throw_type_error(env, NULL, "setMultiAccept(n)"); return NULL; }
+  if (arg_int(env, argv[0], 1, 1e6, &n, "multi_accept")) return NULL;
+  e->accept_max = (uint32_t)n;
+  return NULL;
+}
+
 /* setTimeouts(connectMs, idleMs, udpIdleMs); 0 switches one off */
 static napi_value m_set_timeouts(napi_env env, napi_callback_info info) {
   size_t argc = 3;
@@ -240,6 +253,7 @@ void define_methods(napi_env env, napi_value obj) {
     { "setDown", NULL, m_set_down, NULL, NULL, NULL, napi_default, NULL },
     { "recycle", NULL, m_recycle, NULL, NULL, NULL, napi_default, NULL },
     { "setFastclose", NULL, m_set_fastclose, NULL, NULL, NULL, napi_default, NULL },
+    { "setMultiAccept", NULL, m_set_multi_accept, NULL, NULL, NULL, napi_default, NULL },
     { "setTimeouts", NULL, m_set_timeouts, NULL, NULL, NULL, napi_default, NULL },
     { "listen", NULL, m_listen, NULL, NULL, NULL, napi_default, NULL },
     { "closeListener", NULL, m_close_listener, NULL, NULL, NULL, napi_default, NULL },

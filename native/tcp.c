@@ -5,7 +5,8 @@
  * fd ownership: a conn owns cfd (from accept4; closed at once if JS refuses it or the slot is
  * taken) and sfd (from server_socket, already registered); both are registered once in the
  * engine's epoll fd (edge-triggered, EPOLLIN|EPOLLOUT|EPOLLRDHUP) and closed only through
- * engine_close_fd by conn_close (or, for a failed connect attempt, by connect_failed). The
+ * engine_close_et (close, no EPOLL_CTL_DEL: see engine.h) by conn_close (or, for a failed connect
+ * attempt, by connect_failed). The
  * listener fd is the engine's. The conn memory is freed by engine_reap after the batch
  * (pitfall 3), so every handler first checks C_DEAD.
  *
@@ -65,8 +66,8 @@ void conn_close(struct engine *e, struct conn *c, int why, int err) {
   if (c->flags & C_DEAD) return;
   if (e->wk) { worker_handback(e, c, why, err); return; }   /* closed on the JS thread */
   c->flags |= C_DEAD;
-  c->cfd = engine_close_fd(e, c->cfd);
-  c->sfd = engine_close_fd(e, c->sfd);
+  c->cfd = engine_close_et(e, c->cfd);   /* edge-triggered: no EPOLL_CTL_DEL (engine.h) */
+  c->sfd = engine_close_et(e, c->sfd);
   pending_free(e, &c->to_server);
   pending_free(e, &c->to_client);
   engine_record(e, REC_TCP_CLOSED, c->slot, c->server, c->listener, why, err);
@@ -92,7 +93,7 @@ static int start_connect(struct engine *e, struct conn *c) {
 
 /* A connect attempt failed: ask JS for the next server. Returns 0 to try it, -1 when c closed. */
 static int connect_failed(struct engine *e, struct conn *c, int err) {
-  c->sfd = engine_close_fd(e, c->sfd);
+  c->sfd = engine_close_et(e, c->sfd);   /* the next attempt's registration has a new generation */
   c->flags &= ~C_CONNECTING;
   c->last_errno = err;
   c->attempts++;
@@ -248,12 +249,13 @@ static void new_conn(struct engine *e, struct listener *l, int fd, const union s
   struct conn *c = xcalloc(e, sizeof *c);
   int32_t slot, server;
   if (!c || e->destroyed || slot_take(e, picked, &slot, &server, SLOT_TCP, c) < 0) {
-    engine_close_fd(e, fd);
+    engine_close_et(e, fd);   /* not registered */
     if (c) xfree(e, c, sizeof *c);
     return;
   }
   c->wc.kind = W_CLIENT;
   c->ws.kind = W_SERVER;
+  c->wc.index = c->ws.index = (uint32_t)slot;
   c->cfd = fd;
   c->sfd = -1;
   c->slot = slot;
@@ -266,16 +268,23 @@ static void new_conn(struct engine *e, struct listener *l, int fd, const union s
   connect_with_failover(e, c);
 }
 
+/* The listener is level-triggered: accept up to accept_max (pen's -m, 1 by default) and leave the
+ * rest to the next wake-up. One accept per wake-up saves the accept4 that would only say EAGAIN. */
 void tcp_on_accept(struct engine *e, struct listener *l) {
-  if (l->paused) return;   /* listener_pause re-arms the edge on resume */
-  for (;;) {   /* edge-triggered: accept until EAGAIN */
+  if (l->paused) return;   /* switched off: a report from before the pause */
+  for (uint32_t i = 0; i < e->accept_max; i++) {
     union sockaddr_any peer;
     socklen_t plen = sizeof peer;
     memset(&peer, 0, sizeof peer.sa);
     int fd = accept4(l->fd, &peer.sa, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) e->st.accept_errors++;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        /* EMFILE and the like: the client stays in the backlog and the listener readable, so it
+         * is switched off until JS's sweep sees accept_errors move and resumes it */
+        e->st.accept_errors++;
+        listener_arm(e, l, 0);
+      }
       return;
     }
     e->st.fds++;

@@ -7,7 +7,7 @@
  *
  * fd ownership across threads (one owner at a time, the hand-over is the synchronisation):
  *  - JS thread: listeners, connecting sockets, and every close(): a data fd is created and closed
- *    on the JS thread only (engine_close_fd, main engine).
+ *    on the JS thread only (engine_close_fd or engine_close_et, main engine).
  *  - adopt (JS thread): EPOLL_CTL_DEL of cfd and sfd from the main epoll fd, c->owner = worker,
  *    then the conn goes into the worker's inbox under its mutex, and an eventfd write wakes it.
  *    From then on only the worker reads or writes c (except c->close_req, c->active_ms and

@@ -83,6 +83,7 @@ static struct session *session_new(struct engine *e, struct listener *l, const u
   if (slot_take(e, picked, &slot, &server, SLOT_UDP, s) < 0) { xfree(e, s, sizeof *s); return NULL; }
   s->e = e;
   s->w.kind = W_UDP_UP;
+  s->w.index = (uint32_t)slot;
   s->fd = -1;
   s->slot = slot; s->server = server; s->listener = l->id;
   s->client = *from;

@@ -171,8 +171,8 @@ export class NativeTcpListener extends NativeListener<NativeConnection> {
   private paused = false;
   private acceptErrors = 0;
   private readonly Conn = connectionClass(this);
-  /** the timeouts and fastclose the engine was last told */
-  private readonly toldTimes = { connectMs: -1, idleMs: -1, fastclose: '' };
+  /** the timeouts, fastclose and multi_accept the engine was last told */
+  private readonly toldTimes = { connectMs: -1, idleMs: -1, fastclose: '', multiAccept: 0 };
   /** a client waiting for a slot, as the table sees this listener while it is paused */
   private readonly waiter: Waiter = {
     get closed() { return false; },
@@ -190,7 +190,7 @@ export class NativeTcpListener extends NativeListener<NativeConnection> {
     this.bind(spec);
   }
 
-  /** Tell the engine what changed since: servers (and -S source), -t, idle_timeout, tcp_fastclose. */
+  /** Tell the engine what changed since: servers (and -S source), -t, idle_timeout, tcp_fastclose, -m. */
   sync(): void {
     const st = this.host.settings;
     const connectMs = st.timeout * 1000;
@@ -204,6 +204,10 @@ export class NativeTcpListener extends NativeListener<NativeConnection> {
     if (st.tcpFastclose !== told.fastclose) {
       this.eng.setFastclose(st.tcpFastclose);
       told.fastclose = st.tcpFastclose;
+    }
+    if (st.multiAccept !== told.multiAccept) {
+      this.eng.setMultiAccept(st.multiAccept);
+      told.multiAccept = st.multiAccept;
     }
     this.syncServers();
   }

@@ -71,6 +71,9 @@ export interface NativeStats {
   pendingBufs: number; slotsTaken: number; recordsPending: number; accepted: number; acceptErrors: number;
   closed: number; connectFailed: number; refused: number; slotBusy: number; udpIn: number; udpOut: number;
   udpDropped: number; sessionsCreated: number; sessionsClosed: number; jsCalls: number; batches: number;
+  /** epoll events naming a registration that is gone (closed earlier in the batch, or its fd
+   *  still open in another process): ignored */
+  staleEvents: number;
 }
 
 export interface NativeEngine {
@@ -80,6 +83,8 @@ export interface NativeEngine {
   readonly live: Float64Array;
   setServers(servers: NativeServer[]): void;
   setFastclose(mode: FastCloseMode): void;
+  /** a TCP/Unix listener accepts up to n clients per wake-up (pen's -m); 1 until told */
+  setMultiAccept(n: number): void;
   /** down[i]: server i is down, so a known UDP client's next datagram asks failed(slot, i, 0) where to go */
   setDown(down: boolean[]): void;
   /** close the least recently active UDP session without a record, its slot free at once: the slot, or -1 */

@@ -31,7 +31,7 @@ function table(): string {
     'parse and apply as the control port (`-b 30` is `blacklist 30`); a plain name is a setting the',
     'flag stores at start-up (it has no command, or the command does something else: `-c` sizes the',
     'client table exactly, `clients_max` only grows it), under the same range rule. The status column',
-    'says what works here (`-m` is accepted with no effect). This table is generated from',
+    'says what works here (`-P` is accepted with no effect). This table is generated from',
     '`server/cli/flags.ts` and `shared/settings.ts`.',
     '',
     '| flag | setting | status | what it does |',
