@@ -82,7 +82,7 @@ enum watch_kind { W_TCP_LISTEN = 1, W_UDP_LISTEN, W_CLIENT, W_SERVER, W_UDP_UP }
  * listener id, or the slot of a conn or session) and the generation of this registration;
  * dispatch finds the watch through the tables and drops a tag whose generation is not the watch's
  * (engine_tag). A worker's epoll fd holds the pointer: it takes every fd out before the hand back. */
-struct watch { uint8_t kind; uint32_t index; uint32_t gen; };
+struct watch { uint32_t kind : 8, index : 24; uint32_t gen; };   /* 8 bytes: two per conn */
 
 union sockaddr_any {
   struct sockaddr sa;
@@ -100,8 +100,9 @@ enum fastclose { FC_OFF = 0, FC_UP = 1, FC_DOWN = 2, FC_BOTH = 3 };
 
 struct engine;
 
-/* One per held connection, so kept to 120 bytes (a 128-byte malloc chunk): the small fields share
- * the first word, and the client's address is not kept (info() asks getpeername). */
+/* One per held connection, so kept to 136 bytes (a 144-byte malloc chunk): the small fields share
+ * one word, and the client's address is not kept (info() asks getpeername). The two watches are 16
+ * of them: each registration's 32-bit generation is what makes a close without EPOLL_CTL_DEL safe. */
 struct conn {
   struct watch wc, ws;          /* epoll_data of the client and the server fd */
   uint8_t listener;             /* < MAX_LISTENERS */
@@ -120,7 +121,7 @@ struct conn {
   struct worker *worker;
   struct conn *wnext, *wprev;
 };
-_Static_assert(sizeof(struct conn) <= 120, "struct conn is held per connection: keep it in a 128-byte malloc chunk");
+_Static_assert(sizeof(struct conn) <= 136, "struct conn is held per connection: keep it in a 144-byte malloc chunk");
 _Static_assert(MAX_LISTENERS <= 256, "conn.listener is a uint8_t");
 /* conn flags */
 #define C_CONNECTING 1u
@@ -204,8 +205,8 @@ struct engine {
   /* configuration */
   struct server_addr *servers; uint32_t nservers;
   int fastclose;
-  uint32_t accept_max;
-  uint32_t watch_gen;              /* the last generation given to a registration (engine_watch) */             /* accepts per listener wake-up (pen's -m); 1 by default */
+  uint32_t accept_max;             /* accepts per listener wake-up (pen's -m); 1 by default */
+  uint32_t watch_gen;              /* the last generation given to a registration (engine_watch) */
   uint64_t connect_timeout_ms, idle_timeout_ms, udp_idle_ms;
   /* tables */
   struct listener *listeners[MAX_LISTENERS];
