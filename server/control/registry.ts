@@ -63,7 +63,10 @@ export async function applyCommand(
   const entry = ENTRIES[spec.name as keyof typeof ENTRIES] as Entry;
   try {
     const outcome = await entry.apply(ctx, args, execute);
-    if (outcome.changed) publish(ctx.pen, 'config', line);
+    if (outcome.changed) {
+      publish(ctx.pen, 'config', line);
+      await ctx.pen.settled();
+    }
     return { reply: entry.reply(outcome), spec, outcome };
   } catch (err) {
     return failure(ctx, spec, err);
@@ -97,7 +100,10 @@ async function parseApplyReply(
 ): Promise<CommandResult> {
   try {
     const outcome = await entry.apply(ctx, entry.parse(words), execute);
-    if (outcome.changed) publish(ctx.pen, 'config', line);
+    if (outcome.changed) {
+      publish(ctx.pen, 'config', line);
+      await ctx.pen.settled();
+    }
     return { reply: entry.reply(outcome), spec, outcome };
   } catch (err) {
     return failure(ctx, spec, err);

@@ -64,7 +64,9 @@ export class Balancer implements LifecycleState {
   /** connect and idle timeouts' check, running while a listener is open */
   private timeoutSweep: NodeJS.Timeout | null = null;
   /** a native listener being replaced (keepDatapath): no second replacement meanwhile */
-  private relistening = false;
+  private relistening: Promise<void> | null = null;
+  /** shutdown() ran: a listener that finishes opening afterwards is closed at once */
+  private stopped = false;
   /** commands that changed something, heard while a native listener is open (keepDatapath) */
   private readonly onConfig = (m: unknown): void => {
     if ((m as EventMessage).source === this) this.keepDatapath();
@@ -186,7 +188,10 @@ export class Balancer implements LifecycleState {
     old?.close();
     this.subscribeNative(false);
     if (spec.family === 'unix' && existsSync(spec.host)) unlinkSync(spec.host);
-    this.listener = await this.openListener(spec);
+    const opened = await this.openListener(spec);
+    // shut down while it opened: close it rather than leave a listener nobody owns
+    if (this.stopped) return opened.close();
+    this.listener = opened;
     this.listenSpec = spec;
     if (this.listener instanceof NativeListener) this.subscribeNative(true);
   }
@@ -211,14 +216,22 @@ export class Balancer implements LifecycleState {
    */
   private keepDatapath(): void {
     const l = this.listener;
-    if (!(l instanceof NativeListener) || this.relistening || this.listenSpec === null) return;
+    if (!(l instanceof NativeListener) || this.relistening !== null || this.listenSpec === null) return;
     const why = nativeUnsupported(this.settings) ?? (l.stale ? `conn_max ${this.settings.connMax} is past the ${l.slots} slots of the native engine` : null);
     if (why === null) return l.sync();
     if (this.settings.debug >= 1) debug(`datapath: reopening the listener: ${why}`);
-    this.relistening = true;
-    this.replaceListener(this.listenSpec)
+    this.relistening = this.replaceListener(this.listenSpec)
       .catch((err: Error) => debug(`can't reopen the listener on ${this.settings.listen}: ${err.message}`))
-      .finally(() => { this.relistening = false; });
+      .finally(() => { this.relistening = null; });
+  }
+
+  /**
+   * Resolves once a listener being replaced for a command (keepDatapath) listens again: the
+   * command's reply waits for it, so a client that connects after the reply gets the new
+   * behaviour rather than the moment between the two listeners.
+   */
+  settled(): Promise<void> {
+    return this.relistening ?? Promise.resolve();
   }
 
   /**
@@ -277,6 +290,7 @@ export class Balancer implements LifecycleState {
 
   /** SIGTERM / `exit`: stop listening and close every connection. */
   shutdown(): void {
+    this.stopped = true;
     this.listener?.close();
     this.listener = null;
     this.subscribeNative(false);

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import net from 'node:net';
 import { test } from 'node:test';
-import { freePort, tcpBackend, sleep } from '../helpers/backends.ts';
+import { freePort, get, tcpBackend, sleep } from '../helpers/backends.ts';
+import { startBalancer } from '../helpers/balancer.ts';
 import { dnsBackend, dnsClient, freeUdpPort } from '../helpers/dns.ts';
 import { startPen } from '../helpers/pen.ts';
 import { control } from '../helpers/probe.ts';
@@ -192,4 +193,19 @@ test('PEN_DATAPATH=portable keeps UDP on the TypeScript path: no engine', async 
     await p.pen.stop();
     await p.backend.close();
   }
+});
+
+test('a command that moves the listener to the TypeScript path answers once the new listener is open', { skip: !built && 'the addon is not built' }, async () => {
+  // `dummy` needs the TypeScript path: the native listener is closed and a portable one opened on
+  // the same port. The reply waits for that, so a client connecting right after it is served by
+  // the new listener, never refused in the moment between the two (control-compat met that once).
+  const backend = await tcpBackend('b');
+  const pen = await startBalancer([`server 0 address 127.0.0.1 port ${backend.port}`]);
+  try {
+    assert.equal(pen.pen.datapath.path, 'native');
+    await pen.cmd('dummy');
+    assert.equal(pen.pen.datapath.path, 'portable');
+    assert.notEqual(pen.pen.listener, null, 'the reply came once the new listener was open');
+    assert.equal(await get(pen.port), 'Ulric was here.');
+  } finally { pen.close(); await backend.close(); }
 });
