@@ -199,8 +199,12 @@ test('a command that moves the listener to the TypeScript path answers once the 
   // `dummy` needs the TypeScript path: the native listener is closed and a portable one opened on
   // the same port. The reply waits for that, so a client connecting right after it is served by
   // the new listener, never refused in the moment between the two (control-compat met that once).
+  const forced = process.env.PEN_DATAPATH;
+  process.env.PEN_DATAPATH = 'native';   // npm test also runs this file with PEN_DATAPATH=portable
   const backend = await tcpBackend('b');
-  const pen = await startBalancer([`server 0 address 127.0.0.1 port ${backend.port}`]);
+  const pen = await startBalancer([`server 0 address 127.0.0.1 port ${backend.port}`]).finally(() => {
+    if (forced === undefined) delete process.env.PEN_DATAPATH; else process.env.PEN_DATAPATH = forced;
+  });
   try {
     assert.equal(pen.pen.datapath.path, 'native');
     await pen.cmd('dummy');

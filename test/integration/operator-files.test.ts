@@ -50,9 +50,23 @@ function ask(cport: number, line: string): Promise<string | null> {
 interface Running { pen: PenProcess; port: number; cport: number; admin: number }
 
 async function withPen(extra: string[], body: (r: Running) => Promise<void>): Promise<void> {
-  const [port, cport, admin] = [await freePort(), await freePort(), await freePort()];
-  const pen = await startPen(['-u', 'root', '-C', `127.0.0.1:${cport}`, '--admin', `127.0.0.1:${admin}`, ...extra,
-    `127.0.0.1:${port}`, `127.0.0.1:${a.port}`], { waitPort: admin });
+  // three ports picked free can be taken by a parallel test file before pen binds them: new ones, up to 3 times
+  for (let attempt = 1; ; attempt++) {
+    const [port, cport, admin] = [await freePort(), await freePort(), await freePort()];
+    let pen: PenProcess;
+    try {
+      pen = await startPen(['-u', 'root', '-C', `127.0.0.1:${cport}`, '--admin', `127.0.0.1:${admin}`, ...extra,
+        `127.0.0.1:${port}`, `127.0.0.1:${a.port}`], { waitPort: admin });
+    } catch (err) {
+      if (attempt < 3 && /EADDRINUSE/.test((err as Error).message)) continue;
+      throw err;
+    }
+    return runWith(pen, { port, cport, admin }, body);
+  }
+}
+
+async function runWith(pen: PenProcess, ports: Omit<Running, 'pen'>, body: (r: Running) => Promise<void>): Promise<void> {
+  const { port, cport, admin } = ports;
   try {
     await body({ pen, port, cport, admin });
   } finally {
