@@ -27,8 +27,8 @@ const FILE_ARGUMENT: Readonly<Record<string, (args: readonly string[]) => string
 /** The file a penctl line names, if its command is one that opens, writes or removes files. */
 export function fileNamedBy(line: string): string | null {
   const found = lookup(line);
-  const pick = found ? FILE_ARGUMENT[found.spec.name] : undefined;
-  return pick && found ? pick(found.args) : null;
+  const pick = found && FILE_ARGUMENT[found.spec.name];
+  return pick ? pick(found.args) : null;
 }
 
 /**

@@ -29,20 +29,23 @@ export function findSpec(name: string): CommandSpec | undefined {
   return SPECS.get(name);
 }
 
-/** A penctl line read as a command: its words, its spec and entry, and the words after its name. */
-export interface Lookup { words: string[]; spec: CommandSpec; entry: Entry; args: string[] }
+/** A penctl line read as a command: its spec and entry, and the words after its name. */
+export interface Lookup { spec: CommandSpec; entry: Entry; args: string[] }
 
 /**
  * What a penctl line runs; null for an empty line, a comment or no command. execute() and the
  * scope check of POST /penctl both read the line through this, so they cannot disagree on it.
  */
 export function lookup(line: string): Lookup | null {
-  const words = tokenize(line);
+  return lookupWords(tokenize(line));
+}
+
+function lookupWords(words: string[]): Lookup | null {
   if (words[0] === undefined || words[0].startsWith('#')) return null;
   const spec = SPECS.get(commandName(words));
   if (!spec) return null;
   const entry = ENTRIES[spec.name as keyof typeof ENTRIES] as Entry;
-  return { words, spec, entry, args: words.slice(spec.name.split(' ').length) };
+  return { spec, entry, args: words.slice(spec.name.split(' ').length) };
 }
 
 /** The entry of a command by its name (`blacklist`, `no http`). */
@@ -63,21 +66,27 @@ export async function applyCommand(
   const entry = ENTRIES[spec.name as keyof typeof ENTRIES] as Entry;
   try {
     const outcome = await entry.apply(ctx, args, execute);
-    if (outcome.changed) {
-      publish(ctx.pen, 'config', line);
-      await ctx.pen.settled();
-    }
+    if (outcome.changed) await announce(ctx, line);
     return { reply: entry.reply(outcome), spec, outcome };
   } catch (err) {
     return failure(ctx, spec, err);
   }
 }
 
+/**
+ * A command changed something: say so as `line`, and wait until a listener that the change moves
+ * to the other data path listens again, so that the reply means the change is in force.
+ */
+async function announce(ctx: CommandContext, line: string): Promise<void> {
+  publish(ctx.pen, 'config', line);
+  await ctx.pen.settled();
+}
+
 /** Run one penctl command line and return pen's reply. Never throws for bad input. */
 export async function execute(ctx: CommandContext, line: string): Promise<CommandResult> {
-  const found = lookup(line);
-  if (found) return parseApplyReply(ctx, found.spec, found.entry, found.args, found.words.join(' '));
   const words = tokenize(line);
+  const found = lookupWords(words);
+  if (found) return parseApplyReply(ctx, found.spec, found.entry, found.args, words.join(' '));
   if (words[0] === undefined || words[0].startsWith('#')) return { reply: '', spec: null };
   // pen: `no` + an unknown word is silently ignored
   if (words[0] === 'no') return { reply: '', spec: null };
@@ -100,10 +109,7 @@ async function parseApplyReply(
 ): Promise<CommandResult> {
   try {
     const outcome = await entry.apply(ctx, entry.parse(words), execute);
-    if (outcome.changed) {
-      publish(ctx.pen, 'config', line);
-      await ctx.pen.settled();
-    }
+    if (outcome.changed) await announce(ctx, line);
     return { reply: entry.reply(outcome), spec, outcome };
   } catch (err) {
     return failure(ctx, spec, err);
