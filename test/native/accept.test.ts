@@ -63,6 +63,10 @@ test('a paused listener with clients waiting raises no event (level-triggered, i
   } finally { h.destroy(); }
 });
 
+/** The listener's accept queue as the kernel reports it (ss's Recv-Q), for a failure message. */
+const backlog = (port: number): string =>
+  spawnSync('ss', ['-Hltn', `sport = :${port}`], { encoding: 'utf8' }).stdout?.trim().split(/\s+/)[1] ?? '?';
+
 const softLimit = (): { soft: number; hard: string } => {
   const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
   const [soft, hard] = (line ?? '').split(/\s{2,}/).slice(1, 3);
@@ -99,9 +103,16 @@ test('EMFILE on accept switches the listener off until JS resumes it; the waitin
     assert.equal(st.acceptErrors, 1, 'one failed accept, then the listener is off');
     assert.ok(st.batches - batches <= 1, `${st.batches - batches} wake-ups while accept fails: it must not spin`);
     assert.equal(h.selects.length, 0);
-    h.eng.pauseListener(id, false);   // what the balancer's sweep does when acceptErrors moved
-    for (let i = 0; i < 200 && h.selects.length < 1; i++) await sleep(10);
-    assert.equal(h.selects.length, 1, 'the client that waited is accepted once resumed');
+    // what the balancer's sweep does: resume whenever acceptErrors moved since it last looked
+    let seenErrors = -1;
+    for (let i = 0; i < 500 && h.selects.length < 1; i++) {
+      const errors = h.eng.stats().acceptErrors;
+      if (errors !== seenErrors) { seenErrors = errors; h.eng.pauseListener(id, false); }
+      await sleep(10);
+    }
+    const after = h.eng.stats();
+    assert.equal(h.selects.length, 1, `the client that waited is accepted once resumed (acceptErrors ${after.acceptErrors}, ` +
+      `accepted ${after.accepted}, batches ${after.batches - st.batches} since, backlog ${backlog(port)})`);
     for (const c of cs) c.destroy();
     await h.waitClosed(1);
   } finally { restore(); h.destroy(); await be.close(); }
