@@ -56,7 +56,7 @@ static double call4(struct engine *e, napi_ref fn, int32_t a, const char *str, i
   napi_open_handle_scope(e->env, &hs);
   napi_value argv[4];
   napi_create_int32(e->env, a, &argv[0]);
-  if (str) napi_create_string_utf8(e->env, str, NAPI_AUTO_LENGTH, &argv[1]);
+  if (str) napi_create_string_latin1(e->env, str, NAPI_AUTO_LENGTH, &argv[1]);   /* an address: ASCII */
   else napi_create_int32(e->env, b, &argv[1]);
   napi_create_int32(e->env, c, &argv[2]);
   if (d >= 0) napi_create_int32(e->env, d, &argv[3]);
