@@ -15,6 +15,7 @@ import { OUR_PEN, startNginx } from './targets.ts';
 const { values: opt } = parseArgs({
   options: {
     requests: { type: 'string', default: '2000' },
+    warm: { type: 'string', default: '500' },
     concurrency: { type: 'string', default: '1' },
     targets: { type: 'string', default: 'pen,ts,native' },
     cases: { type: 'string', default: 'keepalive,close' },
@@ -25,7 +26,7 @@ const { values: opt } = parseArgs({
   },
 });
 if (opt.help) {
-  console.log(`usage: npm run bench:syscalls -- [--requests N] [--concurrency C] [--targets pen,ts,native]
+  console.log(`usage: npm run bench:syscalls -- [--requests N] [--warm N (requests before the window)] [--concurrency C] [--targets pen,ts,native]
        [--cases keepalive,close] [--tools strace,callgrind] [--top K (syscalls listed per row)]
        [--ours PATH (bin/pen.js of another checkout, to compare it)]`);
   process.exit(0);
@@ -212,7 +213,12 @@ const row = (t: Target, c: Case): Row => {
   if (!r) rows.push((r = { target: t, c }));
   return r;
 };
-const WARM = 500;
+/**
+ * Requests before the measured window. 500 leaves V8's optimizing compiler (a worker thread, which
+ * callgrind counts) still compiling the per-connection functions in the window: about 60k of the
+ * close case's ~95k instructions per request are that one-time work; from about 5000 on it is done.
+ */
+const WARM = Math.max(0, Number(opt.warm));
 
 async function straceTarget(t: Target, backend: number): Promise<void> {
   const { proc, port } = await startProxy(t, backend);

@@ -3,12 +3,20 @@
  * failed: next server?) and onRecords (closes of this loop turn). Only on the JS thread, from a
  * native callback of Node's loop (poll, timer, idle). One handle scope and one callback scope are
  * opened lazily per batch and closed at its end, so nextTicks and microtasks run then (pitfall 8).
+ * The first CALLS_UNSCOPED calls of a batch open no handle scope of their own (a pair costs ~250
+ * instructions): their few handles live to the batch's end. Past that (a sweep failing many
+ * connects at once) each call has its own, so a batch's handles stay bounded.
  * An exception thrown by a callback goes to process 'uncaughtException' and counts as -1.
  *
  * fd ownership: none.
  */
 #include <string.h>
 #include "engine.h"
+
+#define CALLS_UNSCOPED 64
+/* calls since a batch scope opened (only the JS thread calls into JS; one engine opening its batch
+ * inside another's resets it, which only delays the bound) */
+static unsigned batch_calls;
 
 void js_scope_open(struct engine *e) {
   if (e->scoped) return;
@@ -17,6 +25,7 @@ void js_scope_open(struct engine *e) {
   napi_get_reference_value(e->env, e->resource_ref, &resource);
   napi_open_callback_scope(e->env, resource, e->actx, &e->cscope);
   e->scoped = 1;
+  batch_calls = 0;
 }
 
 void js_scope_close(struct engine *e) {
@@ -27,7 +36,7 @@ void js_scope_close(struct engine *e) {
 }
 
 /* Call fn(args) and return its result as a number; -1 when it threw or did not return one. */
-static double call(struct engine *e, napi_ref fn_ref, size_t argc, napi_value *argv) {
+static double call_in(struct engine *e, napi_ref fn_ref, size_t argc, napi_value *argv) {
   napi_value fn, global, result;
   double out = -1;
   napi_get_reference_value(e->env, fn_ref, &fn);
@@ -48,21 +57,31 @@ static double call(struct engine *e, napi_ref fn_ref, size_t argc, napi_value *a
   return out;
 }
 
+/* The arguments are made by the caller: a handle scope of its own, if any, is open around both. */
+static napi_handle_scope call_scope(struct engine *e) {
+  napi_handle_scope hs = NULL;
+  if (++batch_calls > CALLS_UNSCOPED) napi_open_handle_scope(e->env, &hs);
+  return hs;
+}
+
+static double call(struct engine *e, napi_handle_scope hs, napi_ref fn_ref, size_t argc, napi_value *argv) {
+  double r = call_in(e, fn_ref, argc, argv);
+  if (hs) napi_close_handle_scope(e->env, hs);
+  return r;
+}
+
 /* fn(a, b, c[, d]), b a string when str is given: the shape of both select and failed; d only when >= 0. */
 static double call4(struct engine *e, napi_ref fn, int32_t a, const char *str, int32_t b, int32_t c, int32_t d) {
   if (e->destroyed) return -1;
   js_scope_open(e);
-  napi_handle_scope hs;
-  napi_open_handle_scope(e->env, &hs);
+  napi_handle_scope hs = call_scope(e);
   napi_value argv[4];
   napi_create_int32(e->env, a, &argv[0]);
-  if (str) napi_create_string_utf8(e->env, str, NAPI_AUTO_LENGTH, &argv[1]);
+  if (str) napi_create_string_latin1(e->env, str, NAPI_AUTO_LENGTH, &argv[1]);   /* an address: ASCII */
   else napi_create_int32(e->env, b, &argv[1]);
   napi_create_int32(e->env, c, &argv[2]);
   if (d >= 0) napi_create_int32(e->env, d, &argv[3]);
-  double r = call(e, fn, d >= 0 ? 4 : 3, argv);
-  napi_close_handle_scope(e->env, hs);
-  return r;
+  return call(e, hs, fn, d >= 0 ? 4 : 3, argv);
 }
 
 /* len: the first datagram's length for a new UDP client (JS's counters leave it out), -1 for TCP */
@@ -83,14 +102,12 @@ void js_flush_records(struct engine *e) {
   js_scope_open(e);
   for (int round = 0; round < 8 && e->rec_count && !e->destroyed; round++) {
     uint32_t n = e->rec_count;
-    napi_handle_scope hs;
-    napi_open_handle_scope(e->env, &hs);
+    napi_handle_scope hs = call_scope(e);
     napi_value argv[1];
     napi_create_uint32(e->env, n, &argv[0]);
     e->flushing = 1;
-    call(e, e->records_ref, 1, argv);
+    call(e, hs, e->records_ref, 1, argv);
     e->flushing = 0;
-    napi_close_handle_scope(e->env, hs);
     if (e->destroyed) return;
     for (uint32_t i = 0; i < n; i++) {
       double sv = e->rec[(size_t)i * REC_WORDS + R_SLOT];

@@ -23,6 +23,8 @@ export class ClientTable {
   readonly slots: ClientSlot[] = [];
   private readonly byKey = new Map<string, number>();
   private capacity = 0;
+  /** the slot store() found or took last: a client connecting again skips the map (and hashing its fresh key) */
+  private lastIndex = -1;
 
   constructor(size: number) {
     this.grow(size);
@@ -42,7 +44,7 @@ export class ClientTable {
 
   /** pen's store_client: find or take a slot, stamp it with now, count the connect. */
   store(key: string, address: string, port: number, now: number, trackingTime: number): number {
-    let index = this.byKey.get(key);
+    let index = this.slots[this.lastIndex]?.key === key ? this.lastIndex : this.byKey.get(key);
     if (index === undefined) {
       index = this.freeSlot(now, trackingTime);
       if (index === this.slots.length) {
@@ -61,6 +63,7 @@ export class ClientTable {
     slot.last = now;
     slot.port = port;
     slot.connects += 1;
+    this.lastIndex = index;
     return index;
   }
 

@@ -60,7 +60,12 @@ export class ConnTable {
   release(conn: Connection): boolean {
     const i = conn.index;
     if (i < 0 || this.conns[i] !== conn) return false;
-    this.lastOccupant[i] = { client: conn.clientIndex, server: conn.server };
+    const last = this.lastOccupant[i];
+    if (last === undefined) this.lastOccupant[i] = { client: conn.clientIndex, server: conn.server };
+    else { // one record per slot, rewritten: no allocation per connection
+      last.client = conn.clientIndex;
+      last.server = conn.server;
+    }
     this.conns[i] = null;
     this.used -= 1;
     return true;

@@ -53,13 +53,15 @@ export function createPairHost(st: LifecycleState): PairHost {
       return i;
     },
 
+    conns: () => st.table.conns,
+
     full: () => st.table.used >= st.settings.connMax,
 
     wait: (w) => st.table.wait(w),
 
-    storeClient(ip, port) {
+    storeClient(ip, port, now = st.now()) {
       const address = ip ?? 'unix';
-      return st.clients.store(clientKey(ip === null ? 'unix' : 'ip', address), address, port, st.now(), st.settings.trackingTime);
+      return st.clients.store(clientKey(ip === null ? 'unix' : 'ip', address), address, port, now, st.settings.trackingTime);
     },
 
     clientIp(i) {
@@ -67,8 +69,8 @@ export function createPairHost(st: LifecycleState): PairHost {
       return slot === undefined || slot.key === 'unix' ? null : slot.address;
     },
 
-    firstPick(conn) {
-      const pick = firstPick(st, fill(conn), st.now());
+    firstPick(conn, now = st.now()) {
+      const pick = firstPick(st, fill(conn), now);
       conn.initial = scratch.initial;
       return pick;
     },

@@ -1,5 +1,6 @@
 // What every native listener (native-tcp.ts, native-udp.ts) shares: one engine per listener,
-// sized to the connection table when it opened (the engine's slot is the table's slot), the
+// sized to the connection table when it opened (the engine's slot is the table's slot, so the
+// table's array is the only one: a slot's connection is this listener's when `held` says so), the
 // engine's server list kept in step with the balancer's, and the close records folded back
 // into the table in batches. A subclass picks (select, failed) and says what a record means.
 import { isIP } from 'node:net';
@@ -63,7 +64,7 @@ export abstract class NativeListener<C extends Connection> implements Listener {
   /** the engine's slots: a table grown past them needs a new listener (see stale) */
   readonly slots: number;
   protected id = -1;
-  protected readonly conns: (C | null)[] = [];
+  /** connections the engine holds */
   protected count = 0;
   protected open = true;
   private destroying = false;
@@ -143,7 +144,16 @@ export abstract class NativeListener<C extends Connection> implements Listener {
     return s >= 0 ? s : s === EMERGENCY ? n : n + 1;
   }
 
-  /** A record for conn, whose slot is already cleared: its final bytes; release follows. */
+  /** Whether c, a connection in the table, is one this listener's engine holds. */
+  protected abstract held(c: Connection): c is C;
+
+  /** The connection in `slot` this listener's engine holds, or null. */
+  protected at(slot: number): C | null {
+    const c = this.host.conns()[slot] ?? null;
+    return c !== null && this.held(c) ? c : null;
+  }
+
+  /** A record for conn, released after: its final bytes. */
   protected abstract closed(conn: C, r: Float64Array, o: number): void;
 
   /** Closes of this loop turn: final bytes fold in and each slot is released (its engine slot frees after). */
@@ -151,10 +161,8 @@ export abstract class NativeListener<C extends Connection> implements Listener {
     const r = this.eng.records;
     for (let i = 0; i < n; i++) {
       const o = i * REC.WORDS;
-      const slot = word(r, o + REC.SLOT);
-      const conn = this.conns[slot];
-      if (!conn) continue;
-      this.conns[slot] = null;
+      const conn = this.at(word(r, o + REC.SLOT));
+      if (conn === null) continue;
       this.count -= 1;
       this.closed(conn, r, o);
       this.host.release(conn);

@@ -12,7 +12,9 @@
 // includes connects in flight: a burst of clients can never overshoot its limits, and a connect
 // that fails never shows as a connection.
 import { plainIp } from './address.ts';
-import { CS_CLOSED_DOWN, CS_CLOSED_UP, CS_CONNECTED, CS_CONNECTING, socketId, type SweepClock } from './connection.ts';
+import {
+  CS_CLOSED_DOWN, CS_CLOSED_UP, CS_CONNECTED, CS_CONNECTING, socketId, type Connection, type SweepClock,
+} from './connection.ts';
 import type { Waiter } from './conn-table.ts';
 import { debug } from './diag.ts';
 import { uvMessage } from './ends.ts';
@@ -216,7 +218,8 @@ export class NativeTcpListener extends NativeListener<NativeConnection> {
     const h = this.host;
     if (h.serverCount() !== this.told.regular) this.syncServers();
     const ip = address === '' ? null : plainIp(address);
-    const conn = new this.Conn(ip, port, h.now());
+    const now = h.now(); // one clock read for the connection, its client and its pick
+    const conn = new this.Conn(ip, port, now);
     const slot = h.alloc(conn);
     if (slot < 0) {
       // the table filled through another listener: this client is refused, the next ones wait
@@ -228,16 +231,15 @@ export class NativeTcpListener extends NativeListener<NativeConnection> {
       h.release(conn); // conn_max grew past this engine; the balancer reopens the listener
       return -1;
     }
-    conn.clientIndex = h.storeClient(ip, port);
+    conn.clientIndex = h.storeClient(ip, port, now);
     if (ip !== null) conn.clientIp = h.clientIp(conn.clientIndex) ?? ip;   // the table's string, not one per connection
-    const p = h.firstPick(conn);
+    const p = h.firstPick(conn, now);
     if (p.kind === 'none') {
       h.dropped(p.why);
       h.release(conn);
       return -1;
     }
     conn.start();
-    this.conns[slot] = conn;
     this.count += 1;
     this.choose(conn, p.s);
     if (h.full()) this.pause();
@@ -246,8 +248,8 @@ export class NativeTcpListener extends NativeListener<NativeConnection> {
 
   /** A connect failed: give the server back, blacklist it and fail over as tcp.ts does (pick.ts bounds it). */
   private failed(slot: number, errno: number): number {
-    const conn = this.conns[slot];
-    if (!conn) return -1;
+    const conn = this.at(slot);
+    if (conn === null) return -1;
     const h = this.host;
     const s = conn.server;
     h.drop(conn, NO_BYTES);
@@ -268,6 +270,10 @@ export class NativeTcpListener extends NativeListener<NativeConnection> {
     }
     this.choose(conn, next.s);
     return this.nativeIndex(next.s);
+  }
+
+  protected held(c: Connection): c is NativeConnection {
+    return c instanceof this.Conn && c.started;
   }
 
   protected closed(conn: NativeConnection, r: Float64Array, o: number): void {

@@ -9,7 +9,7 @@
 // in udp.ts. Counters follow udp.ts (pen §2.4): a session's first datagram and the replies are
 // not counted in sx/crx, later client datagrams are.
 import { plainIp } from './address.ts';
-import { CS_CONNECTED, socketId, type SweepClock } from './connection.ts';
+import { CS_CONNECTED, socketId, type Connection, type SweepClock } from './connection.ts';
 import { debug } from './diag.ts';
 import { uvMessage } from './ends.ts';
 import { CLOSE_WHY, LIVE, REC, pick, type NativeAddon } from './native.ts';
@@ -31,6 +31,8 @@ class NativeUdpSession implements PairEntry {
   initial = NO_SERVER;
   server = NO_SERVER;
   counted = false;
+  /** the engine holds it (select's answer) */
+  held = false;
   t: number;
   readonly downId: number;
   upId = -1;
@@ -54,6 +56,11 @@ class NativeUdpSession implements PairEntry {
 
   get clientIp(): string {
     return this.clientAddress;
+  }
+
+  /** Whether l's engine holds it. */
+  of(l: NativeUdpListener): boolean {
+    return this.held && this.l === l;
   }
 
   /** bytes from the client so far, and to it */
@@ -125,9 +132,9 @@ export class NativeUdpListener extends NativeListener<NativeUdpSession> implemen
     const t = this.tally;
     let bytesIn = t.bytesIn;
     let bytesOut = t.bytesOut;
-    for (const s of this.conns) {
-      if (s === null) continue;
-      const b = s.raw();
+    for (const c of this.host.conns()) {
+      if (c === null || !this.held(c)) continue;
+      const b = c.raw();
       bytesIn += b.up;
       bytesOut += b.down;
     }
@@ -201,7 +208,7 @@ export class NativeUdpListener extends NativeListener<NativeUdpSession> implemen
       h.release(session);
       return -1;
     }
-    this.conns[slot] = session;
+    session.held = true;
     this.count += 1;
     this.choose(session, p.s);
     return pick(slot, this.nativeIndex(p.s));
@@ -213,8 +220,8 @@ export class NativeUdpListener extends NativeListener<NativeUdpSession> implemen
    * is, and a datagram that found its server down is dropped.
    */
   private failed(slot: number, errno: number): number {
-    const s = this.conns[slot];
-    if (!s) return -1;
+    const s = this.at(slot);
+    if (s === null) return -1;
     const h = this.host;
     if (errno !== 0) h.failed(s.server, `connect failure: ${uvMessage('recvmsg', -errno, '')}`, -errno);
     const next = h.nextPick(s, s.server, s.server, 0);
@@ -235,9 +242,8 @@ export class NativeUdpListener extends NativeListener<NativeUdpSession> implemen
   private recycle(): boolean {
     const slot = this.eng.recycle();
     if (slot < 0) return false;
-    const victim = this.conns[slot];
-    if (!victim) return true;
-    this.conns[slot] = null;
+    const victim = this.at(slot);
+    if (victim === null) return true;
     this.count -= 1;
     victim.final = victim.raw(); // its live words stay until the slot is taken again
     this.tally.recycled += 1;
@@ -249,6 +255,10 @@ export class NativeUdpListener extends NativeListener<NativeUdpSession> implemen
   private fold(b: { up: number; down: number }): void {
     this.tally.bytesIn += b.up;
     this.tally.bytesOut += b.down;
+  }
+
+  protected held(c: Connection): c is NativeUdpSession {
+    return c instanceof NativeUdpSession && c.of(this);
   }
 
   protected closed(s: NativeUdpSession, r: Float64Array, o: number): void {

@@ -40,17 +40,19 @@ export interface PairHost {
 
   /** A slot in the connection table for conn (and one more accepted), or -1 when the table is full. */
   alloc(conn: Connection): number;
+  /** The connection table's slots up to the highest used so far (a native listener's engine slot is its table slot). */
+  conns(): readonly (Connection | null)[];
   /** Whether the connection table has no free slot (a native listener stops accepting then, as pen does). */
   full(): boolean;
   /** A client for a full table waits for a slot (admitted as one frees); false when the queue is full too. */
   wait(w: Waiter): boolean;
-  /** The client table's slot for a new connection's client, stamped now (pen's store_client). */
-  storeClient(ip: string | null, port: number): number;
+  /** The client table's slot for a new connection's client, stamped `now` (pen's store_client). */
+  storeClient(ip: string | null, port: number, now?: number): number;
   /** The client table's copy of client slot i's IP (null for Unix clients): one string for a client's connections. */
   clientIp(i: number): string | null;
 
-  /** Where a new connection goes; sets conn.initial (pick.ts firstPick). */
-  firstPick(conn: PairEntry): Pick;
+  /** Where a new connection goes at `now` (the clock, when not given); sets conn.initial (pick.ts firstPick). */
+  firstPick(conn: PairEntry, now?: number): Pick;
   /** Where it goes after `failed` did not take it, its `failovers`-th failover (pick.ts nextPick). */
   nextPick(conn: PairEntry, failed: number, initial: number, failovers: number): Pick;
   /** A connect to s starts: the client's remembered server, pen's `current`, the 'limit' event. */

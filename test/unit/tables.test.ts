@@ -29,6 +29,18 @@ test('expired clients free their slot but are still matched until it is reused',
   assert.equal(t.store('b', 'b', 1, 300, 10), 0, 'the expired slot is the first free one');
 });
 
+test('a client connecting twice in a row finds its slot again, also after that slot went to another client', () => {
+  const t = new ClientTable(1);
+  assert.equal(t.store('a', 'a', 1, 100, 0), 0);
+  assert.equal(t.store('a', 'a', 2, 101, 0), 0, 'the same client again: its slot');
+  assert.equal(t.slots[0]?.connects, 2);
+  assert.equal(t.store('b', 'b', 1, 102, 0), 0, 'b takes the only slot');
+  assert.equal(t.slots[0]?.connects, 1, 'b starts its own count');
+  assert.equal(t.store('a', 'a', 3, 103, 0), 0, 'a comes back: the slot is taken again, not matched as b');
+  assert.equal(t.slots[0]?.key, 'a');
+  assert.equal(t.slots[0]?.connects, 1);
+});
+
 test('ACLs: first match decides, no match is the opposite of the last entry, masks are not applied to the entry', () => {
   const acls = emptyAcls();
   assert.equal(aclPermits(acls, 0, '10.1.1.1'), true, 'an empty list permits');
