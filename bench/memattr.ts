@@ -1,7 +1,9 @@
 // Where a held connection's memory goes, measured inside the balancer's own process: a Balancer
 // in this process (node --expose-gc), a backend and a client in child processes (their sockets
 // are not ours), N idle connections held, and before → while-held deltas of RSS, the V8 heap
-// (after a full GC), external and ArrayBuffer memory, and the native engine's allocations.
+// (after a full GC), external and ArrayBuffer memory, and the native engine's allocations. The
+// engine's per-slot tables are mapped at start and touched as slots are used: what one held TCP
+// connection touches there is the addon's layout.tcpSlotBytes, added to the total of live bytes.
 //
 //   PEN_DATAPATH=native node --expose-gc --import tsx bench/memattr.ts [N] [SLOTS]
 //
@@ -16,6 +18,7 @@ import v8 from 'node:v8';
 import { Balancer } from '../server/core/balancer.ts';
 import { ClientTable } from '../server/core/clients.ts';
 import { NativeListener } from '../server/core/native-listener.ts';
+import { loadNative } from '../server/core/native.ts';
 import { emptyServer } from '../server/core/servers.ts';
 
 const HOST = '127.0.0.1';
@@ -122,6 +125,10 @@ async function main(): Promise<void> {
     console.log(`datapath ${pen.datapath.path}, ${pen.table.used} held of ${n}, -x/-c ${slots}`);
     console.log('bytes per held connection (after a full GC):');
     for (const k of ['rss', 'heap', 'old', 'young', 'external', 'arrayBuffers', 'native'] as const) console.log(`  ${k.padEnd(12)} ${per(k)}`);
+    const addon = loadNative();
+    const slotBytes = pen.datapath.path === 'native' && 'engine' in addon ? addon.engine.layout.tcpSlotBytes ?? NaN : 0;
+    console.log(`  ${'slot tables'.padEnd(12)} ${slotBytes} (touched per TCP slot; malloc's own headers are not counted)`);
+    console.log(`  ${'total live'.padEnd(12)} ${(Number(per('heap')) + Number(per('native')) + slotBytes).toFixed(1)} (heap + native + slot tables)`);
     console.log(`absolute before: rss ${(before.rss / 2 ** 20).toFixed(1)} MiB, heap ${(before.heap / 2 ** 20).toFixed(1)} MiB, native ${before.native}`);
     if (process.env.SNAPSHOT) v8.writeHeapSnapshot(process.env.SNAPSHOT);
   } finally {

@@ -1,6 +1,6 @@
 /*
- * The engine: its private epoll fd on Node's loop, the dispatch of one epoll batch, slots,
- * records, the graveyard and the timeout sweep; listeners and the sockets to servers.
+ * The engine: its private epoll fd on Node's loop, the dispatch of one epoll batch, records, the
+ * graveyard and the timeout sweep; listeners and the sockets to servers (slot tables: slot.c).
  *
  * fd ownership: the engine owns epfd (closed when the last uv handle has closed, after
  * engine_destroy) and the listener fds (listener_open .. listener_close). server_socket creates
@@ -8,8 +8,8 @@
  * once it is registered; on failure it has closed it. Every data fd is closed by
  * engine_close_fd (EPOLL_CTL_DEL, then close) or, for an edge-triggered TCP conn's fd or an fd
  * never registered, engine_close_et (close only: a stale registration's events are dropped by
- * their tag, see engine.h). Conn, session and listener memory is freed only by engine_reap,
- * outside any epoll batch.
+ * their tag, see engine.h). Session and listener memory is freed only by engine_reap, outside
+ * any epoll batch; a conn's is its slot's (conns), taken again only once its record is delivered.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -82,34 +82,12 @@ int engine_close_et(struct engine *e, int fd) {
   return -1;
 }
 
-/*
- * JS returned a pick: -1, or slot * 65536 + server. Take the slot for `ptr`.
- * Returns 0, or -1 when JS refused, -2 when the pick is out of range or the slot is taken.
- */
-int slot_take(struct engine *e, double picked, int32_t *slot, int32_t *server, int kind, void *ptr) {
-  if (!(picked >= 0)) return -1;                   /* -1, NaN, undefined */
-  if (!(picked < 9007199254740992.0)) { e->st.refused++; return -2; }   /* 2^53: exact integers only */
-  double s = (double)(int64_t)(picked / PICK_SLOT_MUL);
-  double v = picked - s * PICK_SLOT_MUL;
-  if (picked != (double)(int64_t)picked || s >= e->nslots || v >= e->nservers) { e->st.refused++; return -2; }
-  uint32_t si = (uint32_t)s;
-  if (e->slot_kind[si] != SLOT_FREE) { e->st.slot_busy++; return -2; }
-  e->slot_kind[si] = (uint8_t)kind;
-  e->slot_ptr[si] = ptr;
-  *slot = (int32_t)si;
-  *server = (int32_t)v;
-  double *l = e->live + (size_t)si * LIVE_WORDS;
-  memset(l, 0, LIVE_WORDS * sizeof(double));
-  l[L_SERVER] = v;
-  return 0;
-}
-
 /* A connection or session closed: one record; the slot stays taken until JS has seen it. */
 void engine_record(struct engine *e, int kind, int32_t slot, int32_t server, int32_t listener, int why, int err) {
   if (slot < 0 || (uint32_t)slot >= e->nslots) return;
   double *l = e->live + (size_t)slot * LIVE_WORDS;
+  if (kind == REC_UDP_CLOSED) e->slot_ptr[slot] = NULL;
   e->slot_kind[slot] = SLOT_CLOSED;
-  e->slot_ptr[slot] = NULL;
   l[L_STATE] = ST_CLOSED;
   if (e->destroyed) return;
   /* rec_count < nslots always: one record per taken slot, freed only when delivered */
@@ -118,14 +96,15 @@ void engine_record(struct engine *e, int kind, int32_t slot, int32_t server, int
   r[R_KIND] = kind; r[R_SLOT] = slot; r[R_SERVER] = server; r[R_LISTENER] = listener;
   r[R_BYTES_UP] = l[L_BYTES_UP]; r[R_BYTES_DOWN] = l[L_BYTES_DOWN];
   r[R_WHY] = why; r[R_ERRNO] = err;
-  r[R_PKTS_UP] = l[L_PKTS_UP]; r[R_PKTS_DOWN] = l[L_PKTS_DOWN];
+  const double *p = e->pkts + (size_t)slot * PKT_WORDS;
+  r[R_PKTS_UP] = kind == REC_UDP_CLOSED ? p[P_UP] : 0;
+  r[R_PKTS_DOWN] = kind == REC_UDP_CLOSED ? p[P_DOWN] : 0;
   if (!e->in_batch && !e->flushing) engine_kick(e);
 }
 
 /* Free what closed during the batch. Never inside a batch: later events may name it. */
 void engine_reap(struct engine *e) {
   if (e->in_batch) return;
-  while (e->grave) { struct conn *c = e->grave; e->grave = c->next; conn_free(e, c); }
   while (e->sgrave) { struct session *s = e->sgrave; e->sgrave = s->next; session_free(e, s); }
   while (e->lgrave) { struct listener *l = e->lgrave; e->lgrave = l->next; xfree(e, l, sizeof *l); }
 }
@@ -138,7 +117,7 @@ static struct watch *resolve(struct engine *e, uint64_t tag) {
   if (kind == W_TCP_LISTEN || kind == W_UDP_LISTEN) {
     if (idx < MAX_LISTENERS && e->listeners[idx]) w = &e->listeners[idx]->w;
   } else if (kind == W_CLIENT || kind == W_SERVER) {
-    if (idx < e->nslots && e->slot_kind[idx] == SLOT_TCP) { struct conn *c = e->slot_ptr[idx]; w = kind == W_CLIENT ? &c->wc : &c->ws; }
+    if (idx < e->nslots && e->slot_kind[idx] == SLOT_TCP) { struct conn *c = &e->conns[idx]; w = kind == W_CLIENT ? &c->wc : &c->ws; }
   } else if (kind == W_UDP_UP) {
     if (idx < e->nslots && e->slot_kind[idx] == SLOT_UDP) w = &((struct session *)e->slot_ptr[idx])->w;
   }
@@ -244,14 +223,13 @@ int engine_init(struct engine *e, uint32_t nslots) {
   uv_unref((uv_handle_t *)e->timer);
   e->nslots = nslots;
   e->accept_max = 1;
-  e->slot_kind = xcalloc(e, nslots);
-  e->slot_ptr = xcalloc(e, (size_t)nslots * sizeof(void *));
+  slots_init(e);
   e->iobuf = xmalloc(e, IO_BUF_SIZE);
   uint32_t hs = 64;
   while (hs < nslots * 2u && hs < (1u << 24)) hs <<= 1;
   e->hash = xcalloc(e, (size_t)hs * sizeof(struct session *));
   e->hmask = hs - 1;
-  if (!e->slot_kind || !e->slot_ptr || !e->iobuf || !e->hash) return -ENOMEM;   /* caller: engine_destroy */
+  if (!e->slot_kind || !e->slot_ptr || !e->conns || !e->iobuf || !e->hash) return -ENOMEM;   /* caller: engine_destroy */
   uv_poll_start(e->poll, UV_READABLE, on_poll);
   engine_update_ref(e);
   return 0;
@@ -353,8 +331,7 @@ static void on_handle_closed(uv_handle_t *h) {
   if (--e->handles_open == 0) {
     close(e->epfd);
     xfree(e, e->iobuf, IO_BUF_SIZE);
-    xfree(e, e->slot_kind, e->nslots);
-    xfree(e, e->slot_ptr, (size_t)e->nslots * sizeof(void *));
+    slots_free(e);
     xfree(e, e->hash, (size_t)(e->hmask + 1) * sizeof(struct session *));
     xfree(e, e->servers, (size_t)e->nservers * sizeof(struct server_addr));
     xfree(e, e->udpbuf, (size_t)UDP_BATCH * UDP_BUF_SIZE);
@@ -370,7 +347,7 @@ void engine_destroy(struct engine *e) {
   e->in_batch++;
   threads_stop(e);   /* joins the workers: every conn is this thread's again */
   for (uint32_t i = 0; e->slot_kind && i < e->nslots; i++) {   /* slot_kind NULL: engine_init ran out of memory */
-    if (e->slot_kind[i] == SLOT_TCP) conn_close(e, e->slot_ptr[i], WHY_SHUTDOWN, 0);
+    if (e->slot_kind[i] == SLOT_TCP) conn_close(e, &e->conns[i], WHY_SHUTDOWN, 0);
     else if (e->slot_kind[i] == SLOT_UDP) session_close(e, e->slot_ptr[i], WHY_SHUTDOWN, 0);
   }
   for (int i = 0; i < MAX_LISTENERS; i++) listener_close(e, i);

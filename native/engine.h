@@ -19,10 +19,11 @@
  *    edge once) are closed with engine_close_et, no EPOLL_CTL_DEL. Level-triggered fds (listeners,
  *    UDP upstreams) go through engine_close_fd, EPOLL_CTL_DEL then close: a stale level-triggered
  *    registration of a readable socket would be reported on every epoll_wait.
- *  - The memory of a closed conn, session or listener stays valid until the end of the batch
- *    (graveyard, see engine_reap): a handler whose JS call closed it still reads its flags.
- *  - Shared memory (records, live) is not an fd but is shared the same way: the engine and the
- *    two ArrayBuffers JS holds each keep a reference, and the last one frees it (napi.c).
+ *  - The memory of a closed session or listener stays valid until the end of the batch
+ *    (graveyard, see engine_reap), and a closed conn's slot (its memory, struct conn) is not
+ *    taken again before then: a handler whose JS call closed it still reads its flags.
+ *  - Shared memory (records, live, packets) is not an fd but is shared the same way: the engine
+ *    and the ArrayBuffers JS holds each keep a reference, and the last one frees it (napi.c).
  *
  * --threads (thread.c): a connected TCP pair may be handed to a forwarding thread, whose own epoll
  * fd then names it; it comes back to the JS thread to be closed. Only the JS thread creates or
@@ -43,6 +44,15 @@
 #include <pthread.h>
 #include <uv.h>
 #include <node_api.h>
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+/* a free slot's conn is poisoned, so ASan still sees a use after its slot was freed */
+#define MEM_POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define MEM_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define MEM_POISON(p, n) ((void)(p), (void)(n))
+#define MEM_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
 
 #define IO_BUF_SIZE 65536        /* one forwarding buffer per engine */
 #define MAX_LISTENERS 64
@@ -66,8 +76,11 @@ enum close_why {
   WHY_SHUTDOWN = 5,       /* listener or engine going away */
 };
 
-/* per-slot live counters = LIVE_WORDS doubles in the live Float64Array */
-enum { L_BYTES_UP, L_BYTES_DOWN, L_SERVER, L_STATE, L_PKTS_UP, L_PKTS_DOWN, LIVE_WORDS };
+/* per-slot live counters = LIVE_WORDS doubles in the live Float64Array, touched once a slot is
+ * used; a UDP session's datagram counts are apart (PKT_WORDS in packets), so a TCP slot's live
+ * words are 32 bytes */
+enum { L_BYTES_UP, L_BYTES_DOWN, L_SERVER, L_STATE, LIVE_WORDS };
+enum { P_UP, P_DOWN, PKT_WORDS };
 /* L_STATE values (bit flags once connected) */
 #define ST_FREE 0
 #define ST_CONNECTING 1
@@ -100,29 +113,38 @@ enum fastclose { FC_OFF = 0, FC_UP = 1, FC_DOWN = 2, FC_BOTH = 3 };
 
 struct engine;
 
-/* One per held connection, so kept to 136 bytes (a 144-byte malloc chunk): the small fields share
- * one word, and the client's address is not kept (info() asks getpeername). The two watches are 16
- * of them: each registration's 32-bit generation is what makes a close without EPOLL_CTL_DEL safe. */
+/* One per slot, in the engine's conns array (engine_init maps it; a slot's entry is touched once a
+ * TCP pair takes it), so kept to 80 bytes: the slot is wc.index, the small fields share one word,
+ * the client's address is not kept (info() asks getpeername), and what only --threads needs is in
+ * the per-slot conn_thr array, made only with workers. The two watches' 32-bit generations are
+ * what make a close without EPOLL_CTL_DEL safe. The memory is never freed while the engine lives;
+ * the slot is taken again only after its record is delivered, which is outside any batch
+ * (js_flush_records from batch_end), so a handler that closed c may still read it. */
 struct conn {
-  struct watch wc, ws;          /* epoll_data of the client and the server fd */
-  uint8_t listener;             /* < MAX_LISTENERS */
-  uint8_t owner;                /* --threads: 1 while a worker holds it (the JS thread's field) */
-  uint8_t close_req, hb_why;    /* --threads: close asked of the worker (atomic); why it handed c back */
-  uint16_t attempts;            /* connects tried, < MAX_ATTEMPTS */
-  struct conn *next;            /* graveyard */
+  struct watch wc, ws;          /* epoll_data of the client and the server fd; wc.index is the slot */
   int cfd, sfd;
-  int32_t slot, server;
-  uint32_t flags;
-  uint32_t client_events;        /* the client's epoll events that came while connecting */
-  int last_errno, hb_err;
+  uint16_t server;              /* < MAX_SERVERS */
+  uint16_t flags;               /* C_*, and the client's events that came while connecting (C_CEV_*) */
+  uint16_t attempts;            /* connects tried, < MAX_ATTEMPTS */
+  uint8_t listener;             /* < MAX_LISTENERS */
   struct pending to_server, to_client;
   uint64_t active_ms, connect_ms;
-  /* --threads (thread.c): the worker that holds it, and that worker's list */
-  struct worker *worker;
-  struct conn *wnext, *wprev;
 };
-_Static_assert(sizeof(struct conn) <= 136, "struct conn is held per connection: keep it in a 144-byte malloc chunk");
+_Static_assert(sizeof(struct conn) <= 80, "struct conn is held per slot: keep it at 80 bytes");
 _Static_assert(MAX_LISTENERS <= 256, "conn.listener is a uint8_t");
+_Static_assert(MAX_SERVERS <= 65536, "conn.server is a uint16_t");
+static inline uint32_t conn_slot(const struct conn *c) { return c->wc.index; }
+
+/* --threads (thread.c): per slot, next to conns, allocated by threads_start only */
+struct conn_thr {
+  struct conn *next;            /* a worker's inbox or hand-back list, the engine's done list */
+  struct conn *wnext, *wprev;   /* the owning worker's list */
+  struct worker *worker;
+  int hb_err;                   /* why it was handed back */
+  uint8_t owner;                /* 1 while a worker holds it (the JS thread's field) */
+  uint8_t close_req, hb_why;    /* close asked of the worker (atomic); why it was handed back */
+};
+
 /* conn flags */
 #define C_CONNECTING 1u
 #define C_CONNECTED 2u
@@ -132,6 +154,8 @@ _Static_assert(MAX_LISTENERS <= 256, "conn.listener is a uint8_t");
 #define C_DEAD 32u
 #define C_SHUT_SERVER 64u    /* shutdown(SHUT_WR) sent to the server */
 #define C_SHUT_CLIENT 128u
+#define C_CEV_SHIFT 8        /* bits 8..13: the client's events while connecting (tcp.c cev_pack) */
+#define C_CEV_MASK (0x3fu << C_CEV_SHIFT)
 
 struct server_addr {
   union sockaddr_any addr; socklen_t len;
@@ -199,9 +223,13 @@ struct engine {
   void *shm;
   double *rec; uint32_t rec_count;
   double *live;
+  double *pkts;                    /* UDP datagrams per slot, PKT_WORDS each (untouched by TCP) */
   uint32_t nslots;
+  /* per-slot tables, mapped (slot_map) so only the slots used are touched */
   uint8_t *slot_kind;              /* 0 free, 1 tcp, 2 udp, 3 closed-awaiting-record */
-  void **slot_ptr;
+  void **slot_ptr;                 /* a UDP slot's session (a TCP slot's conn is conns[slot]) */
+  struct conn *conns;
+  struct conn_thr *thr;            /* --threads only; a worker's engine shares the JS thread's */
   /* configuration */
   struct server_addr *servers; uint32_t nservers;
   int fastclose;
@@ -210,7 +238,6 @@ struct engine {
   uint64_t connect_timeout_ms, idle_timeout_ms, udp_idle_ms;
   /* tables */
   struct listener *listeners[MAX_LISTENERS];
-  struct conn *grave;
   struct session *sgrave;
   struct listener *lgrave;
   struct session **hash; uint32_t hmask;
@@ -240,7 +267,14 @@ int engine_close_fd(struct engine *e, int fd);
 int engine_close_et(struct engine *e, int fd);
 uint64_t engine_tag(const struct watch *w);
 uint64_t engine_now(struct engine *e);
+
+/* slot.c: the per-slot tables */
+void *slot_map(struct engine *e, size_t n);
+void slot_unmap(struct engine *e, void *p, size_t n);
+void slots_init(struct engine *e);
+void slots_free(struct engine *e);
 int slot_take(struct engine *e, double picked, int32_t *slot, int32_t *server, int kind, void *ptr);
+void slot_free(struct engine *e, uint32_t slot);
 
 /* napi.c: drop the engine's reference to the shared memory */
 void shm_release(void *shm);
@@ -264,7 +298,6 @@ void tcp_on_accept(struct engine *e, struct listener *l);
 void tcp_on_event(struct engine *e, struct conn *c, int server_side, uint32_t events);
 void conn_close(struct engine *e, struct conn *c, int why, int err);
 void tcp_sweep(struct engine *e, uint64_t now);
-void conn_free(struct engine *e, struct conn *c);
 
 void tcp_resume(struct engine *e, struct conn *c);
 void pending_release(struct engine *e, struct conn *c);
@@ -276,6 +309,7 @@ int threads_adopt(struct engine *e, struct conn *c);
 void threads_request_close(struct engine *e, struct conn *c, int why);
 void threads_collect(struct engine *e);
 void threads_stats(struct engine *e, struct engine_stats *out);
+static inline int conn_owned(const struct engine *e, const struct conn *c) { return e->thr && e->thr[conn_slot(c)].owner; }
 void worker_handback(struct engine *we, struct conn *c, int why, int err);
 void engine_on_async(uv_async_t *a);
 

@@ -24,7 +24,7 @@ napi_value m_info(napi_env env, napi_callback_info info) {
   uint64_t now = engine_now(e), active;
   napi_create_object(env, &out);
   if (kind == SLOT_TCP) {
-    struct conn *c = e->slot_ptr[s];
+    struct conn *c = &e->conns[s];
     /* asked of the socket rather than kept per conn; "" once the client has reset it (or for Unix) */
     union sockaddr_any peer;
     socklen_t plen = sizeof peer;

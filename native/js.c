@@ -113,10 +113,7 @@ void js_flush_records(struct engine *e) {
       double sv = e->rec[(size_t)i * REC_WORDS + R_SLOT];
       if (!(sv >= 0) || sv >= e->nslots) continue;
       uint32_t slot = (uint32_t)sv;
-      if (e->slot_kind[slot] == SLOT_CLOSED) {
-        e->slot_kind[slot] = SLOT_FREE;
-        e->live[(size_t)slot * LIVE_WORDS + L_STATE] = ST_FREE;
-      }
+      if (e->slot_kind[slot] == SLOT_CLOSED) slot_free(e, slot);
     }
     uint32_t rest = e->rec_count - n;
     if (rest) memmove(e->rec, e->rec + (size_t)n * REC_WORDS, (size_t)rest * REC_WORDS * sizeof(double));

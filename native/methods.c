@@ -211,8 +211,8 @@ static napi_value m_close(napi_env env, napi_callback_info info) {
   uint32_t s;
   if (!e || argc < 1 || arg_slot(env, e, argv[0], &s)) return NULL;
   int kind = e->slot_kind[s];
-  struct conn *c = kind == SLOT_TCP ? e->slot_ptr[s] : NULL;
-  if (c && c->owner) threads_request_close(e, c, WHY_CLOSED);   /* a worker's: it hands it back */
+  struct conn *c = kind == SLOT_TCP ? &e->conns[s] : NULL;
+  if (c && conn_owned(e, c)) threads_request_close(e, c, WHY_CLOSED);   /* a worker's: it hands it back */
   else if (c) conn_close(e, c, WHY_CLOSED, 0);
   else if (kind == SLOT_UDP) session_close(e, e->slot_ptr[s], WHY_CLOSED, 0);
   engine_update_ref(e);

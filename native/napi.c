@@ -1,7 +1,7 @@
 /*
  * Node-API glue: create() builds an engine and the JS object that drives it; the object's
- * methods are in methods.c. Shared memory (records, live counters) is one block the addon
- * allocates and shares with two external ArrayBuffers (shared_memory below).
+ * methods are in methods.c. Shared memory (records, live counters, UDP packet counters) is one
+ * block the addon allocates and shares with three external ArrayBuffers (shared_memory below).
  *
  * fd ownership: none here; destroy() (or the object's finalizer, if JS dropped it without
  * destroy) closes every fd of the engine through engine_destroy.
@@ -69,7 +69,7 @@ static int get_fn(napi_env env, napi_value opts, const char *name, napi_ref *out
 }
 
 /*
- * records and live: one block shared by the engine and the two ArrayBuffers JS sees, freed by
+ * records, live and packets: one block shared by the engine and the ArrayBuffers JS sees, freed by
  * whichever lets go last. They are external buffers over memory the addon owns, because an
  * ArrayBuffer V8 allocates can be detached from JS (structuredClone with transfer) and its memory
  * freed by the GC while the engine still writes to it.
@@ -96,12 +96,13 @@ static int shared_array(napi_env env, napi_value obj, const char *name, struct s
 }
 
 static int shared_memory(napi_env env, napi_value obj, struct engine *e, size_t slots) {
-  size_t rec = slots * REC_WORDS, live = slots * LIVE_WORDS;
-  struct shm *m = calloc(1, sizeof *m + (rec + live) * sizeof(double));
+  size_t rec = slots * REC_WORDS, live = slots * LIVE_WORDS, pkts = slots * PKT_WORDS;
+  struct shm *m = calloc(1, sizeof *m + (rec + live + pkts) * sizeof(double));
   if (!m) return -1;
   m->refs = 1;   /* the engine's, released when its memory goes (engine.c on_handle_closed) */
   e->shm = m;
-  return shared_array(env, obj, "records", m, 0, rec, &e->rec) || shared_array(env, obj, "live", m, rec, live, &e->live);
+  return shared_array(env, obj, "records", m, 0, rec, &e->rec) || shared_array(env, obj, "live", m, rec, live, &e->live)
+      || shared_array(env, obj, "packets", m, rec + live, pkts, &e->pkts);
 }
 
 /* create({ slots, select, failed, onRecords }) */
@@ -169,9 +170,12 @@ static napi_value create(napi_env env, napi_callback_info info) {
 static napi_value layout(napi_env env) {
   napi_value o;
   napi_create_object(env, &o);
-  out_num(env, o, "version", 1);
+  out_num(env, o, "version", 2);
   out_num(env, o, "recWords", REC_WORDS);
   out_num(env, o, "liveWords", LIVE_WORDS);
+  out_num(env, o, "packetWords", PKT_WORDS);
+  /* what a held TCP connection touches in the per-slot tables: its conn, live words, slot_kind */
+  out_num(env, o, "tcpSlotBytes", sizeof(struct conn) + LIVE_WORDS * sizeof(double) + 1);
   out_num(env, o, "pickSlotMul", PICK_SLOT_MUL);
   out_num(env, o, "maxServers", MAX_SERVERS);
   out_num(env, o, "maxListeners", MAX_LISTENERS);

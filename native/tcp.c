@@ -7,8 +7,8 @@
  * engine's epoll fd (edge-triggered, EPOLLIN|EPOLLOUT|EPOLLRDHUP) and closed only through
  * engine_close_et (close, no EPOLL_CTL_DEL: see engine.h) by conn_close (or, for a failed connect
  * attempt, by connect_failed). The
- * listener fd is the engine's. The conn memory is freed by engine_reap after the batch
- * (pitfall 3), so every handler first checks C_DEAD.
+ * listener fd is the engine's. The conn memory is its slot's (engine.h struct conn), taken again
+ * only after the batch (pitfall 3), so every handler first checks C_DEAD.
  *
  * Lengths: recv into the engine's IO_BUF_SIZE buffer; a partial send stores n - w bytes
  * (0 < n - w <= IO_BUF_SIZE, pending_store checks); drain writes len - off bytes of it.
@@ -35,7 +35,17 @@ _Static_assert(MAX_ATTEMPTS <= UINT16_MAX, "conn.attempts is a uint16_t");
 #define EV_UNKNOWN EPOLLHUP /* pump: the edge is not known, read to EAGAIN */
 #define EV_END (EPOLLRDHUP | EPOLLHUP | EPOLLERR)
 
-static double *live_of(struct engine *e, struct conn *c) { return e->live + (size_t)c->slot * LIVE_WORDS; }
+static double *live_of(struct engine *e, struct conn *c) { return e->live + (size_t)conn_slot(c) * LIVE_WORDS; }
+
+/* The client's events while connecting, kept in 6 bits of flags: what pump reads of them. */
+static uint16_t cev_pack(uint32_t ev) {
+  return (uint16_t)(((ev & (EPOLLIN | EPOLLERR | EPOLLHUP)) | ((ev & EPOLLRDHUP) ? 0x20u : 0)) << C_CEV_SHIFT);
+}
+static uint32_t cev_unpack(uint16_t flags) {
+  uint32_t b = (flags & C_CEV_MASK) >> C_CEV_SHIFT;
+  return (b & (EPOLLIN | EPOLLERR | EPOLLHUP)) | ((b & 0x20u) ? EPOLLRDHUP : 0);
+}
+_Static_assert(((EPOLLIN | EPOLLERR | EPOLLHUP) & ~0x1fu) == 0, "cev_pack: these events fit in 5 bits");
 
 static void pending_free(struct engine *e, struct pending *p) {
   if (!p->data) return;
@@ -70,15 +80,10 @@ void conn_close(struct engine *e, struct conn *c, int why, int err) {
   c->sfd = engine_close_et(e, c->sfd);
   pending_free(e, &c->to_server);
   pending_free(e, &c->to_client);
-  engine_record(e, REC_TCP_CLOSED, c->slot, c->server, c->listener, why, err);
+  engine_record(e, REC_TCP_CLOSED, (int32_t)conn_slot(c), c->server, c->listener, why, err);
   e->st.conns--;
   e->st.closed++;
-  c->next = e->grave;
-  e->grave = c;
-  engine_reap(e);   /* no-op inside a batch */
 }
-
-void conn_free(struct engine *e, struct conn *c) { xfree(e, c, sizeof *c); }
 
 /* Start a connect to c->server. Returns 0 (in progress or done) or the errno of the failure. */
 static int start_connect(struct engine *e, struct conn *c) {
@@ -95,16 +100,15 @@ static int start_connect(struct engine *e, struct conn *c) {
 static int connect_failed(struct engine *e, struct conn *c, int err) {
   c->sfd = engine_close_et(e, c->sfd);   /* the next attempt's registration has a new generation */
   c->flags &= ~C_CONNECTING;
-  c->last_errno = err;
   c->attempts++;
   e->st.connect_failed++;
-  double next = js_failed(e, c->slot, c->server, err);
+  double next = js_failed(e, (int32_t)conn_slot(c), c->server, err);
   if (c->flags & C_DEAD) return -1;   /* JS closed it from the callback */
   if (!(next >= 0) || next >= e->nservers || next != (double)(int64_t)next || c->attempts >= MAX_ATTEMPTS) {
     conn_close(e, c, WHY_CONNECT_FAILED, err);
     return -1;
   }
-  c->server = (int32_t)next;
+  c->server = (uint16_t)next;
   return 0;
 }
 
@@ -130,7 +134,6 @@ static void pump(struct engine *e, struct conn *c, int from_client, uint32_t eve
     if (n > 0) {
       __atomic_store_n(&c->active_ms, engine_now(e), __ATOMIC_RELAXED);
       l[from_client ? L_BYTES_UP : L_BYTES_DOWN] += (double)n;
-      l[from_client ? L_PKTS_UP : L_PKTS_DOWN] += 1;
       ssize_t w;
       do w = send(dst, e->iobuf, (size_t)n, MSG_NOSIGNAL); while (w < 0 && errno == EINTR);
       if (w == n) {
@@ -206,8 +209,8 @@ static void on_connect_done(struct engine *e, struct conn *c, uint32_t events) {
   if (threads_adopt(e, c) == 0) return;   /* --threads: a worker moves its bytes from now on */
   /* What the client sent while we connected: its edge has passed. No readable client event yet
    * means none was delivered, and one still comes (the readiness is on epoll's list, or later). */
-  uint32_t cev = c->client_events;
-  c->client_events = 0;
+  uint32_t cev = cev_unpack(c->flags);
+  c->flags &= ~C_CEV_MASK;
   if (cev & (EPOLLIN | EV_END)) pump(e, c, 1, cev);
   /* the server's data before this event shows in `events`; later data raises a new edge */
   if (events & (EPOLLIN | EV_END)) pump(e, c, 0, events);
@@ -215,17 +218,17 @@ static void on_connect_done(struct engine *e, struct conn *c, uint32_t events) {
 
 /* a conn a worker adopted: the edges may have passed while it moved, so both ends read to EAGAIN */
 void tcp_resume(struct engine *e, struct conn *c) {
-  c->client_events = 0;
+  c->flags &= ~C_CEV_MASK;
   pump(e, c, 1, EV_UNKNOWN);
   pump(e, c, 0, EV_UNKNOWN);
 }
 
 void tcp_on_event(struct engine *e, struct conn *c, int server_side, uint32_t events) {
-  if (!e->wk && c->owner) return;   /* adopted by a worker earlier in this batch: c is the worker's */
+  if (!e->wk && conn_owned(e, c)) return;   /* adopted by a worker earlier in this batch: c is the worker's */
   if (c->flags & C_DEAD) return;
   if (c->flags & C_CONNECTING) {
     if (server_side) on_connect_done(e, c, events);
-    else c->client_events |= events;   /* they wait for the connect; on_connect_done reads what came */
+    else c->flags |= cev_pack(events);   /* they wait for the connect; on_connect_done reads what came */
     return;
   }
   if (!(c->flags & C_CONNECTED)) return;
@@ -246,20 +249,20 @@ void tcp_on_event(struct engine *e, struct conn *c, int server_side, uint32_t ev
 
 static void new_conn(struct engine *e, struct listener *l, int fd, const union sockaddr_any *peer) {
   double picked = js_select(e, l->id, peer, -1);
-  struct conn *c = xcalloc(e, sizeof *c);
   int32_t slot, server;
-  if (!c || e->destroyed || slot_take(e, picked, &slot, &server, SLOT_TCP, c) < 0) {
+  if (e->destroyed || slot_take(e, picked, &slot, &server, SLOT_TCP, NULL) < 0) {
     engine_close_et(e, fd);   /* not registered */
-    if (c) xfree(e, c, sizeof *c);
     return;
   }
+  struct conn *c = &e->conns[slot];
+  MEM_UNPOISON(c, sizeof *c);
+  memset(c, 0, sizeof *c);   /* the slot's last conn, if any, was done with before its record was delivered */
   c->wc.kind = W_CLIENT;
   c->ws.kind = W_SERVER;
   c->wc.index = c->ws.index = (uint32_t)slot;
   c->cfd = fd;
   c->sfd = -1;
-  c->slot = slot;
-  c->server = server;
+  c->server = (uint16_t)server;
   c->listener = (uint8_t)l->id;
   c->active_ms = engine_now(e);
   e->st.conns++;
@@ -299,8 +302,8 @@ void tcp_on_accept(struct engine *e, struct listener *l) {
 void tcp_sweep(struct engine *e, uint64_t now) {
   for (uint32_t i = 0; i < e->nslots && !e->destroyed; i++) {
     if (e->slot_kind[i] != SLOT_TCP) continue;
-    struct conn *c = e->slot_ptr[i];
-    if (c->owner) continue;   /* a worker applies the idle timeout to its own */
+    struct conn *c = &e->conns[i];
+    if (conn_owned(e, c)) continue;   /* a worker applies the idle timeout to its own */
     if (c->flags & C_CONNECTING) {
       if (e->connect_timeout_ms && now - c->connect_ms >= e->connect_timeout_ms)
         if (connect_failed(e, c, ETIMEDOUT) == 0) connect_with_failover(e, c);

@@ -8,10 +8,12 @@
  * fd ownership across threads (one owner at a time, the hand-over is the synchronisation):
  *  - JS thread: listeners, connecting sockets, and every close(): a data fd is created and closed
  *    on the JS thread only (engine_close_fd or engine_close_et, main engine).
- *  - adopt (JS thread): EPOLL_CTL_DEL of cfd and sfd from the main epoll fd, c->owner = worker,
- *    then the conn goes into the worker's inbox under its mutex, and an eventfd write wakes it.
- *    From then on only the worker reads or writes c (except c->close_req, c->active_ms and
- *    c->pend[]: atomics), and only the worker's epoll fd names it.
+ *  - adopt (JS thread): EPOLL_CTL_DEL of cfd and sfd from the main epoll fd, owner = 1 (the
+ *    slot's conn_thr, engine.h: what only --threads needs is kept apart from struct conn, in an
+ *    array made by threads_start), then the conn goes into the worker's inbox under its mutex,
+ *    and an eventfd write wakes it. From then on only the worker reads or writes c (except
+ *    close_req, c->active_ms and the pending lengths: atomics), and only the worker's epoll fd
+ *    names it.
  *  - hand back (worker): EPOLL_CTL_DEL of both fds from the worker's epoll fd, its pending
  *    buffers freed, c onto the worker's batch list; at the end of the worker's batch (later
  *    events of the batch may name c) the list goes to the engine's done list under done_mu and
@@ -40,23 +42,27 @@ struct worker {
   pthread_t tid;
   int evfd, started;
   pthread_mutex_t mu;           /* guards inbox */
-  struct conn *inbox;           /* adopted, not yet registered (via c->next) */
+  struct conn *inbox;           /* adopted, not yet registered (via T(c)->next) */
   int wake_close;               /* atomic: a close request is set on some owned conn */
   int stop;                     /* atomic */
-  struct conn *owned;           /* worker-local list (c->wnext / c->wprev) */
-  struct conn *back;            /* handed back during this batch (via c->next) */
+  struct conn *owned;           /* worker-local list (T(c)->wnext / wprev) */
+  struct conn *back;            /* handed back during this batch (via T(c)->next) */
   uint64_t last_sweep;
 };
 
 static struct watch wake_watch = { 0 };
 #define CONN_EVENTS (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
 
+/* c's --threads fields; e is the JS thread's engine or a worker's (which shares its thr) */
+#define T(e, c) (&(e)->thr[conn_slot(c)])
+
 static void wake(int fd) { uint64_t one = 1; ssize_t r = write(fd, &one, sizeof one); (void)r; }
 
 static void owned_remove(struct worker *k, struct conn *c) {
-  if (c->wprev) c->wprev->wnext = c->wnext; else k->owned = c->wnext;
-  if (c->wnext) c->wnext->wprev = c->wprev;
-  c->wnext = c->wprev = NULL;
+  struct conn_thr *t = T(&k->w, c);
+  if (t->wprev) T(&k->w, t->wprev)->wnext = t->wnext; else k->owned = t->wnext;
+  if (t->wnext) T(&k->w, t->wnext)->wprev = t->wprev;
+  t->wnext = t->wprev = NULL;
 }
 
 /* tcp.c's conn_close on a worker's engine: give c back to the JS thread at the end of the batch. */
@@ -67,9 +73,10 @@ void worker_handback(struct engine *we, struct conn *c, int why, int err) {
   epoll_ctl(we->epfd, EPOLL_CTL_DEL, c->cfd, NULL);
   epoll_ctl(we->epfd, EPOLL_CTL_DEL, c->sfd, NULL);
   pending_release(we, c);
-  c->hb_why = (uint8_t)why;
-  c->hb_err = err;
-  c->next = k->back;
+  struct conn_thr *t = T(we, c);
+  t->hb_why = (uint8_t)why;
+  t->hb_err = err;
+  t->next = k->back;
   k->back = c;
 }
 
@@ -78,8 +85,8 @@ static void batch_done(struct worker *k) {
   struct engine *e = k->main;
   pthread_mutex_lock(&e->done_mu);
   struct conn *tail = k->back;
-  while (tail->next) tail = tail->next;
-  tail->next = e->done;
+  while (T(e, tail)->next) tail = T(e, tail)->next;
+  T(e, tail)->next = e->done;
   e->done = k->back;
   pthread_mutex_unlock(&e->done_mu);
   k->back = NULL;
@@ -92,16 +99,17 @@ static void take_inbox(struct worker *k, int stopping) {
   k->inbox = NULL;
   pthread_mutex_unlock(&k->mu);
   while (c) {
-    struct conn *next = c->next;
-    c->next = NULL;
+    struct conn_thr *t = T(&k->w, c);
+    struct conn *next = t->next;
+    t->next = NULL;
     if (stopping) {   /* never registered here: straight back */
-      c->hb_why = WHY_SHUTDOWN; c->hb_err = 0;
-      c->next = k->back; k->back = c;
+      t->hb_why = WHY_SHUTDOWN; t->hb_err = 0;
+      t->next = k->back; k->back = c;
       c = next;
       continue;
     }
-    c->wnext = k->owned; c->wprev = NULL;
-    if (k->owned) k->owned->wprev = c;
+    t->wnext = k->owned; t->wprev = NULL;
+    if (k->owned) T(&k->w, k->owned)->wprev = c;
     k->owned = c;
     if (engine_watch(&k->w, c->cfd, &c->wc, CONN_EVENTS) < 0 || engine_watch(&k->w, c->sfd, &c->ws, CONN_EVENTS) < 0)
       worker_handback(&k->w, c, WHY_ERROR, errno);
@@ -117,8 +125,8 @@ static void sweep(struct worker *k, int closes) {
   if (!closes && (!idle || now - k->last_sweep < 100)) return;
   k->last_sweep = now;
   for (struct conn *c = k->owned, *next; c; c = next) {
-    next = c->wnext;
-    int req = __atomic_load_n(&c->close_req, __ATOMIC_ACQUIRE);
+    next = T(&k->w, c)->wnext;
+    int req = __atomic_load_n(&T(&k->w, c)->close_req, __ATOMIC_ACQUIRE);
     if (req) conn_close(&k->w, c, req, 0);
     else if (idle && now - __atomic_load_n(&c->active_ms, __ATOMIC_RELAXED) >= idle) conn_close(&k->w, c, WHY_IDLE, 0);
   }
@@ -151,10 +159,10 @@ int threads_adopt(struct engine *e, struct conn *c) {
   struct worker *k = e->workers[e->next_worker++ % e->nworkers];
   epoll_ctl(e->epfd, EPOLL_CTL_DEL, c->cfd, NULL);
   epoll_ctl(e->epfd, EPOLL_CTL_DEL, c->sfd, NULL);
-  c->owner = 1;
-  c->worker = k;
+  T(e, c)->owner = 1;
+  T(e, c)->worker = k;
   pthread_mutex_lock(&k->mu);
-  c->next = k->inbox;
+  T(e, c)->next = k->inbox;
   k->inbox = c;
   pthread_mutex_unlock(&k->mu);
   wake(k->evfd);
@@ -163,9 +171,9 @@ int threads_adopt(struct engine *e, struct conn *c) {
 
 /* JS thread: close(slot) of a conn a worker owns; its record follows the hand back. */
 void threads_request_close(struct engine *e, struct conn *c, int why) {
-  struct worker *k = c->worker;
+  struct worker *k = T(e, c)->worker;
   uint8_t zero = 0;
-  if (!__atomic_compare_exchange_n(&c->close_req, &zero, (uint8_t)why, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED)) return;
+  if (!__atomic_compare_exchange_n(&T(e, c)->close_req, &zero, (uint8_t)why, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED)) return;
   __atomic_store_n(&k->wake_close, 1, __ATOMIC_RELEASE);
   wake(k->evfd);
 }
@@ -178,20 +186,21 @@ void threads_collect(struct engine *e) {
   e->done = NULL;
   pthread_mutex_unlock(&e->done_mu);
   while (c) {
-    struct conn *next = c->next;
-    c->next = NULL;
-    c->owner = 0;
-    c->worker = NULL;
+    struct conn_thr *t = T(e, c);
+    struct conn *next = t->next;
+    int why = t->hb_why, err = t->hb_err;
+    memset(t, 0, sizeof *t);   /* the JS thread's again; close_req cleared for the slot's next conn */
     c->flags &= ~C_DEAD;
-    conn_close(e, c, c->hb_why, c->hb_err);
+    conn_close(e, c, why, err);
     c = next;
   }
 }
 
 int threads_start(struct engine *e, int n) {
   if (n <= 1) return 0;
+  e->thr = slot_map(e, (size_t)e->nslots * sizeof *e->thr);
   e->workers = xcalloc(e, (size_t)(n - 1) * sizeof *e->workers);
-  if (!e->workers) return -ENOMEM;
+  if (!e->thr || !e->workers) return -ENOMEM;
   e->workers_cap = n - 1;
   e->async = xmalloc(e, sizeof *e->async);
   if (!e->async) return -ENOMEM;
@@ -209,6 +218,7 @@ int threads_start(struct engine *e, int n) {
     k->w.wk = k;
     k->w.loop = e->loop;
     k->w.live = e->live;
+    k->w.thr = e->thr;
     k->w.nslots = e->nslots;
     k->w.main_e = e;
     k->w.epfd = epoll_create1(EPOLL_CLOEXEC);

@@ -154,9 +154,8 @@ static void send_run(struct engine *e, struct session *s, struct mmsghdr *in, in
                     : sendmmsg(s->fd, out, (unsigned)n, MSG_NOSIGNAL | MSG_DONTWAIT);
   if (sent < 0) sent = 0;
   e->st.udp_dropped += n - sent;
-  double *l = e->live + (size_t)s->slot * LIVE_WORDS;
-  l[L_BYTES_UP] += bytes;
-  l[L_PKTS_UP] += n;
+  e->live[(size_t)s->slot * LIVE_WORDS + L_BYTES_UP] += bytes;
+  e->pkts[(size_t)s->slot * PKT_WORDS + P_UP] += n;
   s->active_ms = engine_now(e);
   remember(e, s, iov[n - 1].iov_base, (uint32_t)iov[n - 1].iov_len);
 }
@@ -224,7 +223,7 @@ void udp_on_upstream(struct engine *e, struct session *s) {
       m[i].msg_hdr.msg_flags = 0;
       lv[L_BYTES_DOWN] += m[i].msg_len;
     }
-    lv[L_PKTS_DOWN] += n;
+    e->pkts[(size_t)s->slot * PKT_WORDS + P_DOWN] += n;
     s->active_ms = engine_now(e);
     int sent = sendmmsg(l->fd, m, (unsigned)n, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (sent < 0) sent = 0;
@@ -264,9 +263,8 @@ int udp_recycle(struct engine *e) {
   if (!old) return -1;
   int32_t slot = old->slot;
   session_end(e, old);
-  e->slot_kind[slot] = SLOT_FREE;
   e->slot_ptr[slot] = NULL;
-  e->live[(size_t)slot * LIVE_WORDS + L_STATE] = ST_FREE;
+  slot_free(e, (uint32_t)slot);
   engine_reap(e);
   return slot;
 }

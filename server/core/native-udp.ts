@@ -12,7 +12,7 @@ import { plainIp } from './address.ts';
 import { CS_CONNECTED, socketId, type Connection, type SweepClock } from './connection.ts';
 import { debug } from './diag.ts';
 import { uvMessage } from './ends.ts';
-import { CLOSE_WHY, LIVE, REC, pick, type NativeAddon } from './native.ts';
+import { CLOSE_WHY, LIVE, PACKETS, REC, pick, type NativeAddon } from './native.ts';
 import { NativeListener, errnoText, nativeServer, word, type NativeListenSpec } from './native-listener.ts';
 import type { DropWhy, PairEntry, PairHost } from './pair-host.ts';
 import { ABUSE, EMERGENCY, NO_SERVER, isDown } from './servers.ts';
@@ -97,8 +97,8 @@ class NativeUdpSession implements PairEntry {
   /** The table's sweep: the engine expires idle sessions itself; traffic moves `t`. */
   timeouts(c: SweepClock): void {
     if (this.final !== null) return;
-    const o = this.index * LIVE.WORDS;
-    const moved = word(this.l.live, o + LIVE.PKTS_UP) + word(this.l.live, o + LIVE.PKTS_DOWN);
+    const o = this.index * PACKETS.WORDS;
+    const moved = word(this.l.eng.packets, o + PACKETS.UP) + word(this.l.eng.packets, o + PACKETS.DOWN);
     if (moved !== this.moved) {
       this.moved = moved;
       this.t = c.nowS;

@@ -13,7 +13,9 @@ export const REC = {
   WORDS: 10,
 } as const;
 /** words per slot in `live` (L_* in native/engine.h) */
-export const LIVE = { BYTES_UP: 0, BYTES_DOWN: 1, SERVER: 2, STATE: 3, PKTS_UP: 4, PKTS_DOWN: 5, WORDS: 6 } as const;
+export const LIVE = { BYTES_UP: 0, BYTES_DOWN: 1, SERVER: 2, STATE: 3, WORDS: 4 } as const;
+/** words per slot in `packets`: a UDP session's datagrams each way (P_* in native/engine.h) */
+export const PACKETS = { UP: 0, DOWN: 1, WORDS: 2 } as const;
 export const RECORD_KIND = { TCP_CLOSED: 1, UDP_CLOSED: 2 } as const;
 /** R_WHY: why a connection or session closed */
 export const CLOSE_WHY = ['eof', 'error', 'idle', 'connect-failed', 'closed', 'shutdown'] as const;
@@ -22,7 +24,7 @@ export const STATE = {
   FREE: 0, CONNECTING: 1, CONNECTED: 2, EOF_CLIENT: 4, EOF_SERVER: 8, UDP: 16, CLOSED: 32,
 } as const;
 const PICK_SLOT_MUL = 65536;
-const LAYOUT_VERSION = 1;
+const LAYOUT_VERSION = 2;
 
 /** What select returns to accept a connection into `slot`, connecting to `server`. */
 export function pick(slot: number, server: number): number {
@@ -81,6 +83,8 @@ export interface NativeEngine {
   readonly records: Float64Array;
   /** per-slot live counters, LIVE.WORDS doubles each (shared with the addon, read on demand) */
   readonly live: Float64Array;
+  /** per-slot UDP datagram counters, PACKETS.WORDS doubles each (shared with the addon) */
+  readonly packets: Float64Array;
   setServers(servers: NativeServer[]): void;
   setFastclose(mode: FastCloseMode): void;
   /** a TCP/Unix listener accepts up to n clients per wake-up (pen's -m); 1 until told */
@@ -107,7 +111,9 @@ export interface NativeEngine {
 export interface NativeAddon {
   create(hooks: NativeHooks): NativeEngine;
   layout: {
-    version: number; recWords: number; liveWords: number; pickSlotMul: number;
+    version: number; recWords: number; liveWords: number; packetWords: number; pickSlotMul: number;
+    /** bytes a held TCP connection touches in the engine's per-slot tables (bench/memattr.ts) */
+    tcpSlotBytes: number;
     maxServers: number; maxListeners: number; maxSlots: number; maxThreads: number;
   };
 }
@@ -148,7 +154,7 @@ export function loadNative(): { engine: NativeAddon } | { error: string } {
   }
   const l = addon.layout;
   if (!l || l.version !== LAYOUT_VERSION || l.recWords !== REC.WORDS || l.liveWords !== LIVE.WORDS
-    || l.pickSlotMul !== PICK_SLOT_MUL) {
+    || l.packetWords !== PACKETS.WORDS || l.pickSlotMul !== PICK_SLOT_MUL) {
     return (cached = { error: `native data path: ${file} has layout ${JSON.stringify(l)}, this build expects version ${LAYOUT_VERSION} (rebuild it)` });
   }
   return (cached = { engine: addon });

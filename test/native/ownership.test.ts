@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { spawn } from 'node:child_process';
 import { readdirSync, readlinkSync } from 'node:fs';
 import { addon, echoServer, harness, sleep } from './harness.ts';
-import { pick } from '../../server/core/native.ts';
+import { LIVE, pick } from '../../server/core/native.ts';
 
 const socketFds = () => new Set(readdirSync('/proc/self/fd').filter((fd) => {
   try { return readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:'); } catch { return false; }
@@ -51,7 +51,7 @@ test('transferring the shared ArrayBuffers away leaves the engine writing to liv
   try {
     // structuredClone may move (detach) or copy the buffer; either way its memory must outlive
     // the clone, which the GC frees here
-    for (const ab of [h.eng.live.buffer, h.eng.records.buffer]) {
+    for (const ab of [h.eng.live.buffer, h.eng.records.buffer, h.eng.packets.buffer]) {
       try { structuredClone(ab, { transfer: [ab] }); } catch { /* not transferable: fine too */ }
     }
     const gc = (globalThis as { gc?: () => void }).gc;
@@ -141,7 +141,7 @@ test('destroy() from select is refused (EBUSY); from onRecords it closes everyth
     clearInterval(keep);
     await sleep(50);
     assert.equal(records, 1, 'no record after destroy');
-    assert.equal(view.length, 8 * 6, 'the live view stays readable');
+    assert.equal(view.length, 8 * LIVE.WORDS, 'the live view stays readable');
     assert.throws(() => eng.stats(), /destroyed/);
   } finally { try { eng.destroy(); } catch { /* done */ } await be.close(); }
 });

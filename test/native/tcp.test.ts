@@ -13,7 +13,7 @@ import { constants } from 'node:os';
 import { echoServer, harness, roundTrip, sleep } from './harness.ts';
 import { deadPort } from '../helpers/backends.ts';
 import { nth } from '../helpers/nth.ts';
-import { STATE } from '../../server/core/native.ts';
+import { LIVE, STATE } from '../../server/core/native.ts';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -34,8 +34,8 @@ test('forwards both ways, byte counts in the record and in live memory', async (
     assert.equal(info.address, '127.0.0.1');
     assert.equal(info.port, c.localPort);
     assert.equal(info.state, STATE.CONNECTED);
-    assert.equal(h.eng.live[slot * 6 + 0], 4);   // LIVE.BYTES_UP
-    assert.equal(h.eng.live[slot * 6 + 1], 4);
+    assert.equal(h.eng.live[slot * LIVE.WORDS + LIVE.BYTES_UP], 4);
+    assert.equal(h.eng.live[slot * LIVE.WORDS + LIVE.BYTES_DOWN], 4);
     c.end();
     await h.waitClosed(1);
     assert.deepEqual([h.closed[0]?.up, h.closed[0]?.down, h.closed[0]?.why, h.closed[0]?.slot], [4, 4, 'eof', slot]);
@@ -58,7 +58,7 @@ test('a slot taken again starts with zero live counters (the engine clears them,
     const end = Date.now() + 5000;
     while (h.eng.list().length === 0 && Date.now() < end) await sleep(5);
     assert.deepEqual(h.eng.list(), [slot]);
-    assert.deepEqual([0, 1, 4, 5].map((w) => h.eng.live[slot * 6 + w]), [0, 0, 0, 0], 'bytes and packets of the last occupant are gone');
+    assert.deepEqual([LIVE.BYTES_UP, LIVE.BYTES_DOWN].map((w) => h.eng.live[slot * LIVE.WORDS + w]), [0, 0], 'bytes of the last occupant are gone');
     c.end();
     await h.waitClosed(2);
     assert.deepEqual([h.closed[1]?.up, h.closed[1]?.down], [0, 0]);

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { once } from 'node:events';
 import { nth } from '../helpers/nth.ts';
+import { PACKETS } from '../../server/core/native.ts';
 import { harness, sleep, udpEcho } from './harness.ts';
 
 async function client(host = '127.0.0.1') {
@@ -47,8 +48,8 @@ test('many clients: one session each, replies relayed, JS called once per new cl
     const slot = nth(h.eng.list(), 0);
     const info = h.eng.info(slot)!;
     assert.equal(info.kind, 'udp');
-    assert.equal(h.eng.live[slot * 6 + 4], rounds);   // LIVE.PKTS_UP
-    assert.equal(h.eng.live[slot * 6 + 5], rounds);
+    assert.equal(h.eng.packets[slot * PACKETS.WORDS + PACKETS.UP], rounds);
+    assert.equal(h.eng.packets[slot * PACKETS.WORDS + PACKETS.DOWN], rounds);
     assert.equal(info.bytesUp, info.bytesDown);
   } finally { h.destroy(); for (const c of clients) c.s.close(); await be1.close(); await be2.close(); }
 });
@@ -112,9 +113,9 @@ test('a flood from known clients stays in native code and leaves nothing behind'
     assert.equal(st.sessions, clients.length);
     const replies = clients.reduce((n, c) => n + c.got.length, 0);
     assert.ok(replies > 0 && replies <= st.udpOut, `replies ${replies}, relayed ${st.udpOut}`);
-    const sum = (w: number) => h.eng.list().reduce((n, slot) => n + nth(h.eng.live, slot * 6 + w), 0);
-    assert.equal(sum(4), st.udpIn, 'per-session datagram counters add up');
-    assert.ok(sum(5) >= st.udpOut && sum(5) <= st.udpOut + st.udpDropped);
+    const sum = (w: number) => h.eng.list().reduce((n, slot) => n + nth(h.eng.packets, slot * PACKETS.WORDS + w), 0);
+    assert.equal(sum(PACKETS.UP), st.udpIn, 'per-session datagram counters add up');
+    assert.ok(sum(PACKETS.DOWN) >= st.udpOut && sum(PACKETS.DOWN) <= st.udpOut + st.udpDropped);
     h.eng.setTimeouts(0, 0, 50);
     await h.waitClosed(clients.length, 3000);
     assert.deepEqual([h.eng.stats().sessions, h.eng.stats().fds, h.eng.stats().slotsTaken], [0, 1, 0]);
