@@ -257,6 +257,7 @@ export class TcpConnection implements PairEntry, Pair, ConnectOwner {
   private serveDummy(): void {
     this.state = CS_CONNECTED;
     this.dummy = true;
+    this.active = Date.now();   // idle_timeout counts from here, as for a connected pair
     this.client.startReading();
   }
 

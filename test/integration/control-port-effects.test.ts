@@ -50,6 +50,27 @@ test('idle_timeout closes a silent connection', async () => {
   }
 });
 
+test('idle_timeout counts a dummy connection from its accept, not from 1970', async () => {
+  const p = await ourPen();
+  try {
+    assert.equal(p.ctl2('idle_timeout 5'), 'Idle timeout: 5 seconds\n');
+    assert.equal(p.ctl2('dummy'), '');
+    // connected, silent past a sweep (every 250 ms), then the request: a connection that was
+    // idle "since 0" was closed by that sweep (control-compat's GET after dummy, under load)
+    const c = net.connect(p.port, '127.0.0.1');
+    const got: Buffer[] = [];
+    c.on('data', (d: Buffer) => got.push(d));
+    const closed = new Promise((resolve) => c.on('close', resolve));
+    await new Promise((resolve) => c.on('connect', resolve));
+    await sleep(600);
+    c.write('GET / HTTP/1.0\r\n\r\n');
+    await closed;
+    assert.match(Buffer.concat(got).toString(), /\r\n\r\nUlric was here\.$/);
+  } finally {
+    await p.pen.stop();
+  }
+});
+
 test('listen moves the listener; log and web_stats write their files', async () => {
   const p = await ourPen();
   try {
