@@ -112,15 +112,32 @@ export interface IdleResult {
 }
 
 /**
+ * The warm-up before the memory is read. `cold`: 10 connections opened and closed, so lazily
+ * initialised code paths do not count per connection; a JIT still compiles the accept path while
+ * the held connections open. `warm`: WARM_UP.total connections, WARM_UP.batch at a time, opened
+ * and closed: enough calls for V8 to compile that path first, few enough at a time that what the
+ * closed ones free is a small part of what the held ones take.
+ */
+export type WarmUp = 'cold' | 'warm';
+export const WARM_UP = { total: 500, batch: 25 } as const;
+
+async function warmUp(port: number, how: WarmUp): Promise<void> {
+  const [total, batch] = how === 'cold' ? [10, 10] : [WARM_UP.total, WARM_UP.batch];
+  for (let i = 0; i < total; i += batch) {
+    const warm = await Promise.all(Array.from({ length: Math.min(batch, total - i) }, () => openOne(port)));
+    await sleep(how === 'cold' ? 200 : 20);
+    for (const s of warm) s.destroy();
+    await sleep(how === 'cold' ? 0 : 20);
+  }
+  await sleep(500);
+}
+
+/**
  * Open `n` connections through the proxy on `port`, let them sit idle, and read the proxy's
  * resident memory before and while they are held.
  */
-export async function holdIdle(pid: number, port: number, backendPort: number, n: number): Promise<IdleResult> {
-  // a few connections first, so lazily initialised code paths do not count as per-connection cost
-  const warm = await Promise.all(Array.from({ length: 10 }, () => openOne(port)));
-  await sleep(200);
-  for (const s of warm) s.destroy();
-  await sleep(500);
+export async function holdIdle(pid: number, port: number, backendPort: number, n: number, how: WarmUp = 'cold'): Promise<IdleResult> {
+  await warmUp(port, how);
   const baseKiB = rssKiB(pid) ?? NaN;
   const before = await nginxActive(backendPort);
   const held: net.Socket[] = [];

@@ -27,6 +27,8 @@ export const METRICS: Metric[] = [
   { key: 'idle_kib_per_conn', label: 'memory per held conn, KiB', better: 'lower', digits: 2 },
   { key: 'slot_kib', label: 'memory per table slot (-x/-c), KiB', better: 'lower', digits: 2 },
   { key: 'conn_kib', label: 'memory per conn, held + slot, KiB', better: 'lower', digits: 2, goal: { max: 2.0 } },
+  { key: 'idle_kib_per_conn_warm', label: 'memory per held conn after a 500-conn warm-up, KiB', better: 'lower', digits: 2 },
+  { key: 'conn_kib_warm', label: 'memory per conn, held + slot, after a 500-conn warm-up, KiB', better: 'lower', digits: 2 },
 ];
 
 export interface Results {

@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { dnsperf, holdIdle, wrk, writeQueryFile, type WrkCase } from './load.ts';
+import { dnsperf, holdIdle, wrk, writeQueryFile, type WarmUp, type WrkCase } from './load.ts';
 import { NO_PIN, cpuCount, cpuMicros, killAllSync, rssKiB, sleep, stopAll, which, type Pin } from './procs.ts';
 import { markdown, note, record, summaryText, type Results } from './report.ts';
 import {
@@ -289,41 +289,54 @@ async function slotKiB(t: TargetKey, backendPort: number): Promise<number> {
   return (rss[1]! - rss[0]!) / (SLOT_SPAN - 1);
 }
 
+/** RSS per connection held by a fresh proxy after the given warm-up (load.ts holdIdle); NaN if it failed. */
+async function heldKiB(t: TargetKey, backendPort: number, round: number, how: WarmUp): Promise<number> {
+  const [perConn, rssRow] = how === 'cold' ? ['idle_kib_per_conn', 'idle_rss_mib'] : ['idle_kib_per_conn_warm', null];
+  const rows = how === 'cold' ? ['idle_rss_mib', 'idle_kib_per_conn', 'slot_kib', 'conn_kib'] : ['idle_kib_per_conn_warm', 'conn_kib_warm'];
+  // a fresh process each time, so earlier load does not show up as idle memory
+  const up = await startAll(backendPort, false, [t], rows);
+  const run = up.get(t);
+  if (!run?.proc) return NaN;
+  try {
+    const r = await holdIdle(run.proc.pid, run.port, backendPort, idleCount, how);
+    if (r.backendHeld < idleCount * 0.99) {
+      results.warnings.push(`memory (${how}) / ${t} round ${round + 1}: nginx saw only ${r.backendHeld} of ${idleCount} connections`);
+    }
+    const held = (r.heldKiB - r.baseKiB) / idleCount;
+    if (rssRow) record(results, rssRow, t, r.heldKiB / 1024);
+    record(results, perConn, t, held);
+    log(`round ${round + 1} memory ${t} (${how}): ${(r.baseKiB / 1024).toFixed(1)} MiB idle → ${(r.heldKiB / 1024).toFixed(1)} MiB holding ${idleCount} (${r.backendHeld} at nginx)`);
+    return held;
+  } catch (err) {
+    note(results, rssRow ?? perConn, t, (err as Error).message.split('\n')[0]!);
+    log(`round ${round + 1} memory ${t} (${how}): ${(err as Error).message}`);
+    return NaN;
+  } finally {
+    await run.proc.stop();
+  }
+}
+
 async function memoryPhase(backendPort: number): Promise<void> {
   if (!cases.includes('memory')) return;
   const proxies = targets.filter((t) => t !== 'direct');
   for (let round = 0; round < rounds; round++) {
     for (const t of rotated(proxies, round)) {
-      // a fresh process each round, so earlier load does not show up as idle memory
-      const up = await startAll(backendPort, false, [t], ['idle_rss_mib', 'idle_kib_per_conn', 'slot_kib', 'conn_kib']);
-      const run = up.get(t);
-      if (!run?.proc) continue;
-      let held = NaN;
-      try {
-        const r = await holdIdle(run.proc.pid, run.port, backendPort, idleCount);
-        if (r.backendHeld < idleCount * 0.99) {
-          results.warnings.push(`memory / ${t} round ${round + 1}: nginx saw only ${r.backendHeld} of ${idleCount} connections`);
-        }
-        held = (r.heldKiB - r.baseKiB) / idleCount;
-        record(results, 'idle_rss_mib', t, r.heldKiB / 1024);
-        record(results, 'idle_kib_per_conn', t, held);
-        log(`round ${round + 1} memory ${t}: ${(r.baseKiB / 1024).toFixed(1)} MiB idle → ${(r.heldKiB / 1024).toFixed(1)} MiB holding ${idleCount} (${r.backendHeld} at nginx)`);
-      } catch (err) {
-        note(results, 'idle_rss_mib', t, (err as Error).message.split('\n')[0]!);
-        log(`round ${round + 1} memory ${t}: ${(err as Error).message}`);
-      } finally {
-        await run.proc.stop();
-      }
+      const held = await heldKiB(t, backendPort, round, 'cold');
+      const warm = await heldKiB(t, backendPort, round, 'warm');
+      const both = (slot: number) => {
+        if (Number.isFinite(held)) record(results, 'conn_kib', t, held + slot);
+        if (Number.isFinite(warm)) record(results, 'conn_kib_warm', t, warm + slot);
+      };
       if (t === 'haproxy') {
         // HAProxy sizes its buffers per connection as it goes; maxconn reserves nothing up front
         note(results, 'slot_kib', t, 'no -x/-c table');
-        if (Number.isFinite(held)) record(results, 'conn_kib', t, held);
+        both(0);
         continue;
       }
       try {
         const slot = await slotKiB(t, backendPort);
         record(results, 'slot_kib', t, slot);
-        if (Number.isFinite(held)) record(results, 'conn_kib', t, held + slot);
+        both(slot);
         log(`round ${round + 1} memory ${t}: ${slot.toFixed(3)} KiB per table slot`);
       } catch (err) {
         note(results, 'slot_kib', t, (err as Error).message.split('\n')[0]!);
