@@ -1,7 +1,9 @@
 // Tiny backends the tests start on loopback ephemeral ports, and clients that talk through pen.
 import { once } from 'node:events';
+import { closeSync, mkdirSync, openSync, rmSync, statSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import os from 'node:os';
 
 export interface HttpBackend {
   port: number;
@@ -63,11 +65,15 @@ export async function deadPort(): Promise<number> {
 
 /**
  * A free TCP port on loopback for a listener that another process opens. Picked at random below
- * the kernel's ephemeral range, so outgoing connections of parallel tests cannot take it meanwhile.
+ * the kernel's ephemeral range, so outgoing connections of parallel tests cannot take it meanwhile,
+ * and reserved until this test process exits (a file per port in RESERVED, created exclusively), so
+ * neither this process nor a test file running beside it is handed the same port before its
+ * listener binds it.
  */
 export async function freePort(): Promise<number> {
-  for (let tries = 0; tries < 50; tries++) {
+  for (let tries = 0; tries < 200; tries++) {
     const port = 10000 + Math.floor(Math.random() * 22000);
+    if (!reserve(port)) continue;
     const ok = await new Promise<boolean>((resolve) => {
       const s = net.createServer();
       s.once('error', () => resolve(false));
@@ -76,6 +82,28 @@ export async function freePort(): Promise<number> {
     if (ok) return port;
   }
   throw new Error('no free port found');
+}
+
+const RESERVED = `${os.tmpdir()}/pen-test-ports`;
+const STALE_MS = 3600_000; // a reservation left by a test process that was killed
+const mine: string[] = [];
+process.on('exit', () => { for (const f of mine) rmSync(f, { force: true }); });
+
+function reserve(port: number): boolean {
+  const file = `${RESERVED}/${port}`;
+  mkdirSync(RESERVED, { recursive: true });
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      closeSync(openSync(file, 'wx'));
+      mine.push(file);
+      return true;
+    } catch {
+      const age = Date.now() - (statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? 0);
+      if (age < STALE_MS) return false;
+      rmSync(file, { force: true });
+    }
+  }
+  return false;
 }
 
 /** GET / through pen; resolves with the body, or '' when the connection was closed or reset. */
