@@ -153,17 +153,32 @@ static void batch_end(struct engine *e) {
   js_scope_close(e);
 }
 
-/* The single reader of the private epoll fd. Each call handles one batch; the poll handle fires
- * again while epoll still has ready fds, so other work on Node's loop gets its turn. */
-static void on_poll(uv_poll_t *h, int status, int events) {
-  (void)status; (void)events;
-  struct engine *e = h->data;
+/* The single reader of the private epoll fd: one batch, waiting up to timeout_ms (0 from the
+ * poll handle; the hold's wait in hold.c). Whether libuv's fd was among the events (BATCH_LOOP),
+ * none came (BATCH_IDLE), or only the engine's (BATCH_ENGINE; an interrupted wait too). */
+int engine_batch(struct engine *e, int timeout_ms) {
   struct epoll_event ev[EPOLL_BATCH];
+  int seen = BATCH_ENGINE;
   e->in_batch++;
   e->st.batches++;
-  int n = epoll_wait(e->epfd, ev, EPOLL_BATCH, 0);
-  for (int i = 0; i < n && !e->destroyed; i++) dispatch(e, &ev[i]);
+  int n = epoll_wait(e->epfd, ev, EPOLL_BATCH, timeout_ms);
+  if (n == 0 || (n < 0 && errno != EINTR)) seen = BATCH_IDLE;
+  for (int i = 0; i < n && !e->destroyed; i++) {
+    if (ev[i].data.u64 == TAG_LOOP) seen = BATCH_LOOP;
+    else dispatch(e, &ev[i]);
+  }
   batch_end(e);
+  return seen;
+}
+
+/* The poll handle fires while epoll still has ready fds, so other work on Node's loop gets its
+ * turn; after a batch that ran no JavaScript the engine may hold the loop instead (hold.c). */
+void engine_on_poll(uv_poll_t *h, int status, int events) {
+  (void)status; (void)events;
+  struct engine *e = h->data;
+  double scopes = e->st.js_scopes;
+  engine_batch(e, 0);
+  if (e->st.js_scopes == scopes) hold_loop(e);
 }
 
 static void on_timer(uv_timer_t *t) {
@@ -230,7 +245,9 @@ int engine_init(struct engine *e, uint32_t nslots) {
   e->hash = xcalloc(e, (size_t)hs * sizeof(struct session *));
   e->hmask = hs - 1;
   if (!e->slot_kind || !e->slot_ptr || !e->conns || !e->iobuf || !e->hash) return -ENOMEM;   /* caller: engine_destroy */
-  uv_poll_start(e->poll, UV_READABLE, on_poll);
+  if (hold_init(e) < 0) return -ENOMEM;
+  e->hold = 1;
+  uv_poll_start(e->poll, UV_READABLE, engine_on_poll);
   engine_update_ref(e);
   return 0;
 }
@@ -327,6 +344,7 @@ static void on_handle_closed(uv_handle_t *h) {
   if (h == (uv_handle_t *)e->poll) { xfree(e, e->poll, sizeof *e->poll); e->poll = NULL; }
   else if (h == (uv_handle_t *)e->timer) { xfree(e, e->timer, sizeof *e->timer); e->timer = NULL; }
   else if (h == (uv_handle_t *)e->idle) { xfree(e, e->idle, sizeof *e->idle); e->idle = NULL; }
+  else if (h == (uv_handle_t *)e->keep) { xfree(e, e->keep, sizeof *e->keep); e->keep = NULL; }
   else if (h == (uv_handle_t *)e->async) { xfree(e, e->async, sizeof *e->async); e->async = NULL; }
   if (--e->handles_open == 0) {
     close(e->epfd);
@@ -356,5 +374,6 @@ void engine_destroy(struct engine *e) {
   uv_close((uv_handle_t *)e->poll, on_handle_closed);
   uv_close((uv_handle_t *)e->timer, on_handle_closed);
   uv_close((uv_handle_t *)e->idle, on_handle_closed);
+  if (e->keep) uv_close((uv_handle_t *)e->keep, on_handle_closed);
   if (e->async) uv_close((uv_handle_t *)e->async, on_handle_closed);
 }

@@ -58,6 +58,10 @@
 #define MAX_LISTENERS 64
 #define MAX_SERVERS 65535        /* select packs slot * 65536 + server */
 #define EPOLL_BATCH 128
+#define HOLD_MAX_BATCHES 1024   /* batches per hold of Node's loop before libuv gets a turn anyway (hold.c) */
+#define TAG_LOOP 0               /* epoll_data of libuv's backend fd in the engine's (hold.c): no watch kind is 0 */
+/* what engine_batch saw */
+enum { BATCH_ENGINE, BATCH_LOOP, BATCH_IDLE };
 #define UDP_BATCH 32             /* datagrams per recvmmsg/sendmmsg */
 #define UDP_BUF_SIZE 65536       /* one full datagram per batch entry */
 #define UDP_BATCHES_PER_EVENT 8  /* UDP sockets are level-triggered: bound the work per wake-up */
@@ -194,6 +198,8 @@ struct engine_stats {
   double accepted, accept_errors, closed, connect_failed, refused, slot_busy;
   double udp_in, udp_out, udp_dropped, sessions_created, sessions_closed;
   double js_calls, batches;
+  double js_scopes;                /* batches that called JavaScript (js_scope_open) */
+  double holds, held_batches;      /* hold.c: holds of Node's loop, and the batches run inside them */
   double stale_events;             /* epoll events whose tag named no live registration (ignored) */
 };
 
@@ -213,6 +219,8 @@ struct engine {
   uv_poll_t *poll;                 /* own allocation: freed in its close callback */
   uv_timer_t *timer;
   uv_idle_t *idle;
+  uv_prepare_t *keep;              /* hold.c: stands in for the stopped poll handle while holding */
+  int hold;                        /* create({ holdLoop }): hold Node's loop (1 by default) */
   int handles_open;                /* uv handles not yet closed-back */
   int destroyed, in_batch, flushing;
   /* JS side */
@@ -262,6 +270,11 @@ void engine_reap(struct engine *e);
 void engine_record(struct engine *e, int kind, int32_t slot, int32_t server, int32_t listener, int why, int err);
 void engine_arm_sweep(struct engine *e);
 void engine_kick(struct engine *e);
+int engine_batch(struct engine *e, int timeout_ms);
+void engine_on_poll(uv_poll_t *h, int status, int events);
+/* hold.c */
+int hold_init(struct engine *e);
+void hold_loop(struct engine *e);
 void engine_update_ref(struct engine *e);
 int engine_close_fd(struct engine *e, int fd);
 int engine_close_et(struct engine *e, int fd);

@@ -107,5 +107,7 @@ napi_value m_stats(napi_env env, napi_callback_info info) {
   out_num(env, out, "jsCalls", st->js_calls);
   out_num(env, out, "batches", st->batches);
   out_num(env, out, "staleEvents", st->stale_events);
+  out_num(env, out, "holds", st->holds);
+  out_num(env, out, "heldBatches", st->held_batches);
   return out;
 }

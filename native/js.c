@@ -25,6 +25,7 @@ void js_scope_open(struct engine *e) {
   napi_get_reference_value(e->env, e->resource_ref, &resource);
   napi_open_callback_scope(e->env, resource, e->actx, &e->cscope);
   e->scoped = 1;
+  e->st.js_scopes++;
   batch_calls = 0;
 }
 

@@ -105,7 +105,7 @@ static int shared_memory(napi_env env, napi_value obj, struct engine *e, size_t 
       || shared_array(env, obj, "packets", m, rec + live, pkts, &e->pkts);
 }
 
-/* create({ slots, select, failed, onRecords }) */
+/* create({ slots, select, failed, onRecords[, threads][, holdLoop] }) */
 static napi_value create(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1], v, obj, name, resource;
@@ -128,6 +128,13 @@ static napi_value create(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, NULL, "create: threads must be an integer in 1..64");
     return NULL;
   }
+  /* holdLoop (optional, default true): hold Node's loop between batches that run no JS (hold.c) */
+  bool hold = true;
+  napi_has_named_property(env, argv[0], "holdLoop", &has);
+  if (has && (napi_get_named_property(env, argv[0], "holdLoop", &v) != napi_ok || napi_get_value_bool(env, v, &hold) != napi_ok)) {
+    napi_throw_type_error(env, NULL, "create: holdLoop must be a boolean");
+    return NULL;
+  }
   struct engine *e = calloc(1, sizeof *e);
   struct box *b = calloc(1, sizeof *b);
   if (!e || !b) { free(e); free(b); napi_throw_error(env, "ENOMEM", "create: out of memory"); return NULL; }
@@ -140,6 +147,7 @@ static napi_value create(napi_env env, napi_callback_info info) {
   if (!bad) {
     int r = engine_init(e, (uint32_t)slots);
     if (r < 0) { bad = 1; throw_errno(env, "create", -r); }
+    e->hold = hold;
   }
   if (!bad && shared_memory(env, obj, e, (size_t)slots)) {
     bad = 1;

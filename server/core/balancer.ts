@@ -10,7 +10,7 @@ import { settleBlacklists } from './blacklist.ts';
 import { ClientTable } from './clients.ts';
 import { ConnTable, SWEEP_MS } from './conn-table.ts';
 import type { Connection } from './connection.ts';
-import { chooseDatapath, forcedDatapath, nativeUnsupported, type Datapath } from './datapath.ts';
+import { chooseDatapath, forcedDatapath, loopHold, nativeUnsupported, type Datapath } from './datapath.ts';
 import { debug } from './diag.ts';
 import { PenError } from './errors.ts';
 import { FdWait } from './fd-wait.ts';
@@ -249,6 +249,7 @@ export class Balancer implements LifecycleState {
   /** The data path for a new listener (datapath.ts); a forced native path that cannot load is an error. */
   private pickDatapath(loaded: ReturnType<typeof loadNative>): Datapath {
     try {
+      loopHold();   // a bad PEN_LOOP_HOLD is a start-up error too
       return chooseDatapath(this.settings, 'error' in loaded ? loaded.error : null, forcedDatapath());
     } catch (err) {
       throw new PenError('PEN_ERR_UNSUPPORTED', (err as Error).message);

@@ -39,6 +39,16 @@ export function forcedDatapath(env: NodeJS.ProcessEnv = process.env): DatapathNa
   throw new Error(`${DATAPATH_ENV}=${v}: must be native or portable`);
 }
 
+export const LOOP_HOLD_ENV = 'PEN_LOOP_HOLD';
+
+/** PEN_LOOP_HOLD: 0 stops the native engine holding Node's loop (native/hold.c), for comparison. */
+export function loopHold(env: NodeJS.ProcessEnv = process.env): boolean {
+  const v = env[LOOP_HOLD_ENV];
+  if (v === undefined || v === '' || v === '1') return true;
+  if (v === '0') return false;
+  throw new Error(`${LOOP_HOLD_ENV}=${v}: must be 0 or 1`);
+}
+
 /**
  * The path for a listener with these settings. `addonError` is why the addon did not load (null
  * when it did). A forced native path that cannot load throws: that is a start-up error.

@@ -6,6 +6,7 @@
 import { isIP } from 'node:net';
 import { getSystemErrorMap } from 'node:util';
 import { socketId, type Connection } from './connection.ts';
+import { loopHold } from './datapath.ts';
 import { debug } from './diag.ts';
 import { REC, type NativeAddon, type NativeEngine, type NativeServer } from './native.ts';
 import type { Listener, PairHost } from './pair-host.ts';
@@ -77,7 +78,7 @@ export abstract class NativeListener<C extends Connection> implements Listener {
     this.slots = host.settings.connMax;
     this.eng = addon.create({
       slots: this.slots, select: hooks.select, failed: hooks.failed, onRecords: (n) => this.onRecords(n),
-      ...(hooks.threads === undefined ? {} : { threads: hooks.threads }),
+      ...(hooks.threads === undefined ? {} : { threads: hooks.threads }), holdLoop: loopHold(),
     });
     this.live = this.eng.live;
   }

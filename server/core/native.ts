@@ -51,6 +51,8 @@ export interface NativeHooks {
   onRecords(n: number): void;
   /** --threads: forwarding threads in all (1, the default: Node's loop only; at most layout.maxThreads) */
   threads?: number;
+  /** hold Node's loop between batches that run no JavaScript (native/hold.c; default true) */
+  holdLoop?: boolean;
 }
 
 export interface NativeConnInfo {
@@ -76,6 +78,8 @@ export interface NativeStats {
   /** epoll events naming a registration that is gone (closed earlier in the batch, or its fd
    *  still open in another process): ignored */
   staleEvents: number;
+  /** native/hold.c: holds of Node's loop, and the batches the engine ran inside them */
+  holds: number; heldBatches: number;
 }
 
 export interface NativeEngine {

@@ -27,25 +27,35 @@ function edgeTriggered(pid: number): number {
 }
 
 /** An epoll set's watched fds, by the epoll fd's number. */
-function epollSets(pid: number): Map<string, string[]> {
-  const sets = new Map<string, string[]>();
+/** pid's epoll fds, each with what it watches: the fd and its epoll_data (hex, as fdinfo prints it). */
+function epollSets(pid: number): Map<string, { fd: string; data: string }[]> {
+  const sets = new Map<string, { fd: string; data: string }[]>();
   for (const fd of readdirSync(`/proc/${pid}/fdinfo`)) {
     let info: string;
     try { info = readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'); } catch { continue; }
-    const watched = [...info.matchAll(/^tfd:\s*(\d+) /gm)].map((m) => m[1] ?? '');
+    const watched = [...info.matchAll(/^tfd:\s*(\d+)\s.*?data:\s*([0-9a-f]+)/gm)].map((m) => ({ fd: m[1] ?? '', data: m[2] ?? '' }));
     if (watched.length > 0) sets.set(fd, watched);
   }
   return sets;
 }
 
 /**
- * fds in the engine's epoll sets: an engine's set is itself watched by libuv's (one uv_poll per
- * engine), and UDP fds are level-triggered, so edgeTriggered does not see them.
+ * fds in the engine's epoll sets. An engine's set is watched by libuv's (one uv_poll per engine,
+ * epoll_data the fd), except while the engine holds Node's loop (native/hold.c): then libuv's set
+ * is inside the engine's, with epoll_data 0 (TAG_LOOP). UDP fds are level-triggered, so
+ * edgeTriggered does not see them.
  */
 function engineFds(pid: number): number {
   const sets = epollSets(pid);
-  const nested = new Set([...sets.values()].flat().filter((fd) => sets.has(fd)));
-  return [...nested].reduce((n, fd) => n + (sets.get(fd)?.length ?? 0), 0);
+  const engines = new Set<string>();
+  for (const [fd, watched] of sets) {
+    for (const w of watched) {
+      if (!sets.has(w.fd)) continue;
+      engines.add(Number.parseInt(w.data, 16) === 0 ? fd : w.fd);
+    }
+  }
+  const own = (fd: string) => (sets.get(fd) ?? []).filter((w) => !(sets.has(w.fd) && Number.parseInt(w.data, 16) === 0));
+  return [...engines].reduce((n, fd) => n + own(fd).length, 0);
 }
 
 async function datapathOf(admin: number): Promise<{ path: string; reason: string }> {

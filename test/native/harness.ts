@@ -34,7 +34,7 @@ export function addon() {
   return r.engine;
 }
 
-export function harness(servers: NativeServer[], slots = 256, threads = 1): Harness {
+export function harness(servers: NativeServer[], slots = 256, threads = 1, holdLoop?: boolean): Harness {
   const free: number[] = [];
   for (let i = slots - 1; i >= 0; i--) free.push(i);
   const peerOf = new Map<number, { address: string; port: number }>();
@@ -56,6 +56,7 @@ export function harness(servers: NativeServer[], slots = 256, threads = 1): Harn
   h.eng = addon().create({
     slots,
     ...(threads === 1 ? {} : { threads }),
+    ...(holdLoop === undefined ? {} : { holdLoop }),
     select(listener, address, port) {
       h.selects.push({ listener, address, port });
       const server = h.choose(listener, address);

@@ -1,0 +1,74 @@
+/*
+ * Holding Node's loop: while a batch ran no JavaScript, the engine waits in its own epoll fd with
+ * libuv's backend fd registered in it (tag TAG_LOOP), instead of returning to libuv, which would
+ * epoll_pwait on its backend fd only to learn that the engine's fd is ready again, and then the
+ * engine epoll_waits on its own. One wait per wake-up instead of two.
+ *
+ * The hold ends, and libuv gets its turn, as soon as libuv could have work:
+ *  - its backend fd is ready (any libuv fd: sockets, signals' pipe, async wake-ups, threadpool);
+ *  - uv_backend_timeout says 0 or the wait timed out (a timer is due, an idle handle, pending
+ *    callbacks, closing handles), recomputed after every batch with the loop's time updated;
+ *  - a batch called JavaScript: it may have started libuv watchers, which libuv adds to its epoll
+ *    set only in its next poll, so they would not wake the hold;
+ *  - the engine was destroyed, or has no fd left (it no longer keeps the loop alive).
+ * While held, the engine's uv_poll_t is stopped (uv_poll_stop takes the engine's fd out of
+ * libuv's epoll set at once; with it in, adding libuv's fd to the engine's would be a cycle,
+ * ELOOP), and a ref'd uv_prepare_t `keep` stands in for it so uv_backend_timeout still sees an
+ * active handle. Its callback never runs: the hold gives back before libuv's next poll.
+ *
+ * fd ownership: none. libuv's backend fd is only registered in the engine's epoll fd for the
+ * hold and taken out before it returns.
+ */
+#include <errno.h>
+#include <sys/epoll.h>
+#include "engine.h"
+
+static void never(uv_prepare_t *p) { (void)p; }
+
+int hold_init(struct engine *e) {
+  e->keep = xmalloc(e, sizeof *e->keep);
+  if (!e->keep) return -ENOMEM;
+  uv_prepare_init(e->loop, e->keep);
+  e->keep->data = e;
+  e->handles_open++;
+  return 0;
+}
+
+/* libuv may have work now: its fd out of ours, the engine's poll handle back on libuv's loop. */
+static void give(struct engine *e) {
+  struct epoll_event unused = { 0 };
+  epoll_ctl(e->epfd, EPOLL_CTL_DEL, uv_backend_fd(e->loop), &unused);
+  uv_prepare_stop(e->keep);
+  if (!e->destroyed) {
+    uv_poll_start(e->poll, UV_READABLE, engine_on_poll);
+    engine_update_ref(e);
+  }
+}
+
+/* Called after a batch that ran no JavaScript (engine_on_poll). */
+void hold_loop(struct engine *e) {
+  if (!e->hold || !e->keep || e->destroyed || e->st.fds <= 0) return;
+  uv_update_time(e->loop);
+  int timeout = uv_backend_timeout(e->loop);
+  if (timeout == 0) return;
+  struct epoll_event ev = { .events = EPOLLIN, .data.u64 = TAG_LOOP };
+  uv_prepare_start(e->keep, never);
+  uv_poll_stop(e->poll);
+  if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, uv_backend_fd(e->loop), &ev) < 0) {
+    e->hold = 0;   /* cannot nest here (ELOOP with another engine's hold, ENOMEM): never try again */
+    uv_prepare_stop(e->keep);
+    uv_poll_start(e->poll, UV_READABLE, engine_on_poll);
+    return;
+  }
+  e->st.holds++;
+  for (int held = 0; held < HOLD_MAX_BATCHES; held++) {
+    double scopes = e->st.js_scopes;
+    int r = engine_batch(e, timeout);
+    if (r != BATCH_ENGINE || e->destroyed || e->st.js_scopes != scopes || e->st.fds <= 0) break;
+    e->st.held_batches++;
+    uv_update_time(e->loop);
+    timeout = uv_backend_timeout(e->loop);
+    if (timeout == 0) break;
+  }
+  give(e);
+}

@@ -1,0 +1,152 @@
+// Holding Node's loop (native/hold.c): between batches that run no JavaScript, the engine waits
+// in its own epoll fd with libuv's inside it. Measured with peers in another process (python), so
+// their traffic never wakes libuv: held batches, and that the loop still serves timers,
+// setImmediate, its own sockets and signals on time while the engine holds it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import net from 'node:net';
+import { createInterface } from 'node:readline';
+import { harness, sleep } from './harness.ts';
+
+// A backend and a client in one python process: the client sends 16 bytes through the engine,
+// the backend echoes them, the client reads them back; ROUNDS times, every wait bounded (5 s).
+const PEERS = `
+import socket, sys
+srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(8)
+print(srv.getsockname()[1], flush=True)
+port, rounds = (int(x) for x in sys.stdin.readline().split())
+c = socket.create_connection(("127.0.0.1", port), timeout=5)
+b, _ = srv.accept(); b.settimeout(5)
+def read(s, n):
+    d = b""
+    while len(d) < n:
+        more = s.recv(n - len(d))
+        if not more: raise SystemExit("eof")
+        d += more
+    return d
+for i in range(rounds):
+    c.sendall(b"x" * 16)
+    b.sendall(read(b, 16))
+    read(c, 16)
+print("done", flush=True)
+`;
+
+interface Peers { child: ChildProcess; done: Promise<void> }
+
+/** The peers, their backend registered as the engine's only server, pinging `rounds` times. */
+async function pingPong(holdLoop: boolean | undefined, rounds: number) {
+  const child = spawn('python3', ['-c', PEERS], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, LD_PRELOAD: '' } });
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const backend = Number((await lines.next()).value);
+  const h = harness([{ address: '127.0.0.1', port: backend }], 16, 1, holdLoop);
+  const { port } = h.eng.listen('tcp', '127.0.0.1', 0, 16);
+  const before = h.eng.stats();
+  child.stdin!.write(`${port} ${rounds}\n`);
+  const done: Promise<void> = (async () => {
+    const last = await lines.next();
+    assert.equal(last.value, 'done', 'the peers finished their rounds');
+  })();
+  return { h, before, peers: { child, done } as Peers };
+}
+
+async function finish(h: ReturnType<typeof harness>, peers: Peers) {
+  const exited = peers.child.exitCode === null ? once(peers.child, 'exit') : Promise.resolve();
+  const t = setTimeout(() => peers.child.kill('SIGKILL'), 10000);
+  await exited;
+  clearTimeout(t);
+  await h.waitClosed(1, 10000);
+  h.destroy();
+}
+
+/** f's promise, or a failure after ms: no wait in this file is unbounded. */
+function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => { t = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms); });
+  return Promise.race([p, late]).finally(() => clearTimeout(t));
+}
+
+test('a ping-pong that never enters JavaScript runs inside holds; holdLoop: false holds never', async () => {
+  for (const holdLoop of [undefined, false]) {
+    const { h, before, peers } = await pingPong(holdLoop, 2000);
+    await within(30000, 'the ping-pong', peers.done);
+    const s = h.eng.stats();
+    const batches = s.batches - before.batches, held = s.heldBatches - before.heldBatches;
+    await finish(h, peers);
+    console.log(`holdLoop ${holdLoop ?? 'default'}: ${batches} batches, ${held} held, in ${s.holds} holds`);
+    if (holdLoop === false) {
+      assert.equal(s.holds, 0, 'no hold with holdLoop: false');
+      assert.equal(s.heldBatches, 0);
+    } else {
+      // 2 wake-ups per round at least; all but the first few (accept, select) are held
+      assert.ok(batches >= 2000, `${batches} batches`);
+      assert.ok(held >= 0.9 * batches, `${held} of ${batches} batches were held (${s.holds} holds)`);
+    }
+  }
+});
+
+test('while the engine holds the loop, timers, setImmediate, libuv sockets and signals are served on time', async () => {
+  const { h, peers } = await pingPong(undefined, 1_000_000);   // ended below, long before its rounds
+  peers.done.catch(() => {});   // killed early: its 'done' never comes
+  try {
+    await within(10000, 'the first holds', (async () => { while (h.eng.stats().heldBatches < 1000) await sleep(5); })());
+    // a 10 ms interval: a hold waits no longer than the next timer is due
+    const late: number[] = [];
+    await within(10000, 'twenty ticks', new Promise<void>((resolve) => {
+      let due = Date.now() + 10;
+      const iv = setInterval(() => {
+        late.push(Date.now() - due);
+        due += 10;
+        if (late.length === 20) { clearInterval(iv); resolve(); }
+      }, 10);
+    }));
+    late.sort((a, b) => a - b);
+    assert.ok(late[10]! < 5, `a 10 ms interval ran a median ${late[10]} ms late (${late.join(' ')})`);
+    // setImmediate queued from a timer runs (an idle handle makes the hold give back at once)
+    await within(1000, 'setImmediate', new Promise<void>((resolve) => setTimeout(() => setImmediate(resolve), 1)));
+    // a socket libuv watches, in this process: 50 round trips
+    const echo = net.createServer((s) => s.pipe(s)).listen(0, '127.0.0.1');
+    await once(echo, 'listening');
+    const c = net.connect((echo.address() as net.AddressInfo).port, '127.0.0.1');
+    await once(c, 'connect');
+    const t0 = Date.now();
+    for (let i = 0; i < 50; i++) {
+      c.write('ping');
+      await within(1000, `libuv socket round trip ${i}`, once(c, 'data'));
+    }
+    const rtt = (Date.now() - t0) / 50;
+    c.destroy();
+    echo.close();
+    assert.ok(rtt < 20, `a libuv socket's round trip took ${rtt} ms on average`);
+    // a signal: libuv's signal pipe is one of its fds
+    const got = new Promise<void>((resolve) => process.once('SIGUSR2', () => resolve()));
+    process.kill(process.pid, 'SIGUSR2');
+    await within(1000, 'SIGUSR2', got);
+    assert.ok(h.eng.stats().holds > 0);
+    console.log(`interval lateness ms: ${late.join(' ')}; libuv socket round trip ${rtt} ms`);
+  } finally {
+    peers.child.kill('SIGTERM');
+    await finish(h, peers);
+  }
+});
+
+test('a process whose engine closed its last fd exits: the hold does not keep the loop alive', async () => {
+  const script = `
+    import { harness } from ${JSON.stringify(new URL('./harness.ts', import.meta.url).href)};
+    import net from 'node:net';
+    const backend = net.createServer((s) => s.pipe(s)).listen(0, '127.0.0.1', () => {
+      const h = harness([{ address: '127.0.0.1', port: backend.address().port }], 4);
+      const { port } = h.eng.listen('tcp', '127.0.0.1', 0, 4);
+      const c = net.connect(port, '127.0.0.1', () => c.write('x'));
+      c.once('data', () => { c.destroy(); backend.close(); setTimeout(() => h.eng.closeListener(0), 50); });
+    });
+    backend.unref();
+  `;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const t = setTimeout(() => child.kill('SIGKILL'), 20000);
+  const [code, signal] = await once(child, 'exit') as [number | null, string | null];
+  clearTimeout(t);
+  assert.equal(signal, null, 'the child exited by itself (it was killed after 20 s)');
+  assert.equal(code, 0);
+});
