@@ -1,12 +1,12 @@
 // One prober per health-check kind, as a table keyed by kind. Each check resolves when the
 // server passes and rejects with a one-line reason when it fails; each is bounded by its timeout
 // and closes what it opened either way (the http check keeps its connection between checks,
-// http-check.ts). Backend sockets bind to `source` when it is set, as the data path's do. They
-// run on raw libuv handles, as the data path does, to stay cheap.
+// http-check.ts, and the dns check its UDP socket). Backend sockets bind to `source` when it is
+// set, as the data path's do. They run on raw libuv handles, as the data path does, to stay cheap.
 import type { HealthKind } from '../../shared/health.ts';
 import { httpProber } from './http-check.ts';
-import { bounded, connectRaw, localAddress, type Probe, type Prober } from './probe-io.ts';
-import { SendWrap, UDP, connectUdp, uvMessage } from './uv.ts';
+import { bounded, connectRaw, localAddress, type Probe, type ProbeTarget, type Prober } from './probe-io.ts';
+import { SendWrap, UDP, connectUdp, uvMessage, type UdpHandle } from './uv.ts';
 
 export type { ProbeTarget, Prober } from './probe-io.ts';
 
@@ -24,41 +24,73 @@ export function dnsQuery(name: string, id: number): Buffer {
   return Buffer.concat([head, ...labels, Buffer.from([0, 0, 1, 0, 1])]);
 }
 
-const dns: Probe = (t, check, source, settle) => bounded(settle, (ok, fail) => {
-  if (t.family === 'unix') {
-    fail('dns: needs an IP server');
-    return () => {};
-  }
-  const v6 = t.family === 6;
-  const id = (queryId = (queryId + 1) & 0xffff);
-  const handle = new UDP();
-  const local = localAddress(t, source);
-  let { err, syscall }: { err: number; syscall: string } = connectUdp(handle, v6, local, t.address, t.port);
-  if (err === 0) {
-    // any reply to our query counts: the server is there and answering; on a connected socket
-    // an ICMP port unreachable arrives here as ECONNREFUSED, so a stopped server fails at once
-    handle.onmessage = (nread, _h, buf) => {
-      if (nread < 0) fail(`dns: ${uvMessage('recvmsg', nread)}`);
-      else if (nread >= 12 && buf.readUInt16BE(0) === id && ((buf[2] ?? 0) & 0x80) !== 0) ok();
+/**
+ * One server's dns checks on one connected UDP socket, kept between checks as the http check keeps
+ * its connection: a check is a datagram each way, where a socket per check cost a socket, connect,
+ * epoll_ctl and close each time. Any reply to the check's query counts: the server is there and
+ * answering. A late reply to an earlier query does not (its id is not the current check's). On the
+ * connected socket an ICMP port unreachable arrives as ECONNREFUSED, so a stopped server fails at
+ * once; an error drops the socket, and a new address or source opens a new one.
+ */
+function dnsProber(): Prober {
+  let kept: { handle: UdpHandle; key: string; check: ((nread: number, buf: Buffer) => void) | null } | null = null;
+  const drop = () => {
+    if (kept === null) return;
+    kept.handle.recvStop();
+    kept.handle.close();
+    kept = null;
+  };
+  const open = (t: ProbeTarget, local: string | undefined, key: string): string | null => {
+    const handle = new UDP();
+    let { err, syscall }: { err: number; syscall: string } = connectUdp(handle, t.family === 6, local, t.address, t.port);
+    const k = { handle, key, check: null as ((nread: number, buf: Buffer) => void) | null };
+    if (err === 0) {
+      handle.onmessage = (nread, _h, buf) => k.check?.(nread, buf);
+      handle.onerror = () => {};
+      syscall = 'recvStart';
+      err = handle.recvStart();
+    }
+    if (err !== 0) {
+      handle.close();
+      return `dns: ${uvMessage(syscall, err, syscall === 'bind' ? local : `${t.address}:${t.port}`)}`;
+    }
+    kept = k;
+    return null;
+  };
+  const run: Probe = (t, check, source, settle) => bounded(settle, (ok, fail) => {
+    if (t.family === 'unix') {
+      fail('dns: needs an IP server');
+      return () => {};
+    }
+    const local = localAddress(t, source);
+    const key = `${t.address} ${t.port} ${local ?? ''}`;
+    if (kept !== null && kept.key !== key) drop();
+    const error = kept === null ? open(t, local, key) : null;
+    if (error !== null || kept === null) {
+      fail(error ?? 'dns: no socket');
+      return () => {};
+    }
+    const k = kept;
+    const id = (queryId = (queryId + 1) & 0xffff);
+    const onReply = (nread: number, buf: Buffer) => {
+      if (nread < 0) {
+        drop();
+        fail(`dns: ${uvMessage('recvmsg', nread)}`);
+      } else if (nread >= 12 && buf.readUInt16BE(0) === id && ((buf[2] ?? 0) & 0x80) !== 0) ok();
     };
-    handle.onerror = () => {};
-    syscall = 'recvStart';
-    err = handle.recvStart();
-  }
-  if (err === 0) {
-    syscall = 'send';
+    k.check = onReply;
     const list = [dnsQuery(check.name ?? '.', id)];
     const req = new SendWrap();
     req.list = list; // kept alive while the datagram may wait in libuv's queue
-    const sent = handle.send(req, list, 1, false);
-    if (sent < 0) err = sent;
-  }
-  if (err !== 0) fail(`dns: ${uvMessage(syscall, err, syscall === 'bind' ? local : `${t.address}:${t.port}`)}`);
-  return () => {
-    handle.recvStop();
-    handle.close();
-  };
-});
+    const sent = k.handle.send(req, list, 1, false);
+    if (sent < 0) {
+      drop();
+      fail(`dns: ${uvMessage('send', sent, `${t.address}:${t.port}`)}`);
+    }
+    return () => { if (k.check === onReply) k.check = null; };
+  });
+  return { run, close: drop };
+}
 
 /** A prober that keeps nothing between checks. */
 const each = (run: Probe) => (): Prober => ({ run, close() {} });
@@ -68,5 +100,5 @@ export const PROBERS: Record<HealthKind, () => Prober> = {
   off: each((_t, _c, _s, settle) => bounded(settle, (ok) => { ok(); return () => {}; })),
   tcp: each(tcp),
   http: httpProber,
-  dns: each(dns),
+  dns: dnsProber,
 };
