@@ -42,7 +42,8 @@ function dnsProber(): Prober {
   };
   const open = (t: ProbeTarget, local: string | undefined, key: string): string | null => {
     const handle = new UDP();
-    let { err, syscall }: { err: number; syscall: string } = connectUdp(handle, t.family === 6, local, t.address, t.port);
+    const v6 = t.family === 6;
+    let { err, syscall }: { err: number; syscall: string } = connectUdp(handle, v6, local, t.address, t.port);
     const k = { handle, key, check: null as ((nread: number, buf: Buffer) => void) | null };
     if (err === 0) {
       handle.onmessage = (nread, _h, buf) => k.check?.(nread, buf);

@@ -54,7 +54,8 @@ function engineFds(pid: number): number {
       engines.add(Number.parseInt(w.data, 16) === 0 ? fd : w.fd);
     }
   }
-  const own = (fd: string) => (sets.get(fd) ?? []).filter((w) => !(sets.has(w.fd) && Number.parseInt(w.data, 16) === 0));
+  const isLoop = (w: { fd: string; data: string }) => sets.has(w.fd) && Number.parseInt(w.data, 16) === 0;
+  const own = (fd: string) => (sets.get(fd) ?? []).filter((w) => !isLoop(w));
   return [...engines].reduce((n, fd) => n + own(fd).length, 0);
 }
 
