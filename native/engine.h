@@ -59,6 +59,8 @@
 #define MAX_SERVERS 65535        /* select packs slot * 65536 + server */
 #define EPOLL_BATCH 128
 #define HOLD_MAX_BATCHES 1024   /* batches per hold of Node's loop before libuv gets a turn anyway (hold.c) */
+#define HOLD_WORTH 4             /* batches a hold must serve to pay for its 4 epoll_ctl (hold.c) */
+#define HOLD_BACKOFF_MAX 64      /* wake-ups passed up at most after a hold that did not pay */
 #define TAG_LOOP 0               /* epoll_data of libuv's backend fd in the engine's (hold.c): no watch kind is 0 */
 /* what engine_batch saw */
 enum { BATCH_ENGINE, BATCH_LOOP, BATCH_IDLE };
@@ -200,6 +202,7 @@ struct engine_stats {
   double js_calls, batches;
   double js_scopes;                /* batches that called JavaScript (js_scope_open) */
   double holds, held_batches;      /* hold.c: holds of Node's loop, and the batches run inside them */
+  double holds_skipped;            /* hold.c: wake-ups that did not hold, backing off (see HOLD_WORTH) */
   double stale_events;             /* epoll events whose tag named no live registration (ignored) */
 };
 
@@ -221,6 +224,7 @@ struct engine {
   uv_idle_t *idle;
   uv_prepare_t *keep;              /* hold.c: stands in for the stopped poll handle while holding */
   int hold;                        /* create({ holdLoop }): hold Node's loop (1 by default) */
+  uint32_t hold_skip, hold_backoff; /* hold.c: wake-ups to pass up after holds that bought nothing */
   int handles_open;                /* uv handles not yet closed-back */
   int destroyed, in_batch, flushing;
   /* JS side */

@@ -11,6 +11,10 @@
  *  - a batch called JavaScript: it may have started libuv watchers, which libuv adds to its epoll
  *    set only in its next poll, so they would not wake the hold;
  *  - the engine was destroyed, or has no fd left (it no longer keeps the loop alive).
+ * A hold costs 4 epoll_ctl (the engine's fd out of libuv's set and back, libuv's in and out of
+ * the engine's), so one that served fewer than HOLD_WORTH batches cost more than it saved (new
+ * connections call JS on nearly every batch): the next 1, 2, 4 … HOLD_BACKOFF_MAX wake-ups then
+ * do not hold, and a hold that pays resets that.
  * While held, the engine's uv_poll_t is stopped (uv_poll_stop takes the engine's fd out of
  * libuv's epoll set at once; with it in, adding libuv's fd to the engine's would be a cycle,
  * ELOOP), and a ref'd uv_prepare_t `keep` stands in for it so uv_backend_timeout still sees an
@@ -48,6 +52,11 @@ static void give(struct engine *e) {
 /* Called after a batch that ran no JavaScript (engine_on_poll). */
 void hold_loop(struct engine *e) {
   if (!e->hold || !e->keep || e->destroyed || e->st.fds <= 0) return;
+  if (e->hold_skip) {
+    e->hold_skip--;
+    e->st.holds_skipped++;
+    return;
+  }
   uv_update_time(e->loop);
   int timeout = uv_backend_timeout(e->loop);
   if (timeout == 0) return;
@@ -61,14 +70,22 @@ void hold_loop(struct engine *e) {
     return;
   }
   e->st.holds++;
-  for (int held = 0; held < HOLD_MAX_BATCHES; held++) {
+  int held = 0;
+  while (held < HOLD_MAX_BATCHES) {
     double scopes = e->st.js_scopes;
     int r = engine_batch(e, timeout);
     if (r != BATCH_ENGINE || e->destroyed || e->st.js_scopes != scopes || e->st.fds <= 0) break;
+    held++;
     e->st.held_batches++;
     uv_update_time(e->loop);
     timeout = uv_backend_timeout(e->loop);
     if (timeout == 0) break;
   }
   give(e);
+  if (held >= HOLD_WORTH) e->hold_backoff = 0;
+  else {
+    e->hold_backoff = e->hold_backoff ? e->hold_backoff * 2 : 1;
+    if (e->hold_backoff > HOLD_BACKOFF_MAX) e->hold_backoff = HOLD_BACKOFF_MAX;
+    e->hold_skip = e->hold_backoff;
+  }
 }

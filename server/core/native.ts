@@ -80,6 +80,8 @@ export interface NativeStats {
   staleEvents: number;
   /** native/hold.c: holds of Node's loop, and the batches the engine ran inside them */
   holds: number; heldBatches: number;
+  /** wake-ups that did not hold because recent holds served too few batches to pay for themselves */
+  holdsSkipped: number;
 }
 
 export interface NativeEngine {
