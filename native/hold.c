@@ -64,9 +64,8 @@ void hold_loop(struct engine *e) {
   uv_prepare_start(e->keep, never);
   uv_poll_stop(e->poll);
   if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, uv_backend_fd(e->loop), &ev) < 0) {
-    e->hold = 0;   /* cannot nest here (ELOOP with another engine's hold, ENOMEM): never try again */
-    uv_prepare_stop(e->keep);
-    uv_poll_start(e->poll, UV_READABLE, engine_on_poll);
+    e->hold = 0;   /* cannot nest here (ENOMEM, ELOOP): never try again */
+    give(e);
     return;
   }
   e->st.holds++;
