@@ -24,39 +24,42 @@ export function dnsQuery(name: string, id: number): Buffer {
   return Buffer.concat([head, ...labels, Buffer.from([0, 0, 1, 0, 1])]);
 }
 
+type OnReply = (nread: number, buf: Buffer) => void;
+/** The socket a dns prober keeps, the source address it is bound to, and the check waiting on it. */
+interface KeptUdp { handle: UdpHandle; local: string | undefined; check: OnReply | null }
+
 /**
  * One server's dns checks on one connected UDP socket, kept between checks as the http check keeps
  * its connection: a check is a datagram each way, where a socket per check cost a socket, connect,
  * epoll_ctl and close each time. Any reply to the check's query counts: the server is there and
  * answering. A late reply to an earlier query does not (its id is not the current check's). On the
  * connected socket an ICMP port unreachable arrives as ECONNREFUSED, so a stopped server fails at
- * once; an error drops the socket, and a new address or source opens a new one.
+ * once; an error drops the socket, and so does a new source (a new target is a new prober: the
+ * job's key in health.ts).
  */
 function dnsProber(): Prober {
-  let kept: { handle: UdpHandle; key: string; check: ((nread: number, buf: Buffer) => void) | null } | null = null;
+  let kept: KeptUdp | null = null;
   const drop = () => {
     if (kept === null) return;
     kept.handle.recvStop();
     kept.handle.close();
     kept = null;
   };
-  const open = (t: ProbeTarget, local: string | undefined, key: string): string | null => {
+  /** A connected socket reading replies, or why it could not be opened. */
+  const open = (t: ProbeTarget, local: string | undefined): KeptUdp | string => {
     const handle = new UDP();
     const v6 = t.family === 6;
     let { err, syscall }: { err: number; syscall: string } = connectUdp(handle, v6, local, t.address, t.port);
-    const k = { handle, key, check: null as ((nread: number, buf: Buffer) => void) | null };
+    const k: KeptUdp = { handle, local, check: null };
     if (err === 0) {
       handle.onmessage = (nread, _h, buf) => k.check?.(nread, buf);
       handle.onerror = () => {};
       syscall = 'recvStart';
       err = handle.recvStart();
     }
-    if (err !== 0) {
-      handle.close();
-      return `dns: ${uvMessage(syscall, err, syscall === 'bind' ? local : `${t.address}:${t.port}`)}`;
-    }
-    kept = k;
-    return null;
+    if (err === 0) return k;
+    handle.close();
+    return `dns: ${uvMessage(syscall, err, syscall === 'bind' ? local : `${t.address}:${t.port}`)}`;
   };
   const run: Probe = (t, check, source, settle) => bounded(settle, (ok, fail) => {
     if (t.family === 'unix') {
@@ -64,16 +67,18 @@ function dnsProber(): Prober {
       return () => {};
     }
     const local = localAddress(t, source);
-    const key = `${t.address} ${t.port} ${local ?? ''}`;
-    if (kept !== null && kept.key !== key) drop();
-    const error = kept === null ? open(t, local, key) : null;
-    if (error !== null || kept === null) {
-      fail(error ?? 'dns: no socket');
-      return () => {};
+    if (kept !== null && kept.local !== local) drop();
+    if (kept === null) {
+      const opened = open(t, local);
+      if (typeof opened === 'string') {
+        fail(opened);
+        return () => {};
+      }
+      kept = opened;
     }
     const k = kept;
     const id = (queryId = (queryId + 1) & 0xffff);
-    const onReply = (nread: number, buf: Buffer) => {
+    const onReply: OnReply = (nread, buf) => {
       if (nread < 0) {
         drop();
         fail(`dns: ${uvMessage('recvmsg', nread)}`);
