@@ -87,11 +87,11 @@ export async function freePort(): Promise<number> {
 const RESERVED = `${os.tmpdir()}/pen-test-ports`;
 const STALE_MS = 3600_000; // a reservation left by a test process that was killed
 const mine: string[] = [];
+mkdirSync(RESERVED, { recursive: true });
 process.on('exit', () => { for (const f of mine) rmSync(f, { force: true }); });
 
 function reserve(port: number): boolean {
   const file = `${RESERVED}/${port}`;
-  mkdirSync(RESERVED, { recursive: true });
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       closeSync(openSync(file, 'wx'));

@@ -26,7 +26,6 @@ function edgeTriggered(pid: number): number {
   return n;
 }
 
-/** An epoll set's watched fds, by the epoll fd's number. */
 /** pid's epoll fds, each with what it watches: the fd and its epoll_data (hex, as fdinfo prints it). */
 function epollSets(pid: number): Map<string, { fd: string; data: string }[]> {
   const sets = new Map<string, { fd: string; data: string }[]>();
@@ -47,14 +46,11 @@ function epollSets(pid: number): Map<string, { fd: string; data: string }[]> {
  */
 function engineFds(pid: number): number {
   const sets = epollSets(pid);
+  const isLoop = (w: { fd: string; data: string }) => sets.has(w.fd) && Number.parseInt(w.data, 16) === 0;
   const engines = new Set<string>();
   for (const [fd, watched] of sets) {
-    for (const w of watched) {
-      if (!sets.has(w.fd)) continue;
-      engines.add(Number.parseInt(w.data, 16) === 0 ? fd : w.fd);
-    }
+    for (const w of watched) if (sets.has(w.fd)) engines.add(isLoop(w) ? fd : w.fd);
   }
-  const isLoop = (w: { fd: string; data: string }) => sets.has(w.fd) && Number.parseInt(w.data, 16) === 0;
   const own = (fd: string) => (sets.get(fd) ?? []).filter((w) => !isLoop(w));
   return [...engines].reduce((n, fd) => n + own(fd).length, 0);
 }
