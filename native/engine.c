@@ -162,6 +162,7 @@ int engine_batch(struct engine *e, int timeout_ms) {
   e->in_batch++;
   e->st.batches++;
   int n = epoll_wait(e->epfd, ev, EPOLL_BATCH, timeout_ms);
+  if (timeout_ms != 0) uv_update_time(e->loop);   /* a hold's wait: JS run now reads libuv's clock */
   if (n == 0 || (n < 0 && errno != EINTR)) seen = BATCH_IDLE;
   for (int i = 0; i < n && !e->destroyed; i++) {
     if (ev[i].data.u64 == TAG_LOOP) seen = BATCH_LOOP;
@@ -178,7 +179,7 @@ void engine_on_poll(uv_poll_t *h, int status, int events) {
   struct engine *e = h->data;
   double scopes = e->st.js_scopes;
   engine_batch(e, 0);
-  if (e->st.js_scopes == scopes) hold_loop(e);
+  if (e->st.js_scopes == scopes || hold_after_js(e)) hold_loop(e);
 }
 
 static void on_timer(uv_timer_t *t) {
@@ -247,6 +248,7 @@ int engine_init(struct engine *e, uint32_t nslots) {
   if (!e->slot_kind || !e->slot_ptr || !e->conns || !e->iobuf || !e->hash) return -ENOMEM;   /* caller: engine_destroy */
   if (hold_init(e) < 0) return -ENOMEM;
   e->hold = 1;
+  e->hold_js = -1;
   uv_poll_start(e->poll, UV_READABLE, engine_on_poll);
   engine_update_ref(e);
   return 0;

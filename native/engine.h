@@ -203,6 +203,7 @@ struct engine_stats {
   double js_scopes;                /* batches that called JavaScript (js_scope_open) */
   double holds, held_batches;      /* hold.c: holds of Node's loop, and the batches run inside them */
   double holds_skipped;            /* hold.c: wake-ups that did not hold, backing off (see HOLD_WORTH) */
+  double held_js;                  /* hold.c: held batches that ran JavaScript */
   double stale_events;             /* epoll events whose tag named no live registration (ignored) */
 };
 
@@ -224,6 +225,8 @@ struct engine {
   uv_idle_t *idle;
   uv_prepare_t *keep;              /* hold.c: stands in for the stopped poll handle while holding */
   int hold;                        /* create({ holdLoop }): hold Node's loop (1 by default) */
+  int hold_js;                     /* hold.c: 1 once uv_backend_timeout was seen to count queued
+                                      watchers, so a batch that ran JS may go on holding; -1 unknown */
   uint32_t hold_skip, hold_backoff; /* hold.c: wake-ups to pass up after holds that bought nothing */
   int handles_open;                /* uv handles not yet closed-back */
   int destroyed, in_batch, flushing;
@@ -278,6 +281,7 @@ int engine_batch(struct engine *e, int timeout_ms);
 void engine_on_poll(uv_poll_t *h, int status, int events);
 /* hold.c */
 int hold_init(struct engine *e);
+int hold_after_js(struct engine *e);
 void hold_loop(struct engine *e);
 void engine_update_ref(struct engine *e);
 int engine_close_fd(struct engine *e, int fd);

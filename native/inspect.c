@@ -110,5 +110,6 @@ napi_value m_stats(napi_env env, napi_callback_info info) {
   out_num(env, out, "holds", st->holds);
   out_num(env, out, "heldBatches", st->held_batches);
   out_num(env, out, "holdsSkipped", st->holds_skipped);
+  out_num(env, out, "heldJs", st->held_js);
   return out;
 }

@@ -82,6 +82,8 @@ export interface NativeStats {
   holds: number; heldBatches: number;
   /** wake-ups that did not hold because recent holds served too few batches to pay for themselves */
   holdsSkipped: number;
+  /** held batches that called JavaScript (it started no libuv watcher, so the hold went on) */
+  heldJs: number;
 }
 
 export interface NativeEngine {
