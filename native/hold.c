@@ -53,13 +53,14 @@ int hold_after_js(struct engine *e) { return e->hold_js == 1; }
 static void give(struct engine *e) {
   struct epoll_event unused = { 0 };
   epoll_ctl(e->epfd, EPOLL_CTL_DEL, uv_backend_fd(e->loop), &unused);
-  uv_prepare_stop(e->keep);
   if (!e->destroyed) {
+    /* the keep handle still active: with no active handle at all the timeout would read 0 */
     int before = e->hold_js < 0 ? uv_backend_timeout(e->loop) : 0;
     uv_poll_start(e->poll, UV_READABLE, engine_on_poll);   /* queues its watcher for libuv's next poll */
     if (before != 0) e->hold_js = uv_backend_timeout(e->loop) == 0;
-    engine_update_ref(e);
   }
+  uv_prepare_stop(e->keep);
+  engine_update_ref(e);
 }
 
 /* Called after a batch that ran no JavaScript, or ran some that left libuv nothing to register

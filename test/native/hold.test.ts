@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { createInterface } from 'node:readline';
 import { echoServer, harness, roundTrip, sleep } from './harness.ts';
+import type { NativeStats } from '../../server/core/native.ts';
 
 // A backend and a client in one python process: the client sends 16 bytes through the engine,
 // the backend echoes them, the client reads them back; ROUNDS times, every wait bounded (5 s).
@@ -207,36 +208,58 @@ for line in sys.stdin:
     print("done", flush=True)
 `;
 
-async function peers2() {
+/** The python peers: their backend's and echo server's ports, and their two commands. */
+async function pythonPeers() {
   const child = spawn('python3', ['-c', PEERS2], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, LD_PRELOAD: '' } });
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   const [backend, echo] = String((await lines.next()).value).split(' ').map(Number) as [number, number];
-  const h = harness([{ address: '127.0.0.1', port: backend }], 64);
-  const { port } = h.eng.listen('tcp', '127.0.0.1', 0, 64);
-  const conns = async (n: number, lead = 0, quiet = 0) => {
+  const conns = async (port: number, n: number, lead = 0, quiet = 0) => {
     child.stdin!.write(`conns ${port} ${n} ${lead} ${quiet}\n`);
     assert.equal((await within(30000, `${n} connections`, lines.next())).value, 'done');
   };
-  const ping = (ms: number) => child.stdin!.write(`ping ${port} ${ms}\n`);
+  const ping = (port: number, ms: number) => child.stdin!.write(`ping ${port} ${ms}\n`);
   const stop = async () => {
-    h.destroy();
     child.kill('SIGTERM');
     if (child.exitCode === null) await within(5000, 'the peers exit', once(child, 'exit'));
   };
-  return { h, echo, conns, ping, stop };
+  return { backend, echo, conns, ping, stop };
 }
 
-test('a connection per request from another process runs inside holds, JS and all', async () => {
-  const { h, conns, stop } = await peers2();
+/** The python peers with an engine of this process in front of their backend. */
+async function peers2() {
+  const peers = await pythonPeers();
+  const h = harness([{ address: '127.0.0.1', port: peers.backend }], 64);
+  const { port } = h.eng.listen('tcp', '127.0.0.1', 0, 64);
+  return {
+    h, echo: peers.echo,
+    conns: (n: number, lead = 0, quiet = 0) => peers.conns(port, n, lead, quiet),
+    ping: (ms: number) => peers.ping(port, ms),
+    stop: async () => { h.destroy(); await peers.stop(); },
+  };
+}
+
+test('a connection per request from another process runs inside holds, JS and all, with the engine alone keeping the loop alive', async () => {
+  const peers = await pythonPeers();
+  // in its own process (alone.ts), as in pen: while held, libuv has no other active handle
+  const alone = spawn(process.execPath, ['--import', 'tsx', new URL('./alone.ts', import.meta.url).pathname, String(peers.backend), '300'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = once(alone, 'exit');
+  const kill = setTimeout(() => alone.kill('SIGKILL'), 60000);
   try {
-    await conns(300);
-    await h.waitClosed(300, 10000);
-    const s = h.eng.stats();
+    const out = createInterface({ input: alone.stdout! })[Symbol.asyncIterator]();
+    const port = Number((await within(10000, 'the engine listens', out.next())).value);
+    await peers.conns(port, 300);
+    const s = JSON.parse(String((await within(10000, 'the stats', out.next())).value)) as NativeStats;
+    const [code] = await within(10000, 'the engine process exits by itself', exited);
+    assert.equal(code, 0);
     console.log(`300 connections: ${s.batches} batches, ${s.heldBatches} held (${s.heldJs} of them called JS), ${s.holds} holds`);
     // picks and records call JS, and start no libuv watcher: the hold goes on through them
     assert.ok(s.heldJs >= 300, `${s.heldJs} held batches called JS`);
     assert.ok(s.heldBatches >= 0.8 * s.batches, `${s.heldBatches} of ${s.batches} batches were held`);
-  } finally { await stop(); }
+  } finally {
+    clearTimeout(kill);
+    if (alone.exitCode === null) alone.kill('SIGKILL');
+    await peers.stop();
+  }
 });
 
 test('a libuv watcher that JS starts inside a held batch is served at once', async () => {
