@@ -107,6 +107,9 @@ function openOne(port: number): Promise<net.Socket> {
 export interface IdleResult {
   baseKiB: number;
   heldKiB: number;
+  /** RSS while the first `midHeld` (≥ `midway`) of them were held, when asked for */
+  midKiB?: number;
+  midHeld?: number;
   /** connections nginx saw open while they were held (proves they went all the way through) */
   backendHeld: number;
 }
@@ -134,29 +137,41 @@ async function warmUp(port: number, how: WarmUp): Promise<void> {
 
 /**
  * Open `n` connections through the proxy on `port`, let them sit idle, and read the proxy's
- * resident memory before and while they are held.
+ * resident memory before and while they are held; with `midway`, also while that many were.
  */
-export async function holdIdle(pid: number, port: number, backendPort: number, n: number, how: WarmUp = 'cold'): Promise<IdleResult> {
+export async function holdIdle(
+  pid: number, port: number, backendPort: number, n: number, how: WarmUp = 'cold', midway = 0,
+): Promise<IdleResult> {
   await warmUp(port, how);
   const baseKiB = rssKiB(pid) ?? NaN;
   const before = await nginxActive(backendPort);
   const held: net.Socket[] = [];
+  /** RSS once nginx sees `k` of them (or 10 s passed), and how many it saw */
+  const settled = async (k: number): Promise<[number, number]> => {
+    let seen = 0;
+    const deadline = Date.now() + 10000;
+    while (Date.now() < deadline) {
+      seen = (await nginxActive(backendPort)) - before;
+      if (seen >= k) break;
+      await sleep(100);
+    }
+    await sleep(1000);
+    return [rssKiB(pid) ?? NaN, seen];
+  };
   try {
+    let midKiB: number | undefined;
+    let midHeld = 0;
     for (let i = 0; i < n; i += 100) {
       const batch = await Promise.all(Array.from({ length: Math.min(100, n - i) }, () => openOne(port)));
       for (const s of batch) s.on('error', () => {});
       held.push(...batch);
+      if (midway > 0 && midKiB === undefined && held.length >= midway) {
+        midHeld = held.length;
+        [midKiB] = await settled(midHeld);
+      }
     }
-    let backendHeld = 0;
-    const deadline = Date.now() + 10000;
-    while (Date.now() < deadline) {
-      backendHeld = (await nginxActive(backendPort)) - before;
-      if (backendHeld >= n) break;
-      await sleep(100);
-    }
-    await sleep(1000);
-    const heldKiB = rssKiB(pid) ?? NaN;
-    return { baseKiB, heldKiB, backendHeld };
+    const [heldKiB, backendHeld] = await settled(n);
+    return { baseKiB, heldKiB, backendHeld, ...(midKiB === undefined ? {} : { midKiB, midHeld }) };
   } finally {
     for (const s of held) s.destroy();
     await sleep(300);

@@ -29,6 +29,8 @@ export const METRICS: Metric[] = [
   { key: 'conn_kib', label: 'memory per conn, held + slot, KiB', better: 'lower', digits: 2, goal: { max: 2.0 } },
   { key: 'idle_kib_per_conn_warm', label: 'memory per held conn after a 500-conn warm-up, KiB', better: 'lower', digits: 2 },
   { key: 'conn_kib_warm', label: 'memory per conn, held + slot, after a 500-conn warm-up, KiB', better: 'lower', digits: 2 },
+  { key: 'idle_kib_per_conn_slope', label: 'memory per held conn from 2000 to 6000 held (the slope), KiB', better: 'lower', digits: 2 },
+  { key: 'conn_kib_slope', label: 'memory per conn, the slope + slot, KiB', better: 'lower', digits: 2 },
 ];
 
 export interface Results {

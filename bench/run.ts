@@ -289,30 +289,46 @@ async function slotKiB(t: TargetKey, backendPort: number): Promise<number> {
   return (rss[1]! - rss[0]!) / (SLOT_SPAN - 1);
 }
 
-/** RSS per connection held by a fresh proxy after the given warm-up (load.ts holdIdle); NaN if it failed. */
-async function heldKiB(t: TargetKey, backendPort: number, round: number, how: WarmUp): Promise<number> {
-  const [perConn, rssRow] = how === 'cold' ? ['idle_kib_per_conn', 'idle_rss_mib'] : ['idle_kib_per_conn_warm', null];
-  const rows = how === 'cold' ? ['idle_rss_mib', 'idle_kib_per_conn', 'slot_kib', 'conn_kib'] : ['idle_kib_per_conn_warm', 'conn_kib_warm'];
-  // a fresh process each time, so earlier load does not show up as idle memory
-  const up = await startAll(backendPort, false, [t], rows);
-  const run = up.get(t);
-  if (!run?.proc) return NaN;
+/**
+ * The ways memory per held connection is read, each by a fresh proxy (load.ts holdIdle): after a
+ * cold or a warm start, and the slope, from `idle` to 3 × `idle` held, which leaves out what the
+ * process grows into once (V8's heap pages, malloc arenas of V8's worker threads) and pays
+ * whatever the count. Each names its result rows and its `held + slot` row.
+ */
+const HELD = {
+  cold: { warm: 'cold', perConn: 'idle_kib_per_conn', rss: 'idle_rss_mib', sum: 'conn_kib', times: 1 },
+  warm: { warm: 'warm', perConn: 'idle_kib_per_conn_warm', rss: null, sum: 'conn_kib_warm', times: 1 },
+  slope: { warm: 'cold', perConn: 'idle_kib_per_conn_slope', rss: null, sum: 'conn_kib_slope', times: 3 },
+} as const satisfies Record<string, { warm: WarmUp; perConn: string; rss: string | null; sum: string; times: number }>;
+type HeldHow = keyof typeof HELD;
+
+/** RSS per connection held, read as HELD[how] says; NaN if it failed. */
+async function heldKiB(t: TargetKey, backendPort: number, round: number, how: HeldHow): Promise<number> {
+  const m = HELD[how];
+  const rows = [m.perConn, m.sum, ...(m.rss ? [m.rss, 'slot_kib'] : [])];
+  const n = idleCount * m.times;
+  let run: Running | undefined;
   try {
-    const r = await holdIdle(run.proc.pid, run.port, backendPort, idleCount, how);
-    if (r.backendHeld < idleCount * 0.99) {
-      results.warnings.push(`memory (${how}) / ${t} round ${round + 1}: nginx saw only ${r.backendHeld} of ${idleCount} connections`);
+    // a fresh process each time, so earlier load does not show up as idle memory; slots for all n
+    const slots = Math.max(4000, n + 500);
+    run = await startTarget(t, backendPort, false, tmp, pin.proxy, opt.ours, slots, opt.health, extra);
+    const r = await holdIdle(run.proc!.pid, run.port, backendPort, n, m.warm, m.times > 1 ? idleCount : 0);
+    if (r.backendHeld < n * 0.99) {
+      results.warnings.push(`memory (${how}) / ${t} round ${round + 1}: nginx saw only ${r.backendHeld} of ${n} connections`);
     }
-    const held = (r.heldKiB - r.baseKiB) / idleCount;
-    if (rssRow) record(results, rssRow, t, r.heldKiB / 1024);
-    record(results, perConn, t, held);
-    log(`round ${round + 1} memory ${t} (${how}): ${(r.baseKiB / 1024).toFixed(1)} MiB idle → ${(r.heldKiB / 1024).toFixed(1)} MiB holding ${idleCount} (${r.backendHeld} at nginx)`);
+    const held = r.midKiB === undefined ? (r.heldKiB - r.baseKiB) / n : (r.heldKiB - r.midKiB) / (n - r.midHeld!);
+    if (m.rss) record(results, m.rss, t, r.heldKiB / 1024);
+    record(results, m.perConn, t, held);
+    const mib = (kib: number) => `${(kib / 1024).toFixed(1)} MiB`;
+    const mid = r.midKiB === undefined ? '' : ` → ${mib(r.midKiB)} holding ${r.midHeld}`;
+    log(`round ${round + 1} memory ${t} (${how}): ${mib(r.baseKiB)} idle${mid} → ${mib(r.heldKiB)} holding ${n} (${r.backendHeld} at nginx)`);
     return held;
   } catch (err) {
-    note(results, rssRow ?? perConn, t, (err as Error).message.split('\n')[0]!);
+    for (const row of rows) note(results, row, t, (err as Error).message.split('\n')[0]!);
     log(`round ${round + 1} memory ${t} (${how}): ${(err as Error).message}`);
     return NaN;
   } finally {
-    await run.proc.stop();
+    await run?.proc?.stop();
   }
 }
 
@@ -321,11 +337,10 @@ async function memoryPhase(backendPort: number): Promise<void> {
   const proxies = targets.filter((t) => t !== 'direct');
   for (let round = 0; round < rounds; round++) {
     for (const t of rotated(proxies, round)) {
-      const held = await heldKiB(t, backendPort, round, 'cold');
-      const warm = await heldKiB(t, backendPort, round, 'warm');
+      const held = new Map((Object.keys(HELD) as HeldHow[]).map((how) => [how, NaN]));
+      for (const how of held.keys()) held.set(how, await heldKiB(t, backendPort, round, how));
       const both = (slot: number) => {
-        if (Number.isFinite(held)) record(results, 'conn_kib', t, held + slot);
-        if (Number.isFinite(warm)) record(results, 'conn_kib_warm', t, warm + slot);
+        for (const [how, kib] of held) if (Number.isFinite(kib)) record(results, HELD[how].sum, t, kib + slot);
       };
       if (t === 'haproxy') {
         // HAProxy sizes its buffers per connection as it goes; maxconn reserves nothing up front
@@ -349,7 +364,7 @@ async function main(): Promise<void> {
   log(`${rounds} round(s) of ${duration} s; targets ${targets.join(', ')}; cases ${cases.join(', ')}`);
   log(`CPU placement: ${placement}`);
   const needNginx = cases.some((c) => c in TCP_CASES || c === 'memory');
-  const nginx = needNginx ? await startNginx(tmp, pin.load, Math.max(idleCount, 1000) + 500) : null;
+  const nginx = needNginx ? await startNginx(tmp, pin.load, Math.max(idleCount * HELD.slope.times, 1000) + 500) : null;
   try {
     if (nginx) await tcpPhase(nginx.port);
     await udpPhase();
