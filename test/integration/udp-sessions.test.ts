@@ -224,9 +224,13 @@ describe('UDP sessions', () => {
       assert.ok(answers.every((r) => r?.answer === '10.0.0.1'), `round ${round}: every new client is served`);
       assert.ok(pen.connsUsed <= 16);
     }
-    assert.ok(listener.counters.recycled >= 160 - 16, `recycled ${listener.counters.recycled}`);
+    // a round slower than idle_timeout lets a session expire before a later round recycles it
+    // (CI once: 143 recycled, not 144), so what is certain is that each session leaves one way or the other
+    assert.ok(listener.counters.recycled > 0, 'a full table recycled sessions');
     for (let i = 0; i < 60 && (pen.connsUsed > 0 || fds() > before); i++) await sleep(100);
     assert.deepEqual([pen.connsUsed, listener.size, pen.servers.list[0]?.c], [0, 0, 0]);
+    const { sessions, recycled, expired } = listener.counters;
+    assert.deepEqual([sessions, recycled + expired], [160, 160], `recycled ${recycled}, expired ${expired}`);
     assert.ok(fds() <= before, `descriptors: ${fds()} now, ${before} before`);
   });
 
