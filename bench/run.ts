@@ -337,8 +337,8 @@ async function memoryPhase(backendPort: number): Promise<void> {
   const proxies = targets.filter((t) => t !== 'direct');
   for (let round = 0; round < rounds; round++) {
     for (const t of rotated(proxies, round)) {
-      const held = new Map((Object.keys(HELD) as HeldHow[]).map((how) => [how, NaN]));
-      for (const how of held.keys()) held.set(how, await heldKiB(t, backendPort, round, how));
+      const held: [HeldHow, number][] = [];
+      for (const how of Object.keys(HELD) as HeldHow[]) held.push([how, await heldKiB(t, backendPort, round, how)]);
       const both = (slot: number) => {
         for (const [how, kib] of held) if (Number.isFinite(kib)) record(results, HELD[how].sum, t, kib + slot);
       };

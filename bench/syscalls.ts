@@ -176,6 +176,11 @@ async function straced(pid: number, work: () => Promise<void>): Promise<{ counts
 
 const sum = (m: Counts): number => [...m.values()].reduce((a, b) => a + b, 0);
 
+/** Of the idle windows before and after the load, the one with less background per ms. */
+function quieter<W extends { ms: number }>(before: W, after: W, amount: (w: W) => number): W {
+  return amount(before) / before.ms <= amount(after) / after.ms ? before : after;
+}
+
 function perRequest(busy: Counts, busyMs: number, idle: Counts, idleMs: number, n: number): Counts {
   const out: Counts = new Map();
   for (const [k, v] of busy) {
@@ -235,9 +240,9 @@ async function straceTarget(t: Target, backend: number): Promise<void> {
       const before = await straced(proc.pid, () => sleep(500));
       const busy = await straced(proc.pid, () => load(port, c, REQUESTS));
       const after = await straced(proc.pid, () => sleep(Math.max(500, busy.ms)));
-      const idle = sum(before.counts) / before.ms <= sum(after.counts) / after.ms ? before : after;
+      const idle = quieter(before, after, (w) => sum(w.counts));
       row(t, c).sys = perRequest(busy.counts, busy.ms, idle.counts, idle.ms, REQUESTS);
-      const total = [...row(t, c).sys!.values()].reduce((a, b) => a + b, 0);
+      const total = sum(row(t, c).sys!);
       log(`${LABEL[t]} ${c}: ${total.toFixed(1)} syscalls per request (${busy.ms} ms under strace)`);
     }
   } finally { await proc.stop(); }
@@ -252,7 +257,7 @@ async function callgrindTarget(t: Target, backend: number): Promise<void> {
       const before = await callgrindIr(proc.pid, () => sleep(500));
       const busy = await callgrindIr(proc.pid, () => load(port, c, REQUESTS));
       const after = await callgrindIr(proc.pid, () => sleep(Math.max(500, busy.ms)));
-      const idle = before.ir / before.ms <= after.ir / after.ms ? before : after;
+      const idle = quieter(before, after, (w) => w.ir);
       row(t, c).ir = (busy.ir - (idle.ir * busy.ms) / idle.ms) / REQUESTS;
       log(`${LABEL[t]} ${c}: ${Math.round(row(t, c).ir!)} instructions per request (${busy.ms} ms under callgrind)`);
     }
