@@ -12,7 +12,7 @@ import { harness, openFds, sleep, udpEcho } from './harness.ts';
 import { nth } from '../helpers/nth.ts';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-const IO_BUF = 65536;   // IO_BUF_SIZE in native/engine.h: the most one pending remainder holds
+const IO_BUF = 262144;  // IO_BUF_SIZE in native/engine.h: the most one pending remainder holds
 
 async function until(cond: () => boolean, ms: number, what: string) {
   const end = Date.now() + ms;
