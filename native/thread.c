@@ -20,7 +20,7 @@
  *    uv_async_send wakes the JS thread, which sets owner = -1 and runs conn_close (close, record).
  *  - Shared memory: a worker writes the live words of the slots it owns (bytes, state), as the
  *    JS thread does for its own; the record is written by the JS thread after the hand back.
- *  - Each worker owns its epoll fd, its eventfd and its 64 KiB buffer; the JS thread closes them
+ *  - Each worker owns its epoll fd, its eventfd and its IO_BUF_SIZE buffer; the JS thread closes them
  *    after pthread_join (threads_stop), which is also when the conns a worker still held return.
  *
  * Lengths: as tcp.c (the worker runs tcp.c's forwarding with its own engine struct).
