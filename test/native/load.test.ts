@@ -8,11 +8,13 @@ import net from 'node:net';
 import dgram from 'node:dgram';
 import { once } from 'node:events';
 import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { harness, openFds, sleep, udpEcho } from './harness.ts';
 import { nth } from '../helpers/nth.ts';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-const IO_BUF = 262144;  // IO_BUF_SIZE in native/engine.h: the most one pending remainder holds
+/** IO_BUF_SIZE, read from the header the addon is built from: the most one pending remainder holds */
+const IO_BUF = Number(/^#define IO_BUF_SIZE (\d+)/m.exec(readFileSync(new URL('../../native/engine.h', import.meta.url), 'utf8'))?.[1]);
 
 async function until(cond: () => boolean, ms: number, what: string) {
   const end = Date.now() + ms;
