@@ -14,7 +14,13 @@ import { nth } from '../helpers/nth.ts';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 /** IO_BUF_SIZE, read from the header the addon is built from: the most one pending remainder holds */
-const IO_BUF = Number(/^#define IO_BUF_SIZE (\d+)/m.exec(readFileSync(new URL('../../native/engine.h', import.meta.url), 'utf8'))?.[1]);
+const IO_BUF = ioBufSize();
+
+function ioBufSize(): number {
+  const m = /^#define IO_BUF_SIZE (\d+)/m.exec(readFileSync(new URL('../../native/engine.h', import.meta.url), 'utf8'));
+  if (!m) throw new Error('native/engine.h has no "#define IO_BUF_SIZE <number>": the stalled-reader bound cannot be read');
+  return Number(m[1]);
+}
 
 async function until(cond: () => boolean, ms: number, what: string) {
   const end = Date.now() + ms;
