@@ -64,22 +64,26 @@ export async function deadPort(): Promise<number> {
 }
 
 /**
- * A free TCP port on loopback for a listener that another process opens. Picked at random below
+ * A free TCP port on `host` for a listener that another process opens. Picked at random below
  * the kernel's ephemeral range, so outgoing connections of parallel tests cannot take it meanwhile,
  * and reserved until this test process exits (a file per port in RESERVED, created exclusively), so
  * neither this process nor a test file running beside it is handed the same port before its
- * listener binds it.
+ * listener binds it. Pass '::' for a dual-stack wildcard listener: that probe also fails when the
+ * port is taken on 127.0.0.1 or ::1.
  */
-export async function freePort(): Promise<number> {
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return reservedPort((port) => new Promise<boolean>((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, host, () => s.close(() => resolve(true)));
+  }));
+}
+
+/** A port below the ephemeral range that `probe` can bind, reserved as freePort explains. */
+export async function reservedPort(probe: (port: number) => Promise<boolean>): Promise<number> {
   for (let tries = 0; tries < 200; tries++) {
     const port = 10000 + Math.floor(Math.random() * 22000);
-    if (!reserve(port)) continue;
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.createServer();
-      s.once('error', () => resolve(false));
-      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-    if (ok) return port;
+    if (reserve(port) && await probe(port)) return port;
   }
   throw new Error('no free port found');
 }

@@ -5,6 +5,7 @@ import dgram from 'node:dgram';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { reservedPort } from './backends.ts';
 
 export interface DnsBackend {
   port: number;
@@ -63,14 +64,13 @@ export async function dnsBackend(answer: string, host = '127.0.0.1', port = 0): 
   };
 }
 
-/** A UDP port nothing listens on (bound then released), for pen's -U listener. */
-export async function freeUdpPort(host = '127.0.0.1'): Promise<number> {
-  const s = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
-  s.bind(0, host);
-  await once(s, 'listening');
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
+/** A free UDP port on `host` for pen's -U listener, picked and reserved as freePort does. */
+export function freeUdpPort(host = '127.0.0.1'): Promise<number> {
+  return reservedPort((port) => new Promise<boolean>((resolve) => {
+    const s = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+    s.once('error', () => { s.close(); resolve(false); });
+    s.bind(port, host, () => s.close(() => resolve(true)));
+  }));
 }
 
 let nextId = 1;

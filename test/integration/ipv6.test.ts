@@ -2,7 +2,6 @@
 // directions between the families, with curl as the client (pen testsuite cases 9 and 10).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import net from 'node:net';
 import { afterEach, describe, test } from 'node:test';
 import { freePort, httpBackend, type HttpBackend } from '../helpers/backends.ts';
 import { penctl, startPen, type PenProcess } from '../helpers/pen.ts';
@@ -24,15 +23,6 @@ async function backend(name: string, host: string): Promise<HttpBackend> {
   return b;
 }
 
-/** A free TCP port on ::1. */
-async function freePort6(): Promise<number> {
-  const s = net.createServer().listen(0, '::1');
-  await new Promise((r) => s.once('listening', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
 /** Start pen and wait until it listens on `port` (IPv4 or IPv6; no connection is made). */
 async function penOn(args: string[], port: number): Promise<PenProcess> {
   const pen = await startPen(args, { waitPort: port });
@@ -43,7 +33,7 @@ async function penOn(args: string[], port: number): Promise<PenProcess> {
 describe('IPv6', () => {
   test('IPv6 to IPv4: a :::PORT listener serves IPv6 and IPv4 clients, and IPv4 clients are shown plainly', async () => {
     const b = await backend('A', '127.0.0.1');
-    const port = await freePort6();
+    const port = await freePort('::');
     await penOn(['-H', `:::${port}`, `127.0.0.1:${b.port}`], port);
     assert.equal(await curl(['-g6', `http://[::1]:${port}/`]), 'A');
     assert.equal(await curl(['-4', `http://127.0.0.1:${port}/`]), 'A');
@@ -54,7 +44,7 @@ describe('IPv6', () => {
   test('::1:PORT (pen\'s form) and [::1]:PORT both listen on ::1 only', async () => {
     const b = await backend('A', '127.0.0.1');
     for (const make of [(p: number) => `::1:${p}`, (p: number) => `[::1]:${p}`]) {
-      const port = await freePort6();
+      const port = await freePort('::');
       const pen = await penOn([make(port), `127.0.0.1:${b.port}`], port);
       assert.equal(await curl(['-g6', `http://[::1]:${port}/`]), 'A', make(port));
       assert.match(await curl(['-4', `http://127.0.0.1:${port}/`]), /^exit /, 'not reachable over IPv4');
@@ -75,7 +65,7 @@ describe('IPv6', () => {
   test('IPv6 to IPv6 with mixed backends, balanced round robin', async () => {
     const b4 = await backend('FOUR', '127.0.0.1');
     const b6 = await backend('SIX', '::1');
-    const port = await freePort6();
+    const port = await freePort('::');
     await penOn(['-r', `::1:${port}`, `127.0.0.1:${b4.port}`, `[::1]:${b6.port}`], port);
     const answers = [];
     for (let i = 0; i < 4; i++) answers.push(await curl(['-g6', `http://[::1]:${port}/`]));
