@@ -53,14 +53,12 @@ export async function tcpBackend(name: string, host = '127.0.0.1'): Promise<{ po
   };
 }
 
-/** A port that nothing listens on (bound then released). */
-export async function deadPort(): Promise<number> {
-  const s = net.createServer();
-  s.listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
+/**
+ * A port that nothing listens on: a reserved one (see freePort), so neither a parallel test's
+ * listener nor an outgoing connection's ephemeral port can take it while the test relies on it.
+ */
+export function deadPort(): Promise<number> {
+  return freePort();
 }
 
 /**
