@@ -1,6 +1,7 @@
-// `npm run bench:syscalls`: what one request costs each proxy in system calls (strace -f -c) and in
-// user-space instructions (valgrind --tool=callgrind), for C pen, our TypeScript path and our native
-// path, in front of one nginx on loopback. Each figure is a fixed number of requests, less the
+// `npm run bench:syscalls`: what one request costs each proxy in system calls (strace -f -c, and
+// perf trace -s, which is light enough to count under concurrent load) and in user-space
+// instructions (valgrind --tool=callgrind), for C pen, our TypeScript path and our native path, in
+// front of one nginx on loopback. Each figure is a fixed number of requests, less the
 // background (timers, the sweep, a compiler thread finishing) of the quieter of two idle windows as
 // long, one before and one after, on the same process, divided by the requests.
 // Cases: keep-alive (one connection carries many requests) and close (a new connection per request).
@@ -18,6 +19,7 @@ const { values: opt } = parseArgs({
     requests: { type: 'string', default: '2000' },
     warm: { type: 'string', default: '20000' },
     concurrency: { type: 'string', default: '1' },
+    'load-concurrency': { type: 'string', default: '32' },
     targets: { type: 'string', default: 'pen,ts,native' },
     cases: { type: 'string', default: 'keepalive,close' },
     tools: { type: 'string', default: 'strace,callgrind' },
@@ -28,13 +30,15 @@ const { values: opt } = parseArgs({
 });
 if (opt.help) {
   console.log(`usage: npm run bench:syscalls -- [--requests N] [--warm N (requests before the window)] [--concurrency C] [--targets pen,ts,native]
-       [--cases keepalive,close] [--tools strace,callgrind] [--top K (syscalls listed per row)]
+       [--cases keepalive,close] [--tools strace,callgrind,perftrace] [--top K (syscalls listed per row)]
+       [--load-concurrency L (requests at a time under perf trace; 32)]
        [--ours PATH (bin/pen.js of another checkout, to compare it)]`);
   process.exit(0);
 }
 
 const REQUESTS = Math.max(10, Number(opt.requests));
 const CONC = Math.max(1, Number(opt.concurrency));
+const LOAD_CONC = Math.max(1, Number(opt['load-concurrency']));
 const TOP = Math.max(0, Number(opt.top));
 type Target = 'pen' | 'ts' | 'native';
 type Case = 'keepalive' | 'close';
@@ -45,9 +49,10 @@ const tools = opt.tools.split(',');
 /** the whole run is bounded: past this everything started is killed */
 const DEADLINE_MS = 20 * 60_000;
 
-const missing = ['nginx', 'pen', ...tools.map((t) => (t === 'callgrind' ? 'valgrind' : t))].filter((p) => !which(p));
+const PROGRAM: Record<string, string> = { callgrind: 'valgrind', perftrace: 'perf' };
+const missing = ['nginx', 'pen', ...tools.map((t) => PROGRAM[t] ?? t)].filter((p) => !which(p));
 if (missing.length) {
-  console.error(`bench:syscalls: missing ${missing.join(', ')} (apt-get install nginx-light pen strace valgrind)`);
+  console.error(`bench:syscalls: missing ${missing.join(', ')} (apt-get install nginx-light pen strace valgrind linux-perf)`);
   process.exit(2);
 }
 
@@ -92,8 +97,8 @@ function connect(port: number): Promise<net.Socket> {
   });
 }
 
-/** n requests over CONC workers: keep-alive reuses one connection each, close opens one per request (as wrk). */
-async function load(port: number, c: Case, n: number): Promise<void> {
+/** n requests over `conc` workers: keep-alive reuses one connection each, close opens one per request (as wrk). */
+async function load(port: number, c: Case, n: number, conc = CONC): Promise<void> {
   let left = n;
   const worker = async () => {
     let s: net.Socket | null = null;
@@ -106,7 +111,7 @@ async function load(port: number, c: Case, n: number): Promise<void> {
     }
     s?.destroy();
   };
-  await Promise.all(Array.from({ length: CONC }, worker));
+  await Promise.all(Array.from({ length: conc }, worker));
 }
 
 // ---- the proxies ----
@@ -174,6 +179,36 @@ async function straced(pid: number, work: () => Promise<void>): Promise<{ counts
   return { counts: parseStrace(readFileSync(file, 'utf8')), ms };
 }
 
+// ---- perf trace -s: the syscall tracepoints, cheap enough not to change how load batches ----
+
+/** perf trace -s's tables, one per thread: calls per syscall name, summed over the threads. */
+function parsePerfTrace(text: string): Counts {
+  const m: Counts = new Map();
+  for (const line of text.split('\n')) {
+    const r = /^\s+([a-z_0-9]+)\s+(\d+)\s+\d+\s+[\d.]+\s/.exec(line);
+    if (r) m.set(r[1]!, (m.get(r[1]!) ?? 0) + Number(r[2]));
+  }
+  return m;
+}
+
+/** Syscalls the proxy's threads make while `work` runs, as perf trace -s counts them. */
+async function perfTraced(pid: number, work: () => Promise<void>): Promise<{ counts: Counts; ms: number }> {
+  const file = `${tmp}/perf-trace-${pid}-${Date.now()}.txt`;
+  const pt = start('perf trace', which('perf')!, ['trace', '-s', '-o', file, '-p', String(pid)]);
+  await sleep(700); // attached (perf trace says nothing when it is)
+  if (pt.exited()) throw new Error(`perf trace: ${pt.output().trim().slice(0, 300)}`);
+  const t0 = Date.now();
+  await work();
+  const ms = Date.now() - t0;
+  pt.child.kill('SIGINT'); // perf trace writes its summary and exits
+  const end = Date.now() + 10_000;
+  while (!pt.exited() && Date.now() < end) await sleep(20);
+  await pt.stop();
+  const text = readFileSync(file, 'utf8');
+  if (/LOST/.test(text + pt.output())) log(`perf trace lost events for pid ${pid}: its counts are low`);
+  return { counts: parsePerfTrace(text), ms };
+}
+
 const sum = (m: Counts): number => [...m.values()].reduce((a, b) => a + b, 0);
 
 /** Of the idle windows before and after the load, the one with less background per ms. */
@@ -214,7 +249,7 @@ async function callgrindIr(pid: number, work: () => Promise<void>): Promise<{ ir
 
 // ---- the run ----
 
-interface Row { target: Target; c: Case; sys?: Counts; ir?: number }
+interface Row { target: Target; c: Case; sys?: Counts; loaded?: Counts; ir?: number }
 const rows: Row[] = [];
 const row = (t: Target, c: Case): Row => {
   let r = rows.find((x) => x.target === t && x.c === c);
@@ -232,18 +267,25 @@ const row = (t: Target, c: Case): Row => {
  */
 const WARM = Math.max(0, Number(opt.warm));
 
-async function straceTarget(t: Target, backend: number): Promise<void> {
+/** The syscall counters: strace one (or CONC) at a time, perf trace under LOAD_CONC at a time. */
+const TRACERS = {
+  strace: { trace: straced, conc: () => CONC, into: 'sys' },
+  perftrace: { trace: perfTraced, conc: () => LOAD_CONC, into: 'loaded' },
+} as const;
+
+async function syscallTarget(t: Target, backend: number, how: keyof typeof TRACERS): Promise<void> {
+  const { trace, conc, into } = TRACERS[how];
   const { proc, port } = await startProxy(t, backend);
   try {
     for (const c of cases) {
       await load(port, c, WARM); // JIT, pools
-      const before = await straced(proc.pid, () => sleep(500));
-      const busy = await straced(proc.pid, () => load(port, c, REQUESTS));
-      const after = await straced(proc.pid, () => sleep(Math.max(500, busy.ms)));
+      const before = await trace(proc.pid, () => sleep(500));
+      const busy = await trace(proc.pid, () => load(port, c, REQUESTS, conc()));
+      const after = await trace(proc.pid, () => sleep(Math.max(500, busy.ms)));
       const idle = quieter(before, after, (w) => sum(w.counts));
-      row(t, c).sys = perRequest(busy.counts, busy.ms, idle.counts, idle.ms, REQUESTS);
-      const total = sum(row(t, c).sys!);
-      log(`${LABEL[t]} ${c}: ${total.toFixed(1)} syscalls per request (${busy.ms} ms under strace)`);
+      const counts = perRequest(busy.counts, busy.ms, idle.counts, idle.ms, REQUESTS);
+      row(t, c)[into] = counts;
+      log(`${LABEL[t]} ${c}: ${sum(counts).toFixed(1)} syscalls per request (${busy.ms} ms under ${how}, ${conc()} at a time)`);
     }
   } finally { await proc.stop(); }
 }
@@ -264,21 +306,28 @@ async function callgrindTarget(t: Target, backend: number): Promise<void> {
   } finally { await proc.stop(); }
 }
 
+/** A count's total, and its largest syscalls. */
+function syscalls(m: Counts | undefined): { total: string; top: string } {
+  if (!m) return { total: '–', top: '–' };
+  const sorted = [...m].sort((a, b) => b[1] - a[1]);
+  return { total: sum(m).toFixed(1), top: sorted.slice(0, TOP).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ') };
+}
+
 function table(): string {
   const lines = [
-    `${REQUESTS} requests per case, ${CONC} at a time, less the background of an idle window as long; per request:`,
+    `${REQUESTS} requests per case, less the background of an idle window as long; per request. strace counts ${CONC} at a time,`,
+    `perf trace ${LOAD_CONC} at a time (the batching of a loaded proxy):`,
     '',
-    '| proxy | case | syscalls | user-space instructions | top syscalls |',
-    '|---|---|--:|--:|---|',
+    '| proxy | case | syscalls (strace) | user-space instructions | top syscalls (strace) | syscalls under load (perf trace) | top syscalls under load |',
+    '|---|---|--:|--:|---|--:|---|',
   ];
   for (const c of cases) {
     for (const t of targets) {
       const r = row(t, c);
-      const sys = r.sys ? [...r.sys].sort((a, b) => b[1] - a[1]) : [];
-      const total = sys.reduce((a, [, v]) => a + v, 0);
-      const top = sys.slice(0, TOP).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ');
+      const one = syscalls(r.sys);
+      const loaded = syscalls(r.loaded);
       const ir = r.ir === undefined ? '–' : Math.round(r.ir).toLocaleString('en');
-      lines.push(`| ${LABEL[t]} | ${c} | ${r.sys ? total.toFixed(1) : '–'} | ${ir} | ${top} |`);
+      lines.push(`| ${LABEL[t]} | ${c} | ${one.total} | ${ir} | ${one.top} | ${loaded.total} | ${loaded.top} |`);
     }
   }
   return lines.join('\n');
@@ -288,7 +337,8 @@ async function main(): Promise<void> {
   const nginx = await startNginx(tmp, null, 4000);
   try {
     for (const t of targets) {
-      if (tools.includes('strace')) await straceTarget(t, nginx.port);
+      if (tools.includes('strace')) await syscallTarget(t, nginx.port, 'strace');
+      if (tools.includes('perftrace')) await syscallTarget(t, nginx.port, 'perftrace');
       if (tools.includes('callgrind')) await callgrindTarget(t, nginx.port);
     }
   } finally { await stopAll(); }
