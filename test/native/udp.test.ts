@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { once } from 'node:events';
+import { freeUdpPort } from '../helpers/dns.ts';
 import { nth } from '../helpers/nth.ts';
 import { PACKETS } from '../../server/core/native.ts';
 import { harness, sleep, udpEcho } from './harness.ts';
@@ -122,16 +123,6 @@ test('a flood from known clients stays in native code and leaves nothing behind'
   } finally { h.destroy(); for (const c of clients) c.s.close(); await be.close(); }
 });
 
-/** A loopback UDP port with nothing bound to it: datagrams there get ICMP port unreachable. */
-async function deadUdpPort(): Promise<number> {
-  const s = dgram.createSocket('udp4');
-  s.bind(0, '127.0.0.1');
-  await once(s, 'listening');
-  const port = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
 test('a session whose server is set down asks failed(slot, server, 0) and moves; -1 drops the datagram and keeps it', async () => {
   const be1 = await udpEcho(), be2 = await udpEcho();
   const h = harness([{ address: '127.0.0.1', port: be1.port }, { address: '127.0.0.1', port: be2.port }]);
@@ -161,7 +152,7 @@ test('a session whose server is set down asks failed(slot, server, 0) and moves;
 
 test('ICMP port unreachable: failed(slot, server, ECONNREFUSED), and the datagram is replayed to the next server', async () => {
   const be = await udpEcho();
-  const dead = await deadUdpPort();
+  const dead = await freeUdpPort() // nothing bound there: datagrams get ICMP port unreachable;
   const h = harness([{ address: '127.0.0.1', port: dead }, { address: '127.0.0.1', port: be.port }]);
   h.choose = () => 0;
   h.next = (_slot, server, errno) => (errno === 111 && server === 0 ? 1 : -1);

@@ -10,6 +10,7 @@ import {
   SendWrap, ShutdownWrap, TCP, TCPConnectWrap, TCP_SOCKET, UDP, UV_EOF, WriteWrap, errorName, kLastWriteWasAsync,
   kReadBytesOrError, streamBaseState, type StreamHandle, type UdpHandle, type WriteReq,
 } from '../../server/core/uv.ts';
+import { deadPort } from '../helpers/backends.ts';
 import { nth } from '../helpers/nth.ts';
 
 const LOOPBACK = '127.0.0.1';
@@ -164,10 +165,7 @@ test('5. a request without oncomplete completes silently; a waiting shutdown fin
 });
 
 test('6. a connect to a closed port completes with ECONNREFUSED', async () => {
-  const probe = net.createServer();
-  await new Promise<void>((r) => probe.listen(0, LOOPBACK, r));
-  const port = (probe.address() as net.AddressInfo).port;
-  await new Promise((r) => probe.close(r));
+  const port = await deadPort();
   const handle = new TCP(TCP_SOCKET);
   const req = new TCPConnectWrap();
   const status = await within<number>('the refused connect', (done) => {
