@@ -166,17 +166,28 @@ function parseStrace(text: string): Counts {
 async function straced(pid: number, work: () => Promise<void>): Promise<{ counts: Counts; ms: number }> {
   const file = `${tmp}/strace-${pid}-${Date.now()}.txt`;
   const st = start('strace', which('strace')!, ['-f', '-c', '-o', file, '-p', String(pid)]);
-  const until = Date.now() + 10_000;
-  while (!/attached/.test(st.output()) && Date.now() < until) await sleep(20);
-  await sleep(200); // every thread attached
+  const ms = await underTracer(st, async () => {
+    const until = Date.now() + 10_000;
+    while (!/attached/.test(st.output()) && Date.now() < until) await sleep(20);
+    await sleep(200); // every thread attached
+  }, work);
+  return { counts: parseStrace(readFileSync(file, 'utf8')), ms };
+}
+
+/**
+ * The ms `work` takes under a tracer started on the proxy: once `attached` resolves, the work is
+ * timed, then SIGINT makes the tracer detach and write its summary (bounded), for the caller to read.
+ */
+async function underTracer(tracer: Proc, attached: () => Promise<void>, work: () => Promise<void>): Promise<number> {
+  await attached();
   const t0 = Date.now();
   await work();
   const ms = Date.now() - t0;
-  st.child.kill('SIGINT'); // strace detaches and writes its table
+  tracer.child.kill('SIGINT');
   const end = Date.now() + 10_000;
-  while (!st.exited() && Date.now() < end) await sleep(20);
-  await st.stop();
-  return { counts: parseStrace(readFileSync(file, 'utf8')), ms };
+  while (!tracer.exited() && Date.now() < end) await sleep(20);
+  await tracer.stop();
+  return ms;
 }
 
 // ---- perf trace -s: the syscall tracepoints, cheap enough not to change how load batches ----
@@ -195,15 +206,10 @@ function parsePerfTrace(text: string): Counts {
 async function perfTraced(pid: number, work: () => Promise<void>): Promise<{ counts: Counts; ms: number }> {
   const file = `${tmp}/perf-trace-${pid}-${Date.now()}.txt`;
   const pt = start('perf trace', which('perf')!, ['trace', '-s', '-o', file, '-p', String(pid)]);
-  await sleep(700); // attached (perf trace says nothing when it is)
-  if (pt.exited()) throw new Error(`perf trace: ${pt.output().trim().slice(0, 300)}`);
-  const t0 = Date.now();
-  await work();
-  const ms = Date.now() - t0;
-  pt.child.kill('SIGINT'); // perf trace writes its summary and exits
-  const end = Date.now() + 10_000;
-  while (!pt.exited() && Date.now() < end) await sleep(20);
-  await pt.stop();
+  const ms = await underTracer(pt, async () => {
+    await sleep(700); // attached (perf trace says nothing when it is)
+    if (pt.exited()) throw new Error(`perf trace: ${pt.output().trim().slice(0, 300)}`);
+  }, work);
   const text = readFileSync(file, 'utf8');
   if (/LOST/.test(text + pt.output())) log(`perf trace lost events for pid ${pid}: its counts are low`);
   return { counts: parsePerfTrace(text), ms };
@@ -269,8 +275,8 @@ const WARM = Math.max(0, Number(opt.warm));
 
 /** The syscall counters: strace one (or CONC) at a time, perf trace under LOAD_CONC at a time. */
 const TRACERS = {
-  strace: { trace: straced, conc: () => CONC, into: 'sys' },
-  perftrace: { trace: perfTraced, conc: () => LOAD_CONC, into: 'loaded' },
+  strace: { trace: straced, conc: CONC, into: 'sys' },
+  perftrace: { trace: perfTraced, conc: LOAD_CONC, into: 'loaded' },
 } as const;
 
 async function syscallTarget(t: Target, backend: number, how: keyof typeof TRACERS): Promise<void> {
@@ -280,12 +286,12 @@ async function syscallTarget(t: Target, backend: number, how: keyof typeof TRACE
     for (const c of cases) {
       await load(port, c, WARM); // JIT, pools
       const before = await trace(proc.pid, () => sleep(500));
-      const busy = await trace(proc.pid, () => load(port, c, REQUESTS, conc()));
+      const busy = await trace(proc.pid, () => load(port, c, REQUESTS, conc));
       const after = await trace(proc.pid, () => sleep(Math.max(500, busy.ms)));
       const idle = quieter(before, after, (w) => sum(w.counts));
       const counts = perRequest(busy.counts, busy.ms, idle.counts, idle.ms, REQUESTS);
       row(t, c)[into] = counts;
-      log(`${LABEL[t]} ${c}: ${sum(counts).toFixed(1)} syscalls per request (${busy.ms} ms under ${how}, ${conc()} at a time)`);
+      log(`${LABEL[t]} ${c}: ${sum(counts).toFixed(1)} syscalls per request (${busy.ms} ms under ${how}, ${conc} at a time)`);
     }
   } finally { await proc.stop(); }
 }

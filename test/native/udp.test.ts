@@ -152,7 +152,7 @@ test('a session whose server is set down asks failed(slot, server, 0) and moves;
 
 test('ICMP port unreachable: failed(slot, server, ECONNREFUSED), and the datagram is replayed to the next server', async () => {
   const be = await udpEcho();
-  const dead = await freeUdpPort() // nothing bound there: datagrams get ICMP port unreachable;
+  const dead = await freeUdpPort(); // nothing bound there: datagrams get ICMP port unreachable
   const h = harness([{ address: '127.0.0.1', port: dead }, { address: '127.0.0.1', port: be.port }]);
   h.choose = () => 0;
   h.next = (_slot, server, errno) => (errno === 111 && server === 0 ? 1 : -1);
