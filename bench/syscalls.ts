@@ -1,18 +1,19 @@
 // `npm run bench:syscalls`: what one request costs each proxy in system calls (strace -f -c, and
 // perf trace -s, which is light enough to count under concurrent load) and in user-space
 // instructions (valgrind --tool=callgrind), for C pen, our TypeScript path and our native path, in
-// front of one nginx on loopback. Each figure is a fixed number of requests, less the
-// background (timers, the sweep, a compiler thread finishing) of the quieter of two idle windows as
-// long, one before and one after, on the same process, divided by the requests.
-// Cases: keep-alive (one connection carries many requests) and close (a new connection per request).
+// front of one nginx (HTTP) or dnsmasq (DNS over UDP) on loopback. Each figure is a fixed number
+// of requests, less the background (timers, the sweep, a compiler thread finishing) of the quieter
+// of two idle windows as long, one before and one after, on the same process, divided by the
+// requests.
+// Cases (syscall-load.ts): keep-alive, close (a new connection per request) and udp (a DNS query).
 // Everything started here is stopped by its pid; every wait is bounded.
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
-import net from 'node:net';
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { HOST, freePort, killAllSync, sleep, start, stopAll, waitTcp, which, type Proc } from './procs.ts';
-import { OUR_PEN, startNginx } from './targets.ts';
+import { HOST, freePort, killAllSync, sleep, start, stopAll, waitTcp, waitUdp, which, type Proc } from './procs.ts';
+import { CASES, load, type Case, type Transport } from './syscall-load.ts';
+import { OUR_PEN, startDnsmasq, startNginx } from './targets.ts';
 
 const { values: opt } = parseArgs({
   options: {
@@ -30,7 +31,7 @@ const { values: opt } = parseArgs({
 });
 if (opt.help) {
   console.log(`usage: npm run bench:syscalls -- [--requests N] [--warm N (requests before the window)] [--concurrency C] [--targets pen,ts,native]
-       [--cases keepalive,close] [--tools strace,callgrind,perftrace] [--top K (syscalls listed per row)]
+       [--cases keepalive,close,udp] [--tools strace,callgrind,perftrace] [--top K (syscalls listed per row)]
        [--load-concurrency L (requests at a time under perf trace; 32)]
        [--ours PATH (bin/pen.js of another checkout, to compare it)]`);
   process.exit(0);
@@ -41,18 +42,20 @@ const CONC = Math.max(1, Number(opt.concurrency));
 const LOAD_CONC = Math.max(1, Number(opt['load-concurrency']));
 const TOP = Math.max(0, Number(opt.top));
 type Target = 'pen' | 'ts' | 'native';
-type Case = 'keepalive' | 'close';
 const LABEL: Record<Target, string> = { pen: 'pen (C)', ts: 'ours, TypeScript path', native: 'ours, native path' };
 const targets = opt.targets.split(',').filter((t): t is Target => t in LABEL);
-const cases = opt.cases.split(',').filter((c): c is Case => c === 'keepalive' || c === 'close');
+const cases = opt.cases.split(',').filter((c): c is Case => c in CASES);
+/** the transports the cases need, each with its own backend and its own proxy per target */
+const transports = [...new Set(cases.map((c) => CASES[c]))];
 const tools = opt.tools.split(',');
 /** the whole run is bounded: past this everything started is killed */
 const DEADLINE_MS = 20 * 60_000;
 
 const PROGRAM: Record<string, string> = { callgrind: 'valgrind', perftrace: 'perf' };
-const missing = ['nginx', 'pen', ...tools.map((t) => PROGRAM[t] ?? t)].filter((p) => !which(p));
+const needs = [...(transports.includes('tcp') ? ['nginx'] : []), ...(transports.includes('udp') ? ['dnsmasq', 'dnsperf'] : [])];
+const missing = [...needs, 'pen', ...tools.map((t) => PROGRAM[t] ?? t)].filter((p) => !which(p));
 if (missing.length) {
-  console.error(`bench:syscalls: missing ${missing.join(', ')} (apt-get install nginx-light pen strace valgrind linux-perf)`);
+  console.error(`bench:syscalls: missing ${missing.join(', ')} (apt-get install nginx-light dnsmasq-base dnsperf pen strace valgrind linux-perf)`);
   process.exit(2);
 }
 
@@ -62,76 +65,31 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => { void s
 setTimeout(() => { console.error('bench:syscalls: deadline passed'); process.exit(1); }, DEADLINE_MS).unref();
 const log = (s: string) => console.error(`syscalls: ${s}`);
 
-// ---- the load: a raw HTTP client, so the client's own cost is small and the same for everyone ----
-
-const REQ = (close: boolean) => `GET / HTTP/1.1\r\nHost: ${HOST}\r\n${close ? 'Connection: close\r\n' : ''}\r\n`;
-
-/** One response read off s; resolves when its body (Content-Length) is complete. */
-function response(s: net.Socket, ms: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let buf = Buffer.alloc(0);
-    const t = setTimeout(() => done(new Error('response timed out')), ms);
-    const onData = (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      const end = buf.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      const len = Number(/content-length:\s*(\d+)/i.exec(buf.subarray(0, end).toString())?.[1] ?? 0);
-      if (buf.length >= end + 4 + len) done(null);
-    };
-    const onClose = () => done(new Error('closed before the response ended'));
-    function done(err: Error | null) {
-      clearTimeout(t);
-      s.off('data', onData);
-      s.off('close', onClose);
-      if (err) reject(err); else resolve();
-    }
-    s.on('data', onData);
-    s.on('close', onClose);
-  });
-}
-
-function connect(port: number): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(port, HOST, () => { s.off('error', reject); resolve(s); });
-    s.once('error', reject);
-  });
-}
-
-/** n requests over `conc` workers: keep-alive reuses one connection each, close opens one per request (as wrk). */
-async function load(port: number, c: Case, n: number, conc = CONC): Promise<void> {
-  let left = n;
-  const worker = async () => {
-    let s: net.Socket | null = null;
-    while (left > 0) {
-      left -= 1;
-      if (s === null) s = await connect(port);
-      s.write(REQ(c === 'close'));
-      await response(s, 30_000);
-      if (c === 'close') { s.destroy(); s = null; }
-    }
-    s?.destroy();
-  };
-  await Promise.all(Array.from({ length: conc }, worker));
-}
-
 // ---- the proxies ----
 
-function proxyArgv(t: Target, port: number, backend: number): { cmd: string; args: string[]; env: string | null } {
-  const common = ['-f', '-x', '4000', '-c', '4000', `${HOST}:${port}`, `${HOST}:${backend}`];
+type Argv = { cmd: string; args: string[]; env: string | null };
+
+function proxyArgv(t: Target, tr: Transport, port: number, backend: number): Argv {
+  const common = ['-f', '-x', '4000', '-c', '4000', ...(tr === 'udp' ? ['-U'] : []), `${HOST}:${port}`, `${HOST}:${backend}`];
   if (t === 'pen') return { cmd: which('pen')!, args: common, env: null };
   return { cmd: process.execPath, args: [opt.ours, ...common], env: t === 'native' ? 'native' : 'portable' };
 }
 
-async function startProxy(t: Target, backend: number, wrap: string[] = []): Promise<{ proc: Proc; port: number }> {
+/** The backend's port for each transport the cases need. */
+type Backends = Partial<Record<Transport, number>>;
+
+async function startProxy(
+  t: Target, tr: Transport, backends: Backends, wrap: string[] = [],
+): Promise<{ proc: Proc; port: number }> {
   const port = await freePort();
-  const a = proxyArgv(t, port, backend);
+  const a = proxyArgv(t, tr, port, backends[tr]!);
   const saved = process.env.PEN_DATAPATH;
   if (a.env) process.env.PEN_DATAPATH = a.env; else delete process.env.PEN_DATAPATH;
   const proc = wrap.length ? start(t, wrap[0]!, [...wrap.slice(1), a.cmd, ...a.args]) : start(t, a.cmd, a.args);
   if (saved === undefined) delete process.env.PEN_DATAPATH; else process.env.PEN_DATAPATH = saved;
   const deadline = Date.now() + 120_000; // node under valgrind starts slowly
   for (;;) {
-    try { await waitTcp(proc, port); break; } catch (err) { if (proc.exited() || Date.now() > deadline) throw err; }
+    try { await (tr === 'udp' ? waitUdp : waitTcp)(proc, port); break; } catch (err) { if (proc.exited() || Date.now() > deadline) throw err; }
   }
   return { proc, port };
 }
@@ -279,14 +237,14 @@ const TRACERS = {
   perftrace: { trace: perfTraced, conc: LOAD_CONC, into: 'loaded' },
 } as const;
 
-async function syscallTarget(t: Target, backend: number, how: keyof typeof TRACERS): Promise<void> {
+async function syscallTarget(t: Target, tr: Transport, backends: Backends, how: keyof typeof TRACERS): Promise<void> {
   const { trace, conc, into } = TRACERS[how];
-  const { proc, port } = await startProxy(t, backend);
+  const { proc, port } = await startProxy(t, tr, backends);
   try {
-    for (const c of cases) {
-      await load(port, c, WARM); // JIT, pools
+    for (const c of cases.filter((x) => CASES[x] === tr)) {
+      await load(port, c, WARM, CONC, tmp); // JIT, pools
       const before = await trace(proc.pid, () => sleep(500));
-      const busy = await trace(proc.pid, () => load(port, c, REQUESTS, conc));
+      const busy = await trace(proc.pid, () => load(port, c, REQUESTS, conc, tmp));
       const after = await trace(proc.pid, () => sleep(Math.max(500, busy.ms)));
       const idle = quieter(before, after, (w) => sum(w.counts));
       const counts = perRequest(busy.counts, busy.ms, idle.counts, idle.ms, REQUESTS);
@@ -296,14 +254,14 @@ async function syscallTarget(t: Target, backend: number, how: keyof typeof TRACE
   } finally { await proc.stop(); }
 }
 
-async function callgrindTarget(t: Target, backend: number): Promise<void> {
+async function callgrindTarget(t: Target, tr: Transport, backends: Backends): Promise<void> {
   const wrap = ['valgrind', '--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${tmp}/cg.%p`];
-  const { proc, port } = await startProxy(t, backend, wrap);
+  const { proc, port } = await startProxy(t, tr, backends, wrap);
   try {
-    for (const c of cases) {
-      await load(port, c, WARM);
+    for (const c of cases.filter((x) => CASES[x] === tr)) {
+      await load(port, c, WARM, CONC, tmp);
       const before = await callgrindIr(proc.pid, () => sleep(500));
-      const busy = await callgrindIr(proc.pid, () => load(port, c, REQUESTS));
+      const busy = await callgrindIr(proc.pid, () => load(port, c, REQUESTS, CONC, tmp));
       const after = await callgrindIr(proc.pid, () => sleep(Math.max(500, busy.ms)));
       const idle = quieter(before, after, (w) => w.ir);
       row(t, c).ir = (busy.ir - (idle.ir * busy.ms) / idle.ms) / REQUESTS;
@@ -340,12 +298,16 @@ function table(): string {
 }
 
 async function main(): Promise<void> {
-  const nginx = await startNginx(tmp, null, 4000);
   try {
+    const backends: Backends = {};
+    if (transports.includes('tcp')) backends.tcp = (await startNginx(tmp, null, 4000)).port;
+    if (transports.includes('udp')) backends.udp = (await startDnsmasq(tmp, null)).port;
     for (const t of targets) {
-      if (tools.includes('strace')) await syscallTarget(t, nginx.port, 'strace');
-      if (tools.includes('perftrace')) await syscallTarget(t, nginx.port, 'perftrace');
-      if (tools.includes('callgrind')) await callgrindTarget(t, nginx.port);
+      for (const tr of transports) {
+        if (tools.includes('strace')) await syscallTarget(t, tr, backends, 'strace');
+        if (tools.includes('perftrace')) await syscallTarget(t, tr, backends, 'perftrace');
+        if (tools.includes('callgrind')) await callgrindTarget(t, tr, backends);
+      }
     }
   } finally { await stopAll(); }
   console.log(table());
