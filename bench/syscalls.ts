@@ -26,6 +26,7 @@ const { values: opt } = parseArgs({
     tools: { type: 'string', default: 'strace,callgrind' },
     top: { type: 'string', default: '8' },
     ours: { type: 'string', default: OUR_PEN },
+    'ours-args': { type: 'string', default: '' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -33,7 +34,8 @@ if (opt.help) {
   console.log(`usage: npm run bench:syscalls -- [--requests N] [--warm N (requests before the window)] [--concurrency C] [--targets pen,ts,native]
        [--cases keepalive,close,udp] [--tools strace,callgrind,perftrace] [--top K (syscalls listed per row)]
        [--load-concurrency L (requests at a time under perf trace; 32)]
-       [--ours PATH (bin/pen.js of another checkout, to compare it)]`);
+       [--ours PATH (bin/pen.js of another checkout, to compare it)]
+       [--ours-args='-m 100' (extra arguments for ours, split on spaces; note the =)]`);
   process.exit(0);
 }
 
@@ -72,7 +74,8 @@ type Argv = { cmd: string; args: string[]; env: string | null };
 function proxyArgv(t: Target, tr: Transport, port: number, backend: number): Argv {
   const common = ['-f', '-x', '4000', '-c', '4000', ...(tr === 'udp' ? ['-U'] : []), `${HOST}:${port}`, `${HOST}:${backend}`];
   if (t === 'pen') return { cmd: which('pen')!, args: common, env: null };
-  return { cmd: process.execPath, args: [opt.ours, ...common], env: t === 'native' ? 'native' : 'portable' };
+  const extra = opt['ours-args'].split(' ').filter((a) => a !== '');
+  return { cmd: process.execPath, args: [opt.ours, ...extra, ...common], env: t === 'native' ? 'native' : 'portable' };
 }
 
 /** The backend's port for each transport the cases need. */
