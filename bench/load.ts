@@ -115,28 +115,31 @@ export interface IdleResult {
 }
 
 /**
- * The warm-up before the memory is read. `cold`: 10 connections opened and closed, so lazily
- * initialised code paths do not count per connection; a JIT still compiles the accept path while
- * the held connections open. `warm`: WARM_UP.total connections, WARM_UP.batch at a time, opened
- * and closed: enough for V8 to have tiered the accept path up (ours' step for 2000 held, median
- * of 5: 1,288 KiB after 1000 connections, 92 after 2000, 100 after 3000; 500 were too few), few
- * enough at a time that what the closed ones free is a small part of what the held ones take.
- * Then WARM_UP.settleMs of quiet: V8's memory reducer collects what the warm-up left about 6 s
- * after it ends and hands back ~8 MiB, which read inside the held window made the step negative
- * (in 3 of 5 rounds).
+ * The warm-ups before the memory is read: `total` connections, `batch` at a time, each batch held
+ * `heldMs`, then `gapMs` before the next, then `settleMs` of quiet before the first reading.
+ * `cold`: 10, so lazily initialised code paths do not count per connection; a JIT still compiles
+ * the accept path while the held connections open. `warm`: enough for V8 to have tiered the
+ * accept path up (ours' step for 2000 held, median of 5: 1,288 KiB after 1000 connections, 92
+ * after 2000, 100 after 3000; 500 were too few), few enough at a time that what the closed ones
+ * free is a small part of what the held ones take; its settleMs waits out V8's memory reducer,
+ * which collects what the warm-up left about 6 s after it ends and hands back ~8 MiB (read inside
+ * the held window, that made the step negative in 3 of 5 rounds).
  */
-export type WarmUp = 'cold' | 'warm';
-export const WARM_UP = { total: 3000, batch: 25, settleMs: 12000 } as const;
+export const WARM_UPS = {
+  cold: { total: 10, batch: 10, heldMs: 200, gapMs: 0, settleMs: 500 },
+  warm: { total: 3000, batch: 25, heldMs: 20, gapMs: 20, settleMs: 12000 },
+} as const;
+export type WarmUp = keyof typeof WARM_UPS;
 
 async function warmUp(port: number, how: WarmUp): Promise<void> {
-  const [total, batch] = how === 'cold' ? [10, 10] : [WARM_UP.total, WARM_UP.batch];
+  const { total, batch, heldMs, gapMs, settleMs } = WARM_UPS[how];
   for (let i = 0; i < total; i += batch) {
     const warm = await Promise.all(Array.from({ length: Math.min(batch, total - i) }, () => openOne(port)));
-    await sleep(how === 'cold' ? 200 : 20);
+    await sleep(heldMs);
     for (const s of warm) s.destroy();
-    await sleep(how === 'cold' ? 0 : 20);
+    await sleep(gapMs);
   }
-  await sleep(how === 'cold' ? 500 : WARM_UP.settleMs);
+  await sleep(settleMs);
 }
 
 /**

@@ -1,6 +1,6 @@
 // Results: medians of rounds, ratios ours/pen and ours/haproxy, and the same table as text
 // (for the terminal), Markdown (for docs/performance.md) and JSON (for anything else).
-import { WARM_UP } from './load.ts';
+import { WARM_UPS } from './load.ts';
 import { TARGETS, TARGET_LABEL, type TargetKey } from './targets.ts';
 
 export interface Metric {
@@ -28,8 +28,8 @@ export const METRICS: Metric[] = [
   { key: 'idle_kib_per_conn', label: 'memory per held conn, KiB', better: 'lower', digits: 2 },
   { key: 'slot_kib', label: 'memory per table slot (-x/-c), KiB', better: 'lower', digits: 2 },
   { key: 'conn_kib', label: 'memory per conn, held + slot, KiB', better: 'lower', digits: 2, goal: { max: 1.0 } },
-  { key: 'idle_kib_per_conn_warm', label: `memory per held conn after a ${WARM_UP.total}-conn warm-up, KiB`, better: 'lower', digits: 2 },
-  { key: 'conn_kib_warm', label: `memory per conn, held + slot, after a ${WARM_UP.total}-conn warm-up, KiB`, better: 'lower', digits: 2 },
+  { key: 'idle_kib_per_conn_warm', label: `memory per held conn after a ${WARM_UPS.warm.total}-conn warm-up, KiB`, better: 'lower', digits: 2 },
+  { key: 'conn_kib_warm', label: `memory per conn, held + slot, after a ${WARM_UPS.warm.total}-conn warm-up, KiB`, better: 'lower', digits: 2 },
   { key: 'idle_kib_per_conn_slope', label: 'memory per held conn, the slope from 2000 held to 3× as many, KiB', better: 'lower', digits: 2 },
   { key: 'conn_kib_slope', label: 'memory per conn, the slope + slot, KiB', better: 'lower', digits: 2 },
 ];

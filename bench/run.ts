@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { WARM_UP, dnsperf, holdIdle, wrk, writeQueryFile, type WarmUp, type WrkCase } from './load.ts';
+import { WARM_UPS, dnsperf, holdIdle, wrk, writeQueryFile, type WarmUp, type WrkCase } from './load.ts';
 import { NO_PIN, cpuCount, cpuMicros, killAllSync, rssKiB, sleep, stopAll, which, type Pin } from './procs.ts';
 import { markdown, note, record, summaryText, type Results } from './report.ts';
 import {
@@ -312,7 +312,7 @@ async function heldKiB(t: TargetKey, backendPort: number, round: number, how: He
     // a fresh process each time, so earlier load does not show up as idle memory; slots for all n,
     // after those the warm-up used (slots are taken round the table, as pen does), so the held
     // ones touch slots of their own and pay for them here as they would in a fresh process
-    const slots = Math.max(4000, n + 500 + (m.warm === 'warm' ? WARM_UP.total : 0));
+    const slots = Math.max(4000, n + 500 + (m.warm === 'warm' ? WARM_UPS.warm.total : 0));
     run = await startTarget(t, backendPort, false, tmp, pin.proxy, opt.ours, slots, opt.health, extra);
     const r = await holdIdle(run.proc!.pid, run.port, backendPort, n, m.warm, m.times > 1 ? idleCount : 0);
     if (r.backendHeld < n * 0.99) {

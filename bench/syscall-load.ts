@@ -3,6 +3,7 @@
 // queries through dnsperf, as `npm run bench` sends them.
 import net from 'node:net';
 import { writeFileSync } from 'node:fs';
+import { parseDnsperf } from './load.ts';
 import { HOST, run } from './procs.ts';
 
 /** What each case sends, and over which transport the proxy must listen for it. */
@@ -74,8 +75,8 @@ async function dns(port: number, n: number, conc: number, dir: string): Promise<
   const args = ['-s', HOST, '-p', String(port), '-d', file, '-n', String(n), '-c', String(Math.min(4, conc)),
     '-q', String(conc), '-T', '1', '-t', '5'];
   const r = await run('dnsperf', args, null, 300_000);
-  const done = Number(/Queries completed:\s+(\d+)/.exec(r.stdout)?.[1] ?? NaN);
-  if (r.code !== 0 || !(done >= n * 0.99)) throw new Error(`dnsperf: ${done} of ${n} queries answered (exit ${r.code}): ${r.stderr.trim()}`);
+  const done = r.code === 0 ? parseDnsperf(r.stdout).completed : NaN;
+  if (!(done >= n * 0.99)) throw new Error(`dnsperf: ${done} of ${n} queries answered (exit ${r.code}): ${r.stderr.trim()}`);
 }
 
 /** n requests of case c to the proxy on `port`, `conc` at a time; `dir` is a scratch directory. */
