@@ -14,7 +14,6 @@ import { freePort, sleep } from '../helpers/backends.ts';
 import { nginx, startDnsmasq, type Daemon } from '../helpers/daemons.ts';
 import { freeUdpPort } from '../helpers/dns.ts';
 import { penctl, startPen } from '../helpers/pen.ts';
-import { nth } from '../helpers/nth.ts';
 
 const SERVERS = 100;
 const SECONDS = 5;
@@ -77,20 +76,19 @@ async function cost(health: string, udp: boolean, bound: number): Promise<Cost> 
     return (cpuSeconds(pid) - c0) / ((performance.now() - t0) / 1000);
   };
   try {
-    const idle = [await window()];
-    const checked: number[] = [];
-    const diffs: number[] = [];
-    while (checked.length < 3 || (Math.min(...diffs) >= bound && checked.length < 3 + EXTRA_ROUNDS)) {
+    const rounds: { idle: number; checked: number; cost: number }[] = [];
+    const lowest = () => rounds.reduce((a, b) => (b.cost < a.cost ? b : a));
+    let before = await window();
+    while (rounds.length < 3 || (lowest().cost >= bound && rounds.length < 3 + EXTRA_ROUNDS)) {
       assert.match(penctl(ctl, ['health', ...health.split(' ')]).stdout, new RegExp(`^${health.split(' ')[0]}`));
-      checked.push(await window());
+      const checked = await window();
       penctl(ctl, ['health', 'off']);
-      idle.push(await window());
-      const i = checked.length - 1;
-      diffs.push(nth(checked, i) - (nth(idle, i) + nth(idle, i + 1)) / 2);
+      const after = await window();
+      const idle = (before + after) / 2;
+      rounds.push({ idle, checked, cost: checked - idle });
+      before = after;
     }
-    const best = diffs.indexOf(Math.min(...diffs));
-    const c = nth(checked, best);
-    return { idle: c - nth(diffs, best), checked: c, cost: nth(diffs, best), rounds: checked.length };
+    return { ...lowest(), rounds: rounds.length };
   } finally {
     await pen.stop();
   }
