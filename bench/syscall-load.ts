@@ -71,7 +71,7 @@ async function http(port: number, close: boolean, n: number, conc: number): Prom
  */
 async function dns(port: number, n: number, conc: number, dir: string): Promise<void> {
   const file = `${dir}/query.txt`;
-  writeFileSync(file, 'example.com A\n');
+  writeFileSync(file, 'example.com A\n'); // one line, not load.ts's writeQueryFile: -n counts passes through the file
   const args = ['-s', HOST, '-p', String(port), '-d', file, '-n', String(n), '-c', String(Math.min(4, conc)),
     '-q', String(conc), '-T', '1', '-t', '5'];
   const r = await run('dnsperf', args, null, 300_000);
