@@ -1,6 +1,7 @@
 // Commands over the balancer's tables: servers, clients and connections (access lists: commands-acl.ts).
 import { resolveHost } from '../core/address.ts';
 import { CS_CONNECTING } from '../core/connection.ts';
+import type { Balancer } from '../core/balancer.ts';
 import { debug } from '../core/diag.ts';
 import { setBlacklist } from '../core/blacklist.ts';
 import { blacklistLeft, ensureServer } from '../core/servers.ts';
@@ -227,7 +228,7 @@ export const connection: Entry<typeof SlotArgs, ConnectionOutcome> = {
   parse: parseSlot,
   apply({ pen }, { n }) {
     if (!inRange(pen, n)) return { changed: false, connection: n, inRange: false };
-    const c = pen.conns[n];
+    const c = pen.connAt(n);
     if (!c) {
       const last = pen.lastOccupant[n] ?? { client: 0, server: 0 };
       return {
@@ -248,13 +249,22 @@ export const connection: Entry<typeof SlotArgs, ConnectionOutcome> = {
 
 const FdArgs = Type.Object({ fd: Type.Integer() });
 
+/** The slot whose connection has socket id fd, -1 for none. */
+function connectionOfSocket(pen: Balancer, fd: number): number {
+  for (let i = 0; i < pen.conns.length; i++) {
+    const c = pen.connAt(i);
+    if (c !== null && (c.downId === fd || c.upId === fd)) return i;
+  }
+  return -1;
+}
+
 /** `socket FD`: the connection a socket id belongs to, -1 for none. */
 export const socket: Entry<typeof FdArgs, Outcome & { socket: number; connection: number }> = {
   schema: FdArgs,
   parse: (words) => ({ fd: words[0] !== undefined ? atoi(words[0]) : 0 }),
   apply: ({ pen }, { fd }) => ({
     changed: false, socket: fd,
-    connection: pen.conns.findIndex((c) => c !== null && (c.downId === fd || c.upId === fd)),
+    connection: connectionOfSocket(pen, fd),
   }),
   reply: (o) => `Socket ${o.socket} belongs to connection ${o.connection}\n`,
 };

@@ -9,7 +9,7 @@ import { parseListen, resolveHost, type ListenSpec } from './address.ts';
 import { settleBlacklists } from './blacklist.ts';
 import { ClientTable } from './clients.ts';
 import { ConnTable, SWEEP_MS } from './conn-table.ts';
-import type { Connection } from './connection.ts';
+import type { Connection, SlotHolder } from './connection.ts';
 import { chooseDatapath, forcedDatapath, loopHold, nativeUnsupported, type Datapath } from './datapath.ts';
 import { debug } from './diag.ts';
 import { PenError } from './errors.ts';
@@ -112,12 +112,18 @@ export class Balancer implements LifecycleState {
 
   // ---- the connection table (conn-table.ts), as control/ and stats/ read it ----
 
-  get conns(): (Connection | null)[] {
+  /** the table's slots: a connection, the holder of one (read it with connAt), or null */
+  get conns(): (Connection | SlotHolder | null)[] {
     return this.table.conns;
   }
 
-  set conns(c: (Connection | null)[]) {
+  set conns(c: (Connection | SlotHolder | null)[]) {
     this.table.conns = c;
+  }
+
+  /** The connection in slot i (a view, for a holder's), or null. */
+  connAt(i: number): Connection | null {
+    return this.table.at(i);
   }
 
   get connsUsed(): number {

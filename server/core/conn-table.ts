@@ -1,8 +1,9 @@
 // The connection table (-x slots), for every transport: slot allocation as pen does it, the
 // clients waiting for a slot (pen's backlog), and the one timeout sweep. What a slot holds is a
-// Connection (connection.ts); the table never looks inside one beyond that interface, so a TCP
-// pair, a UDP session and a connection owned by native code are all the same to it.
-import type { Connection, SweepClock } from './connection.ts';
+// Connection (connection.ts), or the SlotHolder that keeps that slot's connection in arrays of its
+// own; the table never looks inside either beyond those interfaces, so a TCP pair, a UDP session
+// and a connection owned by native code are all the same to it.
+import { isHolder, type Connection, type SlotHolder, type SweepClock } from './connection.ts';
 
 /** A client accepted while the table was full: admitted when a slot comes free, or closed. */
 export interface Waiter {
@@ -27,7 +28,7 @@ export class ConnTable {
    * The slots up to the highest one used so far; the slots from conns.length up to connMax (the
    * table's size) are free, so `-x`/`conn_max` cost nothing until used.
    */
-  conns: (Connection | null)[] = [];
+  conns: (Connection | SlotHolder | null)[] = [];
   /** the slot allocated last, where the next search starts (pen's connections_last) */
   last = 0;
   used = 0;
@@ -38,8 +39,11 @@ export class ConnTable {
 
   constructor(private readonly settings: TableSettings) {}
 
-  /** Give conn a free slot, searching from the last one allocated, as pen does; -1 when full. */
-  alloc(conn: Connection): number {
+  /**
+   * Give conn a free slot, searching from the last one allocated, as pen does; -1 when full. A
+   * holder is put in the slot itself, and the connection it keeps there is its own to set up.
+   */
+  alloc(conn: Connection | SlotHolder): number {
     const n = this.settings.connMax;
     for (let k = 0; k < n; k++) {
       const i = (this.last + k) % n;
@@ -47,7 +51,7 @@ export class ConnTable {
       if (i >= this.conns.length) this.conns.push(null);
       if (this.conns[i] === null) {
         this.last = i;
-        conn.index = i;
+        if (!isHolder(conn)) conn.index = i;
         this.conns[i] = conn;
         this.used += 1;
         return i;
@@ -56,10 +60,22 @@ export class ConnTable {
     return -1;
   }
 
+  /** The connection in slot i (a view, for a holder's), or null. */
+  at(i: number): Connection | null {
+    const c = this.conns[i] ?? null;
+    return c === null || !isHolder(c) ? c : c.view(i);
+  }
+
+  /** Whether conn (a connection, or a view of a holder's) is in the table. */
+  holds(conn: Connection): boolean {
+    const c = conn.index >= 0 ? this.conns[conn.index] : undefined;
+    return c !== undefined && c !== null && (c === conn || c === conn.holder);
+  }
+
   /** Free conn's slot; false when conn does not hold one (already released, or never placed). */
   release(conn: Connection): boolean {
     const i = conn.index;
-    if (i < 0 || this.conns[i] !== conn) return false;
+    if (!this.holds(conn)) return false;
     const last = this.lastOccupant[i];
     if (last === undefined) this.lastOccupant[i] = { client: conn.clientIndex, server: conn.server };
     else { // one record per slot, rewritten: no allocation per connection
@@ -87,7 +103,7 @@ export class ConnTable {
 
   /** Close slot i, as `close N` does; false when the slot is not in use. */
   close(i: number): boolean {
-    const c = this.conns[i];
+    const c = this.at(i);
     if (!c) return false;
     c.close();
     return true;
@@ -105,7 +121,12 @@ export class ConnTable {
     clock.connectMs = this.settings.timeout * 1000;
     clock.idleMs = this.settings.idleTimeout * 1000;
     const conns = this.conns;
-    for (let i = 0; i < conns.length; i++) conns[i]?.timeouts?.(clock);
+    for (let i = 0; i < conns.length; i++) {
+      const c = conns[i];
+      if (c === null || c === undefined) continue;
+      if (isHolder(c)) c.sweepSlot(i, clock);
+      else c.timeouts?.(clock);
+    }
   }
 
   /** Shutdown: the waiting clients and every connection are closed. */
@@ -113,6 +134,6 @@ export class ConnTable {
     const waiting = this.waiting;
     this.waiting = [];
     for (const w of waiting) w.close();
-    for (const c of this.conns) c?.close();
+    for (let i = 0; i < this.conns.length; i++) this.at(i)?.close();
   }
 }

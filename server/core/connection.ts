@@ -37,6 +37,26 @@ export interface Connection {
   close(): void;
   /** The sweep, every SWEEP_MS: apply the connect and idle timeouts as the transport defines them. */
   timeouts?(clock: SweepClock): void;
+  /** for a view of a held slot (SlotHolder below): its holder, which is what the table keeps in the slot */
+  readonly holder?: SlotHolder;
+}
+
+/**
+ * A transport that keeps its connections' state in arrays of its own, one entry per slot
+ * (native-tcp.ts), so that a held connection is no JavaScript object: V8 keeps each one that
+ * outlives a scavenge several times over in RSS (a young generation grown for survivors, old-space
+ * pages). The table puts the holder itself in every slot it holds and asks it for a view
+ * (a Connection made then, living only as long as whoever asked keeps it) when one is read.
+ */
+export interface SlotHolder {
+  /** A Connection for slot i, which this holder holds. */
+  view(i: number): Connection;
+  /** The sweep of slot i (Connection.timeouts), without making a view. */
+  sweepSlot(i: number, clock: SweepClock): void;
+}
+
+export function isHolder(c: Connection | SlotHolder): c is SlotHolder {
+  return (c as Partial<SlotHolder>).view !== undefined;
 }
 
 let nextSocketId = 3;

@@ -55,6 +55,8 @@ export function createPairHost(st: LifecycleState): PairHost {
 
     conns: () => st.table.conns,
 
+    connAt: (i) => st.table.at(i),
+
     full: () => st.table.used >= st.settings.connMax,
 
     wait: (w) => st.table.wait(w),
@@ -108,7 +110,7 @@ export function createPairHost(st: LifecycleState): PairHost {
     },
 
     release(conn: Connection) {
-      if (conn.index < 0 || st.table.conns[conn.index] !== conn) return;
+      if (!st.table.holds(conn)) return;
       const b = conn.bytes();
       const server = serverAt(st.servers, conn.server);
       if (server) {

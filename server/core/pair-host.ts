@@ -2,7 +2,7 @@
 // interface, made once per balancer as a plain object of functions (lifecycle.ts builds it), so
 // transports never see the Balancer and a call allocates nothing. Types only: a leaf module.
 import type { Waiter } from './conn-table.ts';
-import type { Connection } from './connection.ts';
+import type { Connection, SlotHolder } from './connection.ts';
 import type { NoneWhy, Pick } from './pick.ts';
 import type { Server } from './servers.ts';
 import type { Settings } from './settings.ts';
@@ -38,10 +38,12 @@ export interface PairHost {
   /** how many regular servers there are (slots 0..n-1) */
   serverCount(): number;
 
-  /** A slot in the connection table for conn (and one more accepted), or -1 when the table is full. */
-  alloc(conn: Connection): number;
+  /** A slot in the table for conn, or for one a holder keeps (and one more accepted); -1 when the table is full. */
+  alloc(conn: Connection | SlotHolder): number;
   /** The connection table's slots up to the highest used so far (a native listener's engine slot is its table slot). */
-  conns(): readonly (Connection | null)[];
+  conns(): readonly (Connection | SlotHolder | null)[];
+  /** The connection in slot i (a view, for a holder's), or null. */
+  connAt(i: number): Connection | null;
   /** Whether the connection table has no free slot (a native listener stops accepting then, as pen does). */
   full(): boolean;
   /** A client for a full table waits for a slot (admitted as one frees); false when the queue is full too. */

@@ -53,7 +53,8 @@ export function collectStats(pen: Balancer, now = pen.now()): PenStats {
   const connections: LiveConnection[] = [];
   let sx = pen.closedBytes.sx;
   let rx = pen.closedBytes.rx;
-  for (const conn of pen.conns) {
+  for (let i = 0; i < pen.conns.length; i++) {
+    const conn = pen.connAt(i);
     if (!conn) continue;
     const bytes = conn.bytes();
     connections.push({ conn, bytes });
