@@ -1,6 +1,6 @@
 // What every native listener (native-tcp.ts, native-udp.ts) shares: one engine per listener,
-// sized to the connection table when it opened (the engine's slot is the table's slot, so the
-// table's array is the only one: a slot's connection is this listener's when `held` says so), the
+// sized to the connection table when it opened (the engine's slot is the table's slot: a slot's
+// connection is this listener's when `at` finds it there), the
 // engine's server list kept in step with the balancer's, and the close records folded back
 // into the table in batches. A subclass picks (select, failed) and says what a record means.
 import { isIP } from 'node:net';
@@ -145,14 +145,8 @@ export abstract class NativeListener<C extends Connection> implements Listener {
     return s >= 0 ? s : s === EMERGENCY ? n : n + 1;
   }
 
-  /** Whether c, a connection in the table, is one this listener's engine holds. */
-  protected abstract held(c: Connection): c is C;
-
   /** The connection in `slot` this listener's engine holds, or null. */
-  protected at(slot: number): C | null {
-    const c = this.host.conns()[slot] ?? null;
-    return c !== null && this.held(c) ? c : null;
-  }
+  protected abstract at(slot: number): C | null;
 
   /** A record for conn, released after: its final bytes. */
   protected abstract closed(conn: C, r: Float64Array, o: number): void;

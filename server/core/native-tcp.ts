@@ -4,7 +4,9 @@
 // connection table, the pick, the accounting and `connection N` / `close N` see a native
 // connection like any other. JS runs once per new connection (select) and per failed connect
 // (failed); closes arrive in batches (onRecords); byte counters are the engine's shared memory
-// (live), read when something asks. The engine's slot is the connection table's slot.
+// (live), read when something asks. The engine's slot is the connection table's slot, and what
+// JS keeps of a connection is in that slot's arrays (native-conn.ts): the listener is the slot's
+// holder in the table, and a Connection for it is a view made when one is asked for.
 //
 // take: the engine tells JS nothing when a connect completes (one more call per connection is the
 // cost the design removes), so a connection takes its server when it is picked and gives it back
@@ -12,167 +14,28 @@
 // includes connects in flight: a burst of clients can never overshoot its limits, and a connect
 // that fails never shows as a connection.
 import { plainIp } from './address.ts';
-import {
-  CS_CLOSED_DOWN, CS_CLOSED_UP, CS_CONNECTED, CS_CONNECTING, socketId, type Connection, type SweepClock,
-} from './connection.ts';
+import { socketId, type SweepClock } from './connection.ts';
 import type { Waiter } from './conn-table.ts';
 import { debug } from './diag.ts';
 import { uvMessage } from './ends.ts';
 import { CLOSE_WHY, LIVE, REC, STATE, nativeThreads, pick, type NativeAddon } from './native.ts';
+import { NO_BYTES, NativeConnection, SlotArrays, viewClass, type SlotsHolder, type ViewClass } from './native-conn.ts';
 import { NativeListener, errnoText, word, type NativeListenSpec } from './native-listener.ts';
-import type { PairEntry, PairHost } from './pair-host.ts';
-import { NO_SERVER, serverWhere } from './servers.ts';
+import type { PairHost } from './pair-host.ts';
+import { serverWhere } from './servers.ts';
 
-type Bytes = { sx: number; rx: number; csx: number; crx: number };
-const NO_BYTES: Bytes = Object.freeze({ sx: 0, rx: 0, csx: 0, crx: 0 });
 const ERRNO = { ETIMEDOUT: 110, EMFILE: 24, ENFILE: 23 } as const;
 const WHY_ERROR = CLOSE_WHY.indexOf('error');
 
-/** NativeConnection.bits: what it knows of itself besides its numbers, in one field (see below). */
-const STARTED = 1;  // the engine holds it (its live words are its own)
-const CLOSING = 2;  // `close N` or a timeout asked the engine to close it
-const COUNTED = 4;  // it has taken its server (accounting.ts take)
-const FAILOVER = 8; // the bits above count its failovers
-
-/** Where a client that sent EOF stood at the last sweep: its queue to the server and when that last changed. */
-interface EofWatch { queuedUp: number; queuedAt: number }
-
-/**
- * A connection whose sockets the engine owns: what the table, the pick and the statistics read.
- * One per held connection, so it is kept small (each field is 8 bytes of V8 heap): the flags and
- * the failover count share one field, clientAddress is derived, the listener sits on a
- * per-listener prototype (connectionClass), and what only the sweep of a half-closed pair needs
- * is made when the client sends EOF.
- */
-class NativeConnection implements PairEntry {
-  index = -1;
-  clientIndex = -1;
-  initial = NO_SERVER;
-  server = NO_SERVER;
-  t: number;
-  readonly downId = socketId();
-  upId = -1;
-  /** the close record's bytes, once it has closed */
-  final: Bytes | null = null;
-  private bits = 0;
-  /** bytes both ways at the last sweep (activity moves `t`) */
-  private moved = 0;
-  private eof: EofWatch | null = null;
-
-  /** its listener: on the prototype connectionClass makes, not in every connection */
-  declare protected readonly l: NativeTcpListener;
-
-  constructor(public clientIp: string | null, readonly clientPort: number, now: number) {
-    this.t = now;
-  }
-
-  /** How many failovers it had before this one (pick.ts bounds them). */
-  failover(): number {
-    const n = this.bits >>> 3;
-    this.bits += FAILOVER;
-    return n;
-  }
-
-  get clientAddress(): string {
-    return this.clientIp ?? 'unix';
-  }
-
-  get started(): boolean {
-    return (this.bits & STARTED) !== 0;
-  }
-
-  /** The engine takes it (select's answer). */
-  start(): void {
-    this.bits |= STARTED;
-  }
-
-  get counted(): boolean {
-    return (this.bits & COUNTED) !== 0;
-  }
-
-  set counted(v: boolean) {
-    this.bits = v ? this.bits | COUNTED : this.bits & ~COUNTED;
-  }
-
-  /** pen's state bits from the engine's */
-  get state(): number {
-    if (!this.started) return CS_CONNECTING;
-    const st = word(this.l.live, this.index * LIVE.WORDS + LIVE.STATE);
-    if (st & STATE.CONNECTING) return CS_CONNECTING;
-    return (st & STATE.CONNECTED ? CS_CONNECTED : 0) | (st & STATE.EOF_CLIENT ? CS_CLOSED_DOWN : 0)
-      | (st & STATE.EOF_SERVER ? CS_CLOSED_UP : 0);
-  }
-
-  bytes(): Bytes {
-    if (this.final !== null) return this.final;
-    if (!this.started) return NO_BYTES;
-    const o = this.index * LIVE.WORDS;
-    const up = word(this.l.live, o + LIVE.BYTES_UP);
-    const down = word(this.l.live, o + LIVE.BYTES_DOWN);
-    return { sx: up, rx: down, csx: down, crx: up };
-  }
-
-  pendingDown(): number {
-    return this.started && this.final === null ? this.l.eng.info(this.index)?.pendingDown ?? 0 : 0;
-  }
-
-  pendingUp(): number {
-    return this.started && this.final === null ? this.l.eng.info(this.index)?.pendingUp ?? 0 : 0;
-  }
-
-  /** `close N`, shutdown: the engine closes it and its record releases it on the next loop turn. */
-  close(): void {
-    if ((this.bits & (CLOSING | STARTED)) !== STARTED || this.final !== null) return;
-    this.bits |= CLOSING;
-    this.l.eng.close(this.index);
-  }
-
-  /**
-   * The table's sweep. The engine applies -t to connects and idle_timeout itself; what is left is
-   * tcp.ts's rule for a client that has sent EOF: once its server has neither sent nor read a byte
-   * for -t seconds, the pair ends (an answer still being written to the client keeps it).
-   */
-  timeouts(c: SweepClock): void {
-    if ((this.bits & (CLOSING | STARTED)) !== STARTED || this.final !== null) return;
-    const o = this.index * LIVE.WORDS;
-    const live = this.l.live;
-    const moved = word(live, o + LIVE.BYTES_UP) + word(live, o + LIVE.BYTES_DOWN);
-    if (moved !== this.moved) {
-      this.moved = moved;
-      this.t = c.nowS;
-    }
-    const ends = word(live, o + LIVE.STATE) & (STATE.EOF_CLIENT | STATE.EOF_SERVER | STATE.CLOSED);
-    if (ends !== STATE.EOF_CLIENT) return;
-    const info = this.l.eng.info(this.index);
-    if (info === null) return;
-    const eof = (this.eof ??= { queuedUp: 0, queuedAt: 0 });
-    if (info.pendingUp !== eof.queuedUp) {
-      eof.queuedUp = info.pendingUp;
-      eof.queuedAt = c.nowMs;
-    }
-    const silent = eof.queuedAt > 0 ? Math.min(info.idleMs, c.nowMs - eof.queuedAt) : info.idleMs;
-    if (silent < c.connectMs || info.pendingDown > 0) return;
-    if (this.l.host.settings.debug >= 2) debug(`connection ${this.index}: client sent EOF, server silent for ${this.l.host.settings.timeout} s: closing`);
-    this.close();
-  }
-}
-
-type ConnectionClass = new (ip: string | null, port: number, now: number) => NativeConnection;
-
-/** NativeConnection with `l` on its prototype: one class per listener, so no connection carries the pointer. */
-function connectionClass(l: NativeTcpListener): ConnectionClass {
-  class OfListener extends NativeConnection {}
-  Object.defineProperty(OfListener.prototype, 'l', { value: l });
-  return OfListener;
-}
 
 export type { NativeListenSpec };
 
 /** One native TCP or Unix listener with its own engine. */
-export class NativeTcpListener extends NativeListener<NativeConnection> {
+export class NativeTcpListener extends NativeListener<NativeConnection> implements SlotsHolder {
   private paused = false;
   private acceptErrors = 0;
-  private readonly Conn = connectionClass(this);
+  readonly arrays: SlotArrays;
+  private readonly View: ViewClass;
   /** the timeouts, fastclose and multi_accept the engine was last told */
   private readonly toldTimes = { connectMs: -1, idleMs: -1, fastclose: '', multiAccept: 0 };
   /** a client waiting for a slot, as the table sees this listener while it is paused */
@@ -188,8 +51,15 @@ export class NativeTcpListener extends NativeListener<NativeConnection> {
       failed: (slot, _server, errno) => this.failed(slot, errno),
       ...(nativeThreads() > 1 ? { threads: nativeThreads() } : {}),   // --threads: forwarding threads
     });
+    this.arrays = new SlotArrays(this.slots);
+    this.View = viewClass(this);
     this.sync();
     this.bind(spec);
+  }
+
+  /** The connection in slot i, which this listener holds: its numbers, copied out of the slot. */
+  view(i: number): NativeConnection {
+    return this.arrays.load(new this.View(i));
   }
 
   /** Tell the engine what changed since: servers (and -S source), -t, idle_timeout, tcp_fastclose, -m. */
@@ -219,18 +89,23 @@ export class NativeTcpListener extends NativeListener<NativeConnection> {
     if (h.serverCount() !== this.told.regular) this.syncServers();
     const ip = address === '' ? null : plainIp(address);
     const now = h.now(); // one clock read for the connection, its client and its pick
-    const conn = new this.Conn(ip, port, now);
-    const slot = h.alloc(conn);
+    const slot = h.alloc(this);
     if (slot < 0) {
       // the table filled through another listener: this client is refused, the next ones wait
       h.dropped('full');
       this.pause();
       return -1;
     }
+    const conn = new this.View(slot);
     if (slot >= this.slots) {
       h.release(conn); // conn_max grew past this engine; the balancer reopens the listener
       return -1;
     }
+    conn.t = now;
+    conn.downId = socketId();
+    conn.clientIp = ip;
+    conn.clientPort = port;
+    this.arrays.reset(slot);
     conn.clientIndex = h.storeClient(ip, port, now);
     if (ip !== null) conn.clientIp = h.clientIp(conn.clientIndex) ?? ip;   // the table's string, not one per connection
     const p = h.firstPick(conn, now);
@@ -242,14 +117,22 @@ export class NativeTcpListener extends NativeListener<NativeConnection> {
     conn.start();
     this.count += 1;
     this.choose(conn, p.s);
+    this.arrays.store(conn);
     if (h.full()) this.pause();
     return pick(slot, this.nativeIndex(p.s));
   }
 
-  /** A connect failed: give the server back, blacklist it and fail over as tcp.ts does (pick.ts bounds it). */
+  /** A connect failed: the next server for it, or -1 (native.ts NativeHooks failed). */
   private failed(slot: number, errno: number): number {
     const conn = this.at(slot);
     if (conn === null) return -1;
+    const next = this.failover(conn, errno);
+    this.arrays.store(conn);
+    return next;
+  }
+
+  /** Give the server back, blacklist it and fail over as tcp.ts does (pick.ts bounds it). */
+  private failover(conn: NativeConnection, errno: number): number {
     const h = this.host;
     const s = conn.server;
     h.drop(conn, NO_BYTES);
@@ -272,8 +155,35 @@ export class NativeTcpListener extends NativeListener<NativeConnection> {
     return this.nativeIndex(next.s);
   }
 
-  protected held(c: Connection): c is NativeConnection {
-    return c instanceof this.Conn && c.started;
+  protected at(slot: number): NativeConnection | null {
+    return this.host.conns()[slot] === this && this.arrays.started(slot) ? this.view(slot) : null;
+  }
+
+  /**
+   * The table's sweep of a slot. The engine applies -t to connects and idle_timeout itself; what is
+   * left is tcp.ts's rule for a client that has sent EOF: once its server has neither sent nor read
+   * a byte for -t seconds, the pair ends (an answer still being written to the client keeps it).
+   */
+  sweepSlot(i: number, c: SweepClock): void {
+    const a = this.arrays;
+    if (!a.open(i)) return;
+    const o = i * LIVE.WORDS;
+    const live = this.live;
+    a.moved(i, word(live, o + LIVE.BYTES_UP) + word(live, o + LIVE.BYTES_DOWN), c.nowS);
+    const ends = word(live, o + LIVE.STATE) & (STATE.EOF_CLIENT | STATE.EOF_SERVER | STATE.CLOSED);
+    if (ends !== STATE.EOF_CLIENT) return;
+    const info = this.eng.info(i);
+    if (info === null) return;
+    let eof = a.eof.get(i);
+    if (eof === undefined) a.eof.set(i, eof = { queuedUp: 0, queuedAt: 0 });
+    if (info.pendingUp !== eof.queuedUp) {
+      eof.queuedUp = info.pendingUp;
+      eof.queuedAt = c.nowMs;
+    }
+    const silent = eof.queuedAt > 0 ? Math.min(info.idleMs, c.nowMs - eof.queuedAt) : info.idleMs;
+    if (silent < c.connectMs || info.pendingDown > 0) return;
+    if (this.host.settings.debug >= 2) debug(`connection ${i}: client sent EOF, server silent for ${this.host.settings.timeout} s: closing`);
+    this.view(i).close();
   }
 
   protected closed(conn: NativeConnection, r: Float64Array, o: number): void {

@@ -9,7 +9,7 @@
 // in udp.ts. Counters follow udp.ts (pen §2.4): a session's first datagram and the replies are
 // not counted in sx/crx, later client datagrams are.
 import { plainIp } from './address.ts';
-import { CS_CONNECTED, socketId, type Connection, type SweepClock } from './connection.ts';
+import { CS_CONNECTED, socketId, type Connection, type SlotHolder, type SweepClock } from './connection.ts';
 import { debug } from './diag.ts';
 import { uvMessage } from './ends.ts';
 import { CLOSE_WHY, LIVE, PACKETS, REC, pick, type NativeAddon } from './native.ts';
@@ -257,8 +257,14 @@ export class NativeUdpListener extends NativeListener<NativeUdpSession> implemen
     this.tally.bytesOut += b.down;
   }
 
-  protected held(c: Connection): c is NativeUdpSession {
+  /** Whether c, in the table, is a session this listener's engine holds. */
+  private held(c: Connection | SlotHolder): c is NativeUdpSession {
     return c instanceof NativeUdpSession && c.of(this);
+  }
+
+  protected at(slot: number): NativeUdpSession | null {
+    const c = this.host.conns()[slot] ?? null;
+    return c !== null && this.held(c) ? c : null;
   }
 
   protected closed(s: NativeUdpSession, r: Float64Array, o: number): void {
