@@ -3,7 +3,8 @@
 // are not ours), N idle connections held, and before → while-held deltas of RSS, the V8 heap
 // (after a full GC), external and ArrayBuffer memory, and the native engine's allocations. The
 // engine's per-slot tables are mapped at start and touched as slots are used: what one held TCP
-// connection touches there is the addon's layout.tcpSlotBytes, added to the total of live bytes.
+// connection touches there is the addon's layout.tcpSlotBytes, added to the total of live bytes,
+// and so are the listener's own per-slot arrays (native-conn.ts SLOT_ARRAY_BYTES).
 //
 //   PEN_DATAPATH=native node --expose-gc --import tsx bench/memattr.ts [N] [SLOTS]
 //
@@ -17,6 +18,7 @@ import net from 'node:net';
 import v8 from 'node:v8';
 import { Balancer } from '../server/core/balancer.ts';
 import { ClientTable } from '../server/core/clients.ts';
+import { SLOT_ARRAY_BYTES } from '../server/core/native-conn.ts';
 import { NativeListener } from '../server/core/native-listener.ts';
 import { loadNative } from '../server/core/native.ts';
 import { emptyServer } from '../server/core/servers.ts';
@@ -127,8 +129,12 @@ async function main(): Promise<void> {
     for (const k of ['rss', 'heap', 'old', 'young', 'external', 'arrayBuffers', 'native'] as const) console.log(`  ${k.padEnd(12)} ${per(k)}`);
     const addon = loadNative();
     const slotBytes = pen.datapath.path === 'native' && 'engine' in addon ? addon.engine.layout.tcpSlotBytes ?? NaN : 0;
+    // the listener's per-slot arrays are allocated with it, before the window, and touched per slot like the engine's
+    const arrayBytes = pen.datapath.path === 'native' ? SLOT_ARRAY_BYTES : 0;
     console.log(`  ${'slot tables'.padEnd(12)} ${slotBytes} (touched per TCP slot; malloc's own headers are not counted)`);
-    console.log(`  ${'total live'.padEnd(12)} ${(Number(per('heap')) + Number(per('native')) + slotBytes).toFixed(1)} (heap + native + slot tables)`);
+    console.log(`  ${'slot arrays'.padEnd(12)} ${arrayBytes} (JS's typed arrays per TCP slot, native-conn.ts)`);
+    const live = Number(per('heap')) + Number(per('native')) + slotBytes + arrayBytes;
+    console.log(`  ${'total live'.padEnd(12)} ${live.toFixed(1)} (heap + native + slot tables + slot arrays)`);
     console.log(`absolute before: rss ${(before.rss / 2 ** 20).toFixed(1)} MiB, heap ${(before.heap / 2 ** 20).toFixed(1)} MiB, native ${before.native}`);
     if (process.env.SNAPSHOT) v8.writeHeapSnapshot(process.env.SNAPSHOT);
   } finally {

@@ -3,9 +3,11 @@
 // engine owns is a few numbers per engine slot in two typed arrays, and the client's address (the
 // client table's string) in an array beside them. A NativeConnection is a view of one slot: its
 // numbers copied out (plain fields, which V8 reads inline; accessors into the arrays cost the close
-// case ~1.4k instructions per connection in calls), made when the table, the pick or a close
-// record needs a Connection and dropped after. Only select and failed (native-tcp.ts) change a
-// connection; they store the view back. Close and the sweep write the arrays themselves.
+// case ~1.4k instructions per connection in calls). The table's readers get a view of their own;
+// select, failed and the close records (native-tcp.ts) share one, reloaded for each slot, since
+// what a connection allocates as it opens touches fresh young-generation pages, which RSS counts.
+// Only select and failed change a connection; they store the view back. Close and the sweep
+// write the arrays themselves.
 import { CS_CLOSED_DOWN, CS_CLOSED_UP, CS_CONNECTED, CS_CONNECTING, type SlotHolder } from './connection.ts';
 import { LIVE, STATE, type NativeEngine } from './native.ts';
 import { word } from './native-listener.ts';
@@ -19,6 +21,9 @@ export const NO_BYTES: Bytes = Object.freeze({ sx: 0, rx: 0, csx: 0, crx: 0 });
 const I = { CLIENT: 0, INITIAL: 1, SERVER: 2, BITS: 3, PORT: 4, WORDS: 5 } as const;
 /** Float64 words per slot: `t`, bytes moved at the last sweep, the two socket ids (never reused, so past int32). */
 const F = { T: 0, MOVED: 1, DOWN_ID: 2, UP_ID: 3, WORDS: 4 } as const;
+
+/** The bytes of typed array a slot has here (besides the address's pointer in `ips`). */
+export const SLOT_ARRAY_BYTES = I.WORDS * Int32Array.BYTES_PER_ELEMENT + F.WORDS * Float64Array.BYTES_PER_ELEMENT;
 
 /** BITS: what a connection knows of itself besides its numbers. */
 const STARTED = 1;  // the engine holds it (its live words are its own)
@@ -43,21 +48,23 @@ export class SlotArrays {
     this.nums = new Float64Array(slots * F.WORDS);
   }
 
-  /** v, a view of its slot, with the slot's numbers copied in. */
-  load<V extends NativeConnection>(v: V): V {
-    const o = v.index * I.WORDS;
+  /** v, made a view of slot i: the slot's numbers copied in. */
+  load<V extends NativeConnection>(v: V, i: number): V {
+    v.index = i;
+    v.final = null;
+    const o = i * I.WORDS;
     const ints = this.ints;
     v.clientIndex = ints[o + I.CLIENT]!;
     v.initial = ints[o + I.INITIAL]!;
     v.server = ints[o + I.SERVER]!;
     v.bits = ints[o + I.BITS]!;
     v.clientPort = ints[o + I.PORT]!;
-    const f = v.index * F.WORDS;
+    const f = i * F.WORDS;
     const nums = this.nums;
     v.t = nums[f + F.T]!;
     v.downId = nums[f + F.DOWN_ID]!;
     v.upId = nums[f + F.UP_ID]!;
-    v.clientIp = this.ips[v.index] ?? null;
+    v.clientIp = this.ips[i] ?? null;
     return v;
   }
 
@@ -137,7 +144,19 @@ export class NativeConnection implements PairEntry {
   final: Bytes | null = null;
   declare readonly holder: SlotsHolder;
 
-  constructor(readonly index: number) {}
+  constructor(public index: number) {}
+
+  /** A new connection in slot i: nothing of what the view showed before. */
+  begin(i: number): this {
+    this.index = i;
+    this.clientIndex = -1;
+    this.initial = NO_SERVER;
+    this.server = NO_SERVER;
+    this.upId = -1;
+    this.bits = 0;
+    this.final = null;
+    return this;
+  }
 
   get clientAddress(): string {
     return this.clientIp ?? 'unix';

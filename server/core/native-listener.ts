@@ -145,7 +145,7 @@ export abstract class NativeListener<C extends Connection> implements Listener {
     return s >= 0 ? s : s === EMERGENCY ? n : n + 1;
   }
 
-  /** The connection in `slot` this listener's engine holds, or null. */
+  /** The connection in `slot` this listener's engine holds, or null: good until the next call (it may be reused). */
   protected abstract at(slot: number): C | null;
 
   /** A record for conn, released after: its final bytes. */

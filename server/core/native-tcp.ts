@@ -36,6 +36,8 @@ export class NativeTcpListener extends NativeListener<NativeConnection> implemen
   private acceptErrors = 0;
   readonly arrays: SlotArrays;
   private readonly View: ViewClass;
+  /** the one view select, failed and the close records work through: none of them, nor what they call, keeps it */
+  private readonly cursor: NativeConnection;
   /** the timeouts, fastclose and multi_accept the engine was last told */
   private readonly toldTimes = { connectMs: -1, idleMs: -1, fastclose: '', multiAccept: 0 };
   /** a client waiting for a slot, as the table sees this listener while it is paused */
@@ -53,13 +55,14 @@ export class NativeTcpListener extends NativeListener<NativeConnection> implemen
     });
     this.arrays = new SlotArrays(this.slots);
     this.View = viewClass(this);
+    this.cursor = new this.View(-1);
     this.sync();
     this.bind(spec);
   }
 
   /** The connection in slot i, which this listener holds: its numbers, copied out of the slot. */
   view(i: number): NativeConnection {
-    return this.arrays.load(new this.View(i));
+    return this.arrays.load(new this.View(i), i);
   }
 
   /** Tell the engine what changed since: servers (and -S source), -t, idle_timeout, tcp_fastclose, -m. */
@@ -96,7 +99,7 @@ export class NativeTcpListener extends NativeListener<NativeConnection> implemen
       this.pause();
       return -1;
     }
-    const conn = new this.View(slot);
+    const conn = this.cursor.begin(slot);
     if (slot >= this.slots) {
       h.release(conn); // conn_max grew past this engine; the balancer reopens the listener
       return -1;
@@ -156,7 +159,7 @@ export class NativeTcpListener extends NativeListener<NativeConnection> implemen
   }
 
   protected at(slot: number): NativeConnection | null {
-    return this.host.conns()[slot] === this && this.arrays.started(slot) ? this.view(slot) : null;
+    return this.host.conns()[slot] === this && this.arrays.started(slot) ? this.arrays.load(this.cursor, slot) : null;
   }
 
   /**
