@@ -55,8 +55,6 @@ export function createPairHost(st: LifecycleState): PairHost {
 
     conns: () => st.table.conns,
 
-    connAt: (i) => st.table.at(i),
-
     full: () => st.table.used >= st.settings.connMax,
 
     wait: (w) => st.table.wait(w),

@@ -8,13 +8,13 @@
 // what a connection allocates as it opens touches fresh young-generation pages, which RSS counts.
 // Only select and failed change a connection; they store the view back. Close and the sweep
 // write the arrays themselves.
+import type { Bytes } from './accounting.ts';
 import { CS_CLOSED_DOWN, CS_CLOSED_UP, CS_CONNECTED, CS_CONNECTING, type SlotHolder } from './connection.ts';
 import { LIVE, STATE, type NativeEngine } from './native.ts';
 import { word } from './native-listener.ts';
 import type { PairEntry } from './pair-host.ts';
 import { NO_SERVER } from './servers.ts';
 
-export type Bytes = { sx: number; rx: number; csx: number; crx: number };
 export const NO_BYTES: Bytes = Object.freeze({ sx: 0, rx: 0, csx: 0, crx: 0 });
 
 /** Int32 words per slot: client slot, first and current server, the bits below, client port. */

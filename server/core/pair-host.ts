@@ -42,8 +42,6 @@ export interface PairHost {
   alloc(conn: Connection | SlotHolder): number;
   /** The connection table's slots up to the highest used so far (a native listener's engine slot is its table slot). */
   conns(): readonly (Connection | SlotHolder | null)[];
-  /** The connection in slot i (a view, for a holder's), or null. */
-  connAt(i: number): Connection | null;
   /** Whether the connection table has no free slot (a native listener stops accepting then, as pen does). */
   full(): boolean;
   /** A client for a full table waits for a slot (admitted as one frees); false when the queue is full too. */
